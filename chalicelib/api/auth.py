@@ -1,0 +1,146 @@
+"""Cognito ID-token verification, run as HTTP middleware.
+
+The same code runs under `chalice local`, Chalice's test client and Lambda: Chalice's
+built-in Cognito authorizer is not enforced locally and answers denials in API Gateway's own
+shape, so the check is ours. RS256 only, against the pool's JWKS (fetched once, cached).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import jwt
+
+from chalicelib.domain.errors import AppError, Forbidden, ServiceUnavailable, Unauthorized
+from chalicelib.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+AGENT_GROUP_PREFIX = "agent-"
+PUBLIC_ROUTES = frozenset({"/openapi.json"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    member_id: str | None
+    groups: frozenset[str]
+
+    @property
+    def agent_services(self) -> frozenset[str]:
+        return frozenset(
+            g.removeprefix(AGENT_GROUP_PREFIX)
+            for g in self.groups
+            if g.startswith(AGENT_GROUP_PREFIX)
+        )
+
+    def require_member(self) -> str:
+        if not self.member_id:
+            raise Forbidden("Cet espace est réservé aux adhérents.")
+        return self.member_id
+
+    def require_agent_of(self, service: str) -> None:
+        if service not in self.agent_services:
+            raise Forbidden("Vous n'êtes pas agent de ce service.")
+
+
+class TokenVerifier:
+    def __init__(self, issuer: str, audience: str, jwks_url: str, cache_seconds: int) -> None:
+        self._issuer = issuer
+        self._audience = audience
+        self._jwks = jwt.PyJWKClient(
+            jwks_url, cache_jwk_set=True, lifespan=cache_seconds, timeout=5
+        )
+
+    def verify(self, token: str) -> Principal:
+        try:
+            if jwt.get_unverified_header(token).get("alg") != "RS256":
+                raise Unauthorized("Jeton refusé: algorithme non admis.")
+            signing_key = self._jwks.get_signing_key_from_jwt(token)
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                signing_key.key,
+                algorithms=["RS256"],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "iat", "iss", "aud", "sub", "token_use"]},
+            )
+        except jwt.PyJWKClientConnectionError as error:
+            logger.error("JWKS unreachable: %s", type(error).__name__)
+            raise ServiceUnavailable("Vérification d'identité indisponible.") from error
+        except jwt.ExpiredSignatureError as error:
+            raise Unauthorized("Jeton expiré.") from error
+        except (jwt.PyJWTError, ValueError) as error:
+            raise Unauthorized("Jeton invalide.") from error
+        if claims.get("token_use") != "id":
+            raise Unauthorized("Un jeton d'identité (ID token) est attendu.")
+        groups = claims.get("cognito:groups") or []
+        member_id = claims.get("custom:member_id")
+        return Principal(
+            subject=str(claims["sub"]),
+            member_id=str(member_id) if member_id else None,
+            groups=frozenset(str(g) for g in groups),
+        )
+
+
+@lru_cache(maxsize=1)
+def verifier() -> TokenVerifier:
+    settings = get_settings()
+    return TokenVerifier(
+        issuer=settings.cognito_issuer,
+        audience=settings.cognito_app_client_id,
+        jwks_url=settings.cognito_jwks_url,
+        cache_seconds=settings.jwks_cache_seconds,
+    )
+
+
+_principal: ContextVar[Principal] = ContextVar("principal")
+
+
+def current_principal() -> Principal:
+    try:
+        return _principal.get()
+    except LookupError as error:  # a route reached without the middleware: refuse, never guess
+        raise Unauthorized("Authentification requise.") from error
+
+
+def current_member_id() -> str:
+    return current_principal().require_member()
+
+
+@contextmanager
+def signed_in(principal: Principal) -> Iterator[None]:
+    token = _principal.set(principal)
+    try:
+        yield
+    finally:
+        _principal.reset(token)
+
+
+def bearer_token(headers: Any) -> str:
+    value = headers.get("authorization") or ""
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authentification requise (Authorization: Bearer <jeton>).")
+    return token.strip()
+
+
+def authenticate(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """HTTP middleware: verify the token before any route runs."""
+    from chalicelib.api.errors import error_response
+
+    route = (event.context or {}).get("resourcePath")
+    if route in PUBLIC_ROUTES or event.method == "OPTIONS":
+        return get_response(event)
+    try:
+        principal = verifier().verify(bearer_token(event.headers))
+    except AppError as error:
+        return error_response(error)
+    with signed_in(principal):
+        return get_response(event)

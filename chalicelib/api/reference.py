@@ -1,0 +1,29 @@
+"""Reference data routes: `GET /catalog`, `GET /contact`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from chalice.app import Response
+
+from chalicelib.api.errors import ApiBlueprint, json_response
+from chalicelib.domain.catalog import catalog_document
+from chalicelib.domain.contact import CONTACT
+
+blueprint = ApiBlueprint(__name__)
+
+
+@lru_cache(maxsize=1)
+def _catalog() -> dict[str, Any]:
+    return catalog_document()
+
+
+@blueprint.route("/catalog", methods=["GET"])
+def get_catalog() -> Response:
+    return json_response(_catalog())
+
+
+@blueprint.route("/contact", methods=["GET"])
+def get_contact() -> Response:
+    return json_response(CONTACT)

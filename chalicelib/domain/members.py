@@ -1,0 +1,76 @@
+"""Members, their contract and beneficiaries: pure models, no storage."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Relationship(StrEnum):
+    member = "member"
+    spouse = "spouse"
+    child = "child"
+
+
+class PostalAddress(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    line1: str = Field(min_length=1, max_length=120)
+    line2: str | None = Field(default=None, max_length=120)
+    postal_code: str = Field(pattern=r"^\d{5}$", description="Code postal à 5 chiffres")
+    city: str = Field(min_length=1, max_length=80)
+    country: str = Field(default="FR", pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+
+
+class BankAccount(BaseModel):
+    """As stored in the profile: the only place the full IBAN lives."""
+
+    iban: str
+    holder_name: str
+
+
+class MaskedBankAccount(BaseModel):
+    iban_masked: str
+    holder_name: str
+
+
+class Contract(BaseModel):
+    contract_number: str
+    amc_number: str
+    formula: str
+    start_date: date
+
+
+class Member(BaseModel):
+    member_id: str
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    postal_address: PostalAddress
+    bank_account: BankAccount | None = None
+    contract: Contract
+
+
+class Beneficiary(BaseModel):
+    beneficiary_id: str
+    first_name: str
+    last_name: str
+    relationship: Relationship
+    birth_date: date
+    coverage_end: date | None = None
+
+    def age_on(self, day: date) -> int:
+        had_birthday = (day.month, day.day) >= (self.birth_date.month, self.birth_date.day)
+        return day.year - self.birth_date.year - (0 if had_birthday else 1)
+
+
+def mask_iban(iban: str) -> str:
+    """Country code and last 4 characters, the rest starred, in groups of four."""
+    compact = "".join(iban.split()).upper()
+    if len(compact) <= 6:
+        return "*" * len(compact)
+    masked = compact[:2] + "*" * (len(compact) - 6) + compact[-4:]
+    return " ".join(masked[i : i + 4] for i in range(0, len(masked), 4))

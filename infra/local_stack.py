@@ -1,0 +1,377 @@
+"""The embedded local AWS: `make run` and the tests use the same provisioning code.
+
+A moto server on loopback, the stack created from `infra/template.yaml` through moto's
+CloudFormation API, a Cognito user pool with the demo accounts, the demo members, and then
+`chalice local` serving the API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "infra" / "template.yaml"
+STATE_FILE = ROOT / ".local" / "stack.json"
+REGION = "eu-west-3"
+STAGE = "local"
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    endpoint_url: str
+    region: str
+    stage: str
+    stack_name: str
+    user_pool_id: str
+    app_client_id: str
+    outputs: dict[str, str]
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.endpoint_url}/{self.user_pool_id}/.well-known/jwks.json"
+
+    def app_environment(self) -> dict[str, str]:
+        """What the app reads (chalicelib/settings.py) to run against this stack."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "APP_STAGE": self.stage,
+            "TABLE_NAME": self.outputs["TableName"],
+            "BUCKET_NAME": self.outputs["BucketName"],
+            "QUEUE_PREFIX": self.outputs["QueuePrefix"],
+            "COGNITO_USER_POOL_ID": self.user_pool_id,
+            "COGNITO_APP_CLIENT_ID": self.app_client_id,
+            "JWKS_URL": self.jwks_url,
+        }
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service, endpoint_url=self.endpoint_url, region_name=self.region, **CREDENTIALS
+        )
+
+    def id_token(self, username: str, password: str) -> str:
+        answer = self.client("cognito-idp").initiate_auth(
+            ClientId=self.app_client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": username, "PASSWORD": password},
+        )
+        return str(answer["AuthenticationResult"]["IdToken"])
+
+    def save(self, path: Path = STATE_FILE) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, path: Path = STATE_FILE) -> LocalStack:
+        return cls(**json.loads(path.read_text()))
+
+
+def create_stack(endpoint_url: str, stage: str = STAGE, region: str = REGION) -> dict[str, str]:
+    """Create the stateful stack from the one template, through CloudFormation."""
+    cfn = boto3.client(
+        "cloudformation", endpoint_url=endpoint_url, region_name=region, **CREDENTIALS
+    )
+    name = f"generation-demarches-{stage}"
+    with warnings.catch_warnings():
+        # moto's CloudFormation skips AWS::S3::BucketPolicy (TLS-only); AWS applies it.
+        warnings.filterwarnings("ignore", message=".*AWS::S3::BucketPolicy.*")
+        cfn.create_stack(
+            StackName=name,
+            TemplateBody=TEMPLATE.read_text(),
+            Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
+        )
+    for _ in range(100):
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        if stack["StackStatus"] == "CREATE_COMPLETE":
+            outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+            complete_what_moto_skips(endpoint_url, region, stage, outputs)
+            return outputs
+        if stack["StackStatus"].endswith("FAILED") or "ROLLBACK" in stack["StackStatus"]:
+            raise RuntimeError(f"stack {name}: {stack['StackStatus']}")
+        time.sleep(0.1)
+    raise RuntimeError(f"stack {name} not created in time")
+
+
+def load_template() -> dict[str, Any]:
+    from cfnlint.decode import decode_str
+
+    template, problems = decode_str(TEMPLATE.read_text())
+    if problems:
+        raise RuntimeError(f"{TEMPLATE} does not parse: {problems}")
+    return dict(template)
+
+
+def _resolve(value: Any, names: dict[str, str]) -> Any:
+    """Resolve the few intrinsics the bucket and table properties use."""
+    if isinstance(value, list):
+        return [_resolve(v, names) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "Ref" in value:
+        return names[value["Ref"]]
+    if "Fn::GetAtt" in value:
+        resource, attribute = value["Fn::GetAtt"]
+        return names[f"{resource}.{attribute}"]
+    if "Fn::Sub" in value:
+        text = value["Fn::Sub"]
+        for key, replacement in names.items():
+            text = text.replace("${" + key + "}", replacement)
+        return text
+    return {k: _resolve(v, names) for k, v in value.items()}
+
+
+def complete_what_moto_skips(
+    endpoint_url: str, region: str, stage: str, outputs: dict[str, str]
+) -> None:
+    """moto's CloudFormation creates the bucket and table but ignores some of their properties.
+
+    Apply those, read from the same template, so the local stack behaves like the deployed one.
+    """
+    template = load_template()
+    resources, parameters = template["Resources"], template["Parameters"]
+    bucket = outputs["BucketName"]
+    names = {
+        "Stage": stage,
+        "PortalOrigin": parameters["PortalOrigin"]["Default"],
+        "Bucket": bucket,
+        "Bucket.Arn": f"arn:aws:s3:::{bucket}",
+    }
+    bucket_props = _resolve(resources["Bucket"]["Properties"], names)
+    s3 = boto3.client("s3", endpoint_url=endpoint_url, region_name=region, **CREDENTIALS)
+    s3.put_public_access_block(
+        Bucket=bucket, PublicAccessBlockConfiguration=bucket_props["PublicAccessBlockConfiguration"]
+    )
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": rule["Id"],
+                    "Status": rule["Status"],
+                    "Filter": {"Prefix": rule["Prefix"]},
+                    "Expiration": {"Days": rule["ExpirationInDays"]},
+                }
+                for rule in bucket_props["LifecycleConfiguration"]["Rules"]
+            ]
+        },
+    )
+    s3.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedMethods": rule["AllowedMethods"],
+                    "AllowedOrigins": rule["AllowedOrigins"],
+                    "AllowedHeaders": rule["AllowedHeaders"],
+                    "MaxAgeSeconds": rule["MaxAge"],
+                }
+                for rule in bucket_props["CorsConfiguration"]["CorsRules"]
+            ]
+        },
+    )
+    policy = _resolve(resources["BucketPolicy"]["Properties"]["PolicyDocument"], names)
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+    table_props = resources["Table"]["Properties"]
+    dynamodb = boto3.client(
+        "dynamodb", endpoint_url=endpoint_url, region_name=region, **CREDENTIALS
+    )
+    dynamodb.update_time_to_live(
+        TableName=outputs["TableName"],
+        TimeToLiveSpecification=table_props["TimeToLiveSpecification"],
+    )
+    dynamodb.update_continuous_backups(
+        TableName=outputs["TableName"],
+        PointInTimeRecoverySpecification=table_props["PointInTimeRecoverySpecification"],
+    )
+
+
+def create_user_pool(
+    endpoint_url: str, region: str = REGION, name: str = "generation-members"
+) -> tuple[str, str]:
+    """A user pool with the `member_id` custom attribute, agent groups, and an app client."""
+    from chalicelib.domain.catalog import Service
+
+    cognito = boto3.client(
+        "cognito-idp", endpoint_url=endpoint_url, region_name=region, **CREDENTIALS
+    )
+    pool_id = cognito.create_user_pool(
+        PoolName=name,
+        Schema=[{"Name": "member_id", "AttributeDataType": "String", "Mutable": False}],
+        Policies={"PasswordPolicy": {"MinimumLength": 12}},
+    )["UserPool"]["Id"]
+    client_id = cognito.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="member-portal",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    for service in Service:
+        cognito.create_group(UserPoolId=pool_id, GroupName=f"agent-{service.value}")
+    return pool_id, client_id
+
+
+def create_account(
+    stack: LocalStack,
+    username: str,
+    password: str,
+    member_id: str | None,
+    groups: tuple[str, ...] = (),
+) -> None:
+    cognito = stack.client("cognito-idp")
+    attributes = [{"Name": "email", "Value": f"{username}@example.fr"}]
+    if member_id:
+        attributes.append({"Name": "custom:member_id", "Value": member_id})
+    cognito.admin_create_user(
+        UserPoolId=stack.user_pool_id,
+        Username=username,
+        UserAttributes=attributes,
+        MessageAction="SUPPRESS",
+    )
+    cognito.admin_set_user_password(
+        UserPoolId=stack.user_pool_id, Username=username, Password=password, Permanent=True
+    )
+    for group in groups:
+        cognito.admin_add_user_to_group(
+            UserPoolId=stack.user_pool_id, Username=username, GroupName=group
+        )
+
+
+def provision(endpoint_url: str, stage: str = STAGE, region: str = REGION) -> LocalStack:
+    """Everything but the demo data: stack, user pool, app client."""
+    outputs = create_stack(endpoint_url, stage, region)
+    pool_id, client_id = create_user_pool(endpoint_url, region)
+    return LocalStack(
+        endpoint_url=endpoint_url,
+        region=region,
+        stage=stage,
+        stack_name=f"generation-demarches-{stage}",
+        user_pool_id=pool_id,
+        app_client_id=client_id,
+        outputs=outputs,
+    )
+
+
+def point_app_at(stack: LocalStack) -> None:
+    """Make this process's app code use the stack (settings and clients are read lazily)."""
+    from chalicelib import aws
+
+    os.environ.update(stack.app_environment())
+    aws.reset()
+
+
+def seed_demo(stack: LocalStack, today: date) -> None:
+    from infra.seed import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo_members
+
+    for account in DEMO_ACCOUNTS:
+        create_account(stack, account.username, DEMO_PASSWORD, account.member_id, account.groups)
+    point_app_at(stack)
+    seed_demo_members(today)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--moto-port", type=int, default=5000)
+    parser.add_argument("--api-port", type=int, default=8000)
+    args = parser.parse_args()
+
+    for port in (args.moto_port, args.api_port):
+        if not _port_free(port):
+            print(
+                f"port {port} is already in use: stop what holds it, or pass "
+                "MOTO_PORT=/API_PORT= to make run",
+                file=sys.stderr,
+            )
+            return 1
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access line per AWS call
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.moto_port, verbose=False)
+    moto.start()
+    endpoint = f"http://127.0.0.1:{args.moto_port}"
+    api: subprocess.Popen[bytes] | None = None
+    try:
+        stack = provision(endpoint)
+        seed_demo(stack, date.today())
+        stack.save()
+        env = {**os.environ, **stack.app_environment()}
+        api = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "chalice"),
+                "local",
+                "--stage",
+                STAGE,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(args.api_port),
+                "--no-autoreload",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+        print(
+            f"\nGénération Démarches, local stack\n"
+            f"  embedded AWS (moto)  {endpoint}   stack {stack.stack_name}\n"
+            f"  Cognito user pool    {stack.user_pool_id}  (app client {stack.app_client_id})\n"
+            f"  API                  http://127.0.0.1:{args.api_port}\n"
+            f"  demo accounts        alice, bob (members), agent (every service)\n\n"
+            f"  T=$(make token USER=alice)\n"
+            f'  curl -H "Authorization: Bearer $T" http://127.0.0.1:{args.api_port}/me\n\n'
+            f"Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        api.wait()
+        return api.returncode or 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if api is not None and api.poll() is None:
+            api.terminate()
+            try:
+                api.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                api.kill()
+        moto.stop()
+        STATE_FILE.unlink(missing_ok=True)
+        print("local stack stopped", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

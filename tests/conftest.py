@@ -1,0 +1,153 @@
+"""Shared fixtures: one moto server per test session, the stack created from the real template,
+a real Cognito user pool issuing real tokens, and a fresh member per test."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from moto.server import ThreadedMotoServer
+
+from infra import seed
+from infra.local_stack import LocalStack, create_account, point_app_at, provision
+
+PASSWORD = "Un-mot-de-passe-de-test-2026"
+_ids = itertools.count(1)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[LocalStack]:
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        stack = provision(f"http://127.0.0.1:{port}")
+        point_app_at(stack)
+        yield stack
+    finally:
+        server.stop()
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    username: str
+    member_id: str | None
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def _sign_up(stack: LocalStack, member_id: str | None, groups: tuple[str, ...] = ()) -> SignedIn:
+    username = f"user-{next(_ids)}-{member_id or 'agent'}"
+    create_account(stack, username, PASSWORD, member_id, groups)
+    return SignedIn(username, member_id, stack.id_token(username, PASSWORD))
+
+
+def _new_member_id() -> str:
+    return f"T{next(_ids):09d}"
+
+
+@pytest.fixture
+def today() -> date:
+    return date.today()
+
+
+@pytest.fixture
+def alice(local_stack: LocalStack, today: date) -> SignedIn:
+    """A member shaped like the demo alice (spouse, children of 19 and 12), fresh per test."""
+    member_id = _new_member_id()
+    seed.seed_member(*seed.alice(today, member_id))
+    return _sign_up(local_stack, member_id)
+
+
+@pytest.fixture
+def bob(local_stack: LocalStack, today: date) -> SignedIn:
+    member_id = _new_member_id()
+    seed.seed_member(*seed.bob(today, member_id))
+    return _sign_up(local_stack, member_id)
+
+
+@pytest.fixture
+def agent(local_stack: LocalStack) -> SignedIn:
+    return _sign_up(local_stack, None, tuple(f"agent-{s}" for s in ("devis", "remboursements")))
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+class Api:
+    """Chalice's test client, speaking JSON."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        who: SignedIn | None = None,
+        *,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: str | bytes | None = None,
+    ) -> Answer:
+        all_headers = {**(who.headers if who else {}), **(headers or {})}
+        payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        if payload is not None:
+            all_headers.setdefault("Content-Type", "application/json")
+        response = self._client.http.request(method, path, headers=all_headers, body=payload or b"")
+        text = response.body.decode() if response.body else ""
+        return Answer(
+            response.status_code, dict(response.headers), json.loads(text) if text else None
+        )
+
+    def get(self, path: str, who: SignedIn | None = None, **kwargs: Any) -> Answer:
+        return self.request("GET", path, who, **kwargs)
+
+    def post(self, path: str, who: SignedIn | None = None, **kwargs: Any) -> Answer:
+        return self.request("POST", path, who, **kwargs)
+
+
+@pytest.fixture
+def api(local_stack: LocalStack) -> Iterator[Api]:
+    from app import app
+
+    with Client(app, stage_name="local") as client:
+        yield Api(client)
+
+
+@pytest.fixture
+def aws_calls(local_stack: LocalStack) -> Iterator[list[str]]:
+    """Every AWS operation the app's own clients make during the test, in order."""
+    from chalicelib import aws
+
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(f"{model.service_model.service_name}.{model.name}")
+
+    clients = [aws.client(name) for name in ("dynamodb", "s3", "sqs")]
+    for client in clients:
+        client.meta.events.register("before-call", record)
+    yield calls
+    for client in clients:
+        client.meta.events.unregister("before-call", record)
