@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     jwks_cache_seconds: int = Field(default=3600, alias="JWKS_CACHE_SECONDS")
 
     max_body_bytes: int = Field(default=64 * 1024, alias="MAX_BODY_BYTES")
+    # Signs page cursors. On AWS it comes from the stack (a secret per stage); the default only
+    # serves the local stack and tests.
+    cursor_secret: str = Field(default="local-only-cursor-secret", alias="CURSOR_SECRET")
 
     @property
     def cognito_issuer(self) -> str:

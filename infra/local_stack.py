@@ -85,6 +85,46 @@ class LocalStack:
         return cls(**json.loads(path.read_text()))
 
 
+_faithful = False
+
+
+def make_moto_faithful() -> None:
+    """Make moto's DynamoDB writes atomic with respect to each other, as DynamoDB's are.
+
+    moto runs a transaction without a lock and rolls a failed one back by restoring a snapshot
+    of the whole table, which loses or resurrects the writes of concurrent requests (seen with
+    ten racing POSTs). Our code relies on DynamoDB's real guarantee, so the emulator gets it.
+    """
+    global _faithful
+    if _faithful:
+        return
+    import functools
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("transact_write_items", "put_item", "update_item", "delete_item"):
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(*args, **kwargs)
+
+        setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
+    _faithful = True
+
+
+def start_moto(port: int) -> Any:
+    """The embedded AWS, in this process, on loopback."""
+    from moto.server import ThreadedMotoServer
+
+    make_moto_faithful()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server
+
+
 def create_stack(endpoint_url: str, stage: str = STAGE, region: str = REGION) -> dict[str, str]:
     """Create the stateful stack from the one template, through CloudFormation."""
     cfn = boto3.client(
@@ -142,19 +182,15 @@ def _resolve(value: Any, names: dict[str, str]) -> Any:
 def complete_what_moto_skips(
     endpoint_url: str, region: str, stage: str, outputs: dict[str, str]
 ) -> None:
-    """moto's CloudFormation creates the bucket and table but ignores some of their properties.
+    """moto's CloudFormation creates the bucket and table but ignores some of their properties
+    (public access block, lifecycle, CORS, TTL, point-in-time recovery).
 
     Apply those, read from the same template, so the local stack behaves like the deployed one.
     """
     template = load_template()
     resources, parameters = template["Resources"], template["Parameters"]
     bucket = outputs["BucketName"]
-    names = {
-        "Stage": stage,
-        "PortalOrigin": parameters["PortalOrigin"]["Default"],
-        "Bucket": bucket,
-        "Bucket.Arn": f"arn:aws:s3:::{bucket}",
-    }
+    names = {"Stage": stage, "PortalOrigin": parameters["PortalOrigin"]["Default"]}
     bucket_props = _resolve(resources["Bucket"]["Properties"], names)
     s3 = boto3.client("s3", endpoint_url=endpoint_url, region_name=region, **CREDENTIALS)
     s3.put_public_access_block(
@@ -188,8 +224,7 @@ def complete_what_moto_skips(
             ]
         },
     )
-    policy = _resolve(resources["BucketPolicy"]["Properties"]["PolicyDocument"], names)
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    # Not the bucket policy: it denies plain HTTP, moto enforces it, and loopback is plain HTTP.
 
     table_props = resources["Table"]["Properties"]
     dynamodb = boto3.client(
@@ -316,11 +351,8 @@ def main() -> int:
             )
             return 1
 
-    from moto.server import ThreadedMotoServer
-
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access line per AWS call
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.moto_port, verbose=False)
-    moto.start()
+    moto = start_moto(args.moto_port)
     endpoint = f"http://127.0.0.1:{args.moto_port}"
     api: subprocess.Popen[bytes] | None = None
     try:

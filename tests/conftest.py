@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 from chalice.test import Client
-from moto.server import ThreadedMotoServer
 
 from infra import seed
-from infra.local_stack import LocalStack, create_account, point_app_at, provision
+from infra.local_stack import LocalStack, create_account, point_app_at, provision, start_moto
 
 PASSWORD = "Un-mot-de-passe-de-test-2026"
 _ids = itertools.count(1)
@@ -31,8 +30,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStack]:
     port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server = start_moto(port)
     try:
         stack = provision(f"http://127.0.0.1:{port}")
         point_app_at(stack)
@@ -151,3 +149,101 @@ def aws_calls(local_stack: LocalStack) -> Iterator[list[str]]:
     yield calls
     for client in clients:
         client.meta.events.unregister("before-call", record)
+
+
+PDF_BYTES = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
+JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(64)
+
+
+def post_form(url: str, fields: dict[str, str], data: bytes, filename: str = "f") -> int:
+    """What a browser does with a presigned POST: a multipart form, the file last."""
+    import requests
+
+    answer = requests.post(url, data=fields, files={"file": (filename, data)}, timeout=30)
+    return answer.status_code
+
+
+def upload(
+    api: Api,
+    who: SignedIn,
+    data: bytes,
+    content_type: str = "application/pdf",
+    filename: str = "justificatif.pdf",
+    declared_size: int | None = None,
+) -> str:
+    """Ask for a presigned POST and send real bytes through it to the moto server."""
+    answer = api.post(
+        "/uploads",
+        who,
+        body={
+            "filename": filename,
+            "content_type": content_type,
+            "size": declared_size if declared_size is not None else len(data),
+        },
+    )
+    assert answer.status == 201, answer.body
+    status = post_form(answer.body["url"], answer.body["fields"], data, filename)
+    assert status in (200, 201, 204), status
+    return str(answer.body["upload_id"])
+
+
+def drain_queue(stack: LocalStack, queue: str) -> list[dict[str, Any]]:
+    """Every message waiting in a queue, removed from it."""
+    sqs = stack.client("sqs")
+    url = sqs.get_queue_url(QueueName=f"{stack.outputs['QueuePrefix']}{queue}")["QueueUrl"]
+    bodies: list[dict[str, Any]] = []
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        messages = got.get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def count_objects(stack: LocalStack, prefix: str = "") -> int:
+    s3 = stack.client("s3")
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=stack.outputs["BucketName"], Prefix=prefix
+    )
+    return sum(page.get("KeyCount", 0) for page in pages)
+
+
+def count_items(stack: LocalStack, member_id: str) -> int:
+    """Items of one member (tests may scan; the app never does)."""
+    dynamodb = stack.client("dynamodb")
+    answer = dynamodb.scan(
+        TableName=stack.outputs["TableName"],
+        FilterExpression="begins_with(pk, :p)",
+        ExpressionAttributeValues={":p": {"S": f"MEMBER#{member_id}"}},
+    )
+    return len(answer["Items"])
+
+
+@pytest.fixture(scope="session")
+def http_api(local_stack: LocalStack) -> Iterator[str]:
+    """The app served over HTTP exactly as `make run` serves it (`chalice local`), on loopback."""
+    import threading
+    from pathlib import Path
+
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    from app import app
+
+    root = Path(__file__).resolve().parent.parent
+    config = Config.create(
+        chalice_stage="local",
+        project_dir=str(root),
+        config_from_disk=json.loads((root / ".chalice" / "config.json").read_text()),
+    )
+    port = _free_port()
+    server = create_local_server(app, config, "127.0.0.1", port)
+    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()

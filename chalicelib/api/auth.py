@@ -17,7 +17,13 @@ from typing import Any
 
 import jwt
 
-from chalicelib.domain.errors import AppError, Forbidden, ServiceUnavailable, Unauthorized
+from chalicelib.domain.errors import (
+    AppError,
+    Forbidden,
+    ServiceUnavailable,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from chalicelib.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -131,6 +137,13 @@ def bearer_token(headers: Any) -> str:
     return token.strip()
 
 
+def _require_json(event: Any) -> None:
+    """Answer 415 in our shape before Chalice answers it in its own."""
+    content_type = (event.headers.get("content-type") or "application/json").lower()
+    if event.method in {"POST", "PUT", "PATCH"} and not content_type.startswith("application/json"):
+        raise UnsupportedMediaType("Le corps doit être en JSON (Content-Type: application/json).")
+
+
 def authenticate(event: Any, get_response: Callable[[Any], Any]) -> Any:
     """HTTP middleware: verify the token before any route runs."""
     from chalicelib.api.errors import error_response
@@ -140,6 +153,7 @@ def authenticate(event: Any, get_response: Callable[[Any], Any]) -> Any:
         return get_response(event)
     try:
         principal = verifier().verify(bearer_token(event.headers))
+        _require_json(event)
     except AppError as error:
         return error_response(error)
     with signed_in(principal):

@@ -41,3 +41,34 @@ def document_key(member_id: str, month: str, document_id: str) -> dict[str, str]
 
 def idempotency_key(member_id: str, key: str) -> dict[str, str]:
     return {"pk": member_pk(member_id), "sk": f"{IDEMPOTENCY}{key}"}
+
+
+def bank_details_key(member_id: str, request_id: str) -> dict[str, str]:
+    """The full IBAN of a bank-details request, kept apart until an agent applies it."""
+    return {"pk": member_pk(member_id), "sk": f"BANK#{request_id}"}
+
+
+def parse_request_key(pk: str, sk: str) -> tuple[str, str]:
+    """(member_id, request_id) of a request item's key."""
+    member_id, _, _month = pk.removeprefix(MEMBER).rpartition("#")
+    return member_id, sk.removeprefix(REQUEST)
+
+
+PENDING_PARTITION = "PENDING"
+
+
+def upload_key(member_id: str, upload_id: str) -> dict[str, str]:
+    return {"pk": member_pk(member_id), "sk": f"UPLOAD#{upload_id}"}
+
+
+def staged_object(member_id: str, upload_id: str) -> str:
+    """S3 key of an upload before it joins a request."""
+    return f"uploads/{member_id}/{upload_id}"
+
+
+def attachment_object(member_id: str, month: str, request_id: str, attachment_id: str) -> str:
+    return f"requests/{member_id}/{month}/{request_id}/{attachment_id}"
+
+
+def document_object(member_id: str, month: str, document_id: str) -> str:
+    return f"documents/{member_id}/{month}/{document_id}.pdf"

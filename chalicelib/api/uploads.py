@@ -1,0 +1,62 @@
+"""`POST /uploads`: a presigned POST for one file, straight from the browser to S3."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from chalice.app import Response
+from pydantic import ValidationError
+from ulid import ULID
+
+from chalicelib.api import body
+from chalicelib.api.auth import current_member_id
+from chalicelib.api.errors import ApiBlueprint, json_response
+from chalicelib.domain import uploads as rules
+from chalicelib.domain.errors import (
+    BadRequest,
+    FieldError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from chalicelib.domain.requests import field_errors
+from chalicelib.store.uploads import UPLOAD_RECORD_TTL, Upload, UploadRepository
+
+blueprint = ApiBlueprint(__name__)
+
+
+@blueprint.route("/uploads", methods=["POST"])
+def create_upload() -> Response:
+    member_id = current_member_id()
+    payload = body.json_body(blueprint.current_request)
+    if not isinstance(payload, dict):
+        raise BadRequest("Le corps doit être un objet JSON.")
+    try:
+        wanted = rules.UploadRequest.model_validate(payload)
+    except ValidationError as error:
+        fields = field_errors(error)
+        if any(e["type"] == "extra_forbidden" for e in error.errors()):
+            raise BadRequest("Champs inconnus.", fields) from error
+        raise ValidationFailed("Certains champs sont invalides.", fields) from error
+    if wanted.content_type not in rules.SIGNATURES:
+        raise UnsupportedMediaType(
+            "Formats acceptés: PDF, JPEG, PNG, GIF.",
+            [FieldError("content_type", "Format non accepté.")],
+        )
+    if wanted.size > rules.MAX_FILE_BYTES:
+        raise PayloadTooLarge(
+            "Un fichier ne peut dépasser 5 Mo.", [FieldError("size", "5 Mo au plus.")]
+        )
+    filename = rules.clean_filename(wanted.filename)
+    if not filename:
+        raise ValidationFailed("Nom de fichier invalide.", [FieldError("filename", "Invalide.")])
+    now = datetime.now(UTC)
+    upload = Upload(
+        upload_id=str(ULID.from_datetime(now)),
+        member_id=member_id,
+        filename=filename,
+        content_type=wanted.content_type,
+        declared_size=wanted.size,
+        expires_at=int((now + UPLOAD_RECORD_TTL).timestamp()),
+    )
+    return json_response(UploadRepository().create(member_id, upload, now), 201)

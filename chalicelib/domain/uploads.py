@@ -1,0 +1,57 @@
+"""Attachments: which files a member may send, and how we know a file is what it says."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_TOTAL_BYTES = 15 * 1024 * 1024
+MAX_FILES = 5
+UPLOAD_URL_SECONDS = 15 * 60
+DOWNLOAD_URL_SECONDS = 5 * 60
+
+# The first bytes of each accepted type: a file is what its bytes say, not its name.
+SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    "application/pdf": (b"%PDF-",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+}
+SIGNATURE_BYTES = max(len(s) for sigs in SIGNATURES.values() for s in sigs)
+
+
+class UploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    filename: str = Field(min_length=1, max_length=255)
+    content_type: str = Field(min_length=1, max_length=100, examples=["application/pdf"])
+    size: int = Field(gt=0, description="Taille en octets, 5 Mo au plus")
+
+
+def matches_signature(content_type: str, head: bytes) -> bool:
+    return any(head.startswith(signature) for signature in SIGNATURES.get(content_type, ()))
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean_filename(filename: str) -> str:
+    """Kept for display only: no path, no control characters, at most 120 characters."""
+    name = unicodedata.normalize("NFC", filename)
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C")
+    name = _CONTROL.sub("", name).strip().lstrip(".")
+    return name[-120:] if len(name) > 120 else name
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987)."""
+    from urllib.parse import quote
+
+    ascii_name = (
+        unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode().replace('"', "")
+    ) or "document"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"

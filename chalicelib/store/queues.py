@@ -1,0 +1,25 @@
+"""SQS: queue URLs resolved once per container, pointers sent as IDs only."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from chalicelib import aws
+from chalicelib.domain.requests import RequestPointer
+from chalicelib.settings import get_settings
+
+INTAKE = "intake"
+
+
+def service_queue(service: str) -> str:
+    return f"svc-{service}"
+
+
+@lru_cache(maxsize=32)
+def queue_url(queue: str) -> str:
+    name = get_settings().queue_name(queue)
+    return str(aws.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
+
+
+def send_pointer(queue: str, pointer: RequestPointer) -> None:
+    aws.client("sqs").send_message(QueueUrl=queue_url(queue), MessageBody=pointer.model_dump_json())

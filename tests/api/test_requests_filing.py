@@ -1,0 +1,355 @@
+"""`POST /requests`: every démarche filed, every rule a member would expect, nothing lost."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from infra.local_stack import LocalStack
+from tests.conftest import (
+    PDF_BYTES,
+    Api,
+    SignedIn,
+    count_items,
+    drain_queue,
+    upload,
+)
+
+IBAN = "FR76 3000 6000 0112 3456 7890 189"
+
+
+def _valid(today: date) -> dict[str, dict[str, Any]]:
+    return {
+        "sante.justificatif": {
+            "care_date": (today - timedelta(days=3)).isoformat(),
+            "amount": "42.50",
+            "care_type": "pharmacie",
+        },
+        "sante.devis": {"care_type": "dentaire", "amount": "1250.00", "practitioner": "Dr Roux"},
+        "sante.prise_en_charge_hospitaliere": {
+            "establishment": "Hôpital Saint-Antoine",
+            "finess": "750100125",
+            "admission_date": (today + timedelta(days=10)).isoformat(),
+            "stay_type": "ambulatoire",
+        },
+        "sante.attestation_tiers_payant": {},
+        "vie.coordonnees": {
+            "phone": "06 11 22 33 44",
+            "postal_address": {"line1": "5 rue Oberkampf", "postal_code": "75011", "city": "Paris"},
+        },
+        "vie.coordonnees_bancaires": {"iban": IBAN, "holder_name": "Alice Martin"},
+        "vie.prolongation_droits_enfant": {
+            "situation": "etudiant",
+            "until": (today + timedelta(days=300)).isoformat(),
+        },
+        "vie.situation_familiale": {
+            "event": "naissance",
+            "event_date": (today - timedelta(days=5)).isoformat(),
+            "new_beneficiary": {
+                "first_name": "Zoé",
+                "last_name": "Martin",
+                "birth_date": (today - timedelta(days=5)).isoformat(),
+                "relationship": "child",
+            },
+        },
+        "vie.autre": {},
+        "contact.demande": {"subject": "remboursements", "detail": "decompte"},
+    }
+
+
+INVALID: dict[str, tuple[dict[str, Any], str]] = {
+    "sante.justificatif": (
+        {"care_date": "2999-01-01", "amount": "42.50", "care_type": "pharmacie"},
+        "data.care_date",
+    ),
+    "sante.devis": ({"care_type": "dentaire", "amount": "-3.00"}, "data.amount"),
+    "sante.prise_en_charge_hospitaliere": (
+        {
+            "establishment": "CHU",
+            "finess": "750100125",
+            "admission_date": "2001-01-01",
+            "stay_type": "ambulatoire",
+        },
+        "data.admission_date",
+    ),
+    "vie.coordonnees": ({"email": "pas-un-email"}, "data.email"),
+    "vie.coordonnees_bancaires": ({"iban": "FR76", "holder_name": "A"}, "data.iban"),
+    "vie.prolongation_droits_enfant": (
+        {"situation": "etudiant", "until": "2001-01-01"},
+        "data.until",
+    ),
+    "vie.situation_familiale": (
+        {"event": "mariage", "event_date": "2999-01-01"},
+        "data.event_date",
+    ),
+    "contact.demande": ({"subject": "remboursements", "detail": "echeancier"}, "data"),
+}
+
+NEEDS_UPLOAD = {
+    "sante.justificatif",
+    "sante.devis",
+    "vie.coordonnees_bancaires",
+    "vie.prolongation_droits_enfant",
+    "vie.situation_familiale",
+}
+
+
+def _body(who: SignedIn, request_type: str, data: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    beneficiary = "03" if request_type == "vie.prolongation_droits_enfant" else "01"
+    body: dict[str, Any] = {
+        "type": request_type,
+        "beneficiary_ids": [f"{who.member_id}-{beneficiary}"],
+        "data": data,
+    }
+    if request_type in {"vie.autre", "contact.demande"}:
+        body["description"] = "Bonjour, pourriez-vous m'aider ? Merci d'avance."
+    return {**body, **extra}
+
+
+@pytest.mark.parametrize("request_type", sorted(_valid(date.today())))
+def test_every_type_is_filed_and_recalled_exactly(
+    api: Api, alice: SignedIn, today: date, request_type: str
+) -> None:
+    data = _valid(today)[request_type]
+    body = _body(alice, request_type, data)
+    if request_type in NEEDS_UPLOAD:
+        body["upload_ids"] = [upload(api, alice, PDF_BYTES)]
+    answer = api.post("/requests", alice, body=body)
+    assert answer.status == 201, answer.body
+    created = answer.body
+    assert answer.headers["Location"] == f"/requests/{created['request_id']}"
+    assert created["type"] == request_type
+    assert created["status"] == "in_progress"
+    assert created["history"][0]["status"] == "in_progress"
+    assert created["beneficiaries"][0]["last_name"] == "Martin"
+    detail = api.get(f"/requests/{created['request_id']}", alice).body
+    assert detail == created
+    expected = dict(data)
+    if request_type == "vie.coordonnees_bancaires":
+        expected = {"iban": "FR** **** **** **** **** ***0 189", "holder_name": "Alice Martin"}
+    if request_type == "vie.coordonnees":
+        expected["postal_address"] = {**data["postal_address"], "country": "FR"}
+    assert detail["recall"] == {"description": body.get("description"), "data": expected}
+
+
+def test_labels_and_services_come_from_the_catalogue(api: Api, alice: SignedIn) -> None:
+    body = _body(alice, "contact.demande", {"subject": "cotisations", "detail": "montant"})
+    asked = api.post("/requests", alice, body=body).body
+    assert (asked["label"], asked["service"], asked["complaint"]) == (
+        "Demande",
+        "relation_adherent",
+        False,
+    )
+    complaint = api.post("/requests", alice, body={**body, "complaint": True}).body
+    assert (complaint["label"], complaint["service"], complaint["complaint"]) == (
+        "Réclamation",
+        "reclamations",
+        True,
+    )
+
+
+@pytest.mark.parametrize("request_type", sorted(INVALID))
+def test_invalid_data_of_every_type_names_the_field(
+    api: Api, alice: SignedIn, request_type: str
+) -> None:
+    data, field = INVALID[request_type]
+    answer = api.post("/requests", alice, body=_body(alice, request_type, data))
+    assert answer.status == 422
+    assert answer.body["error"]["code"] == "validation_error"
+    assert field in [f["field"] for f in answer.body["error"]["fields"]]
+
+
+def test_beneficiaries_must_be_on_the_contract_once_each(
+    api: Api, alice: SignedIn, bob: SignedIn
+) -> None:
+    base = _body(alice, "sante.attestation_tiers_payant", {})
+    mine = f"{alice.member_id}-01"
+    cases = {
+        (mine, f"{bob.member_id}-01"): "beneficiary_ids[1]",
+        (mine, mine): "beneficiary_ids[1]",
+        (mine, "inconnu"): "beneficiary_ids[1]",
+    }
+    for ids, field in cases.items():
+        answer = api.post("/requests", alice, body={**base, "beneficiary_ids": list(ids)})
+        assert answer.status == 422, ids
+        assert [f["field"] for f in answer.body["error"]["fields"]] == [field]
+    empty = api.post("/requests", alice, body={**base, "beneficiary_ids": []})
+    assert empty.status == 422
+    assert empty.body["error"]["fields"][0]["field"] == "beneficiary_ids"
+
+
+def test_adult_child_extension_only_for_a_child_of_eighteen_or_more(
+    api: Api, alice: SignedIn, today: date
+) -> None:
+    body = _body(
+        alice, "vie.prolongation_droits_enfant", _valid(today)["vie.prolongation_droits_enfant"]
+    )
+    body["upload_ids"] = [upload(api, alice, PDF_BYTES)]
+    for young in ("04", "01"):  # a child of 12, the member herself
+        answer = api.post(
+            "/requests", alice, body={**body, "beneficiary_ids": [f"{alice.member_id}-{young}"]}
+        )
+        assert answer.status == 422
+        assert answer.body["error"]["fields"][0]["field"] == "beneficiary_ids[0]"
+    assert api.post("/requests", alice, body=body).status == 201  # Léa, 19
+
+
+def test_complaint_only_on_the_contact_form(api: Api, alice: SignedIn) -> None:
+    answer = api.post(
+        "/requests", alice, body=_body(alice, "sante.attestation_tiers_payant", {}, complaint=True)
+    )
+    assert answer.status == 422
+    assert [f["field"] for f in answer.body["error"]["fields"]] == ["complaint"]
+
+
+def test_description_is_required_where_the_form_asks_and_at_most_4000_characters(
+    api: Api, alice: SignedIn
+) -> None:
+    body = _body(alice, "vie.autre", {})
+    missing = api.post("/requests", alice, body={**body, "description": "   "})
+    assert missing.status == 422
+    assert [f["field"] for f in missing.body["error"]["fields"]] == ["description"]
+    too_long = api.post("/requests", alice, body={**body, "description": "é" * 4001})
+    assert too_long.status == 422
+    assert [f["field"] for f in too_long.body["error"]["fields"]] == ["description"]
+    assert api.post("/requests", alice, body={**body, "description": "é" * 4000}).status == 201
+
+
+def test_unknown_type_is_a_validation_error_on_type(api: Api, alice: SignedIn) -> None:
+    for body in (
+        {"type": "sante.teleportation", "beneficiary_ids": ["x"]},
+        {"beneficiary_ids": ["x"]},
+    ):
+        answer = api.post("/requests", alice, body=body)
+        assert answer.status == 422
+        assert answer.body["error"]["fields"][0]["field"] == "type"
+
+
+@pytest.mark.parametrize(
+    "field", ["status", "member_id", "created_at", "outcome", "request_id", "history"]
+)
+def test_server_owned_fields_are_refused_and_nothing_is_stored(
+    api: Api, local_stack: LocalStack, alice: SignedIn, field: str
+) -> None:
+    before = count_items(local_stack, alice.member_id or "")
+    body = _body(alice, "sante.attestation_tiers_payant", {}, **{field: "processed"})
+    answer = api.post("/requests", alice, body=body)
+    assert answer.status == 400
+    assert answer.body["error"]["code"] == "bad_request"
+    assert [f["field"] for f in answer.body["error"]["fields"]] == [field]
+    assert count_items(local_stack, alice.member_id or "") == before
+
+
+def test_unknown_fields_are_refused_with_400(api: Api, alice: SignedIn) -> None:
+    answer = api.post(
+        "/requests", alice, body=_body(alice, "vie.autre", {"couleur": "bleu"}, urgent=True)
+    )
+    assert answer.status == 400
+    assert sorted(f["field"] for f in answer.body["error"]["fields"]) == ["data.couleur", "urgent"]
+
+
+def test_malformed_oversized_and_non_json_bodies(api: Api, alice: SignedIn) -> None:
+    for raw in ("{", "[1, 2", "", "null", "[]", '"texte"'):
+        answer = api.post("/requests", alice, raw=raw)
+        assert answer.status == 400, raw
+        assert answer.body["error"]["code"] == "bad_request"
+    big = _body(alice, "vie.autre", {}, description="x" * (70 * 1024))
+    assert api.post("/requests", alice, body=big).status == 413
+    form = api.post(
+        "/requests", alice, raw="a=b", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert (form.status, form.body["error"]["code"]) == (415, "unsupported_media_type")
+
+
+def test_full_iban_never_comes_back(api: Api, alice: SignedIn, today: date) -> None:
+    body = _body(alice, "vie.coordonnees_bancaires", _valid(today)["vie.coordonnees_bancaires"])
+    body["upload_ids"] = [upload(api, alice, PDF_BYTES)]
+    created = api.post("/requests", alice, body=body)
+    for answer in (created, api.get(f"/requests/{created.body['request_id']}", alice)):
+        flat = str(answer.body).replace(" ", "")
+        assert "30006000011234567890" not in flat
+
+
+def test_pointer_with_ids_only_reaches_intake(
+    api: Api, local_stack: LocalStack, alice: SignedIn
+) -> None:
+    drain_queue(local_stack, "intake")
+    created = api.post(
+        "/requests", alice, body=_body(alice, "sante.attestation_tiers_payant", {})
+    ).body
+    assert drain_queue(local_stack, "intake") == [
+        {"request_id": created["request_id"], "member_id": alice.member_id}
+    ]
+
+
+# --- idempotency (Stripe's semantics) -----------------------------------------------------
+
+
+def _timeline_ids(api: Api, who: SignedIn) -> list[str]:
+    months = api.get("/requests?limit=12", who).body["months"]
+    return [r["request_id"] for m in months for r in m["requests"]]
+
+
+def test_same_key_and_body_replays_the_same_answer(
+    api: Api, local_stack: LocalStack, alice: SignedIn
+) -> None:
+    drain_queue(local_stack, "intake")
+    body = _body(alice, "sante.attestation_tiers_payant", {})
+    first = api.post("/requests", alice, body=body, headers={"Idempotency-Key": "clé-1"})
+    assert first.status == 400  # non-ASCII key
+    first = api.post("/requests", alice, body=body, headers={"Idempotency-Key": "key-1"})
+    again = api.post(
+        "/requests", alice, body=dict(reversed(body.items())), headers={"Idempotency-Key": "key-1"}
+    )
+    assert (first.status, again.status) == (201, 201)
+    assert again.body == first.body
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert _timeline_ids(api, alice) == [first.body["request_id"]]
+    assert len(drain_queue(local_stack, "intake")) == 1
+
+
+def test_same_key_with_another_body_is_a_conflict(api: Api, alice: SignedIn) -> None:
+    body = _body(alice, "sante.attestation_tiers_payant", {})
+    assert api.post("/requests", alice, body=body, headers={"Idempotency-Key": "k2"}).status == 201
+    other = {**body, "beneficiary_ids": [f"{alice.member_id}-02"]}
+    answer = api.post("/requests", alice, body=other, headers={"Idempotency-Key": "k2"})
+    assert (answer.status, answer.body["error"]["code"]) == (409, "conflict")
+    assert len(_timeline_ids(api, alice)) == 1
+
+
+def test_keys_belong_to_their_member(api: Api, alice: SignedIn, bob: SignedIn) -> None:
+    a = api.post(
+        "/requests",
+        alice,
+        body=_body(alice, "sante.attestation_tiers_payant", {}),
+        headers={"Idempotency-Key": "shared"},
+    )
+    b = api.post(
+        "/requests",
+        bob,
+        body=_body(bob, "sante.attestation_tiers_payant", {}),
+        headers={"Idempotency-Key": "shared"},
+    )
+    assert (a.status, b.status) == (201, 201)
+    assert a.body["request_id"] != b.body["request_id"]
+
+
+def test_racing_identical_posts_make_one_request(http_api: str, api: Api, alice: SignedIn) -> None:
+    """Ten identical POSTs at once, over HTTP to the threaded local server."""
+    import requests
+
+    body = _body(alice, "sante.attestation_tiers_payant", {})
+    headers = {**alice.headers, "Idempotency-Key": "race"}
+
+    def post(_: int) -> tuple[int, str]:
+        answer = requests.post(f"{http_api}/requests", json=body, headers=headers, timeout=30)
+        return answer.status_code, answer.json()["request_id"]
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(post, range(10)))
+    assert {status for status, _ in results} == {201}
+    assert len({request_id for _, request_id in results}) == 1
+    assert _timeline_ids(api, alice) == [results[0][1]]

@@ -1,0 +1,226 @@
+"""Following requests: the month-by-month timeline, a request's detail, and the outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+
+from chalicelib.domain.requests import new_record, parse_new_request
+from chalicelib.store.requests import RequestRepository
+from infra.local_stack import LocalStack
+from tests.conftest import Api, SignedIn, drain_queue
+
+
+def _file_in_the_past(who: SignedIn, when: datetime) -> str:
+    """A request as it would have been filed at `when` (the API only files now)."""
+    body = {"type": "sante.attestation_tiers_payant", "beneficiary_ids": [f"{who.member_id}-01"]}
+    new = parse_new_request(body, when.date())
+    from infra.seed import alice
+
+    _, people = alice(when.date(), who.member_id or "")
+    record = new_record(new, who.member_id or "", people[:1], when)
+    RequestRepository().create(record, when)
+    RequestRepository().mark_sent(record.member_id, record.request_id, when)  # history, long routed
+    return record.request_id
+
+
+@pytest.fixture
+def fourteen_months(alice: SignedIn) -> dict[str, list[str]]:
+    """Alice's requests over 14 months: 1 to 3 a month, two months left empty."""
+    now = datetime.now(UTC).replace(day=15, hour=12)
+    filed: dict[str, list[str]] = {}
+    for back in range(16):
+        if back in (4, 9):
+            continue
+        month_start = (now.replace(day=1) - timedelta(days=back * 30)).replace(day=10)
+        for n in range(1 + back % 3):
+            when = month_start + timedelta(hours=n)
+            filed.setdefault(when.strftime("%Y-%m"), []).append(_file_in_the_past(alice, when))
+    assert len(filed) == 14
+    return filed
+
+
+def test_timeline_pages_through_fourteen_months_with_nothing_missing_or_twice(
+    api: Api, alice: SignedIn, fourteen_months: dict[str, list[str]], aws_calls: list[str]
+) -> None:
+    seen_months: list[str] = []
+    seen_ids: list[str] = []
+    path = "/requests?limit=4"
+    pages = 0
+    while True:
+        aws_calls.clear()
+        answer = api.get(path, alice)
+        assert answer.status == 200
+        months = answer.body["months"]
+        assert 1 <= len(months) <= 4
+        # One read of the calendar, then one query per month returned: no empty month is read.
+        assert aws_calls == ["dynamodb.GetItem"] + ["dynamodb.Query"] * len(months)
+        for month in months:
+            seen_months.append(month["month"])
+            stamps = [r["created_at"] for r in month["requests"]]
+            assert stamps == sorted(stamps, reverse=True)
+            assert all(s.startswith(month["month"]) for s in stamps)
+            seen_ids.extend(r["request_id"] for r in month["requests"])
+        pages += 1
+        if answer.body["next_cursor"] is None:
+            break
+        path = f"/requests?limit=4&cursor={answer.body['next_cursor']}"
+    assert pages == 4
+    assert seen_months == sorted(fourteen_months, reverse=True)
+    assert sorted(seen_ids) == sorted(i for ids in fourteen_months.values() for i in ids)
+    assert len(seen_ids) == len(set(seen_ids))
+
+
+def test_one_month_on_its_own(
+    api: Api, alice: SignedIn, fourteen_months: dict[str, list[str]]
+) -> None:
+    month = sorted(fourteen_months)[3]
+    answer = api.get(f"/requests?month={month}", alice).body
+    assert [m["month"] for m in answer["months"]] == [month]
+    assert sorted(r["request_id"] for r in answer["months"][0]["requests"]) == sorted(
+        fourteen_months[month]
+    )
+    assert answer["next_cursor"] is None
+    assert api.get("/requests?month=2001-01", alice).body == {"months": [], "next_cursor": None}
+
+
+def test_summaries_carry_labels_beneficiaries_and_status(api: Api, alice: SignedIn) -> None:
+    body = {
+        "type": "sante.attestation_tiers_payant",
+        "beneficiary_ids": [f"{alice.member_id}-01", f"{alice.member_id}-04"],
+    }
+    created = api.post("/requests", alice, body=body).body
+    summary = api.get("/requests", alice).body["months"][0]["requests"][0]
+    assert summary == {
+        "request_id": created["request_id"],
+        "type": "sante.attestation_tiers_payant",
+        "label": "Édition de l'attestation de Tiers-Payant Santé",
+        "created_at": created["created_at"],
+        "beneficiaries": [
+            {
+                "beneficiary_id": f"{alice.member_id}-01",
+                "first_name": "Alice",
+                "last_name": "Martin",
+            },
+            {
+                "beneficiary_id": f"{alice.member_id}-04",
+                "first_name": "Hugo",
+                "last_name": "Martin",
+            },
+        ],
+        "status": "in_progress",
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "field"),
+    [
+        ("month=2026-13", 422, "month"),
+        ("month=novembre", 422, "month"),
+        ("limit=0", 422, "limit"),
+        ("limit=1000", 422, "limit"),
+        ("cursor=not-a-cursor", 400, "cursor"),
+        ("page=2", 400, "page"),
+    ],
+)
+def test_bad_timeline_parameters(
+    api: Api, alice: SignedIn, query: str, status: int, field: str
+) -> None:
+    answer = api.get(f"/requests?{query}", alice)
+    assert answer.status == status
+    assert [f["field"] for f in answer.body["error"]["fields"]] == [field]
+
+
+def test_forged_or_borrowed_cursor_is_refused(
+    api: Api, alice: SignedIn, bob: SignedIn, fourteen_months: dict[str, list[str]]
+) -> None:
+    import base64
+    import json
+
+    cursor = api.get("/requests?limit=2", alice).body["next_cursor"]
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    forged_body = json.dumps(
+        {"before": "2999-01", "member": alice.member_id}, separators=(",", ":"), sort_keys=True
+    ).encode()
+    forged = base64.urlsafe_b64encode(raw[:16] + forged_body).rstrip(b"=").decode()
+    assert api.get(f"/requests?cursor={forged}", alice).status == 400
+    assert api.get(f"/requests?cursor={cursor}", bob).status == 400
+
+
+def test_members_never_see_each_others_requests(api: Api, alice: SignedIn, bob: SignedIn) -> None:
+    body = {"type": "sante.attestation_tiers_payant", "beneficiary_ids": [f"{alice.member_id}-01"]}
+    request_id = api.post("/requests", alice, body=body).body["request_id"]
+    assert api.get("/requests", bob).body == {"months": [], "next_cursor": None}
+    theirs = api.get(f"/requests/{request_id}", bob)
+    unknown = api.get("/requests/01ARZ3NDEKTSV4RRFFQ69G5FAV", alice)
+    malformed = api.get("/requests/not-a-ulid", alice)
+    for answer in (theirs, unknown, malformed):
+        assert answer.status == 404
+        assert answer.body == theirs.body
+    assert api.get(f"/requests/{request_id.lower()}", alice).status == 200
+
+
+def test_detail_is_one_get_item(api: Api, alice: SignedIn, aws_calls: list[str]) -> None:
+    body = {"type": "sante.attestation_tiers_payant", "beneficiary_ids": [f"{alice.member_id}-01"]}
+    request_id = api.post("/requests", alice, body=body).body["request_id"]
+    aws_calls.clear()
+    assert api.get(f"/requests/{request_id}", alice).status == 200
+    assert aws_calls == ["dynamodb.GetItem"]
+
+
+# --- the outbox: an accepted request is never left unrouted ---------------------------------
+
+
+def _pending(local_stack: LocalStack) -> list[dict[str, Any]]:
+    answer = local_stack.client("dynamodb").query(
+        TableName=local_stack.outputs["TableName"],
+        IndexName="gsi_pending",
+        KeyConditionExpression="pending_pk = :p",
+        ExpressionAttributeValues={":p": {"S": "PENDING"}},
+    )
+    return list(answer["Items"])
+
+
+def test_failed_send_is_swept_once(api: Api, local_stack: LocalStack, alice: SignedIn) -> None:
+    from chalicelib import aws
+    from chalicelib.routing.sweeper import sweep_pending
+
+    sweep_pending(datetime.now(UTC) + timedelta(minutes=2))  # what earlier tests left pending
+    drain_queue(local_stack, "intake")
+    sqs = aws.client("sqs")
+
+    def refuse(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="http://sqs.unreachable")
+
+    sqs.meta.events.register("before-call.sqs.SendMessage", refuse)
+    try:
+        body = {
+            "type": "sante.attestation_tiers_payant",
+            "beneficiary_ids": [f"{alice.member_id}-01"],
+        }
+        answer = api.post("/requests", alice, body=body)
+    finally:
+        sqs.meta.events.unregister("before-call.sqs.SendMessage", refuse)
+    assert answer.status == 201  # accepted: the member is not asked to try again
+    request_id = answer.body["request_id"]
+    assert drain_queue(local_stack, "intake") == []
+    assert [i["sk"]["S"] for i in _pending(local_stack)] == [f"REQ#{request_id}"]
+
+    assert sweep_pending(datetime.now(UTC)) == 0  # not yet a minute old
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    assert sweep_pending(later) == 1
+    assert sweep_pending(later) == 0
+    assert drain_queue(local_stack, "intake") == [
+        {"request_id": request_id, "member_id": alice.member_id}
+    ]
+    assert _pending(local_stack) == []
+
+
+def test_scheduled_sweeper_is_wired_every_minute() -> None:
+    from app import app
+
+    events = [e for e in app.event_sources if e.name == "outbox_sweeper"]
+    assert [e.schedule_expression.to_string() for e in events] == ["rate(1 minute)"]
