@@ -8,7 +8,7 @@ API_PORT ?= 8000
 # USER is also the login's environment variable: only a USER= given to make picks the account.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),alice)
 
-.PHONY: run test lint token clean
+.PHONY: run test lint token clean bench
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict chalicelib
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.bench_letters
+	$(BIN)/python -m bench.bench_professionals
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache

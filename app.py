@@ -1,18 +1,29 @@
-"""The Chalice app: builds it, registers blueprints, middleware and event handlers. No logic."""
+"""The Chalice app: builds it, registers blueprints, middleware and event handlers. No logic.
+
+Queue names here are logical: `infra/chalice-merge.yaml` points each event source at the
+stateful stack's queue of the stage, and the local queue pump maps them the same way.
+"""
 
 from typing import Any
 
-from chalice import Chalice, Rate
+from chalice import Chalice, Cron, Rate
 
-from chalicelib.api import members, reference, requests, uploads
+from chalicelib.api import (
+    backoffice,
+    documents,
+    members,
+    professionals,
+    reference,
+    requests,
+    uploads,
+)
 from chalicelib.api.auth import authenticate
+from chalicelib.domain.catalog import Service
 
 app = Chalice(app_name="generation-demarches")
 app.register_middleware(authenticate, "http")
-app.register_blueprint(reference.blueprint)
-app.register_blueprint(members.blueprint)
-app.register_blueprint(requests.blueprint)
-app.register_blueprint(uploads.blueprint)
+for module in (reference, members, professionals, requests, uploads, documents, backoffice):
+    app.register_blueprint(module.blueprint)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="outbox_sweeper")
@@ -20,3 +31,34 @@ def outbox_sweeper(event: Any) -> None:
     from chalicelib.routing.sweeper import sweep_pending
 
     sweep_pending()
+
+
+@app.schedule(Cron(0, 6, "*", "*", "?", "*"), name="sla_watch")
+def sla_watch(event: Any) -> None:
+    from chalicelib.routing.sla import watch
+
+    watch()
+
+
+@app.on_sqs_message(queue="intake", batch_size=10, name="router")
+def router(event: Any) -> dict[str, Any]:
+    from chalicelib.routing.router import handle_intake
+
+    return handle_intake(event.to_dict())
+
+
+def _service_handler(service: Service) -> Any:
+    def handler(event: Any) -> dict[str, Any]:
+        from chalicelib.routing.services import handle_service_queue
+
+        return handle_service_queue(service, event.to_dict())
+
+    handler.__name__ = f"svc_{service.value}"
+    return handler
+
+
+SERVICE_FUNCTIONS = {service: f"svc_{service.value}" for service in Service}
+for service, function_name in SERVICE_FUNCTIONS.items():
+    app.on_sqs_message(queue=f"svc-{service.value}", batch_size=10, name=function_name)(
+        _service_handler(service)
+    )

@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
 
     table_name: str = Field(alias="TABLE_NAME")
+    # The partner directory: reference data loaded in bulk from an export, read-only for the
+    # API, so it lives in its own table (its own capacity, backups and permissions).
+    directory_table_name: str = Field(alias="DIRECTORY_TABLE_NAME")
     bucket_name: str = Field(alias="BUCKET_NAME")
     # Queue names are `<queue_prefix>intake` and `<queue_prefix>svc-<service>`.
     queue_prefix: str = Field(alias="QUEUE_PREFIX")

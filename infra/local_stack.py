@@ -56,6 +56,7 @@ class LocalStack:
             "AWS_SECRET_ACCESS_KEY": "testing",
             "APP_STAGE": self.stage,
             "TABLE_NAME": self.outputs["TableName"],
+            "DIRECTORY_TABLE_NAME": self.outputs["DirectoryTableName"],
             "BUCKET_NAME": self.outputs["BucketName"],
             "QUEUE_PREFIX": self.outputs["QueuePrefix"],
             "COGNITO_USER_POOL_ID": self.user_pool_id,
@@ -320,6 +321,14 @@ def seed_demo(stack: LocalStack, today: date) -> None:
         create_account(stack, account.username, DEMO_PASSWORD, account.member_id, account.groups)
     point_app_at(stack)
     seed_demo_members(today)
+    from infra.history_seed import seed_history
+    from infra.seed import alice
+
+    # Before the directory: moto copies the whole table on every transaction.
+    seed_history(alice(today)[0].member_id)
+    from infra.professionals_seed import seed_professionals
+
+    seed_professionals()
 
 
 def _port_free(port: int) -> bool:
@@ -355,10 +364,15 @@ def main() -> int:
     moto = start_moto(args.moto_port)
     endpoint = f"http://127.0.0.1:{args.moto_port}"
     api: subprocess.Popen[bytes] | None = None
+    pump = None
     try:
         stack = provision(endpoint)
         seed_demo(stack, date.today())
         stack.save()
+        from infra.queue_pump import QueuePump
+
+        pump = QueuePump(stack)  # Lambda's SQS triggers, locally: same handlers
+        pump.start()
         env = {**os.environ, **stack.app_environment()}
         api = subprocess.Popen(
             [
@@ -381,6 +395,7 @@ def main() -> int:
             f"  embedded AWS (moto)  {endpoint}   stack {stack.stack_name}\n"
             f"  Cognito user pool    {stack.user_pool_id}  (app client {stack.app_client_id})\n"
             f"  API                  http://127.0.0.1:{args.api_port}\n"
+            f"  queue pump           intake and every svc-<service> queue → the SQS handlers\n"
             f"  demo accounts        alice, bob (members), agent (every service)\n\n"
             f"  T=$(make token USER=alice)\n"
             f'  curl -H "Authorization: Bearer $T" http://127.0.0.1:{args.api_port}/me\n\n'
@@ -394,6 +409,8 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        if pump is not None:
+            pump.stop()
         if api is not None and api.poll() is None:
             api.terminate()
             try:

@@ -247,3 +247,19 @@ def http_api(local_stack: LocalStack) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.shutdown()
+
+
+@pytest.fixture
+def agent_all(local_stack: LocalStack) -> SignedIn:
+    """An agent of every service, like the demo `agent`."""
+    from chalicelib.domain.catalog import Service
+
+    return _sign_up(local_stack, None, tuple(f"agent-{s.value}" for s in Service))
+
+
+@pytest.fixture(scope="session")
+def pump(local_stack: LocalStack) -> Any:
+    """Lambda's SQS triggers, as `make run` runs them: same handlers, same redrive."""
+    from infra.queue_pump import QueuePump
+
+    return QueuePump(local_stack)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from chalicelib.domain.errors import (
     BadRequest,
@@ -14,6 +16,8 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.settings import get_settings
+
+M = TypeVar("M", bound=BaseModel)
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -69,3 +73,20 @@ def idempotency_key(request: Any) -> str | None:
             [FieldError("Idempotency-Key", "1 à 255 caractères ASCII visibles.")],
         )
     return str(value)
+
+
+def validated(model: type[M], payload: Any, message: str = "Certains champs sont invalides.") -> M:
+    """A body as `model`: unknown fields are a 400, wrong values a 422, each field named."""
+    from pydantic import ValidationError
+
+    from chalicelib.domain.requests import field_errors
+
+    if not isinstance(payload, dict):
+        raise BadRequest("Le corps doit être un objet JSON.")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as error:
+        fields = field_errors(error)
+        if any(e["type"] == "extra_forbidden" for e in error.errors()):
+            raise BadRequest("Champs inconnus.", fields) from error
+        raise ValidationFailed(message, fields) from error

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chalice.app import Response
-from pydantic import ValidationError
 from ulid import ULID
 
 from chalicelib.api import body
@@ -13,13 +12,11 @@ from chalicelib.api.auth import current_member_id
 from chalicelib.api.errors import ApiBlueprint, json_response
 from chalicelib.domain import uploads as rules
 from chalicelib.domain.errors import (
-    BadRequest,
     FieldError,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
 )
-from chalicelib.domain.requests import field_errors
 from chalicelib.store.uploads import UPLOAD_RECORD_TTL, Upload, UploadRepository
 
 blueprint = ApiBlueprint(__name__)
@@ -28,16 +25,7 @@ blueprint = ApiBlueprint(__name__)
 @blueprint.route("/uploads", methods=["POST"])
 def create_upload() -> Response:
     member_id = current_member_id()
-    payload = body.json_body(blueprint.current_request)
-    if not isinstance(payload, dict):
-        raise BadRequest("Le corps doit être un objet JSON.")
-    try:
-        wanted = rules.UploadRequest.model_validate(payload)
-    except ValidationError as error:
-        fields = field_errors(error)
-        if any(e["type"] == "extra_forbidden" for e in error.errors()):
-            raise BadRequest("Champs inconnus.", fields) from error
-        raise ValidationFailed("Certains champs sont invalides.", fields) from error
+    wanted = body.validated(rules.UploadRequest, body.json_body(blueprint.current_request))
     if wanted.content_type not in rules.SIGNATURES:
         raise UnsupportedMediaType(
             "Formats acceptés: PDF, JPEG, PNG, GIF.",

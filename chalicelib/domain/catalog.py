@@ -26,6 +26,18 @@ class Service(StrEnum):
     relation_adherent = "relation_adherent"
 
 
+SERVICE_LABELS: dict[Service, str] = {
+    Service.remboursements: "Service Remboursements",
+    Service.devis: "Service Devis",
+    Service.hospitalisation: "Service Hospitalisation",
+    Service.tiers_payant: "Service Tiers-payant",
+    Service.adhesion: "Service Adhésion",
+    Service.cotisations: "Service Cotisations",
+    Service.reclamations: "Service Réclamations",
+    Service.relation_adherent: "Service Relation adhérent",
+}
+
+
 class Attachments(StrEnum):
     required = "required"
     optional = "optional"

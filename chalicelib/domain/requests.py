@@ -285,9 +285,13 @@ class RequestRecord(RequestDetail):
     """The stored request: the detail plus whose it is."""
 
     member_id: str
+    acknowledged_at: str | None = None
+    acknowledgement_due_at: str | None = None
 
     def detail(self) -> RequestDetail:
-        return RequestDetail.model_validate(self.model_dump(exclude={"member_id"}))
+        return RequestDetail.model_validate(
+            self.model_dump(exclude={"member_id", "acknowledged_at", "acknowledgement_due_at"})
+        )
 
     def summary(self) -> RequestSummary:
         return RequestSummary.model_validate(

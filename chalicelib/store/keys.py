@@ -72,3 +72,8 @@ def attachment_object(member_id: str, month: str, request_id: str, attachment_id
 
 def document_object(member_id: str, month: str, document_id: str) -> str:
     return f"documents/{member_id}/{month}/{document_id}.pdf"
+
+
+def letter_guard_key(member_id: str, request_id: str, kind: str) -> dict[str, str]:
+    """One letter of a kind per request: the routing side retries, the member gets one letter."""
+    return {"pk": member_pk(member_id), "sk": f"LETTER#{request_id}#{kind}"}

@@ -52,3 +52,48 @@ def _body(item: dict[str, Any]) -> dict[str, Any]:
     body.pop("pk", None)
     body.pop("sk", None)
     return body
+
+
+class ProfileUpdates:
+    """Changes a service or an agent applies to a member's file."""
+
+    def apply_contact(self, member_id: str, changes: dict[str, Any]) -> None:
+        """Email, phone and postal address, as filed (only those given)."""
+        allowed = {k: v for k, v in changes.items() if k in {"email", "phone", "postal_address"}}
+        if not allowed:
+            return
+        names = {f"#{k}": k for k in allowed}
+        dynamodb().update_item(
+            TableName=table(),
+            Key=serialize(keys.profile_key(member_id)),
+            UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in allowed),
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=serialize({f":{k}": v for k, v in allowed.items()}),
+        )
+
+    def held_iban(self, member_id: str, request_id: str) -> str | None:
+        answer = dynamodb().get_item(
+            TableName=table(), Key=serialize(keys.bank_details_key(member_id, request_id))
+        )
+        return str(deserialize(answer["Item"])["iban"]) if "Item" in answer else None
+
+    def apply_bank_account(self, member_id: str, iban: str, holder_name: str) -> None:
+        dynamodb().update_item(
+            TableName=table(),
+            Key=serialize(keys.profile_key(member_id)),
+            UpdateExpression="SET bank_account = :account",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=serialize(
+                {":account": {"iban": iban, "holder_name": holder_name}}
+            ),
+        )
+
+    def extend_coverage(self, member_id: str, beneficiary_id: str, until: str) -> None:
+        dynamodb().update_item(
+            TableName=table(),
+            Key=serialize(keys.beneficiary_key(member_id, beneficiary_id)),
+            UpdateExpression="SET coverage_end = :until",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=serialize({":until": until}),
+        )

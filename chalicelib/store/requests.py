@@ -11,7 +11,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.requests import RequestRecord, RequestSummary, iso_z, month_of
+from chalicelib.domain.requests import (
+    HistoryEntry,
+    RequestRecord,
+    RequestSummary,
+    Status,
+    iso_z,
+    month_of,
+)
 from chalicelib.store import keys
 from chalicelib.store.dynamo import deserialize, dynamodb, serialize, table
 
@@ -232,3 +239,141 @@ class RequestRepository:
         with ThreadPoolExecutor(max_workers=min(len(months), 8)) as pool:
             found = pool.map(lambda m: self.month(member_id, m), months)
             return dict(zip(months, found, strict=True))
+
+
+def service_partition(service: str, state: str) -> str:
+    return f"SVC#{service}#{state}"
+
+
+# Agents' work lists read `gsi_service` oldest first; a request whose deadline is at risk
+# gets the "urgent" prefix and so comes before every other one.
+URGENT, NORMAL = "0", "1"
+
+
+def service_sort(priority: str, created_at: str, request_id: str) -> str:
+    return f"{priority}#{created_at}#{request_id}"
+
+
+class Transitions:
+    """Conditional updates of a request: each one happens once, whatever the redeliveries."""
+
+    def _update(
+        self,
+        member_id: str,
+        request_id: str,
+        assignments: dict[str, Any],
+        condition: str,
+        history: HistoryEntry | None = None,
+        condition_values: dict[str, Any] | None = None,
+    ) -> bool:
+        names = {f"#{k}": k for k in assignments}
+        values = {f":{k}": v for k, v in assignments.items()}
+        parts = [f"#{k} = :{k}" for k in assignments]
+        if history is not None:
+            names["#history"] = "history"
+            values[":entry"] = [history.model_dump(mode="json")]
+            parts.append("#history = list_append(#history, :entry)")
+        values.update(condition_values or {})
+        try:
+            dynamodb().update_item(
+                TableName=table(),
+                Key=serialize(keys.request_key(member_id, month_of(request_id), request_id)),
+                UpdateExpression="SET " + ", ".join(parts),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names | _condition_names(condition),
+                ExpressionAttributeValues=serialize(values),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def route(self, record: RequestRecord, service: str, label: str, now: datetime) -> bool:
+        """Record the routing once: a duplicate delivery changes nothing."""
+        return self._update(
+            record.member_id,
+            record.request_id,
+            {
+                "service": service,
+                "routed_at": iso_z(now),
+                "svc_pk": service_partition(service, "open"),
+                "svc_sk": service_sort(NORMAL, record.created_at, record.request_id),
+            },
+            "attribute_exists(pk) AND attribute_not_exists(#routed_at)",
+            HistoryEntry(at=iso_z(now), status=Status.in_progress, label=label),
+        )
+
+    def acknowledge(self, record: RequestRecord, label: str, now: datetime, **extra: Any) -> bool:
+        """The service has the request (and may set deadlines): once."""
+        return self._update(
+            record.member_id,
+            record.request_id,
+            {"acknowledged_at": iso_z(now), **extra},
+            "attribute_exists(pk) AND attribute_not_exists(#acknowledged_at)",
+            HistoryEntry(at=iso_z(now), status=Status.in_progress, label=label),
+        )
+
+    def claim_decision(self, record: RequestRecord, outcome: str, now: datetime) -> bool:
+        """Reserve the decision for this outcome: a retry of it passes, another outcome not."""
+        return self._update(
+            record.member_id,
+            record.request_id,
+            {"decided_outcome": outcome, "decided_at": iso_z(now)},
+            "#status = :open AND (attribute_not_exists(#decided_outcome) OR "
+            "#decided_outcome = :decided_outcome)",
+            condition_values={":open": Status.in_progress.value},
+        )
+
+    def finish(
+        self, record: RequestRecord, outcome: str, label: str, now: datetime, **extra: Any
+    ) -> bool:
+        """The request becomes processed: once."""
+        service = record.service
+        return self._update(
+            record.member_id,
+            record.request_id,
+            {
+                "status": Status.processed.value,
+                "outcome": outcome,
+                "processed_at": iso_z(now),
+                "svc_pk": service_partition(service, "processed"),
+                "svc_sk": service_sort(NORMAL, record.created_at, record.request_id),
+                **extra,
+            },
+            "#status = :open",
+            HistoryEntry(at=iso_z(now), status=Status.processed, label=label),
+            condition_values={":open": Status.in_progress.value},
+        )
+
+    def prioritise(self, record: RequestRecord, priority: str, state: str = "open") -> bool:
+        return self._update(
+            record.member_id,
+            record.request_id,
+            {"svc_sk": service_sort(priority, record.created_at, record.request_id)},
+            "#status = :open",
+            condition_values={":open": Status.in_progress.value},
+        )
+
+    def work_list(
+        self, service: str, state: str, limit: int, start: dict[str, Any] | None = None
+    ) -> tuple[list[RequestRecord], dict[str, Any] | None]:
+        """A service's requests, urgent first, then oldest first."""
+        kwargs: dict[str, Any] = {
+            "TableName": table(),
+            "IndexName": "gsi_service",
+            "KeyConditionExpression": "svc_pk = :p",
+            "ExpressionAttributeValues": serialize({":p": service_partition(service, state)}),
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = dynamodb().query(**kwargs)
+        records = [RequestRecord.model_validate(deserialize(i)) for i in page["Items"]]
+        return records, page.get("LastEvaluatedKey")
+
+
+def _condition_names(condition: str) -> dict[str, str]:
+    import re
+
+    return {name: name[1:] for name in re.findall(r"#\w+", condition)}

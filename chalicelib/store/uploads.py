@@ -73,9 +73,7 @@ class UploadRepository:
             )
         except (ClientError, BotoCoreError) as error:
             raise ServiceUnavailable("Téléversement momentanément indisponible.") from error
-        item = {**keys.upload_key(member_id, upload.upload_id), "entity": "upload",
-                **upload.model_dump()}  # fmt: skip
-        dynamodb().put_item(TableName=table(), Item=serialize(item))
+        self.record(upload)
         return {
             "upload_id": upload.upload_id,
             "url": form["url"],
@@ -83,6 +81,11 @@ class UploadRepository:
             "expires_at": iso_z(now + timedelta(seconds=rules.UPLOAD_URL_SECONDS)),
             "max_size": upload.declared_size,
         }
+
+    def record(self, upload: Upload) -> None:
+        item = {**keys.upload_key(upload.member_id, upload.upload_id), "entity": "upload",
+                **upload.model_dump()}  # fmt: skip
+        dynamodb().put_item(TableName=table(), Item=serialize(item))
 
     def get_many(self, member_id: str, upload_ids: Sequence[str]) -> dict[str, Upload]:
         """One BatchGetItem; only this member's uploads can be found (the key holds the member)."""

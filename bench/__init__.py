@@ -1,0 +1,1 @@
+"""Benchmarks run by `make bench`: outside chalicelib, never packaged for Lambda."""

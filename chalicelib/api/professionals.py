@@ -1,0 +1,138 @@
+"""`GET /professionals`: partner health professionals near a postal code, nearest first.
+
+`?specialty=<code of GET /catalog>&postal_code=<5 digits>[&radius_km=<0-100>][&limit=<1-50>]`
+searches the postal code's département; `radius_km` adds the practitioners of the neighbouring
+départements that lie within it. `?cursor=<next_cursor>` continues a search (its parameters
+may be repeated beside it, and must then be the same).
+
+The answer: `{"professionals": [...], "next_cursor": str | null, "area": {...}}`, where `area`
+says where distances are measured from and which départements were read.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from chalice.app import Response
+from pydantic import BaseModel
+
+from chalicelib.api.errors import ApiBlueprint, json_response
+from chalicelib.domain.catalog import SPECIALTIES_BY_CODE
+from chalicelib.domain.cursor import decode_cursor, encode_cursor
+from chalicelib.domain.errors import BadRequest, FieldError, NotFound
+from chalicelib.domain.professionals import (
+    Position,
+    Professional,
+    Ranked,
+    Search,
+    cursor_payload,
+    page,
+    parse_search_request,
+    place_index,
+    rank,
+    read_cursor_payload,
+)
+from chalicelib.settings import get_settings
+from chalicelib.store.professionals import ProfessionalRepository
+
+blueprint = ApiBlueprint(__name__)
+
+# Partitions of a wide search are read side by side: the latency of one Query, not the sum.
+MAX_PARALLEL_READS = 8
+
+
+class ProfessionalAnswer(BaseModel):
+    professional_id: str
+    name: str
+    specialty: str
+    specialty_label: str
+    address: str
+    postal_code: str
+    city: str
+    phone: str
+    distance_km: float
+
+    @classmethod
+    def of(cls, ranked: Ranked) -> ProfessionalAnswer:
+        p = ranked.professional
+        return cls(
+            professional_id=p.professional_id,
+            name=p.name,
+            specialty=p.specialty,
+            specialty_label=SPECIALTIES_BY_CODE[p.specialty].label,
+            address=p.address,
+            postal_code=p.postal_code,
+            city=p.city,
+            phone=p.phone,
+            distance_km=ranked.distance_km,
+        )
+
+
+class AreaAnswer(BaseModel):
+    postal_code: str
+    city: str
+    department: str
+    department_name: str
+    radius_km: float | None
+    departments: list[str]
+
+
+class ProfessionalsAnswer(BaseModel):
+    professionals: list[ProfessionalAnswer]
+    next_cursor: str | None
+    area: AreaAnswer
+
+
+@blueprint.route("/professionals", methods=["GET"])
+def search_professionals() -> Response:
+    request = parse_search_request(dict(blueprint.current_request.query_params or {}))
+    secret = get_settings().cursor_secret
+    after: Position | None = None
+    if request.cursor is None:
+        search = request.search()
+    else:
+        search, after = read_cursor_payload(decode_cursor(request.cursor, secret))
+        if not request.continues(search):
+            raise BadRequest(
+                "Ce curseur continue une autre recherche.",
+                [FieldError("cursor", "Il ne correspond pas aux paramètres donnés.")],
+            )
+
+    places = place_index()
+    origin = places.place(search.postal_code)
+    if origin is None:
+        raise NotFound(
+            f"Aucune commune ne correspond au code postal {search.postal_code}. "
+            "Vérifiez-le, ou cherchez avec celui d'une commune voisine."
+        )
+    departments = places.departments_within(origin, search.radius_km)
+    found = _read(search, departments)
+    ranked = rank(found, origin, search.radius_km)
+    taken, next_after = page(ranked, after, request.limit)
+    answer = ProfessionalsAnswer(
+        professionals=[ProfessionalAnswer.of(r) for r in taken],
+        next_cursor=encode_cursor(cursor_payload(search, next_after), secret)
+        if next_after
+        else None,
+        area=AreaAnswer(
+            postal_code=origin.postal_code,
+            city=origin.city,
+            department=origin.department,
+            department_name=places.department(origin.department).name,
+            radius_km=search.radius_km,
+            departments=departments,
+        ),
+    )
+    return json_response(answer.model_dump(mode="json"))
+
+
+def _read(search: Search, departments: list[str]) -> list[Professional]:
+    repository = ProfessionalRepository()
+    if len(departments) == 1:
+        return repository.in_department(search.specialty, departments[0])
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_READS, len(departments))) as pool:
+        partitions = pool.map(
+            lambda department: repository.in_department(search.specialty, department),
+            departments,
+        )
+        return [p for partition in partitions for p in partition]

@@ -1,0 +1,36 @@
+"""Bank details a direct debit can use: a valid IBAN (ISO 13616) of a SEPA country, a holder."""
+
+from __future__ import annotations
+
+import re
+
+# Countries and territories of the SEPA schemes (European Payments Council, "EPC list of
+# countries and territories of the SEPA schemes", 2024 edition): reference data, not logic.
+SEPA_COUNTRIES = frozenset(
+    {
+        "AD", "AT", "BE", "BG", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB", "GI",
+        "GR", "HR", "HU", "IE", "IS", "IT", "LI", "LT", "LU", "LV", "MC", "MT", "NL", "NO", "PL",
+        "PT", "RO", "SE", "SI", "SK", "SM", "VA", "AL", "MD", "ME", "MK",
+    }
+)  # fmt: skip
+_HOLDER = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ÿ' .-]{2,70}$")
+
+
+def iban_problem(iban: str) -> str | None:
+    """Why this IBAN cannot be used, in French; None when it can."""
+    from stdnum import iban as stdnum_iban
+    from stdnum.exceptions import ValidationError
+
+    try:
+        compact = stdnum_iban.validate(iban)
+    except ValidationError:
+        return "L'IBAN communiqué n'est pas valide (clé de contrôle ou format incorrect)."
+    if compact[:2] not in SEPA_COUNTRIES:
+        return "L'IBAN doit être celui d'un compte d'un pays de la zone SEPA."
+    return None
+
+
+def holder_problem(holder_name: str) -> str | None:
+    if not _HOLDER.match(holder_name.strip()):
+        return "Le nom du titulaire du compte n'est pas lisible."
+    return None

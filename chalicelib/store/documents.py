@@ -1,0 +1,181 @@
+"""Documents: the PDF under `documents/<member>/<YYYY-MM>/<id>.pdf`, its item
+`MEMBER#<member>#<YYYY-MM>` / `DOC#<id>`, the calendar, and the link from its request."""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+from ulid import ULID
+
+from chalicelib.domain.documents import DocumentRecord, DocumentSummary
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.requests import iso_z, month_of
+from chalicelib.store import keys
+from chalicelib.store.dynamo import deserialize, dynamodb, serialize, table
+from chalicelib.store.uploads import bucket, delete_objects, s3
+
+PDF = "application/pdf"
+
+
+class DocumentRepository:
+    def existing_letter(self, member_id: str, request_id: str, kind: str) -> DocumentRecord | None:
+        answer = dynamodb().get_item(
+            TableName=table(),
+            Key=serialize(keys.letter_guard_key(member_id, request_id, kind)),
+            ConsistentRead=True,
+        )
+        if "Item" not in answer:
+            return None
+        return self.get(member_id, deserialize(answer["Item"])["document_id"])
+
+    def store(
+        self,
+        member_id: str,
+        kind: str,
+        title: str,
+        pdf: bytes,
+        now: datetime,
+        request_id: str | None = None,
+    ) -> DocumentRecord:
+        """Store the PDF, then the item, calendar, request link and guard in one transaction.
+
+        With a request, the guard (`LETTER#<request>#<kind>`) makes a second issue of the same
+        letter a no-op that returns the first one.
+        """
+        document_id = str(ULID.from_datetime(now))
+        month = month_of(document_id)
+        record = DocumentRecord(
+            document_id=document_id,
+            member_id=member_id,
+            kind=kind,
+            title=title,
+            created_at=iso_z(now),
+            request_id=request_id,
+            size=len(pdf),
+            sha256=hashlib.sha256(pdf).hexdigest(),
+        )
+        key = keys.document_object(member_id, month, document_id)
+        s3().put_object(
+            Bucket=bucket(), Key=key, Body=pdf, ContentType=PDF, ServerSideEncryption="AES256"
+        )
+        item = {
+            **keys.document_key(member_id, month, document_id),
+            "entity": "document",
+            **record.model_dump(mode="json"),
+        }
+        operations: list[dict[str, Any]] = [
+            {"Put": {"TableName": table(), "Item": serialize(item)}},
+            {
+                "Update": {
+                    "TableName": table(),
+                    "Key": serialize(keys.calendar_key(member_id)),
+                    "UpdateExpression": "ADD document_months :month",
+                    "ExpressionAttributeValues": serialize({":month": {month}}),
+                }
+            },
+        ]
+        if request_id is not None:
+            guard = {
+                **keys.letter_guard_key(member_id, request_id, kind),
+                "entity": "letter_guard",
+                "document_id": document_id,
+            }
+            operations += [
+                {
+                    "Put": {
+                        "TableName": table(),
+                        "Item": serialize(guard),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": table(),
+                        "Key": serialize(
+                            keys.request_key(member_id, month_of(request_id), request_id)
+                        ),
+                        "UpdateExpression": "SET documents = list_append(documents, :doc)",
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeValues": serialize(
+                            {":doc": [{"document_id": document_id, "title": title}]}
+                        ),
+                    }
+                },
+            ]
+        try:
+            dynamodb().transact_write_items(TransactItems=operations)
+        except ClientError as error:
+            delete_objects([key])
+            reasons = error.response.get("CancellationReasons", [])
+            guard_failed = len(reasons) > 2 and reasons[2].get("Code") == "ConditionalCheckFailed"
+            if request_id is not None and guard_failed:
+                existing = self.existing_letter(member_id, request_id, kind)
+                if existing is not None:
+                    return existing
+            raise
+        return record
+
+    def get(self, member_id: str, document_id: str) -> DocumentRecord:
+        month = month_of(document_id)
+        answer = dynamodb().get_item(
+            TableName=table(),
+            Key=serialize(keys.document_key(member_id, month, document_id.upper())),
+        )
+        if "Item" not in answer:
+            raise NotFound("Document introuvable.")
+        return DocumentRecord.model_validate(deserialize(answer["Item"]))
+
+    def pdf(self, record: DocumentRecord) -> bytes:
+        key = keys.document_object(
+            record.member_id, month_of(record.document_id), record.document_id
+        )
+        return bytes(s3().get_object(Bucket=bucket(), Key=key)["Body"].read())
+
+    def document_months(self, member_id: str) -> list[str]:
+        answer = dynamodb().get_item(
+            TableName=table(),
+            Key=serialize(keys.calendar_key(member_id)),
+            ProjectionExpression="document_months",
+        )
+        return sorted(
+            deserialize(answer.get("Item", {})).get("document_months", set()), reverse=True
+        )
+
+    def month(self, member_id: str, month: str) -> list[DocumentSummary]:
+        kwargs: dict[str, Any] = {
+            "TableName": table(),
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :doc)",
+            "ExpressionAttributeValues": serialize(
+                {":pk": keys.member_month_pk(member_id, month), ":doc": keys.DOCUMENT}
+            ),
+            "ScanIndexForward": False,
+        }
+        found: list[DocumentSummary] = []
+        while True:
+            page = dynamodb().query(**kwargs)
+            found.extend(
+                DocumentRecord.model_validate(deserialize(i)).summary() for i in page["Items"]
+            )
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def since(self, member_id: str, cutoff: str) -> list[DocumentSummary]:
+        """Documents created at or after `cutoff` (ISO date), newest first: 1 + months reads,
+        the month queries concurrent."""
+        months = [m for m in self.document_months(member_id) if m >= cutoff[:7]]
+        if not months:
+            return []
+        with ThreadPoolExecutor(max_workers=min(len(months), 8)) as pool:
+            pages = list(pool.map(lambda m: self.month(member_id, m), months))
+        documents = [d for page in pages for d in page if d.created_at[:10] >= cutoff]
+        return sorted(documents, key=lambda d: d.created_at, reverse=True)
+
+    def object_key(self, record: DocumentRecord) -> str:
+        return keys.document_object(
+            record.member_id, month_of(record.document_id), record.document_id
+        )

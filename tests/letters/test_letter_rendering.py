@@ -1,0 +1,204 @@
+"""Every letter rendered to PDF and read back as a member would read it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from io import BytesIO
+
+import pytest
+from letters_support import ISSUED_ON, REFERENCE, pdf_pages, pdf_text
+from pypdf import PdfReader
+
+from chalicelib.letters import (
+    KIND_SPECS,
+    LetterContext,
+    LetterKind,
+    Outcome,
+    letter_title,
+    needs_appeal,
+    render_letter,
+)
+
+ContextFor = Callable[..., LetterContext]
+
+# Every (kind, outcome) a letter can carry.
+CASES = [(kind, outcome) for kind, spec in KIND_SPECS.items() for outcome in spec.outcomes]
+REFUSING = [(kind, outcome) for kind, outcome in CASES if needs_appeal(kind, outcome)]
+GRANTING = [(kind, outcome) for kind, outcome in CASES if not needs_appeal(kind, outcome)]
+# The attestation is shown at the counter, not posted: it has no address window nor salutation.
+POSTED = [case for case in CASES if case[0] is not LetterKind.attestation_tiers_payant]
+
+
+def _id(case: tuple[LetterKind, Outcome | None]) -> str:
+    kind, outcome = case
+    return f"{kind.value}-{outcome.value if outcome else 'none'}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
+def test_every_letter_names_the_member_the_reference_and_its_pages(
+    case: tuple[LetterKind, Outcome | None], context_for: ContextFor
+) -> None:
+    kind, outcome = case
+    pdf = render_letter(kind, context_for(kind, outcome))
+
+    assert pdf.startswith(b"%PDF-")
+    text = pdf_text(pdf)
+    assert "Françoise Lefèvre" in text
+    assert REFERENCE in text
+    assert letter_title(kind, outcome) in text
+    assert "Génération" in text
+    assert "26 novembre 2026" in text
+    pages = pdf_pages(pdf)
+    for number, page in enumerate(pages, start=1):
+        assert f"Page {number}/{len(pages)}" in page
+
+
+@pytest.mark.parametrize("case", POSTED, ids=[_id(c) for c in POSTED])
+def test_letters_are_posted_to_the_members_address(
+    case: tuple[LetterKind, Outcome | None], context_for: ContextFor
+) -> None:
+    kind, outcome = case
+    text = pdf_text(render_letter(kind, context_for(kind, outcome)))
+    assert "8 allée des Œillets Bâtiment C 42000 SAINT-ÉTIENNE" in text
+    assert "Madame, Monsieur," in text
+    assert "salutations distinguées" in text
+    assert KIND_SPECS[kind].signed_by in text
+
+
+@pytest.mark.parametrize("case", REFUSING, ids=[_id(c) for c in REFUSING])
+def test_a_refusal_names_the_ways_to_appeal(
+    case: tuple[LetterKind, Outcome | None], context_for: ContextFor
+) -> None:
+    kind, outcome = case
+    text = pdf_text(render_letter(kind, context_for(kind, outcome)))
+    assert "Vos voies de recours" in text
+    assert "Service Réclamations, TSA 60002, 92099 La Défense Cedex" in text
+    assert "médiateur de la consommation" in text
+    assert "Médiation de la Mutualité Française" in text
+
+
+@pytest.mark.parametrize("outcome", [Outcome.refused, Outcome.partially_accepted])
+def test_a_complaint_answer_that_refuses_gives_the_mediators_details(
+    outcome: Outcome, context_for: ContextFor
+) -> None:
+    text = pdf_text(
+        render_letter(
+            LetterKind.reponse_reclamation, context_for(LetterKind.reponse_reclamation, outcome)
+        )
+    )
+    assert "Médiation de la Mutualité Française" in text
+    assert "255 rue de Vaugirard, 75719 Paris Cedex 15" in text
+    assert "https://www.mediateur-mutualite.fr" in text
+    assert "dans un délai d'un an" in text
+
+
+@pytest.mark.parametrize("case", GRANTING, ids=[_id(c) for c in GRANTING])
+def test_a_letter_that_grants_in_full_has_no_appeal(
+    case: tuple[LetterKind, Outcome | None], context_for: ContextFor
+) -> None:
+    kind, outcome = case
+    text = pdf_text(render_letter(kind, context_for(kind, outcome)))
+    assert "Vos voies de recours" not in text
+    assert "255 rue de Vaugirard" not in text
+
+
+def test_accents_ligatures_quotes_and_euro_survive_the_round_trip(
+    context_for: ContextFor,
+) -> None:
+    message = "Ça nous tient à cœur : « Noël » approche, l'œuvre coûte 12 € et ÉÈÀÇŒ s'écrivent."
+    pdf = render_letter(
+        LetterKind.reponse_reclamation,
+        context_for(LetterKind.reponse_reclamation, Outcome.accepted, message=message),
+    )
+    assert message in pdf_text(pdf)
+
+
+def test_the_font_is_embedded_not_borrowed_from_the_reader(context_for: ContextFor) -> None:
+    pdf = render_letter(LetterKind.remboursement, context_for(LetterKind.remboursement))
+    fonts = PdfReader(BytesIO(pdf)).pages[0]["/Resources"]["/Font"]
+    for font in fonts.values():
+        font = font.get_object()
+        assert "SourceSansPro" in font["/BaseFont"]
+        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+        assert "/FontFile2" in descriptor
+
+
+def test_amounts_and_dates_read_in_french(context_for: ContextFor) -> None:
+    text = pdf_text(render_letter(LetterKind.remboursement, context_for(LetterKind.remboursement)))
+    assert "Date des soins 2 novembre 2026" in text
+    assert "Montant présenté 42,50 €" in text
+    assert "Montant remboursé 32,40 €" in text
+    assert "FR** **** **** **** **** ***0 189" in text
+
+
+def test_a_quote_answer_shows_what_is_left_to_pay(context_for: ContextFor) -> None:
+    text = pdf_text(render_letter(LetterKind.reponse_devis, context_for(LetterKind.reponse_devis)))
+    assert "Montant du devis 520,00 €" in text
+    assert "Prise en charge Génération 380,00 €" in text
+    assert "Reste à votre charge estimé 140,00 €" in text
+
+
+def test_the_complaint_acknowledgement_carries_a_dated_copy_of_what_was_filed(
+    context_for: ContextFor,
+) -> None:
+    kind = LetterKind.accuse_reception_reclamation
+    text = pdf_text(render_letter(kind, context_for(kind)))
+    assert "réclamation du 20 novembre 2026" in text
+    assert "au plus tard le 20 janvier 2027" in text
+    assert "Copie de votre réclamation" in text
+    assert "Déposée le 20 novembre 2026" in text
+    assert "Sujet Mes remboursements" in text
+    assert "Détail Remboursement non reçu" in text
+    assert "Mon remboursement de lunettes n'est jamais arrivé." in text
+
+
+def test_a_long_letter_runs_onto_a_second_page(context_for: ContextFor) -> None:
+    sentence = "Mes séances de kinésithérapie sont remboursées en retard depuis mars. "
+    description = "\n\n".join(sentence * 4 for _ in range(8))
+    kind = LetterKind.accuse_reception_reclamation
+    pdf = render_letter(kind, context_for(kind, filed={"description": description, "data": {}}))
+    pages = pdf_pages(pdf)
+    assert len(pages) == 2
+    assert "Page 1/2" in pages[0]
+    assert "Page 2/2" in pages[1]
+    # The following page has the running header, and the signature ends the letter there.
+    assert f"Référence {REFERENCE}" in pages[1]
+    assert "Le Service Réclamations" in pages[1]
+    assert pdf_text(pdf).count(sentence.strip()) == 32
+
+
+def test_what_the_font_cannot_draw_is_marked_not_dropped(context_for: ContextFor) -> None:
+    kind = LetterKind.accuse_reception_reclamation
+    pdf = render_letter(
+        kind, context_for(kind, filed={"description": "Merci 😀 pour\tvotre aide", "data": {}})
+    )
+    assert "Merci ? pour votre aide" in pdf_text(pdf)
+
+
+def test_the_same_letter_renders_to_the_same_bytes_dated_from_its_issue(
+    context_for: ContextFor,
+) -> None:
+    context = context_for(LetterKind.refus_remboursement)
+    pdf = render_letter(LetterKind.refus_remboursement, context)
+    assert render_letter(LetterKind.refus_remboursement, context) == pdf
+    created = PdfReader(BytesIO(pdf)).metadata.creation_date  # type: ignore[union-attr]
+    assert created.astimezone(UTC) == datetime(2026, 11, 25, 23, 0, tzinfo=UTC)
+    assert created.date() == ISSUED_ON
+
+
+def test_a_letter_refuses_an_outcome_its_kind_cannot_carry(context_for: ContextFor) -> None:
+    with pytest.raises(ValueError, match="cannot carry"):
+        render_letter(
+            LetterKind.refus_remboursement,
+            context_for(LetterKind.refus_remboursement, Outcome.accepted),
+        )
+
+
+def test_an_answer_to_a_contact_request_recalls_what_was_asked(context_for: ContextFor) -> None:
+    kind = LetterKind.reponse_demande
+    text = pdf_text(render_letter(kind, context_for(kind, Outcome.accepted)))
+    assert "une demande « Demande », enregistrée sous la référence" in text
+    assert "Sujet Mes cotisations" in text
+    assert "Détail Attestation fiscale (loi Madelin)" in text
+    assert "Votre attestation fiscale est disponible dans votre espace adhérent." in text

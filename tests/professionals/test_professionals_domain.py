@@ -1,0 +1,166 @@
+"""The search's pure rules: RPPS numbers, distances, places, ranking, paging, query strings."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from chalicelib.domain.errors import BadRequest, ValidationFailed
+from chalicelib.domain.professionals import (
+    DEFAULT_PAGE_SIZE,
+    Department,
+    Disc,
+    Place,
+    PlaceIndex,
+    Position,
+    Professional,
+    Search,
+    cursor_payload,
+    distance_km,
+    is_rpps,
+    luhn_check_digit,
+    luhn_valid,
+    page,
+    parse_search_request,
+    place_index,
+    rank,
+    read_cursor_payload,
+)
+
+
+def _pro(rpps_body: str, department: str, latitude: float, longitude: float) -> Professional:
+    return Professional(
+        professional_id=rpps_body + luhn_check_digit(rpps_body),
+        name="Dr Camille Martin",
+        specialty="medecin_generaliste",
+        address="1 rue Pasteur",
+        postal_code="75011",
+        city="Paris",
+        insee_code="75111",
+        department=department,
+        latitude=latitude,
+        longitude=longitude,
+        phone="01 43 00 00 00",
+    )
+
+
+@pytest.mark.parametrize("number", ["79927398713", "4111111111111111", "10003456786"])
+def test_luhn_accepts_numbers_whose_check_digit_matches(number: str) -> None:
+    assert luhn_valid(number)
+
+
+@pytest.mark.parametrize("number", ["79927398710", "10003456781", "1000345678a", "", "7"])
+def test_luhn_refuses_a_wrong_check_digit_or_non_digits(number: str) -> None:
+    assert not luhn_valid(number)
+
+
+def test_rpps_is_eleven_digits_with_a_luhn_key() -> None:
+    body = "1000345678"
+    assert is_rpps(body + luhn_check_digit(body))
+    assert not is_rpps(body + str((int(luhn_check_digit(body)) + 1) % 10))
+    assert not is_rpps("4539578763621486")  # Luhn-valid, but 16 digits
+
+
+def test_a_professional_with_a_bad_rpps_is_refused() -> None:
+    good = _pro("1000345678", "75", 48.85, 2.35).model_dump()
+    for bad in ("10003456787", "1000345678", "100034567866"):
+        with pytest.raises(ValidationError, match="RPPS"):
+            Professional.model_validate({**good, "professional_id": bad})
+
+
+def test_distance_matches_known_city_distances() -> None:
+    paris, marseille = (48.8566, 2.3522), (43.2965, 5.3698)
+    assert distance_km(*paris, *marseille) == pytest.approx(661, abs=3)
+    assert distance_km(*paris, *paris) == 0
+
+
+def _index() -> PlaceIndex:
+    # Two départements side by side along a meridian, one far away.
+    west = Department.of("01", "Ouest", [Disc(45.0, 5.0, 2.0), Disc(45.0, 5.2, 2.0)])
+    east = Department.of("02", "Est", [Disc(45.0, 5.5, 2.0), Disc(45.0, 5.8, 2.0)])
+    island = Department.of("974", "Île", [Disc(-21.0, 55.5, 5.0)])
+    places = {"01000": Place("01000", "Ville", "01001", "01", 45.0, 5.2)}
+    return PlaceIndex(places, {"01": west, "02": east, "974": island})
+
+
+def test_a_radius_reaches_the_departments_of_communes_it_touches() -> None:
+    index = _index()
+    origin = index.place("01000")
+    assert origin is not None
+    gap = distance_km(45.0, 5.2, 45.0, 5.5) - 2.0  # to the edge of the nearest commune of 02
+
+    assert index.departments_within(origin, None) == ["01"]
+    assert index.departments_within(origin, gap - 0.5) == ["01"]
+    assert index.departments_within(origin, gap + 0.5) == ["01", "02"]
+    assert index.departments_within(origin, 100) == ["01", "02"]  # never the island
+
+
+def test_the_shipped_index_places_paris_corsica_and_overseas() -> None:
+    index = place_index()
+    paris, ajaccio, bastia, reunion = (
+        index.place(code) for code in ("75011", "20000", "20200", "97400")
+    )
+    assert paris and paris.department == "75" and paris.insee_code == "75111"
+    assert ajaccio and ajaccio.department == "2A" and ajaccio.city == "Ajaccio"
+    assert bastia and bastia.department == "2B" and bastia.city == "Bastia"
+    assert reunion and reunion.department == "974" and reunion.city == "Saint-Denis"
+    assert index.place("99999") is None
+    assert {"2A", "2B", "971", "972", "973", "974", "976"} <= index.department_codes
+    assert len(index.department_codes) == 101
+
+
+def test_rank_puts_the_nearest_first_and_keeps_neighbours_within_the_radius() -> None:
+    origin = Place("75011", "Paris", "75111", "75", 48.8585, 2.3795)
+    near = _pro("1000000001", "75", 48.859, 2.38)
+    far_home = _pro("1000000002", "75", 48.83, 2.25)
+    near_neighbour = _pro("1000000003", "93", 48.864, 2.416)
+    far_neighbour = _pro("1000000004", "93", 48.95, 2.55)
+
+    ranked = rank([far_home, far_neighbour, near_neighbour, near], origin, radius_km=5)
+
+    assert [r.professional for r in ranked] == [near, near_neighbour, far_home]
+    assert [r.distance_km for r in ranked] == sorted(r.distance_km for r in ranked)
+
+
+def test_pages_follow_each_other_without_repeats_even_on_equal_distances() -> None:
+    origin = Place("75011", "Paris", "75111", "75", 48.8585, 2.3795)
+    same_place = [_pro(f"10000000{i:02d}", "75", 48.86, 2.38) for i in range(7)]
+    ranked = rank(same_place, origin, None)
+
+    seen: list[str] = []
+    after: Position | None = None
+    while True:
+        taken, after = page(ranked, after, 3)
+        seen.extend(r.professional.professional_id for r in taken)
+        if after is None:
+            break
+    assert seen == sorted(p.professional_id for p in same_place)
+
+
+def test_query_string_defaults_and_values() -> None:
+    request = parse_search_request({"specialty": "opticien", "postal_code": " 75011 "})
+    assert request.search() == Search("opticien", "75011", None)
+    assert request.limit == DEFAULT_PAGE_SIZE
+    widened = parse_search_request(
+        {"specialty": "opticien", "postal_code": "75011", "radius_km": "12.5", "limit": "50"}
+    )
+    assert (widened.radius_km, widened.limit) == (12.5, 50)
+
+
+def test_query_string_errors_name_every_bad_field() -> None:
+    with pytest.raises(ValidationFailed) as raised:
+        parse_search_request({"specialty": "x", "postal_code": "1", "radius_km": "101"})
+    assert [f.field for f in raised.value.fields] == ["specialty", "postal_code", "radius_km"]
+
+    with pytest.raises(BadRequest):
+        parse_search_request({"specialty": "opticien", "postal_code": "75011", "page": "2"})
+
+
+def test_a_cursor_payload_round_trips_and_refuses_other_kinds() -> None:
+    search, position = Search("opticien", "75011", 10.0), Position(1234, "10000000018")
+    assert read_cursor_payload(cursor_payload(search, position)) == (search, position)
+
+    with pytest.raises(BadRequest):
+        read_cursor_payload({**cursor_payload(search, position), "kind": "requests"})
+    with pytest.raises(BadRequest):
+        read_cursor_payload({"kind": "professionals"})

@@ -1,0 +1,292 @@
+"""Agents: work lists, details with downloads, decisions and their letters and effects."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from infra.queue_pump import QueuePump
+from tests.conftest import PDF_BYTES, Api, SignedIn, upload
+
+
+def _file(api: Api, who: SignedIn, body: dict[str, Any], with_upload: bool = True) -> str:
+    body = {"beneficiary_ids": [f"{who.member_id}-01"], **body}
+    if with_upload:
+        body["upload_ids"] = [upload(api, who, PDF_BYTES)]
+    answer = api.post("/requests", who, body=body)
+    assert answer.status == 201, answer.body
+    return str(answer.body["request_id"])
+
+
+def _justificatif(api: Api, who: SignedIn) -> str:
+    today = datetime.now(UTC).date().isoformat()
+    return _file(
+        api,
+        who,
+        {
+            "type": "sante.justificatif",
+            "data": {"care_date": today, "amount": "80.00", "care_type": "optique"},
+        },
+    )
+
+
+def _decide(api: Api, agent: SignedIn, who: SignedIn, request_id: str, **body: Any) -> Any:
+    return api.post(
+        f"/backoffice/members/{who.member_id}/requests/{request_id}/decision", agent, body=body
+    )
+
+
+def _pdf_text(api: Api, who: SignedIn, document_id: str) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    url = api.get(f"/documents/{document_id}/download", who).body["url"]
+    pdf = requests.get(url, timeout=30).content
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_work_list_is_the_services_requests_oldest_first_with_member_ids(
+    api: Api, pump: QueuePump, alice: SignedIn, bob: SignedIn, agent: SignedIn
+) -> None:
+    first = _justificatif(api, alice)
+    second = _justificatif(api, bob)
+    pump.drain()
+    answer = api.get("/backoffice/services/remboursements/requests?state=open&limit=100", agent)
+    assert answer.status == 200
+    listed = [(r["request_id"], r["member_id"]) for r in answer.body["requests"]]
+    assert (first, alice.member_id) in listed and (second, bob.member_id) in listed
+    assert listed.index((first, alice.member_id)) < listed.index((second, bob.member_id))
+    stamps = [r["created_at"] for r in answer.body["requests"]]
+    assert stamps == sorted(stamps)
+
+
+def test_agent_detail_has_downloadable_attachments(
+    api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn
+) -> None:
+    request_id = _justificatif(api, alice)
+    pump.drain()
+    detail = api.get(f"/backoffice/members/{alice.member_id}/requests/{request_id}", agent)
+    assert detail.status == 200
+    assert detail.body["member_id"] == alice.member_id
+    link = detail.body["attachments"][0]["download"]["url"]
+    assert requests.get(link, timeout=30).content == PDF_BYTES
+
+
+def test_members_and_agents_of_other_services_are_forbidden(
+    api: Api, pump: QueuePump, alice: SignedIn, bob: SignedIn, agent: SignedIn
+) -> None:
+    hospital = _file(
+        api,
+        alice,
+        {
+            "type": "sante.prise_en_charge_hospitaliere",
+            "data": {
+                "establishment": "CHU de Lyon",
+                "finess": "690781810",
+                "admission_date": (datetime.now(UTC).date() + timedelta(days=3)).isoformat(),
+                "stay_type": "hospitalisation_complete",
+            },
+        },
+        with_upload=False,
+    )
+    pump.drain()
+    for path in (
+        "/backoffice/services/hospitalisation/requests",
+        f"/backoffice/members/{alice.member_id}/requests/{hospital}",
+    ):
+        assert api.get(path, agent).status == 403  # agent of devis and remboursements only
+        assert api.get(path, bob).status == 403
+        assert api.get(path, alice).status == 403
+    assert _decide(api, agent, alice, hospital, outcome="accepted").status == 403
+    assert _decide(api, alice, alice, hospital, outcome="accepted").status == 403
+    assert api.get(f"/requests/{hospital}", alice).body["status"] == "in_progress"
+    assert api.get("/backoffice/services/nope/requests", agent).status == 404
+
+
+def test_refused_reimbursement_is_processed_with_the_refusal_letter(
+    api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn
+) -> None:
+    request_id = _justificatif(api, alice)
+    pump.drain()
+    missing = _decide(api, agent, alice, request_id, outcome="refused")
+    assert (missing.status, missing.body["error"]["fields"][0]["field"]) == (422, "message")
+    decided = _decide(
+        api,
+        agent,
+        alice,
+        request_id,
+        outcome="refused",
+        message="La facture ne mentionne pas le bénéficiaire des soins.",
+    )
+    assert decided.status == 200, decided.body
+    detail = api.get(f"/requests/{request_id}", alice).body
+    assert (detail["status"], detail["outcome"]) == ("processed", "refused")
+    [letter] = detail["documents"]
+    assert letter["title"] == "Refus de remboursement"
+    listed = api.get("/documents?months=1", alice).body["documents"]
+    assert letter["document_id"] in [d["document_id"] for d in listed]
+    text = _pdf_text(api, alice, letter["document_id"])
+    assert "ne mentionne pas le bénéficiaire" in text
+    again = _decide(api, agent, alice, request_id, outcome="accepted")
+    assert (again.status, again.body["error"]["code"]) == (409, "conflict")
+    attachment = detail["attachments"][0]["attachment_id"]
+    assert api.get(f"/requests/{request_id}/attachments/{attachment}", alice).status == 409
+    assert (
+        api.get(
+            "/backoffice/services/remboursements/requests?state=processed&limit=100", agent
+        ).body["requests"][-1]["request_id"]
+        == request_id
+    )
+
+
+@pytest.mark.parametrize(
+    ("outcome", "title"),
+    [("accepted", "Votre remboursement"), ("partially_accepted", "Votre remboursement")],
+)
+def test_paid_reimbursement_letter(
+    api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, outcome: str, title: str
+) -> None:
+    request_id = _justificatif(api, alice)
+    pump.drain()
+    decided = _decide(
+        api,
+        agent,
+        alice,
+        request_id,
+        outcome=outcome,
+        message="Réglé par virement.",
+        amount="64.00",
+    )
+    assert decided.status == 200, decided.body
+    assert decided.body["letter"]["title"] == title
+    assert "64,00" in _pdf_text(api, alice, decided.body["letter"]["document_id"])
+
+
+def test_family_situation_approval_adds_the_newcomer(
+    api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn
+) -> None:
+    born = (datetime.now(UTC).date() - timedelta(days=10)).isoformat()
+    request_id = _file(
+        api,
+        alice,
+        {
+            "type": "vie.situation_familiale",
+            "data": {
+                "event": "naissance",
+                "event_date": born,
+                "new_beneficiary": {
+                    "first_name": "Zoé",
+                    "last_name": "Martin",
+                    "birth_date": born,
+                    "relationship": "child",
+                },
+            },
+        },
+    )
+    pump.drain()
+    assert _decide(api, agent_all, alice, request_id, outcome="accepted").status == 200
+    people = api.get("/me/beneficiaries", alice).body["beneficiaries"]
+    assert ("Zoé", "child", born) in [
+        (p["first_name"], p["relationship"], p["birth_date"]) for p in people
+    ]
+
+
+def test_adult_child_extension_approval_extends_coverage(
+    api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn
+) -> None:
+    until = (datetime.now(UTC).date() + timedelta(days=200)).isoformat()
+    request_id = _file(
+        api,
+        alice,
+        {
+            "type": "vie.prolongation_droits_enfant",
+            "beneficiary_ids": [f"{alice.member_id}-03"],
+            "data": {"situation": "etudiant", "until": until},
+        },
+    )
+    pump.drain()
+    assert _decide(api, agent_all, alice, request_id, outcome="accepted").status == 200
+    lea = next(
+        p
+        for p in api.get("/me/beneficiaries", alice).body["beneficiaries"]
+        if p["first_name"] == "Léa"
+    )
+    assert lea["coverage_end"] == until
+
+
+def test_refused_complaint_answer_names_the_mediator(
+    api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn
+) -> None:
+    request_id = _file(
+        api,
+        alice,
+        {
+            "type": "contact.demande",
+            "complaint": True,
+            "description": "Je conteste le refus.",
+            "data": {"subject": "remboursements", "detail": "montant_conteste"},
+        },
+        with_upload=False,
+    )
+    pump.drain()
+    decided = _decide(
+        api,
+        agent_all,
+        alice,
+        request_id,
+        outcome="refused",
+        message="Votre contrat ne couvre pas ce dépassement.",
+    )
+    assert decided.status == 200, decided.body
+    text = _pdf_text(api, alice, decided.body["letter"]["document_id"])
+    assert "Médiation" in text or "médiateur" in text.lower()
+
+
+def test_sla_watch_puts_complaints_at_risk_first(
+    api: Api, pump: QueuePump, local_stack: Any, alice: SignedIn, agent_all: SignedIn
+) -> None:
+    from chalicelib.routing.sla import watch
+
+    def complaint(text: str) -> str:
+        return _file(
+            api,
+            alice,
+            {
+                "type": "contact.demande",
+                "complaint": True,
+                "description": text,
+                "data": {"subject": "autre", "detail": "autre"},
+            },
+            with_upload=False,
+        )
+
+    older, newer = complaint("La plus ancienne."), complaint("La plus récente.")
+    pump.drain()
+    watch()
+
+    def order() -> list[str]:
+        listed = api.get("/backoffice/services/reclamations/requests?limit=100", agent_all).body[
+            "requests"
+        ]
+        ids = [r["request_id"] for r in listed]
+        return [i for i in ids if i in (older, newer)]
+
+    assert order() == [older, newer]
+    # The newer one's answer is now owed tomorrow: it moves ahead of the older one.
+    detail = api.get(f"/requests/{newer}", alice).body
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat().replace("+00:00", "Z")
+    local_stack.client("dynamodb").update_item(
+        TableName=local_stack.outputs["TableName"],
+        Key={
+            "pk": {"S": f"MEMBER#{alice.member_id}#{detail['created_at'][:7]}"},
+            "sk": {"S": f"REQ#{newer}"},
+        },
+        UpdateExpression="SET due_at = :d",
+        ExpressionAttributeValues={":d": {"S": tomorrow}},
+    )
+    assert watch() >= 1
+    assert order() == [newer, older]

@@ -1,0 +1,46 @@
+"""The demo history `make run` gives alice: filed, routed and answered by the app's own code."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from infra import seed
+from infra.history_seed import seed_history
+from infra.local_stack import LocalStack, create_account
+from tests.conftest import PASSWORD, Api, SignedIn
+
+
+def test_two_years_of_requests_and_letters(api: Api, local_stack: LocalStack, today: date) -> None:
+    member_id = "HIST0000001"
+    seed.seed_member(*seed.alice(today, member_id))
+    create_account(local_stack, "history-alice", PASSWORD, member_id)
+    who = SignedIn("history-alice", member_id, local_stack.id_token("history-alice", PASSWORD))
+    filed = seed_history(member_id)
+    assert filed >= 30
+
+    months = api.get("/requests?limit=12", who).body
+    everything = list(months["months"])
+    while months["next_cursor"]:
+        months = api.get(f"/requests?limit=12&cursor={months['next_cursor']}", who).body
+        everything += months["months"]
+    requests = [r for m in everything for r in m["requests"]]
+    assert len(requests) == filed
+    assert len(everything) >= 20
+    categories = {r["type"].split(".")[0] for r in requests}
+    assert categories == {"sante", "vie", "contact"}
+    statuses = {r["status"] for r in requests}
+    assert statuses == {"processed", "in_progress"}
+
+    all_documents = api.get("/documents?months=24", who).body["documents"]
+    last_year = api.get("/documents?months=12", who).body["documents"]
+    assert len(all_documents) > len(last_year) > 0
+    kinds = {d["kind"] for d in all_documents}
+    assert {
+        "remboursement",
+        "refus_remboursement",
+        "reponse_devis",
+        "attestation_tiers_payant",
+        "accuse_reception_reclamation",
+        "reponse_reclamation",
+    } <= kinds
+    assert all(d["request_id"] for d in all_documents)

@@ -1,0 +1,267 @@
+"""API → intake → router → service → letter, end to end on moto."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import requests
+
+from chalicelib.domain.requests import RequestPointer
+from infra.local_stack import LocalStack
+from infra.queue_pump import QueuePump
+from tests.conftest import PDF_BYTES, Api, SignedIn, drain_queue, upload
+
+
+def _file(
+    api: Api, who: SignedIn, request_type: str, data: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    body = {"type": request_type, "beneficiary_ids": [f"{who.member_id}-01"], **extra}
+    if data is not None:
+        body["data"] = data
+    answer = api.post("/requests", who, body=body)
+    assert answer.status == 201, answer.body
+    return dict(answer.body)
+
+
+def _detail(api: Api, who: SignedIn, request_id: str) -> dict[str, Any]:
+    return dict(api.get(f"/requests/{request_id}", who).body)
+
+
+def _pdf_of(api: Api, who: SignedIn, document_id: str) -> bytes:
+    link = api.get(f"/documents/{document_id}/download", who)
+    assert link.status == 200
+    fetched = requests.get(link.body["url"], timeout=30)
+    assert fetched.status_code == 200
+    assert fetched.headers["Content-Disposition"].startswith("attachment;")
+    return fetched.content
+
+
+def _text(pdf: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_tiers_payant_attestation_is_processed_by_itself(
+    api: Api, pump: QueuePump, alice: SignedIn
+) -> None:
+    created = _file(api, alice, "sante.attestation_tiers_payant")
+    pump.drain()
+    detail = _detail(api, alice, created["request_id"])
+    assert (detail["status"], detail["outcome"], detail["service"]) == (
+        "processed",
+        "accepted",
+        "tiers_payant",
+    )
+    assert [h["label"] for h in detail["history"]] == [
+        "Demande reçue",
+        "Transmise au Service Tiers-payant",
+        "Attestation disponible dans vos documents",
+    ]
+    [document] = detail["documents"]
+    listed = api.get("/documents?months=1", alice).body["documents"]
+    assert [d["document_id"] for d in listed] == [document["document_id"]]
+    assert listed[0]["kind"] == "attestation_tiers_payant"
+    assert listed[0]["request_id"] == created["request_id"]
+    pdf = _pdf_of(api, alice, document["document_id"])
+    assert pdf.startswith(b"%PDF-")
+    text = _text(pdf)
+    assert "Martin" in text and "Léa" in text
+
+
+def test_change_of_phone_is_applied_with_a_confirmation_letter(
+    api: Api, pump: QueuePump, alice: SignedIn
+) -> None:
+    created = _file(api, alice, "vie.coordonnees", {"phone": "07 00 11 22 33"})
+    pump.drain()
+    detail = _detail(api, alice, created["request_id"])
+    assert (detail["status"], detail["outcome"]) == ("processed", "accepted")
+    assert api.get("/me", alice).body["phone"] == "07 00 11 22 33"
+    [document] = detail["documents"]
+    assert "Confirmation" in document["title"]
+
+
+def test_other_adhesion_requests_wait_for_an_agent(
+    api: Api, pump: QueuePump, alice: SignedIn
+) -> None:
+    created = _file(api, alice, "vie.autre", description="Je souhaite un duplicata de ma carte.")
+    pump.drain()
+    detail = _detail(api, alice, created["request_id"])
+    assert detail["status"] == "in_progress"
+    assert detail["history"][-1]["label"] == "Prise en charge par le Service Adhésion"
+    assert detail["documents"] == []
+
+
+def _bank(api: Api, who: SignedIn, iban: str) -> dict[str, Any]:
+    return _file(
+        api,
+        who,
+        "vie.coordonnees_bancaires",
+        {"iban": iban, "holder_name": "Alice Martin"},
+        upload_ids=[upload(api, who, PDF_BYTES, filename="rib.pdf")],
+    )
+
+
+def test_invalid_iban_is_refused_with_a_letter_and_the_profile_kept(
+    api: Api, pump: QueuePump, alice: SignedIn
+) -> None:
+    before = api.get("/me", alice).body["bank_account"]
+    created = _bank(api, alice, "FR7630006000011234567890188")  # wrong check digits
+    pump.drain()
+    detail = _detail(api, alice, created["request_id"])
+    assert (detail["status"], detail["outcome"]) == ("processed", "refused")
+    assert len(detail["documents"]) == 1
+    assert "n'est pas valide" in _text(_pdf_of(api, alice, detail["documents"][0]["document_id"]))
+    assert api.get("/me", alice).body["bank_account"] == before
+
+
+def test_valid_iban_waits_for_an_agent_and_is_applied_on_approval(
+    api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn
+) -> None:
+    created = _bank(api, alice, "DE89 3704 0044 0532 0130 00")
+    pump.drain()
+    detail = _detail(api, alice, created["request_id"])
+    assert detail["status"] == "in_progress"
+    assert (
+        api.get("/me", alice).body["bank_account"]["iban_masked"].replace(" ", "").endswith("0189")
+    )
+    decided = api.post(
+        f"/backoffice/members/{alice.member_id}/requests/{created['request_id']}/decision",
+        agent_all,
+        body={"outcome": "accepted"},
+    )
+    assert decided.status == 200, decided.body
+    masked = api.get("/me", alice).body["bank_account"]["iban_masked"]
+    assert masked.startswith("DE") and masked.replace(" ", "").endswith("3000")
+    assert "370400440532013000" not in json.dumps(decided.body)
+
+
+def test_complaint_gets_its_acknowledgement_and_a_due_date_two_months_ahead(
+    api: Api, pump: QueuePump, alice: SignedIn
+) -> None:
+    created = _file(
+        api,
+        alice,
+        "contact.demande",
+        {"subject": "remboursements", "detail": "montant_conteste"},
+        complaint=True,
+        description="Mon remboursement de lunettes est incomplet.",
+    )
+    pump.drain()
+    detail = _detail(api, alice, created["request_id"])
+    assert detail["service"] == "reclamations"
+    assert detail["status"] == "in_progress"
+    filed = datetime.fromisoformat(created["created_at"].replace("Z", "+00:00")).date()
+    due = date.fromisoformat(detail["due_at"][:10])
+    assert (due.year * 12 + due.month) - (filed.year * 12 + filed.month) == 2
+    [document] = detail["documents"]
+    text = _text(_pdf_of(api, alice, document["document_id"]))
+    assert "lunettes est incomplet" in text  # the dated copy of what she filed
+
+
+def test_duplicate_delivery_routes_once_and_issues_one_letter(
+    api: Api, local_stack: LocalStack, pump: QueuePump, alice: SignedIn
+) -> None:
+    created = _file(api, alice, "sante.attestation_tiers_payant")
+    pointer = RequestPointer(request_id=created["request_id"], member_id=alice.member_id or "")
+    sqs = local_stack.client("sqs")
+    url = sqs.get_queue_url(QueueName=f"{local_stack.outputs['QueuePrefix']}intake")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=pointer.model_dump_json())  # a redelivery
+    pump.drain()
+    sqs.send_message(QueueUrl=url, MessageBody=pointer.model_dump_json())  # a late one
+    pump.drain()
+    detail = _detail(api, alice, created["request_id"])
+    assert [h["label"] for h in detail["history"]].count("Transmise au Service Tiers-payant") == 1
+    assert len(detail["documents"]) == 1
+    assert len(api.get("/documents", alice).body["documents"]) == 1
+
+
+def test_batch_with_one_poison_record_reports_only_it(
+    api: Api, local_stack: LocalStack, pump: QueuePump, alice: SignedIn
+) -> None:
+    from chalice.test import Client
+
+    from app import app
+
+    drain_queue(local_stack, "svc-tiers_payant")
+    good = [_file(api, alice, "sante.attestation_tiers_payant")["request_id"] for _ in range(9)]
+    drain_queue(local_stack, "intake")
+    bodies = [
+        RequestPointer(request_id=r, member_id=alice.member_id or "").model_dump_json()
+        for r in good
+    ]
+    bodies.insert(
+        4,
+        RequestPointer(
+            request_id="01ARZ3NDEKTSV4RRFFQ69G5FAV", member_id="nobody"
+        ).model_dump_json(),
+    )
+    with Client(app, stage_name="local") as client:
+        event = client.events.generate_sqs_event(message_bodies=bodies, queue_name="intake")
+        answer = client.lambda_.invoke("router", event).payload
+    poison_id = event["Records"][4]["messageId"]
+    assert answer == {"batchItemFailures": [{"itemIdentifier": poison_id}]}
+    routed = drain_queue(local_stack, "svc-tiers_payant")
+    assert sorted(m["request_id"] for m in routed) == sorted(good)
+
+
+def test_poison_message_lands_in_the_dlq_after_five_receives(
+    local_stack: LocalStack, pump: QueuePump
+) -> None:
+    import time
+
+    sqs = local_stack.client("sqs")
+    prefix = local_stack.outputs["QueuePrefix"]
+    url = sqs.get_queue_url(QueueName=f"{prefix}intake")["QueueUrl"]
+    dlq = sqs.get_queue_url(QueueName=f"{prefix}intake-dlq")["QueueUrl"]
+    poison = RequestPointer(
+        request_id="01ARZ3NDEKTSV4RRFFQ69G5FAV", member_id="nobody"
+    ).model_dump_json()
+    sqs.send_message(QueueUrl=url, MessageBody=poison)
+    receives = 0
+    deadline = time.monotonic() + 30
+    dead: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not dead:
+        receives += pump.pump_once()
+        dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
+        time.sleep(0.3)
+    assert [m["Body"] for m in dead] == [poison]
+    assert receives == 5
+
+
+def test_documents_window_edges(api: Api, alice: SignedIn) -> None:
+    from chalicelib.store.documents import DocumentRepository
+
+    now = datetime.now(UTC)
+    repository = DocumentRepository()
+    recent = repository.store(
+        alice.member_id or "", "teletransmission", "Récent", b"%PDF-1.7 a", now - timedelta(days=30)
+    )
+    old = repository.store(
+        alice.member_id or "",
+        "teletransmission",
+        "Ancien",
+        b"%PDF-1.7 b",
+        now - timedelta(days=400),
+    )
+    assert [d["document_id"] for d in api.get("/documents?months=1", alice).body["documents"]] == [
+        recent.document_id
+    ]
+    assert [d["document_id"] for d in api.get("/documents?months=12", alice).body["documents"]] == [
+        recent.document_id
+    ]
+    assert [d["document_id"] for d in api.get("/documents?months=24", alice).body["documents"]] == [
+        recent.document_id,
+        old.document_id,
+    ]
+    assert [d["document_id"] for d in api.get("/documents", alice).body["documents"]] == [
+        recent.document_id,
+        old.document_id,
+    ]
+    for bad in ("2", "0", "36", "douze", "-1"):
+        answer = api.get(f"/documents?months={bad}", alice)
+        assert (answer.status, answer.body["error"]["fields"][0]["field"]) == (422, "months")
