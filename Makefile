@@ -7,14 +7,25 @@ MOTO_PORT ?= 5000
 API_PORT ?= 8000
 # USER is also the login's environment variable: only a USER= given to make picks the account.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),alice)
+STAGE ?= dev
+DIST := dist/$(STAGE)
+IAC_VENV := .venv-iac
+IAC_STAMP := $(IAC_VENV)/.installed
 
-.PHONY: run test lint token clean bench
+.PHONY: run test lint token clean bench load package deploy iac-scan openapi
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1,<26.3"
 	$(BIN)/python -m pip install --quiet -r requirements.txt --group dev
 	touch $(STAMP)
+
+# checkov pins its own boto3: it gets an environment of its own.
+$(IAC_STAMP): pyproject.toml
+	test -x $(IAC_VENV)/bin/python || $(PYTHON) -m venv $(IAC_VENV)
+	$(IAC_VENV)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(IAC_VENV)/bin/python -m pip install --quiet --group iac
+	touch $(IAC_STAMP)
 
 run: $(STAMP)
 	$(BIN)/python -m infra.local_stack --moto-port $(MOTO_PORT) --api-port $(API_PORT)
@@ -24,15 +35,43 @@ token: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	$(MAKE) iac-scan
+
+# The two deployable templates and the Lambda bundle, in dist/<stage>/.
+package: $(STAMP)
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	cp infra/template.yaml $(DIST)/stateful.yaml
+	AWS_DEFAULT_REGION=eu-west-3 $(BIN)/chalice package --stage $(STAGE) \
+		--merge-template infra/chalice-merge.yaml $(DIST)/app
+	@echo "packaged $(STAGE): $(DIST)/stateful.yaml, $(DIST)/app/sam.yaml, $(DIST)/app/deployment.zip"
+
+# DRY_RUN=1 prints the commands (no AWS account here); see infra/deploy.sh for what a real run needs.
+deploy: package
+	infra/deploy.sh $(STAGE)
+
+# cfn-lint and checkov on both templates, the merged one included (as packaged for prod).
+iac-scan: $(IAC_STAMP)
+	$(MAKE) --no-print-directory package STAGE=prod
+	$(BIN)/cfn-lint infra/template.yaml dist/prod/app/sam.yaml
+	$(IAC_VENV)/bin/checkov --config-file infra/checkov.yaml -f infra/template.yaml -f dist/prod/app/sam.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict chalicelib
 
+# The committed copy of GET /openapi.json; a test fails while it is stale.
+openapi: $(STAMP)
+	$(BIN)/python -m chalicelib.api.openapi docs/openapi.json
+
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_letters
 	$(BIN)/python -m bench.bench_professionals
+	$(BIN)/python -m bench.bench_api
+
+# Needs `make run` (same API_PORT) in another terminal: 2,000 démarches from 16 members.
+load: $(STAMP)
+	$(BIN)/python scripts/load.py --api-port $(API_PORT)
 
 clean:
-	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(IAC_VENV) dist .local .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@ from chalicelib.api import (
     backoffice,
     documents,
     members,
+    openapi,
     professionals,
     reference,
     requests,
@@ -24,6 +25,7 @@ app = Chalice(app_name="generation-demarches")
 app.register_middleware(authenticate, "http")
 for module in (reference, members, professionals, requests, uploads, documents, backoffice):
     app.register_blueprint(module.blueprint)
+app.register_blueprint(openapi.blueprint)  # generated from the routes above
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="outbox_sweeper")
@@ -35,9 +37,11 @@ def outbox_sweeper(event: Any) -> None:
 
 @app.schedule(Cron(0, 6, "*", "*", "?", "*"), name="sla_watch")
 def sla_watch(event: Any) -> None:
+    from chalicelib.observability import correlated
     from chalicelib.routing.sla import watch
 
-    watch()
+    with correlated(None, function="sla_watch"):
+        watch()
 
 
 @app.on_sqs_message(queue="intake", batch_size=10, name="router")

@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     # API, so it lives in its own table (its own capacity, backups and permissions).
     directory_table_name: str = Field(alias="DIRECTORY_TABLE_NAME")
     bucket_name: str = Field(alias="BUCKET_NAME")
+    # The stack's customer-managed key: every object we write is encrypted under it.
+    kms_key_id: str = Field(alias="KMS_KEY_ID")
     # Queue names are `<queue_prefix>intake` and `<queue_prefix>svc-<service>`.
     queue_prefix: str = Field(alias="QUEUE_PREFIX")
 

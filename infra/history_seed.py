@@ -23,7 +23,7 @@ from chalicelib.routing.services import handler_for
 from chalicelib.store import keys
 from chalicelib.store.members import MemberRepository
 from chalicelib.store.requests import RequestRepository, Transitions
-from chalicelib.store.uploads import Upload, UploadRepository, bucket, s3
+from chalicelib.store.uploads import Upload, UploadRepository, bucket, encryption, s3
 
 SCAN = b"%PDF-1.4\n% scan\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
@@ -123,7 +123,7 @@ def seed_history(member_id: str, now: datetime | None = None) -> int:
                 member_id, record.month, record.request_id, upload.upload_id
             )
             s3().put_object(Bucket=bucket(), Key=key, Body=SCAN, ContentType="application/pdf",
-                            ServerSideEncryption="AES256")  # fmt: skip
+                            **encryption())  # fmt: skip
             record.attachments = [Attachment(
                 attachment_id=upload.upload_id, filename=attachment_name,
                 content_type="application/pdf", size=len(SCAN),

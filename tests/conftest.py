@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
+import re
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -92,8 +94,21 @@ class Answer:
     body: Any
 
 
+_IBAN_LIKE = re.compile(r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b")
+
+
+def assert_nothing_exposed(status: int, text: str) -> None:
+    """Checked on every answer of the suite: no 500, no internal key, no IBAN in clear."""
+    from stdnum import iban
+
+    assert status != 500, text
+    assert "MEMBER#" not in text and '"pk"' not in text and '"sk"' not in text, text
+    for candidate in _IBAN_LIKE.findall(text.replace(" ", "")):
+        assert not iban.is_valid(candidate), f"IBAN in clear: {candidate}"
+
+
 class Api:
-    """Chalice's test client, speaking JSON."""
+    """Chalice's test client, speaking JSON; every answer goes through assert_nothing_exposed."""
 
     def __init__(self, client: Client) -> None:
         self._client = client
@@ -114,6 +129,7 @@ class Api:
             all_headers.setdefault("Content-Type", "application/json")
         response = self._client.http.request(method, path, headers=all_headers, body=payload or b"")
         text = response.body.decode() if response.body else ""
+        assert_nothing_exposed(response.status_code, text)
         return Answer(
             response.status_code, dict(response.headers), json.loads(text) if text else None
         )
@@ -263,3 +279,37 @@ def pump(local_stack: LocalStack) -> Any:
     from infra.queue_pump import QueuePump
 
     return QueuePump(local_stack)
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+# Whatever a member filed or owns, as the fixtures and demo data make them.
+DEMO_PERSONAL_VALUES = (
+    "Alice", "Martin", "Julien", "Léa", "Hugo", "Bob", "Durand", "alice.martin@example.fr",
+    "bob.durand@example.fr", "06 12 34 56 78", "07 98 76 54 32", "12 rue de la Roquette",
+    "3 place Bellecour", "FR7630006000011234567890189", "FR1420041010050500013M02606",
+    "30006000011234567890", "20041010050500013M026",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_personal_data_in_the_suites_logs() -> Iterator[None]:
+    """Every log line of the whole suite, checked at the end for the members' personal data."""
+    from chalicelib.observability import powertools_logger
+
+    ours = logging.getLogger("chalicelib")
+    powertools_logger()  # sets the JSON handler up first: it replaces the logger's handlers
+    capture = _Capture()
+    capture.setFormatter(ours.handlers[0].formatter)
+    ours.addHandler(capture)
+    yield
+    ours.removeHandler(capture)
+    leaks = [(v, line) for line in capture.lines for v in DEMO_PERSONAL_VALUES if v in line]
+    assert not leaks, leaks[:5]

@@ -8,6 +8,7 @@ shape, so the check is ours. RS256 only, against the pool's JWKS (fetched once, 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -145,8 +146,31 @@ def _require_json(event: Any) -> None:
 
 
 def authenticate(event: Any, get_response: Callable[[Any], Any]) -> Any:
-    """HTTP middleware: verify the token before any route runs."""
+    """HTTP middleware: verify the token before any route runs; log the call, correlated."""
+    from chalicelib.observability import correlated
+
+    context = event.context or {}
+    incoming = event.headers.get("x-correlation-id") or context.get("requestId")
+    with correlated(incoming) as correlation:
+        started = time.perf_counter()
+        response = _checked(event, get_response)
+        response.headers["X-Correlation-Id"] = correlation
+        logger.info(
+            "%s %s %s",
+            event.method,
+            context.get("resourcePath"),
+            response.status_code,
+            extra={
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return response
+
+
+def _checked(event: Any, get_response: Callable[[Any], Any]) -> Any:
     from chalicelib.api.errors import error_response
+    from chalicelib.observability import member_ref, powertools_logger
 
     route = (event.context or {}).get("resourcePath")
     if route in PUBLIC_ROUTES or event.method == "OPTIONS":
@@ -156,5 +180,7 @@ def authenticate(event: Any, get_response: Callable[[Any], Any]) -> Any:
         _require_json(event)
     except AppError as error:
         return error_response(error)
+    if principal.member_id:  # removed with the call's other keys (`correlated`)
+        powertools_logger().append_keys(member_ref=member_ref(principal.member_id))
     with signed_in(principal):
         return get_response(event)

@@ -13,6 +13,14 @@ from chalice.app import Response
 from chalicelib.api import body
 from chalicelib.api.auth import current_principal
 from chalicelib.api.errors import ApiBlueprint, json_response
+from chalicelib.api.schemas import (
+    AgentAttachment,
+    AgentRequestView,
+    DecisionAnswer,
+    DownloadLink,
+    WorkItem,
+    WorkList,
+)
 from chalicelib.domain.catalog import Service
 from chalicelib.domain.cursor import decode_cursor, encode_cursor
 from chalicelib.domain.decisions import Decision, letter_for
@@ -25,7 +33,7 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.members import Beneficiary, Relationship
-from chalicelib.domain.requests import Outcome, RequestRecord, Status
+from chalicelib.domain.requests import DocumentRef, Outcome, RequestRecord, Status
 from chalicelib.settings import get_settings
 from chalicelib.store import keys
 from chalicelib.store.letters import issue_letter
@@ -36,6 +44,8 @@ from chalicelib.store.uploads import presigned_download
 blueprint = ApiBlueprint(__name__)
 
 STATES = ("open", "processed")
+WORK_LIST_PAGE_SIZE = 50
+MAX_WORK_LIST_PAGE_SIZE = 100
 
 
 def _now() -> datetime:
@@ -60,18 +70,23 @@ def _agent_record(member_id: str, request_id: str) -> RequestRecord:
     return record
 
 
-def _agent_view(record: RequestRecord, now: datetime) -> dict[str, Any]:
-    view = record.detail().model_dump(mode="json")
-    view["member_id"] = record.member_id
-    view["acknowledgement_due_at"] = record.acknowledgement_due_at
-    for attachment in view["attachments"]:
+def _agent_view(record: RequestRecord, now: datetime) -> AgentRequestView:
+    detail = record.detail()
+    attachments = []
+    for attachment in detail.attachments:
         key = keys.attachment_object(
-            record.member_id, record.month, record.request_id, attachment["attachment_id"]
+            record.member_id, record.month, record.request_id, attachment.attachment_id
         )
-        attachment["download"] = presigned_download(
-            key, attachment["filename"], attachment["content_type"], now
+        link = presigned_download(key, attachment.filename, attachment.content_type, now)
+        attachments.append(
+            AgentAttachment(**attachment.model_dump(), download=DownloadLink.model_validate(link))
         )
-    return view
+    return AgentRequestView(
+        **detail.model_dump(exclude={"attachments"}),
+        member_id=record.member_id,
+        acknowledgement_due_at=record.acknowledgement_due_at,
+        attachments=attachments,
+    )
 
 
 @blueprint.route("/backoffice/services/{service}/requests", methods=["GET"])
@@ -81,7 +96,7 @@ def work_list(service: str) -> Response:
     state = params.get("state", "open")
     if state not in STATES:
         raise ValidationFailed("État invalide.", [FieldError("state", "open ou processed.")])
-    limit = body.int_param(params, "limit", 50, 1, 100)
+    limit = body.int_param(params, "limit", WORK_LIST_PAGE_SIZE, 1, MAX_WORK_LIST_PAGE_SIZE)
     start = None
     if "cursor" in params:
         payload = decode_cursor(params["cursor"], get_settings().cursor_secret)
@@ -96,24 +111,25 @@ def work_list(service: str) -> Response:
         if last
         else None
     )
-    items = []
-    for record in records:
-        item = record.summary().model_dump(mode="json")
-        item.update(
+    items = [
+        WorkItem(
+            **record.summary().model_dump(),
             member_id=record.member_id,
             service=record.service,
             complaint=record.complaint,
             due_at=record.due_at,
-            outcome=record.outcome.value if record.outcome else None,
+            outcome=record.outcome,
+            needs_attention=record.needs_attention,
         )
-        items.append(item)
-    return json_response({"requests": items, "next_cursor": next_cursor})
+        for record in records
+    ]
+    return json_response(WorkList(requests=items, next_cursor=next_cursor).model_dump(mode="json"))
 
 
 @blueprint.route("/backoffice/members/{member_id}/requests/{request_id}", methods=["GET"])
 def agent_detail(member_id: str, request_id: str) -> Response:
     record = _agent_record(member_id, request_id)
-    return json_response(_agent_view(record, _now()))
+    return json_response(_agent_view(record, _now()).model_dump(mode="json"))
 
 
 @blueprint.route("/backoffice/members/{member_id}/requests/{request_id}/decision", methods=["POST"])
@@ -127,9 +143,12 @@ def decide(member_id: str, request_id: str) -> Response:
         )
     now = _now()
     letter = record_decision(record, decision, now)
-    answer = _agent_view(RequestRepository().get(member_id, request_id), now)
-    answer["letter"] = {"document_id": letter.document_id, "title": letter.title}
-    return json_response(answer)
+    view = _agent_view(RequestRepository().get(member_id, request_id), now)
+    answer = DecisionAnswer(
+        **view.model_dump(),
+        letter=DocumentRef(document_id=letter.document_id, title=letter.title),
+    )
+    return json_response(answer.model_dump(mode="json"))
 
 
 def record_decision(record: RequestRecord, decision: Decision, now: datetime) -> DocumentRecord:

@@ -19,8 +19,12 @@ from chalicelib.settings import get_settings
 
 M = TypeVar("M", bound=BaseModel)
 
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# ASCII digits only: `\d` and str.isdigit() also take "²" or "١", which int() then refuses.
+IDEMPOTENCY_KEY_PATTERN = r"[\x21-\x7e]{1,255}"
+MONTH_PATTERN = r"[0-9]{4}-(0[1-9]|1[0-2])"
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+_MONTH = re.compile(MONTH_PATTERN)
+_INTEGER = re.compile(r"[0-9]{1,9}")
 
 
 def json_body(request: Any) -> Any:
@@ -45,20 +49,26 @@ def query(request: Any, allowed: Collection[str]) -> dict[str, str]:
     return params
 
 
+def ascii_int(value: str) -> int | None:
+    """A query string's whole number, or None: no sign, no exotic digit, no thousand digits."""
+    return int(value) if _INTEGER.fullmatch(value) else None
+
+
 def int_param(params: dict[str, str], name: str, default: int, low: int, high: int) -> int:
     value = params.get(name)
     if value is None:
         return default
-    if not value.isdigit() or not low <= int(value) <= high:
+    number = ascii_int(value)
+    if number is None or not low <= number <= high:
         raise ValidationFailed(
             "Paramètre invalide.", [FieldError(name, f"Entier de {low} à {high} attendu.")]
         )
-    return int(value)
+    return number
 
 
 def month_param(params: dict[str, str], name: str = "month") -> str | None:
     value = params.get(name)
-    if value is not None and not _MONTH.match(value):
+    if value is not None and not _MONTH.fullmatch(value):
         raise ValidationFailed("Paramètre invalide.", [FieldError(name, "Mois attendu (AAAA-MM).")])
     return value
 
@@ -67,7 +77,7 @@ def idempotency_key(request: Any) -> str | None:
     value = request.headers.get("idempotency-key")
     if value is None:
         return None
-    if not _IDEMPOTENCY_KEY.match(value):
+    if not _IDEMPOTENCY_KEY.fullmatch(value):
         raise BadRequest(
             "En-tête Idempotency-Key invalide.",
             [FieldError("Idempotency-Key", "1 à 255 caractères ASCII visibles.")],

@@ -9,6 +9,7 @@ from chalice.app import Response
 from chalicelib.api import body
 from chalicelib.api.auth import current_member_id
 from chalicelib.api.errors import ApiBlueprint, json_response
+from chalicelib.api.schemas import DocumentList, DownloadLink
 from chalicelib.domain import documents as rules
 from chalicelib.domain.demarches import PARIS
 from chalicelib.domain.errors import FieldError, ValidationFailed
@@ -23,14 +24,15 @@ def list_documents() -> Response:
     member_id = current_member_id()
     params = body.query(blueprint.current_request, {"months"})
     raw = params.get("months", str(rules.DEFAULT_WINDOW))
-    if not raw.isdigit() or int(raw) not in rules.ALLOWED_WINDOWS:
+    months = body.ascii_int(raw)
+    if months is None or months not in rules.ALLOWED_WINDOWS:
         raise ValidationFailed(
             "Période invalide.", [FieldError("months", "1, 3, 6, 12 ou 24 mois.")]
         )
     today = datetime.now(UTC).astimezone(PARIS).date()
-    cutoff = rules.window_start(today, int(raw)).isoformat()
+    cutoff = rules.window_start(today, months).isoformat()
     documents = DocumentRepository().since(member_id, cutoff)
-    return json_response({"documents": [d.model_dump(mode="json") for d in documents]})
+    return json_response(DocumentList(documents=documents).model_dump(mode="json"))
 
 
 @blueprint.route("/documents/{document_id}/download", methods=["GET"])
@@ -43,4 +45,4 @@ def download_document(document_id: str) -> Response:
         PDF,
         datetime.now(UTC),
     )
-    return json_response(link)
+    return json_response(DownloadLink.model_validate(link).model_dump(mode="json"))

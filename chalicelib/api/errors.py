@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalice.app import Blueprint, Response
 
 from chalicelib.domain.errors import AppError, ServiceUnavailable
+from chalicelib.observability import failure
 from chalicelib.store.dynamo import THROTTLING_CODES
 
 logger = logging.getLogger(__name__)
@@ -63,13 +64,13 @@ def as_response(view: Callable[..., Any]) -> Callable[..., Any]:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in THROTTLING_CODES:
                 return error_response(ServiceUnavailable("Service momentanément surchargé."))
-            logger.exception("AWS call failed")
+            logger.error("AWS call failed", extra=failure(error))
             return internal_error_response()
-        except BotoCoreError:
-            logger.exception("AWS unreachable")
+        except BotoCoreError as error:
+            logger.error("AWS unreachable", extra=failure(error))
             return error_response(ServiceUnavailable("Service momentanément indisponible."))
-        except Exception:
-            logger.exception("unhandled error")
+        except Exception as error:
+            logger.error("unhandled error", extra=failure(error))
             return internal_error_response()
 
     return mapped
@@ -79,6 +80,9 @@ class ApiBlueprint(Blueprint):
     """A Blueprint whose views answer errors in the API.md shape."""
 
     def route(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        # The auth middleware refuses non-JSON bodies (415) in our shape. Chalice's own check
+        # would answer in its shape, even to a GET that merely carries a Content-Type.
+        kwargs.setdefault("content_types", ["*/*"])
         register = super().route(path, **kwargs)
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:

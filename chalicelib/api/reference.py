@@ -8,6 +8,7 @@ from typing import Any
 from chalice.app import Response
 
 from chalicelib.api.errors import ApiBlueprint, json_response
+from chalicelib.api.schemas import CatalogAnswer, ContactAnswer
 from chalicelib.domain.catalog import catalog_document
 from chalicelib.domain.contact import CONTACT
 
@@ -16,7 +17,12 @@ blueprint = ApiBlueprint(__name__)
 
 @lru_cache(maxsize=1)
 def _catalog() -> dict[str, Any]:
-    return catalog_document()
+    return CatalogAnswer.model_validate(catalog_document()).model_dump(mode="json")
+
+
+@lru_cache(maxsize=1)
+def _contact() -> dict[str, Any]:
+    return ContactAnswer.model_validate(CONTACT).model_dump(mode="json")
 
 
 @blueprint.route("/catalog", methods=["GET"])
@@ -26,4 +32,4 @@ def get_catalog() -> Response:
 
 @blueprint.route("/contact", methods=["GET"])
 def get_contact() -> Response:
-    return json_response(CONTACT)
+    return json_response(_contact())

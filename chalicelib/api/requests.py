@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from chalice.app import Response
 
 from chalicelib.api import body
 from chalicelib.api.auth import current_member_id
 from chalicelib.api.errors import ApiBlueprint, json_response
+from chalicelib.api.schemas import DownloadLink, Timeline, TimelineMonth
 from chalicelib.domain.cursor import decode_cursor, encode_cursor
 from chalicelib.domain.demarches import PARIS
 from chalicelib.domain.errors import BadRequest, Conflict, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.requests import (
+    RequestDetail,
     RequestRecord,
     Status,
     body_fingerprint,
@@ -21,6 +22,7 @@ from chalicelib.domain.requests import (
     new_record,
     parse_new_request,
 )
+from chalicelib.observability import metric
 from chalicelib.settings import get_settings
 from chalicelib.store import keys, outbox, uploads
 from chalicelib.store.members import MemberRepository
@@ -48,8 +50,10 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
             "Cette clé d'idempotence a déjà servi pour une autre demande.",
             [FieldError("Idempotency-Key", "Déjà utilisée avec un autre contenu.")],
         )
+    # Through the model: the stored answer comes back from DynamoDB with Decimal numbers.
+    answer = RequestDetail.model_validate(record.response).model_dump(mode="json")
     return json_response(
-        record.response,
+        answer,
         201,
         {"Location": f"/requests/{record.request_id}", "Idempotent-Replayed": "true"},
     )
@@ -101,6 +105,7 @@ def file_request() -> Response:
         [keys.staged_object(member_id, a.attachment_id) for a in record.attachments]
     )
 
+    metric("RequestsFiled", type=record.type)
     outbox.dispatch(member_id, record.request_id, now)
     return json_response(detail, 201, {"Location": f"/requests/{record.request_id}"})
 
@@ -123,15 +128,11 @@ def timeline() -> Response:
         remaining = [m for m in months if before is None or m < before]
         page, more = remaining[:limit], len(remaining) > limit
     found = repository.months(member_id, page)
-    answer: dict[str, Any] = {
-        "months": [
-            {"month": m, "requests": [s.model_dump(mode="json") for s in found[m]]}
-            for m in page
-            if found[m]
-        ],
-        "next_cursor": _cursor_after(page[-1], member_id) if more else None,
-    }
-    return json_response(answer)
+    answer = Timeline(
+        months=[TimelineMonth(month=m, requests=found[m]) for m in page if found[m]],
+        next_cursor=_cursor_after(page[-1], member_id) if more else None,
+    )
+    return json_response(answer.model_dump(mode="json"))
 
 
 @blueprint.route("/requests/{request_id}", methods=["GET"])
@@ -143,22 +144,23 @@ def request_detail(request_id: str) -> Response:
 @blueprint.route("/requests/{request_id}/attachments/{attachment_id}", methods=["GET"])
 def download_attachment(request_id: str, attachment_id: str) -> Response:
     record = RequestRepository().get(current_member_id(), request_id)
-    return json_response(attachment_download(record, attachment_id))
+    return json_response(attachment_download(record, attachment_id).model_dump(mode="json"))
 
 
-def attachment_download(record: RequestRecord, attachment_id: str) -> dict[str, str]:
+def attachment_download(record: RequestRecord, attachment_id: str) -> DownloadLink:
     """A presigned GET, while the request is in progress (the portal then shows the recall)."""
     attachment = next((a for a in record.attachments if a.attachment_id == attachment_id), None)
     if attachment is None:
         raise NotFound("Pièce jointe introuvable.")
     if record.status is Status.processed:
         raise Conflict("La demande est traitée: ses pièces jointes ne sont plus consultables.")
-    return uploads.presigned_download(
+    link = uploads.presigned_download(
         _attachment_object(record, attachment_id),
         attachment.filename,
         attachment.content_type,
         _now(),
     )
+    return DownloadLink.model_validate(link)
 
 
 def _attachment_object(record: RequestRecord, attachment_id: str) -> str:

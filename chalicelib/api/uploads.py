@@ -10,6 +10,7 @@ from ulid import ULID
 from chalicelib.api import body
 from chalicelib.api.auth import current_member_id
 from chalicelib.api.errors import ApiBlueprint, json_response
+from chalicelib.api.schemas import UploadTicket
 from chalicelib.domain import uploads as rules
 from chalicelib.domain.errors import (
     FieldError,
@@ -47,4 +48,5 @@ def create_upload() -> Response:
         declared_size=wanted.size,
         expires_at=int((now + UPLOAD_RECORD_TTL).timestamp()),
     )
-    return json_response(UploadRepository().create(member_id, upload, now), 201)
+    ticket = UploadTicket.model_validate(UploadRepository().create(member_id, upload, now))
+    return json_response(ticket.model_dump(mode="json"), 201)

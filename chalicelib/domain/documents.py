@@ -6,6 +6,8 @@ from datetime import date
 
 from pydantic import BaseModel
 
+from chalicelib.domain.requests import Timestamp
+
 ALLOWED_WINDOWS = (1, 3, 6, 12, 24)
 DEFAULT_WINDOW = 24
 
@@ -14,7 +16,7 @@ class DocumentSummary(BaseModel):
     document_id: str
     kind: str
     title: str
-    created_at: str
+    created_at: Timestamp
     request_id: str | None = None
     size: int
 

@@ -43,7 +43,10 @@ SERVER_OWNED_FIELDS = frozenset(
     }
 )  # fmt: skip
 
-UlidStr = Annotated[str, StringConstraints(pattern=r"^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$")]
+ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$"
+UlidStr = Annotated[str, StringConstraints(pattern=ULID_PATTERN)]
+# What `iso_z` writes; the format is published in the OpenAPI document.
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
 class Status(StrEnum):
@@ -91,6 +94,11 @@ _union: Any = reduce(operator.or_, NEW_REQUEST_VARIANTS)
 _new_request_adapter: TypeAdapter[Any] = TypeAdapter(
     cast(Any, Annotated)[_union, Field(discriminator="type")]
 )
+
+
+def new_request_adapter() -> TypeAdapter[Any]:
+    """What validates `POST /requests` bodies; `GET /openapi.json` publishes its schema."""
+    return _new_request_adapter
 
 
 def new_request_json_schema() -> dict[str, Any]:
@@ -238,7 +246,7 @@ class BeneficiaryRef(BaseModel):
 
 
 class HistoryEntry(BaseModel):
-    at: str
+    at: Timestamp
     status: Status
     label: str
 
@@ -265,7 +273,7 @@ class RequestSummary(BaseModel):
     request_id: str
     type: str
     label: str
-    created_at: str
+    created_at: Timestamp
     beneficiaries: list[BeneficiaryRef]
     status: Status
 
@@ -274,7 +282,7 @@ class RequestDetail(RequestSummary):
     service: str
     complaint: bool
     outcome: Outcome | None = None
-    due_at: str | None = None
+    due_at: Timestamp | None = None
     history: list[HistoryEntry]
     recall: Recall
     attachments: list[Attachment]
@@ -287,10 +295,18 @@ class RequestRecord(RequestDetail):
     member_id: str
     acknowledged_at: str | None = None
     acknowledgement_due_at: str | None = None
+    needs_attention: bool = False  # its service's handler gave up: an agent takes it over
 
     def detail(self) -> RequestDetail:
         return RequestDetail.model_validate(
-            self.model_dump(exclude={"member_id", "acknowledged_at", "acknowledgement_due_at"})
+            self.model_dump(
+                exclude={
+                    "member_id",
+                    "acknowledged_at",
+                    "acknowledgement_due_at",
+                    "needs_attention",
+                }
+            )
         )
 
     def summary(self) -> RequestSummary:

@@ -18,21 +18,47 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.domain.requests import RequestPointer
+from chalicelib.observability import CORRELATION_ATTRIBUTE, correlated, failure, metric
 
 logger = logging.getLogger(__name__)
 
+# The queues' redrive policy (infra/template.yaml): the 5th failure sends the record to the DLQ.
+MAX_RECEIVES = 5
+
+
+def _flag_for_agents(pointer: RequestPointer) -> None:
+    """The record is about to go to the DLQ: put its request before an agent, at the head of
+    its service's work list, and tell the member someone is on it."""
+    from chalicelib.store.requests import RequestRepository, Transitions
+
+    try:
+        record = RequestRepository().get(pointer.member_id, pointer.request_id)
+        if Transitions().flag_for_agents(record):
+            logger.warning("request %s flagged for agents", pointer.request_id)
+            metric("RequestsFlaggedForAgents", Service=record.service)
+    except Exception as error:  # the record still goes to the DLQ, which alarms
+        logger.error("could not flag request %s", pointer.request_id, extra=failure(error))
+
 
 def process_batch(
-    event: dict[str, Any], handle: Callable[[RequestPointer], object]
+    event: dict[str, Any], handle: Callable[[RequestPointer], object], function: str
 ) -> dict[str, Any]:
     def record_handler(record: SQSRecord) -> None:
-        pointer = RequestPointer.model_validate_json(record.body)
-        try:
-            handle(pointer)
-        except Exception:
-            # IDs only: the request id says which; the member id stays out of the logs.
-            logger.exception("request %s failed in %s", pointer.request_id, handle.__module__)
-            raise
+        attribute = record.message_attributes[CORRELATION_ATTRIBUTE]
+        incoming = attribute.string_value if attribute else None
+        with correlated(incoming, function=function):
+            pointer: RequestPointer | None = None
+            try:
+                pointer = RequestPointer.model_validate_json(record.body)
+                handle(pointer)
+            except Exception as error:
+                # IDs only: the message id says which; no body, no exception message.
+                logger.error("record %s failed", record.message_id, extra=failure(error))
+                metric("HandlerFailures", function=function)
+                receives = int(record.attributes.approximate_receive_count or 0)
+                if pointer is not None and receives >= MAX_RECEIVES:
+                    _flag_for_agents(pointer)
+                raise
 
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return dict(

@@ -10,6 +10,7 @@ from chalicelib.domain.catalog import Service
 from chalicelib.domain.deadlines import at_risk
 from chalicelib.domain.demarches import PARIS
 from chalicelib.domain.requests import RequestRecord
+from chalicelib.observability import metric
 from chalicelib.store.requests import NORMAL, URGENT, Transitions
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def watch(now: datetime | None = None) -> int:
         for record in records:
             risky = deadline_at_risk(record, today)
             flagged += risky
-            transitions.prioritise(record, URGENT if risky else NORMAL)
+            transitions.prioritise(record, URGENT if risky or record.needs_attention else NORMAL)
         if start is None:
             break
     _count(flagged)
@@ -53,13 +54,5 @@ def watch(now: datetime | None = None) -> int:
 
 
 def _count(flagged: int) -> None:
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
-    with single_metric(
-        name="ComplaintDeadlinesAtRisk",
-        unit=MetricUnit.Count,
-        value=flagged,
-        namespace="GenerationDemarches",
-    ):
-        pass
+    metric("ComplaintDeadlinesAtRisk", flagged)
     logger.info("complaints at risk: %d", flagged)

@@ -8,4 +8,7 @@ from chalicelib.store import outbox
 
 
 def sweep_pending(now: datetime | None = None) -> int:
-    return outbox.sweep(now or datetime.now(UTC))
+    from chalicelib.observability import correlated
+
+    with correlated(None, function="outbox_sweeper"):
+        return outbox.sweep(now or datetime.now(UTC))

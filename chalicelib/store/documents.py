@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +14,8 @@ from chalicelib.domain.documents import DocumentRecord, DocumentSummary
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.requests import iso_z, month_of
 from chalicelib.store import keys
-from chalicelib.store.dynamo import deserialize, dynamodb, serialize, table
-from chalicelib.store.uploads import bucket, delete_objects, s3
+from chalicelib.store.dynamo import deserialize, dynamodb, parallel_map, serialize, table
+from chalicelib.store.uploads import bucket, delete_objects, encryption, s3
 
 PDF = "application/pdf"
 
@@ -59,9 +58,7 @@ class DocumentRepository:
             sha256=hashlib.sha256(pdf).hexdigest(),
         )
         key = keys.document_object(member_id, month, document_id)
-        s3().put_object(
-            Bucket=bucket(), Key=key, Body=pdf, ContentType=PDF, ServerSideEncryption="AES256"
-        )
+        s3().put_object(Bucket=bucket(), Key=key, Body=pdf, ContentType=PDF, **encryption())
         item = {
             **keys.document_key(member_id, month, document_id),
             "entity": "document",
@@ -170,8 +167,7 @@ class DocumentRepository:
         months = [m for m in self.document_months(member_id) if m >= cutoff[:7]]
         if not months:
             return []
-        with ThreadPoolExecutor(max_workers=min(len(months), 8)) as pool:
-            pages = list(pool.map(lambda m: self.month(member_id, m), months))
+        pages = parallel_map(lambda m: self.month(member_id, m), months)
         documents = [d for page in pages for d in page if d.created_at[:10] >= cutoff]
         return sorted(documents, key=lambda d: d.created_at, reverse=True)
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from chalicelib.domain.documents import DocumentRecord
 from chalicelib.domain.members import Member
+from chalicelib.observability import metric
 from chalicelib.store.documents import DocumentRepository
 from chalicelib.store.members import MemberRepository
 
@@ -48,6 +49,7 @@ def issue_letter(
         title = letters.letter_title(letter_kind, letter.outcome)
     record = documents.store(member_id, kind, title, pdf, now, request_id=request_id)
     logger.info("letter issued: %s for request %s", kind, request_id)
+    metric("LettersIssued", kind=kind)
     return record
 
 

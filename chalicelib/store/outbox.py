@@ -21,10 +21,13 @@ logger = logging.getLogger(__name__)
 SWEEP_AFTER = timedelta(minutes=1)
 
 
-def dispatch(member_id: str, request_id: str, now: datetime) -> bool:
+def dispatch(
+    member_id: str, request_id: str, now: datetime, correlation: str | None = None
+) -> bool:
     """Send the pointer to intake and clear the marker. False (and still pending) on failure."""
     try:
-        send_pointer(INTAKE, RequestPointer(request_id=request_id, member_id=member_id))
+        pointer = RequestPointer(request_id=request_id, member_id=member_id)
+        send_pointer(INTAKE, pointer, correlation)
     except (ClientError, BotoCoreError) as error:
         logger.warning(
             "intake send failed, left for the sweeper: %s %s", request_id, type(error).__name__
@@ -41,8 +44,8 @@ def dispatch(member_id: str, request_id: str, now: datetime) -> bool:
 def sweep(now: datetime) -> int:
     """Send what has been pending for over a minute. Returns how many were sent."""
     sent = 0
-    for member_id, request_id in RequestRepository().pending_before(now - SWEEP_AFTER):
-        if dispatch(member_id, request_id, now):
+    for member_id, request_id, correlation in RequestRepository().pending_before(now - SWEEP_AFTER):
+        if dispatch(member_id, request_id, now, correlation):
             sent += 1
     if sent:
         logger.info("sweeper sent %d pending requests", sent)

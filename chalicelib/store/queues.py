@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from chalicelib import aws
 from chalicelib.domain.requests import RequestPointer
+from chalicelib.observability import CORRELATION_ATTRIBUTE, correlation_id
 from chalicelib.settings import get_settings
 
 INTAKE = "intake"
@@ -21,5 +22,16 @@ def queue_url(queue: str) -> str:
     return str(aws.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
 
 
-def send_pointer(queue: str, pointer: RequestPointer) -> None:
-    aws.client("sqs").send_message(QueueUrl=queue_url(queue), MessageBody=pointer.model_dump_json())
+def send_pointer(queue: str, pointer: RequestPointer, correlation: str | None = None) -> None:
+    """The body is the pointer; the correlation id travels as an attribute, beside it."""
+    correlation = correlation or correlation_id()
+    attributes = (
+        {CORRELATION_ATTRIBUTE: {"DataType": "String", "StringValue": correlation}}
+        if correlation
+        else {}
+    )
+    aws.client("sqs").send_message(
+        QueueUrl=queue_url(queue),
+        MessageBody=pointer.model_dump_json(),
+        MessageAttributes=attributes,
+    )

@@ -3,9 +3,8 @@ idempotency records and the outbox marker (sparse `gsi_pending`)."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -19,8 +18,9 @@ from chalicelib.domain.requests import (
     iso_z,
     month_of,
 )
+from chalicelib.observability import correlation_id
 from chalicelib.store import keys
-from chalicelib.store.dynamo import deserialize, dynamodb, serialize, table
+from chalicelib.store.dynamo import deserialize, dynamodb, parallel_map, serialize, table
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 _UNUSED_UPLOAD = "attribute_exists(pk) AND attribute_not_exists(used_by)"
@@ -89,6 +89,7 @@ class RequestRepository:
             "entity": "request",
             "pending_pk": keys.PENDING_PARTITION,
             "pending_sk": f"{record.created_at}#{record.request_id}",
+            "correlation_id": correlation_id(),  # so the sweeper carries it on
         }
         operations: list[dict[str, Any]] = [
             {
@@ -177,8 +178,11 @@ class RequestRepository:
             raise
         return True
 
-    def pending_before(self, cutoff: datetime, limit: int = 100) -> list[tuple[str, str]]:
-        """(member_id, request_id) of requests still unsent since before `cutoff`, oldest first."""
+    def pending_before(
+        self, cutoff: datetime, limit: int = 100
+    ) -> list[tuple[str, str, str | None]]:
+        """(member_id, request_id, correlation_id) of requests still unsent since before
+        `cutoff`, oldest first."""
         answer = dynamodb().query(
             TableName=table(),
             IndexName="gsi_pending",
@@ -189,7 +193,10 @@ class RequestRepository:
             Limit=limit,
         )
         found = [deserialize(item) for item in answer["Items"]]
-        return [keys.parse_request_key(item["pk"], item["sk"]) for item in found]
+        return [
+            (*keys.parse_request_key(item["pk"], item["sk"]), item.get("correlation_id"))
+            for item in found
+        ]
 
     def get(self, member_id: str, request_id: str) -> RequestRecord:
         """One GetItem: the month comes from the ULID. Unknown and malformed ids alike: 404."""
@@ -236,9 +243,8 @@ class RequestRepository:
         """Several months, queried concurrently."""
         if len(months) <= 1:
             return {m: self.month(member_id, m) for m in months}
-        with ThreadPoolExecutor(max_workers=min(len(months), 8)) as pool:
-            found = pool.map(lambda m: self.month(member_id, m), months)
-            return dict(zip(months, found, strict=True))
+        found = parallel_map(lambda m: self.month(member_id, m), months)
+        return dict(zip(months, found, strict=True))
 
 
 def service_partition(service: str, state: str) -> str:
@@ -344,6 +350,27 @@ class Transitions:
             "#status = :open",
             HistoryEntry(at=iso_z(now), status=Status.processed, label=label),
             condition_values={":open": Status.in_progress.value},
+        )
+
+    def flag_for_agents(self, record: RequestRecord) -> bool:
+        """A request its service could not handle: at the head of the service's open list."""
+        now = datetime.now(UTC)
+        return self._update(
+            record.member_id,
+            record.request_id,
+            {
+                "needs_attention": True,
+                "svc_pk": service_partition(record.service, "open"),
+                "svc_sk": service_sort(URGENT, record.created_at, record.request_id),
+            },
+            "attribute_exists(pk) AND "
+            "(attribute_not_exists(#needs_attention) OR #needs_attention <> :yes)",
+            HistoryEntry(
+                at=iso_z(now),
+                status=Status.in_progress,
+                label="Traitement automatique interrompu : un conseiller reprend votre demande",
+            ),
+            condition_values={":yes": True},
         )
 
     def prioritise(self, record: RequestRecord, priority: str, state: str = "open") -> bool:

@@ -44,7 +44,9 @@ def _policy(fields: dict[str, str]) -> dict[str, Any]:
     return dict(json.loads(base64.b64decode(fields["policy"])))
 
 
-def test_presigned_post_fixes_key_type_size_and_expiry(api: Api, alice: SignedIn) -> None:
+def test_presigned_post_fixes_key_type_size_and_expiry(
+    api: Api, local_stack: LocalStack, alice: SignedIn
+) -> None:
     answer = api.post(
         "/uploads",
         alice,
@@ -62,7 +64,7 @@ def test_presigned_post_fixes_key_type_size_and_expiry(api: Api, alice: SignedIn
     assert {"key": key} in conditions
     assert {"Content-Type": "application/pdf"} in conditions
     assert ["content-length-range", 1, 123456] in conditions
-    assert {"bucket": "generation-demarches-local"} in conditions
+    assert {"bucket": local_stack.outputs["BucketName"]} in conditions
     expiration = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
     assert timedelta(0) < expiration - datetime.now(UTC) <= timedelta(minutes=15)
     assert upload["expires_at"].endswith("Z")
@@ -156,7 +158,8 @@ def test_files_of_several_mb_go_all_the_way_and_come_back_identical(
     assert count_objects(local_stack, f"uploads/{alice.member_id}/{upload_id}") == 0
     key = f"requests/{alice.member_id}/{month}/{request_id}/{upload_id}"
     head = local_stack.client("s3").head_object(Bucket=local_stack.outputs["BucketName"], Key=key)
-    assert head["ServerSideEncryption"] == "AES256"
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["SSEKMSKeyId"] == local_stack.outputs["KeyArn"]
 
     link = api.get(f"/requests/{request_id}/attachments/{upload_id}", alice)
     assert link.status == 200

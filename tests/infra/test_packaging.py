@@ -72,3 +72,21 @@ def test_packaged_template_passes_cfn_lint(packaged: dict[str, Any]) -> None:
         [str(BIN / "cfn-lint"), str(packaged["path"])], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_api_gateways_own_answers_use_our_error_shape(packaged: dict[str, Any]) -> None:
+    import json
+
+    api = packaged["template"]["Resources"]["RestAPI"]["Properties"]
+    responses = api["GatewayResponses"]
+    expected = {"THROTTLED": ("429", "too_many_requests"),
+                "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found"),
+                "DEFAULT_5XX": ("503", "service_unavailable")}  # fmt: skip
+    for name, (status, code) in expected.items():
+        body = json.loads(responses[name]["ResponseTemplates"]["application/json"])
+        assert (responses[name]["StatusCode"], body["error"]["code"]) == (status, code)
+        assert set(body["error"]) == {"code", "message", "fields"}
+    assert api["TracingEnabled"] is True
+    assert api["MethodSettings"][0]["ThrottlingRateLimit"] == {
+        "Fn::FindInMap": ["Throttling", {"Ref": "Stage"}, "RateLimit"]
+    }

@@ -34,4 +34,4 @@ def serve(service: Service, pointer: RequestPointer, now: datetime | None = None
 def handle_service_queue(service: Service, event: dict[str, Any]) -> dict[str, Any]:
     from chalicelib.routing.batch import process_batch
 
-    return process_batch(event, lambda pointer: serve(service, pointer))
+    return process_batch(event, lambda pointer: serve(service, pointer), f"svc_{service.value}")

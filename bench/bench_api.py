@@ -1,0 +1,592 @@
+"""`make bench`: the API's cost beyond the AWS calls it cannot avoid; cold start; bundle size.
+
+1. Four operations through Chalice's test client against an in-process moto server (the stack
+   created from the template, a member with two years of history seeded by the app's own code):
+   AWS calls per operation, wall time spent inside them (every call of the app's boto3
+   clients, `_make_api_call` wrapped: parameter validation, signing, the HTTP round trip to
+   moto, parsing) and the app's own overhead, the rest (token check, validation, mapping, JSON,
+   and the framework). p50 and p99 over N runs, beside a bare Chalice route through the same
+   client: the framework's floor.
+2. Cold start: `import app` in fresh interpreters, as a ratio to `import chalice, boto3` alone;
+   and which heavy modules (fpdf2, Pillow, fontTools, pyStrich, the PDF code) it loads.
+3. The Lambda bundle: `chalice package --stage dev`, deployment.zip per top-level package.
+
+A printed table, never a timed test. It stops by itself.
+
+    .venv/bin/python -m bench.bench_api [--runs 500] [--skip-package]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import math
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PASSWORD = "Bench-Password-2026!"  # noqa: S105 (a throwaway account in its own moto)
+OVERHEAD_TARGET_MS = 1.0
+COLD_START_TARGET = 1.6
+BUNDLE_TARGET_MB = 15.0
+HEAVY = ("fpdf", "PIL", "fontTools", "pystrich", "chalicelib.letters.render")
+PDF_BYTES = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+# --- 1. AWS calls and the app's own overhead ---------------------------------------------
+
+
+@dataclass
+class Recorded:
+    operation: str
+    params: str
+    response: dict[str, Any]
+    body: bytes | None  # a streamed body (GetObject), replayed from a fresh stream each time
+
+
+@dataclass
+class AwsMeter:
+    """Wraps the app's boto3 clients (`_make_api_call`): counts the calls and the wall time
+    during which at least one is in flight (the timeline and document reads run their month
+    queries concurrently), a GetObject body's download included. It can also record one run's
+    answers and replay them instantly: the app's own cost with no AWS latency and no moto
+    thread competing for the GIL."""
+
+    mode: str = "live"  # live | record | replay
+    calls: Counter[str] = field(default_factory=Counter)
+    busy: float = 0.0
+    recorded: list[Recorded] = field(default_factory=list)
+    _unused: list[Recorded] = field(default_factory=list)
+    _in_flight: int = 0
+    _since: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls = Counter()
+            self.busy = 0.0
+            self._unused = list(self.recorded)
+
+    def attach(self, client: Any) -> None:
+        original = client._make_api_call
+        service = client.meta.service_model.service_name
+
+        def timed(operation: str, params: dict[str, Any]) -> Any:
+            if self.mode == "replay":
+                return self._replay(f"{service}.{operation}", params)
+            with self._lock:
+                if self._in_flight == 0:
+                    self._since = time.perf_counter()
+                self._in_flight += 1
+                self.calls[f"{service}.{operation}"] += 1
+            body = None
+            try:
+                response = original(operation, params)
+                if hasattr(response.get("Body"), "read"):
+                    # Reading a GetObject body is still the S3 call's time: read it here.
+                    body = response["Body"].read()
+                    response = {**response, "Body": _stream(body)}
+            finally:
+                with self._lock:
+                    self._in_flight -= 1
+                    if self._in_flight == 0:
+                        self.busy += time.perf_counter() - self._since
+            if self.mode == "record":
+                with self._lock:
+                    self.recorded.append(
+                        Recorded(f"{service}.{operation}", _key(params), response, body)
+                    )
+            return response
+
+        client._make_api_call = timed
+
+    def _replay(self, operation: str, params: dict[str, Any]) -> Any:
+        """The recorded answer to the same call, else to the same operation (new ids)."""
+        key = _key(params)
+        with self._lock:
+            same_op = [r for r in self._unused if r.operation == operation]
+            if not same_op:
+                raise RuntimeError(f"replay: no recorded answer left for {operation}")
+            chosen = next((r for r in same_op if r.params == key), same_op[0])
+            self._unused.remove(chosen)
+        if chosen.body is not None:
+            return {**chosen.response, "Body": _stream(chosen.body)}
+        return chosen.response
+
+
+def _key(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def _stream(data: bytes) -> Any:
+    from botocore.response import StreamingBody
+
+    return StreamingBody(io.BytesIO(data), len(data))
+
+
+@dataclass
+class Measured:
+    label: str
+    total: list[float] = field(default_factory=list)
+    aws: list[float] = field(default_factory=list)
+    replayed: list[float] = field(default_factory=list)  # total with AWS answers replayed
+    calls: Counter[str] = field(default_factory=Counter)  # per-run call signature → runs
+    expected_calls: int | None = None
+
+    @property
+    def own(self) -> list[float]:
+        return [t - a for t, a in zip(self.total, self.aws, strict=True)]
+
+    @property
+    def call_count(self) -> int:
+        signature = self.calls.most_common(1)[0][0]
+        return sum(int(part.rsplit("×", 1)[1]) for part in signature.split(", ") if part)
+
+
+@dataclass(frozen=True)
+class Operation:
+    label: str
+    method: str
+    path: str
+    expected_calls: int | None
+    prepare: Callable[[], dict[str, Any] | None] = lambda: None  # the body, built untimed
+    status: int = 200
+
+
+def _signature(calls: Counter[str]) -> str:
+    return ", ".join(f"{name.split('.', 1)[1]}×{n}" for name, n in sorted(calls.items()))
+
+
+def _call(
+    client: Any, operation: Operation, headers: dict[str, str], body: dict[str, Any] | None
+) -> float:
+    payload = json.dumps(body).encode() if body is not None else b""
+    all_headers = {**headers, "Content-Type": "application/json"} if body else headers
+    started = time.perf_counter()
+    response = client.http.request(
+        operation.method, operation.path, headers=all_headers, body=payload
+    )
+    elapsed = time.perf_counter() - started
+    if response.status_code != operation.status:
+        raise RuntimeError(f"{operation.label}: {response.status_code} {response.body[:300]!r}")
+    return elapsed * 1000
+
+
+def _measure(
+    client: Any,
+    meter: AwsMeter,
+    operation: Operation,
+    headers: dict[str, str],
+    runs: int,
+    warmup: int,
+) -> Measured:
+    measured = Measured(operation.label, expected_calls=operation.expected_calls)
+    meter.mode = "live"
+    for run in range(warmup + runs):
+        body = operation.prepare()
+        meter.reset()
+        elapsed = _call(client, operation, headers, body)
+        if run >= warmup:
+            measured.total.append(elapsed)
+            measured.aws.append(meter.busy * 1000)
+            measured.calls[_signature(meter.calls)] += 1
+    # One more live run, its answers recorded, then the same request with them replayed.
+    body = operation.prepare()
+    meter.mode, meter.recorded = "record", []
+    meter.reset()
+    _call(client, operation, headers, body)
+    meter.mode = "replay"
+    try:
+        for run in range(warmup + runs):
+            meter.reset()
+            elapsed = _call(client, operation, headers, body)
+            if run >= warmup:
+                measured.replayed.append(elapsed)
+    finally:
+        meter.mode, meter.recorded = "live", []
+    return measured
+
+
+@contextmanager
+def _moto_stack(own_process: bool = False) -> Iterator[Any]:
+    """The stack in a moto server on loopback: in this process (as the tests run it), or in a
+    process of its own, so that moto's threads do not compete with the app for the GIL."""
+    from infra.local_stack import point_app_at, provision, start_moto
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    port = _free_port()
+    server = None if own_process else start_moto(port)
+    process = (
+        subprocess.Popen(  # noqa: S603 (our own interpreter, fixed arguments)
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if own_process
+        else None
+    )
+    try:
+        for _ in range(200):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        stack = provision(f"http://127.0.0.1:{port}")
+        point_app_at(stack)
+        yield stack
+    finally:
+        if server is not None:
+            server.stop()
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """The app's log lines and metrics go to /dev/null (still formatted and written: Lambda
+    pays that too), and so do moto's warnings; the table is printed afterwards."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(os.devnull, "w") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def bench_operations(runs: int, own_process: bool) -> tuple[list[Measured], Measured, str]:
+    import requests
+    from chalice.app import Chalice
+    from chalice.test import Client
+
+    from chalicelib import aws
+    from chalicelib.store.documents import DocumentRepository
+    from infra import seed
+    from infra.history_seed import seed_history
+    from infra.local_stack import create_account
+
+    warmup = max(5, runs // 20)
+    with _moto_stack(own_process) as stack:
+        today = datetime.now(UTC).date()
+        member_id = "B000000001"
+        seed.seed_member(*seed.alice(today, member_id))
+        seeded = seed_history(member_id)
+        create_account(stack, "bench", PASSWORD, member_id)
+        headers = {"Authorization": f"Bearer {stack.id_token('bench', PASSWORD)}"}
+        document_months = len(DocumentRepository().document_months(member_id))
+        setup = (
+            f"member with {seeded} requests over 24 months, documents in {document_months} "
+            f"months; {runs} runs per operation after {warmup} warm-up runs"
+        )
+
+        meter = AwsMeter()
+        for name in ("dynamodb", "s3", "sqs"):
+            meter.attach(aws.client(name))
+
+        from app import app
+
+        with Client(app, stage_name="local") as client:
+            timeline = json.loads(client.http.get("/requests?limit=3", headers=headers).body)
+            some_request = timeline["months"][0]["requests"][0]["request_id"]
+
+            def two_uploads() -> dict[str, Any]:
+                """Untimed: two presigned POSTs asked for and sent to moto, as a browser does."""
+                upload_ids = []
+                for filename, content_type, data in (
+                    ("facture.pdf", "application/pdf", PDF_BYTES),
+                    ("ordonnance.png", "image/png", PNG_BYTES),
+                ):
+                    asked = client.http.request(
+                        "POST",
+                        "/uploads",
+                        headers={**headers, "Content-Type": "application/json"},
+                        body=json.dumps(
+                            {"filename": filename, "content_type": content_type, "size": len(data)}
+                        ).encode(),
+                    )
+                    form = json.loads(asked.body)
+                    sent = requests.post(
+                        form["url"],
+                        data=form["fields"],
+                        files={"file": (filename, data)},
+                        timeout=30,
+                    )
+                    sent.raise_for_status()
+                    upload_ids.append(form["upload_id"])
+                return {
+                    "type": "sante.justificatif",
+                    "beneficiary_ids": [f"{member_id}-01"],
+                    "data": {"care_date": today.isoformat(), "amount": "42.50",
+                             "care_type": "pharmacie"},
+                    "upload_ids": upload_ids,
+                }  # fmt: skip
+
+            operations = [
+                Operation("GET /requests/{id}", "GET", f"/requests/{some_request}", 1),
+                Operation("GET /requests (3 months)", "GET", "/requests?limit=3", 1 + 3),
+                Operation(
+                    f"GET /documents?months=24 ({document_months} months)",
+                    "GET",
+                    "/documents?months=24",
+                    1 + document_months,
+                ),
+                # Last: each one grows the table, and moto copies the table per transaction.
+                Operation(
+                    "POST /requests (2 attachments)",
+                    "POST",
+                    "/requests",
+                    None,
+                    prepare=two_uploads,
+                    status=201,
+                ),
+            ]
+            results = [_measure(client, meter, op, headers, runs, warmup) for op in operations]
+
+    floor_app = Chalice(app_name="floor")
+
+    @floor_app.route("/ping")
+    def ping() -> dict[str, bool]:
+        return {"ok": True}
+
+    with Client(floor_app) as client:
+        floor = _measure(
+            client, AwsMeter(), Operation("bare Chalice route (floor)", "GET", "/ping", 0), {},
+            runs, warmup,
+        )  # fmt: skip
+    return results, floor, setup
+
+
+def _pair(values: list[float]) -> str:
+    return f"{_percentile(values, 0.5):.2f} / {_percentile(values, 0.99):.2f}"
+
+
+def print_operations(results: list[Measured], floor: Measured) -> None:
+    floor_p50 = _percentile(floor.total, 0.5)
+    header = (
+        f"{'operation':<38} {'AWS calls':>9} {'min':>4} {'total ms':>15} {'in AWS ms':>15} "
+        f"{'own ms':>13} {'own/floor':>9} {'replayed ms':>13}"
+    )
+    print(f"{'':<53} {'p50 / p99':>15} {'p50 / p99':>15} {'p50 / p99':>13} {'p50':>9} "
+          f"{'p50 / p99':>13}")  # fmt: skip
+    print(header)
+    print("-" * len(header))
+    for m in [*results, floor]:
+        minimum = "" if m.expected_calls is None else str(m.expected_calls)
+        print(
+            f"{m.label:<38} {m.call_count:>9} {minimum:>4} {_pair(m.total):>15} "
+            f"{_pair(m.aws):>15} {_pair(m.own):>13} "
+            f"{_percentile(m.own, 0.5) / floor_p50:>8.1f}x {_pair(m.replayed):>13}"
+        )
+    print(
+        "\n  own = total - in AWS (wall time inside the app's boto3 calls, moto included);\n"
+        "  replayed = total with one run's AWS answers replayed instantly (no moto, no I/O).\n"
+    )
+    for m in results:
+        signatures = "; ".join(f"{sig} ({n} runs)" for sig, n in m.calls.most_common(3))
+        print(f"  {m.label}: {signatures}")
+    print("\ntargets:")
+    for m in results:
+        if m.expected_calls is not None:
+            verdict = "met" if m.call_count == m.expected_calls else "MISSED"
+            print(f"  {m.label}: AWS calls {m.call_count} (minimum {m.expected_calls}): {verdict}")
+    for m in results:
+        own_p50 = _percentile(m.own, 0.5)
+        verdict = "met" if own_p50 <= OVERHEAD_TARGET_MS else "MISSED"
+        print(
+            f"  {m.label}: own overhead p50 {own_p50:.2f} ms (≤ {OVERHEAD_TARGET_MS:.0f} ms): "
+            f"{verdict}; replayed {_percentile(m.replayed, 0.5):.2f} ms"
+        )
+
+
+# --- 2. Cold start ----------------------------------------------------------------------
+
+_BASELINE = """
+import time
+started = time.perf_counter()
+import chalice, boto3
+print(time.perf_counter() - started)
+"""
+_APP = f"""
+import json, sys, time
+started = time.perf_counter()
+import app
+elapsed = time.perf_counter() - started
+heavy = sorted(m for m in sys.modules if m in {HEAVY!r} or m.split(".")[0] in {HEAVY!r})
+print(json.dumps([elapsed, heavy]))
+"""
+
+
+def _fresh(code: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    return subprocess.run(  # noqa: S603 (our own interpreter, fixed code)
+        [sys.executable, *flags, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+
+
+def _top_imports(stderr: str, parent: str = "app", count: int = 8) -> list[tuple[str, float]]:
+    """The direct imports of `parent` by cumulative time, from `python -X importtime`."""
+    entries: list[tuple[int, str, float]] = []  # (depth, module, cumulative ms), in print order
+    for line in stderr.splitlines():
+        parts = line.removeprefix("import time:").split("|")
+        if len(parts) != 3 or not parts[1].strip().isdigit():
+            continue
+        name = parts[2][1:]  # CPython prints " " then two spaces per nesting level
+        depth = (len(name) - len(name.lstrip())) // 2
+        entries.append((depth, name.strip(), int(parts[1]) / 1000))
+    children: list[tuple[str, float]] = []
+    parent_depth: int | None = None
+    for depth, name, cumulative in reversed(entries):  # a module is printed after its imports
+        if parent_depth is None:
+            parent_depth = depth if name == parent else None
+        elif depth <= parent_depth:
+            break
+        elif depth == parent_depth + 1:
+            children.append((name, cumulative))
+    return sorted(children, key=lambda c: c[1], reverse=True)[:count]
+
+
+def bench_cold_start(repeats: int) -> None:
+    _fresh(_APP)  # compile the bytecode once, as a deployed bundle ships it
+    baseline, app_times, heavy = [], [], []
+    for _ in range(repeats):
+        baseline.append(float(_fresh(_BASELINE).stdout) * 1000)
+        elapsed, loaded = json.loads(_fresh(_APP).stdout)
+        app_times.append(elapsed * 1000)
+        heavy = loaded
+    base, full = statistics.median(baseline), statistics.median(app_times)
+    ratio = full / base
+    print(f"Cold start: medians of {repeats} fresh interpreters each")
+    print(f"  import chalice, boto3   {base:7.1f} ms")
+    print(f"  import app              {full:7.1f} ms   ratio {ratio:.2f} (≤ {COLD_START_TARGET}): "
+          f"{'met' if ratio <= COLD_START_TARGET else 'MISSED'}")  # fmt: skip
+    verdict = "met" if not heavy else "MISSED"
+    print(f"  heavy modules loaded by `import app`: {heavy or 'none'} ({verdict})")
+    top = _top_imports(_fresh("import app", "-X", "importtime").stderr)
+    print("  slowest direct imports of app (-X importtime, cumulative): "
+          + ", ".join(f"{name} {ms:.0f} ms" for name, ms in top))  # fmt: skip
+
+
+# --- 3. The Lambda bundle ------------------------------------------------------------------
+
+
+def _package_of(name: str) -> str:
+    top = name.split("/", 1)[0]
+    if top.endswith((".dist-info", ".egg-info")):
+        return "(package metadata: *.dist-info)"
+    if top.endswith(".libs"):
+        return top  # vendored shared libraries of a wheel
+    return top.removesuffix(".py")
+
+
+def bench_bundle() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-package-") as out:
+        started = time.perf_counter()
+        result = subprocess.run(  # noqa: S603 (our own chalice, fixed arguments)
+            [str(Path(sys.executable).parent / "chalice"), "package", "--stage", "dev", out],
+            cwd=ROOT,
+            env={**os.environ, "AWS_DEFAULT_REGION": "eu-west-3"},
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        if result.returncode != 0:
+            print(f"Bundle: chalice package failed:\n{result.stdout}{result.stderr}")
+            return
+        bundle = Path(out) / "deployment.zip"
+        size = bundle.stat().st_size
+        zipped: Counter[str] = Counter()
+        unzipped: Counter[str] = Counter()
+        with zipfile.ZipFile(bundle) as archive:
+            for info in archive.infolist():
+                zipped[_package_of(info.filename)] += info.compress_size
+                unzipped[_package_of(info.filename)] += info.file_size
+        took = time.perf_counter() - started
+    mib = size / 2**20
+    verdict = "met" if mib <= BUNDLE_TARGET_MB else "MISSED"
+    print(f"Lambda bundle (chalice package --stage dev, {took:.0f} s): deployment.zip "
+          f"{mib:.1f} MiB zipped, {sum(unzipped.values()) / 2**20:.1f} MiB unzipped "
+          f"(≤ {BUNDLE_TARGET_MB:.0f} MB zipped): {verdict}")  # fmt: skip
+    print(f"  {'top-level package':<34} {'zipped MiB':>10} {'unzipped MiB':>12}")
+    shown = 0.0
+    for name, packed in zipped.most_common(16):
+        shown += packed
+        print(f"  {name:<34} {packed / 2**20:>10.2f} {unzipped[name] / 2**20:>12.2f}")
+    rest = sum(zipped.values()) - shown
+    print(f"  {'(everything else)':<34} {rest / 2**20:>10.2f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=500, help="runs of each operation (500)")
+    parser.add_argument("--cold-starts", type=int, default=7, help="fresh interpreters (7)")
+    parser.add_argument("--skip-package", action="store_true", help="no `chalice package`")
+    parser.add_argument(
+        "--moto-process",
+        action="store_true",
+        help="moto in a process of its own rather than in this one (a diagnostic)",
+    )
+    args = parser.parse_args()
+    runs = max(10, min(args.runs, 5000))
+
+    where = "its own process" if args.moto_process else "this process"
+    print(f"API operations: Chalice test client -> app -> boto3 -> moto ({where}), loopback")
+    with _quiet():
+        results, floor, setup = bench_operations(runs, args.moto_process)
+    print(f"{setup}\n")
+    print_operations(results, floor)
+    print()
+    bench_cold_start(max(1, min(args.cold_starts, 50)))
+    if not args.skip_package:
+        print()
+        bench_bundle()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

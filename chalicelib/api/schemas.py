@@ -1,0 +1,193 @@
+"""Answer models of the routes whose data has no model of its own in `domain/`.
+
+Each route builds its answer through its model, and `api/openapi.py` publishes the same model:
+the answer and the document cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from chalicelib.domain.catalog import Service
+from chalicelib.domain.documents import DocumentSummary
+from chalicelib.domain.requests import (
+    Attachment,
+    DocumentRef,
+    Outcome,
+    RequestDetail,
+    RequestSummary,
+    Timestamp,
+)
+
+Cursor = Annotated[
+    str | None,
+    Field(description="Opaque cursor of the next page, null on the last page"),
+]
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+class ErrorField(BaseModel):
+    field: str = Field(
+        description="Where the error is: a body path (`data.amount`, `upload_ids[0]`), a query "
+        "parameter or a header name",
+        examples=["data.amount"],
+    )
+    message: str = Field(description="What is wrong, in French, fit to show the member")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable, machine-readable code; one per HTTP status")
+    message: str = Field(description="What happened, in French, fit to show the member")
+    fields: list[ErrorField] = Field(description="The fields at fault; may be empty")
+
+
+class ErrorAnswer(BaseModel):
+    """Every error answer of the API."""
+
+    error: ErrorDetail
+
+
+# -- reference data -----------------------------------------------------------------------------
+
+
+class CatalogType(BaseModel):
+    type: str = Field(description="Request type code, the `type` of `POST /requests`")
+    label: str
+    service: Service = Field(description="The service that handles this type")
+    data_schema: dict[str, Any] = Field(
+        description="JSON Schema (2020-12) of this type's `data` in `POST /requests`"
+    )
+    attachments_required: bool
+    attachments_allowed: bool
+    description_required: bool
+
+
+class CatalogCategory(BaseModel):
+    code: str = Field(examples=["sante"])
+    label: str
+    types: list[CatalogType]
+
+
+class Choice(BaseModel):
+    code: str
+    label: str
+
+
+class Subject(BaseModel):
+    code: str = Field(description="The `data.subject` of a `contact.demande`")
+    label: str
+    details: list[Choice] = Field(description="The `data.detail` codes this subject admits")
+
+
+class CatalogAnswer(BaseModel):
+    categories: list[CatalogCategory]
+    subjects: list[Subject] = Field(description="The contact form's two drop-downs")
+    specialties: list[Choice] = Field(
+        description="Partner specialties, the `specialty` of `GET /professionals`"
+    )
+
+
+class PhoneLine(BaseModel):
+    label: str
+    number: str
+    note: str
+    hours: str = Field(description="Opening hours, in French")
+
+
+class MailingAddress(BaseModel):
+    label: str
+    lines: list[str]
+    postal_code: str
+    city: str
+    country: str = Field(description="ISO 3166-1 alpha-2")
+
+
+class Mediator(BaseModel):
+    label: str
+    name: str
+    address: str
+    website: str
+
+
+class ContactAnswer(BaseModel):
+    phones: list[PhoneLine]
+    addresses: list[MailingAddress]
+    mediator: Mediator = Field(description="The consumer mediator, last step of an appeal")
+
+
+# -- files --------------------------------------------------------------------------------------
+
+
+class UploadTicket(BaseModel):
+    """A presigned S3 POST: send `fields` then the file (last) as multipart/form-data to `url`."""
+
+    upload_id: str = Field(description="ULID; pass it in `upload_ids` of `POST /requests`")
+    url: str = Field(description="Where the browser POSTs the form")
+    fields: dict[str, str] = Field(description="Form fields to send as they are, before the file")
+    expires_at: Timestamp = Field(description="The form is refused after this moment")
+    max_size: int = Field(description="Largest accepted file, in bytes: the declared size")
+
+
+class DownloadLink(BaseModel):
+    """A presigned GET, valid a few minutes; the file comes as an attachment."""
+
+    url: str
+    expires_at: Timestamp
+
+
+# -- requests -----------------------------------------------------------------------------------
+
+
+class TimelineMonth(BaseModel):
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-11"])
+    requests: list[RequestSummary] = Field(description="Newest first")
+
+
+class Timeline(BaseModel):
+    months: list[TimelineMonth] = Field(description="Newest first; a page holds whole months")
+    next_cursor: Cursor
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentSummary] = Field(description="Newest first")
+
+
+# -- back office --------------------------------------------------------------------------------
+
+
+class WorkItem(RequestSummary):
+    member_id: str
+    service: str
+    complaint: bool
+    due_at: Timestamp | None = Field(description="When an answer is owed, null if none")
+    outcome: Outcome | None
+    needs_attention: bool = Field(
+        description="Its service's handler gave up on it: an agent must take it over"
+    )
+
+
+class WorkList(BaseModel):
+    requests: list[WorkItem] = Field(description="Oldest first, urgent ones before the others")
+    next_cursor: Cursor
+
+
+class AgentAttachment(Attachment):
+    download: DownloadLink
+
+
+class AgentRequestView(RequestDetail):
+    """A request's detail as an agent sees it: whose it is, its attachments downloadable."""
+
+    member_id: str
+    acknowledgement_due_at: Timestamp | None = Field(
+        description="When a complaint's acknowledgement is owed, null if none"
+    )
+    attachments: list[AgentAttachment]  # type: ignore[assignment]  # each with its download
+
+
+class DecisionAnswer(AgentRequestView):
+    letter: DocumentRef = Field(description="The letter the decision sent to the member")

@@ -1,0 +1,128 @@
+"""What ops rely on, read from the templates themselves: redrive, retention, visibility,
+encryption, public access, TLS, recovery, alarms, least privilege."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.local_stack import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def resources() -> dict[str, Any]:
+    return dict(load_template()["Resources"])
+
+
+def _of_type(resources: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r["Properties"] for name, r in resources.items() if r["Type"] == kind}
+
+
+def _lambda_timeout(stage: str) -> int:
+    stage_config = CONFIG["stages"][stage]
+    return int(stage_config.get("lambda_timeout", CONFIG.get("lambda_timeout", 60)))
+
+
+def test_every_queue_redrives_to_a_dlq_that_keeps_messages_longer(
+    resources: dict[str, Any],
+) -> None:
+    queues = _of_type(resources, "AWS::SQS::Queue")
+    sources = {n: q for n, q in queues.items() if "RedrivePolicy" in q}
+    dead = {n: q for n, q in queues.items() if "RedrivePolicy" not in q}
+    assert len(sources) == len(dead) == 9
+    for name, queue in sources.items():
+        redrive = queue["RedrivePolicy"]
+        assert redrive["maxReceiveCount"] == 5, name
+        dlq = dead[redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]
+        assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600, name
+        assert dlq["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"], name
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_visibility_timeout_is_six_times_the_handlers_timeout(
+    resources: dict[str, Any], stage: str
+) -> None:
+    for name, queue in _of_type(resources, "AWS::SQS::Queue").items():
+        if "RedrivePolicy" in queue:
+            assert queue["VisibilityTimeout"] >= 6 * _lambda_timeout(stage), name
+
+
+def test_everything_is_encrypted_under_the_stacks_key(resources: dict[str, Any]) -> None:
+    key = {"Ref": "Key"}
+    assert resources["Key"]["Properties"]["EnableKeyRotation"] is True
+    for name, table in _of_type(resources, "AWS::DynamoDB::Table").items():
+        assert table["SSESpecification"] == {
+            "SSEEnabled": True,
+            "SSEType": "KMS",
+            "KMSMasterKeyId": key,
+        }, name
+    for name, queue in _of_type(resources, "AWS::SQS::Queue").items():
+        assert queue["KmsMasterKeyId"] == key, name
+    [rule] = resources["Bucket"]["Properties"]["BucketEncryption"][
+        "ServerSideEncryptionConfiguration"
+    ]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+
+
+def test_tables_recover_to_any_point_and_prod_cannot_be_deleted(resources: dict[str, Any]) -> None:
+    for name, table in _of_type(resources, "AWS::DynamoDB::Table").items():
+        assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, (
+            name
+        )
+        assert table["DeletionProtectionEnabled"] == {"Fn::If": ["IsProd", True, False]}, name
+        assert resources[name]["DeletionPolicy"] == "Retain", name
+    assert resources["Table"]["Properties"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expires_at",
+        "Enabled": True,
+    }
+
+
+def test_bucket_is_private_and_tls_only(resources: dict[str, Any]) -> None:
+    bucket = resources["Bucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    [deny] = resources["BucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "s3:*")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_every_dead_letter_queue_has_an_alarm_to_the_topic(resources: dict[str, Any]) -> None:
+    alarms = _of_type(resources, "AWS::CloudWatch::Alarm")
+    watched = {a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms.values()}
+    dead = {
+        n for n, q in _of_type(resources, "AWS::SQS::Queue").items() if "RedrivePolicy" not in q
+    }
+    assert watched == dead
+    for alarm in alarms.values():
+        assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert alarm["AlarmActions"]["Fn::If"][1] == [{"Ref": "AlarmTopicArn"}]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_iam_policy_is_hand_written_and_names_only_our_resources(stage: str) -> None:
+    assert CONFIG["stages"][stage]["autogen_policy"] is False
+    assert CONFIG["stages"][stage]["xray"] is True
+    policy = json.loads(
+        (ROOT / ".chalice" / CONFIG["stages"][stage]["iam_policy_file"]).read_text()
+    )
+    ours = f"generation-demarches-{stage}"
+    for statement in policy["Statement"]:
+        sid = statement["Sid"]
+        assert statement["Effect"] == "Allow"
+        assert not any(a.endswith(":*") or a == "*" for a in statement["Action"]), sid
+        assert "dynamodb:Scan" not in statement["Action"], sid
+        resources = statement["Resource"]
+        resources = resources if isinstance(resources, list) else [resources]
+        if sid == "Tracing":  # X-Ray has no resource-level permissions
+            assert resources == ["*"]
+        elif sid == "TheStacksKey":  # key ids are random: the alias names ours
+            aliases = statement["Condition"]["ForAnyValue:StringEquals"]["kms:ResourceAliases"]
+            assert aliases == [f"alias/{ours}"]
+        else:
+            assert all(ours in resource for resource in resources), sid

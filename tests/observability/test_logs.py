@@ -1,0 +1,215 @@
+"""What on-call engineers read: JSON logs, correlated end to end, with no personal data."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from infra.queue_pump import QueuePump
+from tests.conftest import PDF_BYTES, Api, SignedIn, upload
+
+
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            try:
+                lines.append(json.loads(line))
+            except ValueError:
+                continue
+    return lines
+
+
+def _whole_flow(api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn) -> list[str]:
+    """Every démarche alice can file, routed, answered, read back and downloaded."""
+    today = datetime.now(UTC).date()
+    me = f"{alice.member_id}-01"
+    bodies: list[dict[str, Any]] = [
+        {
+            "type": "sante.justificatif",
+            "data": {"care_date": today.isoformat(), "amount": "42.50", "care_type": "pharmacie"},
+            "upload": True,
+        },
+        {
+            "type": "sante.devis",
+            "data": {"care_type": "dentaire", "amount": "900.00"},
+            "upload": True,
+        },
+        {
+            "type": "sante.prise_en_charge_hospitaliere",
+            "data": {
+                "establishment": "Clinique des Lilas",
+                "finess": "930150043",
+                "admission_date": (today + timedelta(days=5)).isoformat(),
+                "stay_type": "maternite",
+            },
+        },
+        {"type": "sante.attestation_tiers_payant"},
+        {
+            "type": "vie.coordonnees",
+            "data": {
+                "phone": "07 55 44 33 22",
+                "postal_address": {
+                    "line1": "8 impasse des Glycines",
+                    "postal_code": "69003",
+                    "city": "Lyon",
+                },
+            },
+        },
+        {
+            "type": "vie.coordonnees_bancaires",
+            "upload": True,
+            "data": {"iban": "DE89 3704 0044 0532 0130 00", "holder_name": "Alice Martin"},
+        },
+        {
+            "type": "vie.coordonnees_bancaires",
+            "upload": True,
+            "data": {"iban": "FR7630006000011234567890188", "holder_name": "Alice Martin"},
+        },
+        {
+            "type": "vie.prolongation_droits_enfant",
+            "beneficiary_ids": [f"{alice.member_id}-03"],
+            "data": {"situation": "etudiant", "until": (today + timedelta(days=90)).isoformat()},
+            "upload": True,
+        },
+        {
+            "type": "vie.situation_familiale",
+            "upload": True,
+            "data": {
+                "event": "naissance",
+                "event_date": today.isoformat(),
+                "new_beneficiary": {
+                    "first_name": "Zoé",
+                    "last_name": "Martin",
+                    "birth_date": today.isoformat(),
+                    "relationship": "child",
+                },
+            },
+        },
+        {"type": "vie.autre", "description": "Ma fille Léa entre en licence à Lyon."},
+        {
+            "type": "contact.demande",
+            "complaint": True,
+            "description": "Dépassement d'honoraires du Dr Morel pour ma sciatique.",
+            "data": {"subject": "remboursements", "detail": "montant_conteste"},
+        },
+    ]
+    filed = []
+    for body in bodies:
+        body = {"beneficiary_ids": [me], **body}
+        if body.pop("upload", False):
+            body["upload_ids"] = [upload(api, alice, PDF_BYTES, filename="scan-alice-martin.pdf")]
+        answer = api.post("/requests", alice, body=body)
+        assert answer.status == 201, answer.body
+        filed.append(answer.body["request_id"])
+    pump.drain()
+    for request_id in filed:
+        detail = api.get(f"/requests/{request_id}", alice).body
+        if detail["status"] == "in_progress":
+            decided = api.post(
+                f"/backoffice/members/{alice.member_id}/requests/{request_id}/decision",
+                agent,
+                body={"outcome": "refused", "message": "Pièce illisible pour Alice Martin."},
+            )
+            assert decided.status == 200, decided.body
+    for document in api.get("/documents", alice).body["documents"]:
+        url = api.get(f"/documents/{document['document_id']}/download", alice).body["url"]
+        assert requests.get(url, timeout=30).content.startswith(b"%PDF-")
+    assert api.get("/me", alice).status == 200
+    assert api.get("/me/beneficiaries", alice).status == 200
+    assert api.get("/requests/01ARZ3NDEKTSV4RRFFQ69G5FAV", alice).status == 404
+    return filed
+
+
+PERSONAL_VALUES = [
+    "Alice",
+    "Martin",
+    "Julien",
+    "Léa",
+    "Hugo",
+    "Zoé",
+    "alice.martin@example.fr",
+    "06 12 34 56 78",
+    "07 55 44 33 22",
+    "12 rue de la Roquette",
+    "8 impasse des Glycines",
+    "FR7630006000011234567890189",
+    "30006000011234567890",
+    "370400440532013000",
+    "DE89370400440532013000",
+    "sciatique",
+    "Morel",
+    "licence",
+    "Clinique des Lilas",
+    "scan-alice-martin",
+]
+
+
+def test_a_whole_run_logs_no_personal_data(
+    api: Api,
+    pump: QueuePump,
+    alice: SignedIn,
+    agent_all: SignedIn,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    capsys.readouterr()
+    _whole_flow(api, pump, alice, agent_all)
+    out = capsys.readouterr().out
+    lines = _json_lines(out)
+    assert len(lines) > 50  # the run was logged, as JSON
+    for value in [*PERSONAL_VALUES, alice.member_id or "?"]:
+        assert value not in out, value
+    assert any("member_ref" in line for line in lines)  # members are pseudonymised, not absent
+
+
+def test_correlation_id_follows_a_request_from_the_api_to_its_service(
+    api: Api, pump: QueuePump, alice: SignedIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    answer = api.post(
+        "/requests",
+        alice,
+        headers={"X-Correlation-Id": "support-ticket-4711"},
+        body={
+            "type": "sante.attestation_tiers_payant",
+            "beneficiary_ids": [f"{alice.member_id}-01"],
+        },
+    )
+    assert answer.headers["X-Correlation-Id"] == "support-ticket-4711"
+    pump.drain()
+    lines = [
+        line
+        for line in _json_lines(capsys.readouterr().out)
+        if line.get("correlation_id") == "support-ticket-4711"
+    ]
+    functions = {line.get("function") for line in lines}
+    assert {"router", "svc_tiers_payant"} <= functions
+    assert any(line.get("message", "").startswith("letter issued") for line in lines)
+    metrics = [line for line in _json_lines(capsys.readouterr().out) if "_aws" in line]
+    assert metrics == [] or all("CloudWatchMetrics" in m["_aws"] for m in metrics)
+
+
+def test_metrics_are_emitted_as_emf(
+    api: Api, pump: QueuePump, alice: SignedIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    api.post(
+        "/requests",
+        alice,
+        body={
+            "type": "sante.attestation_tiers_payant",
+            "beneficiary_ids": [f"{alice.member_id}-01"],
+        },
+    )
+    pump.drain()
+    emitted = {}
+    for line in _json_lines(capsys.readouterr().out):
+        for metric in line.get("_aws", {}).get("CloudWatchMetrics", [{}])[0].get("Metrics", []):
+            emitted[metric["Name"]] = line
+    assert emitted["RequestsFiled"]["type"] == "sante.attestation_tiers_payant"
+    assert emitted["RequestsRouted"]["Service"] == "tiers_payant"
+    assert emitted["LettersIssued"]["kind"] == "attestation_tiers_payant"

@@ -1,0 +1,85 @@
+"""Limits and lying uploads: refused with the documented codes, never a 5xx, nothing stored."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from infra.local_stack import LocalStack
+from tests.conftest import PDF_BYTES, Api, SignedIn, count_items, count_objects, upload
+
+EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+HTML = b"<!DOCTYPE html><html><script>document.location='https://evil.example'</script></html>"
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + bytes(200)
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(100)
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [("limit=100000", 422), ("limit=-1", 422), ("cursor=" + "A" * 5000, 400),
+     ("cursor=eyJmb3JnZWQiOnRydWV9", 400), ("month=0000-00", 422)],
+)  # fmt: skip
+def test_timeline_limits(api: Api, alice: SignedIn, query: str, status: int) -> None:
+    assert api.get(f"/requests?{query}", alice).status == status
+
+
+def test_limits_on_bodies_and_uploads(api: Api, local_stack: LocalStack, alice: SignedIn) -> None:
+    before = count_items(local_stack, alice.member_id or "")
+    huge = api.post(
+        "/requests", alice, raw='{"type": "vie.autre", "description": "' + "x" * 70_000 + '"}'
+    )
+    assert (huge.status, huge.body["error"]["code"]) == (413, "payload_too_large")
+    six = api.post("/requests", alice, body={
+        "type": "vie.autre", "description": "six", "beneficiary_ids": [f"{alice.member_id}-01"],
+        "upload_ids": ["01ARZ3NDEKTSV4RRFFQ69G5FAV"] * 6})  # fmt: skip
+    assert six.status == 422
+    many = api.post(
+        "/requests",
+        alice,
+        body={
+            "type": "vie.autre",
+            "description": "x",
+            "beneficiary_ids": [f"b{i}" for i in range(500)],
+        },
+    )
+    assert many.status == 422
+    assert count_items(local_stack, alice.member_id or "") == before
+
+
+@pytest.mark.parametrize(
+    ("data", "declared", "name"),
+    [(PNG, "application/pdf", "scan.pdf"), (HTML, "application/pdf", "facture.pdf"),
+     (EXE, "application/pdf", "devis.pdf"), (EICAR, "application/pdf", "eicar.pdf"),
+     (EICAR, "image/jpeg", "photo.jpg"), (HTML, "image/png", "photo.png")],
+)  # fmt: skip
+def test_uploads_that_lie_about_their_type_are_refused_and_nothing_is_stored(
+    api: Api, local_stack: LocalStack, alice: SignedIn, data: bytes, declared: str, name: str
+) -> None:
+    liar = upload(api, alice, data, declared, name)
+    honest = upload(api, alice, PDF_BYTES)
+    objects = count_objects(local_stack, "requests/")
+    items = count_items(local_stack, alice.member_id or "")
+    answer = api.post("/requests", alice, body={
+        "type": "sante.justificatif", "beneficiary_ids": [f"{alice.member_id}-01"],
+        "upload_ids": [honest, liar],
+        "data": {"care_date": datetime.now(UTC).date().isoformat(), "amount": "9.99",
+                 "care_type": "pharmacie"}})  # fmt: skip
+    assert answer.status == 422
+    assert [f["field"] for f in answer.body["error"]["fields"]] == ["upload_ids[1]"]
+    assert liar in answer.body["error"]["fields"][0]["message"]
+    assert count_objects(local_stack, "requests/") == objects
+    assert count_items(local_stack, alice.member_id or "") == items
+
+
+def test_executable_and_html_types_cannot_even_be_asked_for(api: Api, alice: SignedIn) -> None:
+    for content_type in (
+        "text/html",
+        "application/x-msdownload",
+        "image/svg+xml",
+        "application/zip",
+    ):
+        answer = api.post(
+            "/uploads", alice, body={"filename": "x", "content_type": content_type, "size": 10}
+        )
+        assert (answer.status, answer.body["error"]["code"]) == (415, "unsupported_media_type")

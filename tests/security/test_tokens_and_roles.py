@@ -1,0 +1,121 @@
+"""Every way in without a valid ID token, on every kind of route: 401 before the route runs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+import jwt
+import pytest
+
+from infra.local_stack import LocalStack, create_account, create_user_pool
+from tests.conftest import PASSWORD, Api, SignedIn
+
+ROUTES = [
+    ("GET", "/me"),
+    ("GET", "/requests"),
+    ("POST", "/requests"),
+    ("POST", "/uploads"),
+    ("GET", "/documents"),
+    ("GET", "/backoffice/services/devis/requests"),
+    ("GET", "/professionals?specialty=opticien&postal_code=75011"),
+]
+
+
+def _claims(token: str) -> dict[str, Any]:
+    return dict(jwt.decode(token, options={"verify_signature": False}))
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest.fixture
+def bad_tokens(local_stack: LocalStack, alice: SignedIn) -> dict[str, str | None]:
+    cognito = local_stack.client("cognito-idp")
+    header, _, signature = alice.token.split(".")
+    expired_claims = {**_claims(alice.token), "exp": int(time.time()) - 10}
+    tampered_claims = {**_claims(alice.token), "custom:member_id": "X"}
+    other_client = cognito.create_user_pool_client(
+        UserPoolId=local_stack.user_pool_id,
+        ClientName="other",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    login = {"USERNAME": alice.username, "PASSWORD": PASSWORD}
+    pool, client = create_user_pool(local_stack.endpoint_url, local_stack.region, "foreign")
+    foreign = LocalStack(**{**local_stack.__dict__, "user_pool_id": pool, "app_client_id": client})
+    create_account(foreign, "mallory", PASSWORD, alice.member_id)
+    auth = cognito.initiate_auth(
+        ClientId=local_stack.app_client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=login
+    )["AuthenticationResult"]
+    return {
+        "missing": None,
+        "malformed": "not.a.jwt",
+        "expired": f"{header}.{_b64(json.dumps(expired_claims).encode())}.{signature}",
+        "tampered": f"{header}.{_b64(json.dumps(tampered_claims).encode())}.{signature}",
+        "alg_none": jwt.encode(_claims(alice.token), key=None, algorithm="none"),
+        "wrong_audience": cognito.initiate_auth(
+            ClientId=other_client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=login
+        )["AuthenticationResult"]["IdToken"],
+        "wrong_pool": foreign.id_token("mallory", PASSWORD),
+        "access_token": auth["AccessToken"],
+    }
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_every_bad_token_is_401_and_the_route_never_runs(
+    api: Api, bad_tokens: dict[str, str | None], aws_calls: list[str], method: str, path: str
+) -> None:
+    for name, token in bad_tokens.items():
+        headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+        answer = api.request(method, path, headers=headers, body={} if method == "POST" else None)
+        assert answer.status == 401, (name, answer.body)
+        assert answer.body["error"]["code"] == "unauthorized"
+    assert aws_calls == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/backoffice/services/devis/requests",
+        "/backoffice/members/0012345601/requests/01ARZ3NDEKTSV4RRFFQ69G5FAV",
+    ],
+)
+def test_members_are_forbidden_the_back_office(api: Api, alice: SignedIn, path: str) -> None:
+    answer = api.get(path, alice)
+    assert (answer.status, answer.body["error"]["code"]) == (403, "forbidden")
+
+
+def test_agents_are_forbidden_other_services(api: Api, agent: SignedIn) -> None:
+    for service in ("hospitalisation", "reclamations", "cotisations"):
+        assert api.get(f"/backoffice/services/{service}/requests", agent).status == 403
+    assert api.get("/backoffice/services/devis/requests", agent).status == 200
+
+
+@pytest.mark.parametrize("field", ["status", "member_id", "outcome", "created_at"])
+def test_mass_assignment_is_refused_everywhere(
+    api: Api, local_stack: LocalStack, alice: SignedIn, field: str
+) -> None:
+    from tests.conftest import count_items
+
+    before = count_items(local_stack, alice.member_id or "")
+    bodies = {
+        "/requests": {
+            "type": "sante.attestation_tiers_payant",
+            "beneficiary_ids": [f"{alice.member_id}-01"],
+            field: "processed",
+        },
+        "/uploads": {
+            "filename": "a.pdf",
+            "content_type": "application/pdf",
+            "size": 10,
+            field: "processed",
+        },
+    }
+    for path, body in bodies.items():
+        answer = api.post(path, alice, body=body)
+        assert answer.status == 400, (path, answer.body)
+        assert field in [f["field"] for f in answer.body["error"]["fields"]]
+    assert count_items(local_stack, alice.member_id or "") == before
