@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.members import Beneficiary, Member
+from chalicelib.domain.requests import Outcome as Outcome  # the one enum of decisions
 
 
 class LetterKind(StrEnum):
@@ -31,14 +32,6 @@ class LetterKind(StrEnum):
     attestation_tiers_payant = "attestation_tiers_payant"
     # The answer to a request no other kind fits: the contact form, "other information".
     reponse_demande = "reponse_demande"
-
-
-class Outcome(StrEnum):
-    """A decision on a request, as API.md names it."""
-
-    accepted = "accepted"
-    refused = "refused"
-    partially_accepted = "partially_accepted"
 
 
 REFUSING_OUTCOMES = frozenset({Outcome.refused, Outcome.partially_accepted})
