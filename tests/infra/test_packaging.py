@@ -90,3 +90,18 @@ def test_api_gateways_own_answers_use_our_error_shape(packaged: dict[str, Any]) 
     assert api["MethodSettings"][0]["ThrottlingRateLimit"] == {
         "Fn::FindInMap": ["Throttling", {"Ref": "Stage"}, "RateLimit"]
     }
+
+
+def test_functions_ship_the_code_and_share_a_layer_of_dependencies(
+    packaged: dict[str, Any],
+) -> None:
+    out = packaged["path"].parent
+    assert (out / "deployment.zip").stat().st_size <= 15 * 1024 * 1024
+    assert (out / "layer-deployment.zip").exists()
+    functions = [
+        r["Properties"]
+        for r in packaged["template"]["Resources"].values()
+        if r["Type"] == "AWS::Serverless::Function"
+    ]
+    assert len(functions) == 12
+    assert all(f["Layers"] == [{"Ref": "ManagedLayer"}] for f in functions)
