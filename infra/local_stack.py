@@ -104,6 +104,7 @@ def make_moto_faithful() -> None:
     import threading
 
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
 
     lock = threading.RLock()
     for name in ("transact_write_items", "put_item", "update_item", "delete_item"):
@@ -115,9 +116,30 @@ def make_moto_faithful() -> None:
 
         setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
 
-    # moto keeps every model instance it ever creates (for its dashboard), the whole-table
-    # snapshot each transaction takes included: the process grew by the table's size at every
-    # transaction (10 GB within minutes of `make load`). Nothing else reads DynamoDB's lists.
+    # moto snapshots the whole table (deep copy) once per item of every transaction, to roll a
+    # failed one back: time and memory grew with the table (`make load` slowed to a crawl).
+    # Writes are serialised by the lock above, so only the items the transaction names can
+    # change: the snapshot copies those and shares the rest.
+    transact = DynamoDBBackend.transact_write_items
+
+    def transact_with_light_snapshots(backend: Any, transact_items: Any, *args: Any) -> Any:
+        with lock:
+            touched = _touched_keys(backend, transact_items)
+
+            def light(table: Any, memo: dict[int, Any]) -> Any:
+                return _snapshot(table, touched.get(table.name))
+
+            Table.__deepcopy__ = light  # type: ignore[attr-defined]
+            try:
+                return transact(backend, transact_items, *args)
+            finally:
+                del Table.__deepcopy__  # type: ignore[attr-defined]
+
+    DynamoDBBackend.transact_write_items = functools.wraps(transact)(transact_with_light_snapshots)
+
+    # moto also keeps every model instance it ever creates (for its dashboard): the snapshots
+    # above included, the process grew by the table's size at every transaction (10 GB within
+    # minutes of `make load`). Nothing else reads DynamoDB's lists.
     from moto.core.model_instances import model_data
 
     for model in model_data["dynamodb"].values():
@@ -128,6 +150,56 @@ def make_moto_faithful() -> None:
 class _Untracked(list[Any]):
     def append(self, item: Any) -> None:
         pass
+
+
+def _touched_keys(backend: Any, transact_items: Any) -> dict[str, set[tuple[Any, Any]] | None]:
+    """Per table, the (hash, range) keys a transaction writes; None where one is unreadable
+    (the snapshot is then a full copy, as moto's own)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    touched: dict[str, set[tuple[Any, Any]] | None] = {}
+    for entry in transact_items:
+        for op_type, op in entry.items():
+            table = backend.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            source = op.get("Item" if op_type == "Put" else "Key") or {}
+            keys = touched.setdefault(table.name, set())
+            try:
+                hash_value = DynamoType(source[table.hash_key_attr])
+                range_attr = table.range_key_attr
+                range_value = DynamoType(source[range_attr]) if range_attr else None
+            except (KeyError, TypeError, AttributeError):
+                touched[table.name] = None
+                continue
+            if keys is not None:
+                keys.add((hash_value, range_value))
+    return touched
+
+
+def _snapshot(table: Any, keys: set[tuple[Any, Any]] | None) -> Any:
+    """The table as it is, for a rollback: the named items copied, every other one shared."""
+    import copy
+    from collections import defaultdict
+
+    snapshot = copy.copy(table)
+    if keys is None:
+        snapshot.items = copy.deepcopy(table.items)
+        return snapshot
+    snapshot.items = defaultdict(dict, table.items)
+    for hash_value, range_value in keys:
+        if hash_value not in table.items:
+            continue  # a new partition: absent from the snapshot, so rolled back by its absence
+        if table.range_key_attr is None:
+            snapshot.items[hash_value] = copy.deepcopy(table.items[hash_value])
+            continue
+        if snapshot.items[hash_value] is table.items[hash_value]:
+            snapshot.items[hash_value] = dict(table.items[hash_value])
+        if range_value in table.items[hash_value]:
+            snapshot.items[hash_value][range_value] = copy.deepcopy(
+                table.items[hash_value][range_value]
+            )
+    return snapshot
 
 
 def start_moto(port: int) -> Any:

@@ -21,7 +21,6 @@ answer, or any request not settled in time. Loopback only; bounded in count and 
 from __future__ import annotations
 
 import argparse
-import itertools
 import math
 import os
 import sys
@@ -382,18 +381,29 @@ def _member_session(
 def _settle(
     api: str,
     recorder: Recorder,
+    stack: LocalStack,
     filed: list[Filed],
     timeout: float,
     workers: int,
 ) -> tuple[list[Filed], list[Filed], float]:
-    """Wait (bounded) until every request is routed and its service's own step is done.
-
-    Returns (unrouted, routed but not done, seconds waited).
-    """
+    """Wait (bounded) for the queue pump to empty the queues, then check every request: routed,
+    and its service's own step done. Returns (unrouted, routed but not done, seconds until the
+    queues were empty)."""
     started = time.monotonic()
-    pending = list(filed)
-    unrouted: list[Filed] = []
-    not_done: list[Filed] = []
+    deadline = started + timeout
+    last_report = 0.0
+    while time.monotonic() < deadline:
+        waiting = sum(
+            depth for queue, depth in _queue_depths(stack).items() if not queue.endswith("-dlq")
+        )
+        if waiting == 0:
+            break
+        if time.monotonic() - last_report >= 15:
+            last_report = time.monotonic()
+            print(f"  queue pump: {waiting} messages still queued", flush=True)
+        time.sleep(2)
+    drained = time.monotonic() - started
+
     sessions = threading.local()
 
     def check(one: Filed) -> tuple[bool, bool]:
@@ -412,8 +422,11 @@ def _settle(
         detail = answer.json()
         return _routed(detail), _routed(detail) and _expected(one.kind)(detail)
 
+    pending = list(filed)
+    unrouted: list[Filed] = []
+    not_done: list[Filed] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for attempt in itertools.count():
+        while True:  # again for the few a batch still in flight was handling
             results = list(pool.map(check, pending))
             unrouted = [
                 one for one, (routed, _) in zip(pending, results, strict=True) if not routed
@@ -424,16 +437,9 @@ def _settle(
                 if routed and not done
             ]
             pending = unrouted + not_done
-            waited = time.monotonic() - started
-            if not pending or waited > timeout:
-                return unrouted, not_done, waited
-            print(
-                f"  pass {attempt + 1}: {len(unrouted)} not yet routed, "
-                f"{len(not_done)} not yet done by their service; waiting for the queue pump",
-                flush=True,
-            )
-            time.sleep(min(5.0, max(0.0, timeout - waited)))
-    return unrouted, not_done, time.monotonic() - started  # pragma: no cover
+            if not pending or time.monotonic() > deadline:
+                return unrouted, not_done, drained
+            time.sleep(2)
 
 
 def _queue_depths(stack: LocalStack) -> dict[str, int]:
@@ -526,7 +532,7 @@ def main() -> int:
     print(f"  filed {len(filed)} démarches in {load_seconds:.1f} s; checking them")
 
     unrouted, not_done, waited = _settle(
-        api, recorder, filed, max(1.0, min(args.settle_timeout, 3600)), member_count
+        api, recorder, stack, filed, max(1.0, min(args.settle_timeout, 3600)), member_count
     )
     depths = _queue_depths(stack)
 
@@ -546,7 +552,7 @@ def main() -> int:
         f"verification excluded): {api_calls / load_seconds:.1f} calls/s, "
         f"{len(filed) / load_seconds:.1f} démarches/s"
     )
-    print(f"queue pump: everything settled {waited:.1f} s after the last filing")
+    print(f"queue pump: waited {waited:.1f} s after the last filing for the queues to empty")
     server_errors = recorder.count(lambda s: s >= 500)
     print(f"5xx: {server_errors}   other unexpected answers: {len(recorder.failures)}")
     print(
