@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import jwt
-
 from chalicelib.domain.errors import (
     AppError,
     Forbidden,
@@ -61,15 +59,20 @@ class TokenVerifier:
     def __init__(self, issuer: str, audience: str, jwks_url: str, cache_seconds: int) -> None:
         self._issuer = issuer
         self._audience = audience
+        import jwt  # on first use: the queue and schedule functions never verify a token
+
         self._jwks = jwt.PyJWKClient(
             jwks_url, cache_jwk_set=True, lifespan=cache_seconds, timeout=5
         )
 
     def verify(self, token: str) -> Principal:
+        import jwt
+
         try:
-            if jwt.get_unverified_header(token).get("alg") != "RS256":
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") != "RS256" or not header.get("kid"):
                 raise Unauthorized("Jeton refusé: algorithme non admis.")
-            signing_key = self._jwks.get_signing_key_from_jwt(token)
+            signing_key = self._jwks.get_signing_key(header["kid"])  # the header, read once
             claims: dict[str, Any] = jwt.decode(
                 token,
                 signing_key.key,

@@ -11,8 +11,6 @@ says where distances are measured from and which départements were read.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from chalice.app import Response
 from pydantic import BaseModel
 
@@ -33,12 +31,13 @@ from chalicelib.domain.professionals import (
     read_cursor_payload,
 )
 from chalicelib.settings import get_settings
+from chalicelib.store.dynamo import parallel_map
 from chalicelib.store.professionals import ProfessionalRepository
 
 blueprint = ApiBlueprint(__name__)
 
-# Partitions of a wide search are read side by side: the latency of one Query, not the sum.
-MAX_PARALLEL_READS = 8
+# Partitions of a wide search are read side by side (the store's shared pool): the latency of
+# one Query, not the sum.
 
 
 class ProfessionalAnswer(BaseModel):
@@ -130,9 +129,7 @@ def _read(search: Search, departments: list[str]) -> list[Professional]:
     repository = ProfessionalRepository()
     if len(departments) == 1:
         return repository.in_department(search.specialty, departments[0])
-    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_READS, len(departments))) as pool:
-        partitions = pool.map(
-            lambda department: repository.in_department(search.specialty, department),
-            departments,
-        )
-        return [p for partition in partitions for p in partition]
+    partitions = parallel_map(
+        lambda department: repository.in_department(search.specialty, department), departments
+    )
+    return [p for partition in partitions for p in partition]
