@@ -48,15 +48,18 @@ def main() -> int:
     rounds = max(1, min(args.rounds, 5000))
 
     from chalice.test import Client
-    from moto.server import ThreadedMotoServer
 
-    from infra.local_stack import create_account, point_app_at, provision
+    from chalicelib.observability import powertools_logger
+
+    powertools_logger()  # set up first, then silenced: the table, not the app's log lines
+    logging.getLogger("chalicelib").disabled = True
+
+    from infra.local_stack import create_account, point_app_at, provision, start_moto
     from infra.professionals_seed import seed_professionals
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server = start_moto(port)
     try:
         stack = provision(f"http://127.0.0.1:{port}")
         point_app_at(stack)
