@@ -14,7 +14,7 @@ from chalicelib.domain.documents import DocumentRecord, DocumentSummary
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.requests import iso_z, month_of
 from chalicelib.store import keys
-from chalicelib.store.dynamo import deserialize, dynamodb, parallel_map, serialize, table
+from chalicelib.store.dynamo import deserialize, dynamodb, parallel_map, query_all, serialize, table
 from chalicelib.store.uploads import bucket, delete_objects, encryption, s3
 
 PDF = "application/pdf"
@@ -151,15 +151,7 @@ class DocumentRepository:
             ),
             "ScanIndexForward": False,
         }
-        found: list[DocumentSummary] = []
-        while True:
-            page = dynamodb().query(**kwargs)
-            found.extend(
-                DocumentRecord.model_validate(deserialize(i)).summary() for i in page["Items"]
-            )
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [DocumentRecord.model_validate(item).summary() for item in query_all(**kwargs)]
 
     def since(self, member_id: str, cutoff: str) -> list[DocumentSummary]:
         """Documents created at or after `cutoff` (ISO date), newest first: 1 + months reads,

@@ -58,6 +58,22 @@ def parallel_map(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
     return list(_pool.map(function, items))
 
 
+def without_keys(item: dict[str, Any]) -> dict[str, Any]:
+    """A deserialised item's own fields: the table's keys are ours, never a model's."""
+    return {k: v for k, v in item.items() if k not in ("pk", "sk")}
+
+
+def query_all(**kwargs: Any) -> list[dict[str, Any]]:
+    """Every item a Query matches, page after page (a page stops at 1 MB), deserialised."""
+    items: list[dict[str, Any]] = []
+    while True:
+        page = dynamodb().query(**kwargs)
+        items.extend(deserialize(item) for item in page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def table() -> str:
     return get_settings().table_name
 

@@ -7,7 +7,7 @@ from typing import Any
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.members import Beneficiary, Member
 from chalicelib.store import keys
-from chalicelib.store.dynamo import deserialize, dynamodb, serialize, table
+from chalicelib.store.dynamo import deserialize, dynamodb, query_all, serialize, table, without_keys
 
 
 class MemberRepository:
@@ -15,7 +15,7 @@ class MemberRepository:
         answer = dynamodb().get_item(TableName=table(), Key=serialize(keys.profile_key(member_id)))
         if "Item" not in answer:
             raise NotFound("Adhérent inconnu.")
-        return Member.model_validate(_body(answer["Item"]))
+        return Member.model_validate(without_keys(deserialize(answer["Item"])))
 
     def put(self, member: Member) -> None:
         item = {**keys.profile_key(member.member_id), **member.model_dump(mode="json")}
@@ -23,21 +23,14 @@ class MemberRepository:
 
     def beneficiaries(self, member_id: str) -> list[Beneficiary]:
         """The member and the people on their contract, in the order they joined."""
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": table(),
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": serialize(
+        items = query_all(
+            TableName=table(),
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=serialize(
                 {":pk": keys.member_pk(member_id), ":prefix": keys.BENEFICIARY}
             ),
-        }
-        while True:
-            page = dynamodb().query(**kwargs)
-            items.extend(page["Items"])
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return [Beneficiary.model_validate(_body(item)) for item in items]
+        )
+        return [Beneficiary.model_validate(without_keys(item)) for item in items]
 
     def put_beneficiary(self, member_id: str, beneficiary: Beneficiary) -> None:
         item = {
@@ -45,13 +38,6 @@ class MemberRepository:
             **beneficiary.model_dump(mode="json"),
         }
         dynamodb().put_item(TableName=table(), Item=serialize(item))
-
-
-def _body(item: dict[str, Any]) -> dict[str, Any]:
-    body = deserialize(item)
-    body.pop("pk", None)
-    body.pop("sk", None)
-    return body
 
 
 class ProfileUpdates:

@@ -20,10 +20,11 @@ from typing import Any
 from chalicelib.domain.professionals import Professional
 from chalicelib.settings import get_settings
 from chalicelib.store.dynamo import (
-    deserialize,
     dynamodb,
+    query_all,
     serialize,
     unavailable_on_throttling,
+    without_keys,
 )
 
 PROFESSIONAL = "PRO#"
@@ -58,10 +59,7 @@ def _item(professional: Professional) -> dict[str, Any]:
 
 
 def _professional(item: dict[str, Any]) -> Professional:
-    body = deserialize(item)
-    body.pop("pk", None)
-    body.pop("sk", None)
-    return Professional.model_validate(body)
+    return Professional.model_validate(without_keys(item))
 
 
 class ProfessionalRepository:
@@ -73,14 +71,8 @@ class ProfessionalRepository:
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": serialize({":pk": professional_pk(specialty, department)}),
         }
-        found: list[Professional] = []
         with unavailable_on_throttling():
-            while True:
-                page = dynamodb().query(**kwargs)
-                found.extend(_professional(item) for item in page["Items"])
-                if "LastEvaluatedKey" not in page:
-                    return found
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            return [_professional(item) for item in query_all(**kwargs)]
 
     def put_many(self, professionals: Iterable[Professional]) -> int:
         """Write (or overwrite) practitioners 25 to a BatchWriteItem; returns how many."""

@@ -20,7 +20,7 @@ from chalicelib.domain.requests import (
 )
 from chalicelib.observability import correlation_id
 from chalicelib.store import keys
-from chalicelib.store.dynamo import deserialize, dynamodb, parallel_map, serialize, table
+from chalicelib.store.dynamo import deserialize, dynamodb, parallel_map, query_all, serialize, table
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 _UNUSED_UPLOAD = "attribute_exists(pk) AND attribute_not_exists(used_by)"
@@ -231,13 +231,7 @@ class RequestRepository:
             "ExpressionAttributeNames": names,
             "ScanIndexForward": False,
         }
-        summaries: list[RequestSummary] = []
-        while True:
-            page = dynamodb().query(**kwargs)
-            summaries.extend(RequestSummary.model_validate(deserialize(i)) for i in page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return summaries
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [RequestSummary.model_validate(item) for item in query_all(**kwargs)]
 
     def months(self, member_id: str, months: list[str]) -> dict[str, list[RequestSummary]]:
         """Several months, queried concurrently."""
