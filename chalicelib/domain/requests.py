@@ -101,10 +101,6 @@ def new_request_adapter() -> TypeAdapter[Any]:
     return _new_request_adapter
 
 
-def new_request_json_schema() -> dict[str, Any]:
-    return dict(_new_request_adapter.json_schema(mode="validation"))
-
-
 _MESSAGES = {
     "missing": "Champ requis.",
     "extra_forbidden": "Champ inconnu.",

@@ -6,7 +6,6 @@ import logging
 from datetime import datetime
 
 from chalicelib.domain.documents import DocumentRecord
-from chalicelib.domain.members import Member
 from chalicelib.observability import metric
 from chalicelib.store.documents import DocumentRepository
 from chalicelib.store.members import MemberRepository
@@ -51,7 +50,3 @@ def issue_letter(
     logger.info("letter issued: %s for request %s", kind, request_id)
     metric("LettersIssued", kind=kind)
     return record
-
-
-def member_of(member_id: str) -> Member:
-    return MemberRepository().get(member_id)

@@ -367,7 +367,7 @@ class Transitions:
             condition_values={":yes": True},
         )
 
-    def prioritise(self, record: RequestRecord, priority: str, state: str = "open") -> bool:
+    def prioritise(self, record: RequestRecord, priority: str) -> bool:
         return self._update(
             record.member_id,
             record.request_id,
