@@ -12,7 +12,7 @@ DIST := dist/$(STAGE)
 IAC_VENV := .venv-iac
 IAC_STAMP := $(IAC_VENV)/.installed
 
-.PHONY: run test lint token clean bench load package deploy iac-scan openapi
+.PHONY: run test lint token clean bench load package deploy iac-scan openapi asyncapi outbox
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,14 +62,23 @@ lint: $(STAMP)
 
 # The committed copy of GET /openapi.json; a test fails while it is stale.
 openapi: $(STAMP)
-	$(BIN)/python -m chalicelib.api.openapi docs/openapi.json
+	$(BIN)/python scripts/write_openapi.py docs/openapi.json
+
+# The committed AsyncAPI document of the domain events; a test fails while it is stale.
+asyncapi: $(STAMP)
+	$(BIN)/python scripts/write_asyncapi.py docs/asyncapi.json
+
+# The e-mails and SMS the running `make run` has sent to members (moto records them), newest first.
+outbox: $(STAMP)
+	@$(BIN)/python -m infra.outbox
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_letters
 	$(BIN)/python -m bench.bench_professionals
 	$(BIN)/python -m bench.bench_api
 
-# Needs `make run` (same API_PORT) in another terminal: 2,000 démarches from 16 members.
+# Needs `make run` (same API_PORT) in another terminal: 2,000 démarches from 67 members, 16 at a
+# time (30 démarches a day each at most: API.md, "Limits").
 load: $(STAMP)
 	$(BIN)/python scripts/load.py --api-port $(API_PORT)
 

@@ -44,6 +44,22 @@ def sla_watch(event: Any) -> None:
         watch()
 
 
+@app.on_sqs_message(queue="notifications", batch_size=10, name="notifications")
+def notifications(event: Any) -> dict[str, Any]:
+    from chalicelib.routing.notifications import handle_notifications
+
+    return handle_notifications(event.to_dict())
+
+
+# 08:00 Paris is 06:00 or 07:00 UTC (summer, winter): every hour of the day, the SMS kept
+# through the quiet hours whose moment has come go out (none before 08:00 Paris).
+@app.schedule(Cron(0, "6-18", "*", "*", "?", "*"), name="sms_morning")
+def sms_morning(event: Any) -> None:
+    from chalicelib.routing.notifications import morning_sms
+
+    morning_sms()
+
+
 @app.on_sqs_message(queue="intake", batch_size=10, name="router")
 def router(event: Any) -> dict[str, Any]:
     from chalicelib.routing.router import handle_intake

@@ -85,7 +85,7 @@ def member_ref(member_id: str) -> str:
     """A stable pseudonym of a member for logs: a keyed hash, not reversible without the key."""
     from chalicelib.settings import get_settings
 
-    key = get_settings().cursor_secret.encode()[:64]
+    key = get_settings().log_pseudonym_secret.encode()[:64]  # blake2b keys stop at 64 bytes
     return hashlib.blake2b(member_id.encode(), key=key, digest_size=8).hexdigest()
 
 

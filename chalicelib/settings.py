@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_STAGE = "local"
+# Known to everyone who reads this file: the local stage's only, refused on any other stage.
+LOCAL_CURSOR_SECRET = "local-only-cursor-secret"  # noqa: S105
+LOCAL_LOG_PSEUDONYM_SECRET = "local-only-log-pseudonym-secret"  # noqa: S105
+MIN_SECRET_LENGTH = 32
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+    # An error names the setting, never its value: the values include the stage's secrets.
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
 
-    stage: str = Field(default="local", alias="APP_STAGE")
+    stage: str = Field(default=LOCAL_STAGE, alias="APP_STAGE")
     region: str = Field(default="eu-west-3", alias="AWS_REGION")
     endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
 
@@ -24,6 +31,15 @@ class Settings(BaseSettings):
     kms_key_id: str = Field(alias="KMS_KEY_ID")
     # Queue names are `<queue_prefix>intake` and `<queue_prefix>svc-<service>`.
     queue_prefix: str = Field(alias="QUEUE_PREFIX")
+    # The stage's EventBridge bus, where domain events go (`generation-demarches-<stage>`).
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME")
+
+    # The stage's verified SES identity the members' notifications come from, and the portal
+    # page their `List-Unsubscribe` points at (`/me/preferences` in the member portal).
+    notifications_from: str = Field(
+        default="notifications@generation-demarches.local", alias="NOTIFICATIONS_FROM"
+    )
+    portal_url: str = Field(default="http://127.0.0.1:8080", alias="PORTAL_URL")
 
     cognito_user_pool_id: str = Field(alias="COGNITO_USER_POOL_ID")
     cognito_app_client_id: str = Field(alias="COGNITO_APP_CLIENT_ID")
@@ -32,9 +48,38 @@ class Settings(BaseSettings):
     jwks_cache_seconds: int = Field(default=3600, alias="JWKS_CACHE_SECONDS")
 
     max_body_bytes: int = Field(default=64 * 1024, alias="MAX_BODY_BYTES")
-    # Signs page cursors. On AWS it comes from the stack (a secret per stage); the default only
-    # serves the local stack and tests.
-    cursor_secret: str = Field(default="local-only-cursor-secret", alias="CURSOR_SECRET")
+    # What one member may do (API.md, "Limits"): the same on every stage, the local one
+    # included, unless a stage sets otherwise.
+    unused_uploads_max: int = Field(default=20, ge=1, alias="UNUSED_UPLOADS_MAX")
+    requests_per_day: int = Field(default=30, ge=1, alias="REQUESTS_PER_DAY")
+    replies_per_day: int = Field(default=50, ge=1, alias="REPLIES_PER_DAY")
+    # Two keys, never one: the cursor key signs page cursors (rotating it only resets open
+    # pages), the pseudonym key turns member ids into `member_ref` in logs (rotating it breaks
+    # the link between old and new log lines, so it rotates on its own schedule). On AWS each
+    # is a secret of the stage; the defaults serve the local stage only (`_secrets_fit_stage`).
+    cursor_secret: str = Field(default=LOCAL_CURSOR_SECRET, alias="CURSOR_SECRET")
+    log_pseudonym_secret: str = Field(
+        default=LOCAL_LOG_PSEUDONYM_SECRET, alias="LOG_PSEUDONYM_SECRET"
+    )
+
+    @model_validator(mode="after")
+    def _secrets_fit_stage(self) -> Settings:
+        """Outside the local stage, no committed default and no short or shared key: refuse."""
+        if self.stage == LOCAL_STAGE:
+            return self
+        problems = [
+            f"{name} must be set to a secret of the stage (at least {MIN_SECRET_LENGTH} chars)"
+            for name, value, default in (
+                ("CURSOR_SECRET", self.cursor_secret, LOCAL_CURSOR_SECRET),
+                ("LOG_PSEUDONYM_SECRET", self.log_pseudonym_secret, LOCAL_LOG_PSEUDONYM_SECRET),
+            )
+            if value == default or len(value) < MIN_SECRET_LENGTH
+        ]
+        if self.cursor_secret == self.log_pseudonym_secret:
+            problems.append("CURSOR_SECRET and LOG_PSEUDONYM_SECRET must differ")
+        if problems:
+            raise ValueError(f"stage {self.stage!r}: " + "; ".join(problems))
+        return self
 
     @property
     def cognito_issuer(self) -> str:

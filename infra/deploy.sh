@@ -4,7 +4,6 @@
 #
 # Needs, for a real run: the AWS CLI with credentials for the target account, and
 #   ARTIFACT_BUCKET       an S3 bucket for the Lambda bundle (aws cloudformation package)
-#   COGNITO_USER_POOL_ID  the members' user pool, COGNITO_APP_CLIENT_ID its portal client
 #   PORTAL_ORIGIN         the portal's origin (CORS of the upload form), e.g. https://adherent.example
 #   ALARM_TOPIC_ARN       (optional) the SNS topic of the on-call rota
 set -euo pipefail
@@ -15,7 +14,7 @@ run() {
   if [ "${DRY_RUN:-0}" = "1" ]; then printf '%q ' "$@"; printf '\n'; else "$@"; fi
 }
 if [ "${DRY_RUN:-0}" != "1" ]; then
-  for name in ARTIFACT_BUCKET COGNITO_USER_POOL_ID COGNITO_APP_CLIENT_ID PORTAL_ORIGIN; do
+  for name in ARTIFACT_BUCKET PORTAL_ORIGIN; do
     [ -n "${!name:-}" ] || { echo "deploy: $name is not set (see infra/deploy.sh)" >&2; exit 2; }
   done
   command -v aws >/dev/null || { echo "deploy: the AWS CLI is not installed" >&2; exit 2; }
@@ -38,6 +37,4 @@ run aws cloudformation deploy --region "$region" \
   --template-file "${dist}/app/packaged.yaml" \
   --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
   --parameter-overrides "Stage=${stage}" "AlarmTopicArn=${ALARM_TOPIC_ARN:-}" \
-    "CognitoUserPoolId=${COGNITO_USER_POOL_ID:-eu-west-3_EXAMPLE}" \
-    "CognitoAppClientId=${COGNITO_APP_CLIENT_ID:-exampleclientid}" \
   --no-fail-on-empty-changeset --tags "app=generation-demarches" "stage=${stage}"

@@ -3,27 +3,21 @@ dated in the past, so a front end has a real timeline and real letters to show."
 
 from __future__ import annotations
 
-import hashlib
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from ulid import ULID
-
-from chalicelib.domain import catalog
-from chalicelib.domain.decisions import Decision
-from chalicelib.domain.requests import (
-    Attachment,
-    Outcome,
-    check_against_contract,
-    new_record,
-    parse_new_request,
-)
-from chalicelib.routing.services import handler_for
-from chalicelib.store import keys
-from chalicelib.store.members import MemberRepository
-from chalicelib.store.requests import RequestRepository, Transitions
-from chalicelib.store.uploads import Upload, UploadRepository, bucket, encryption, s3
+from chalicelib.domain import catalog, clock
+from chalicelib.domain.requests import RequestPointer, RequestRecord
+from chalicelib.domain.states import Outcome, Status
+from chalicelib.domain.uploads import UploadRequest
+from chalicelib.services.decisions import decide
+from chalicelib.services.dialogue import InformationRequestBody, ask
+from chalicelib.services.filing import create_upload, file_request
+from chalicelib.services.serving import route, serve
+from chalicelib.store.queues import INTAKE
+from chalicelib.store.unit_of_work import DynamoUnitOfWork
 
 SCAN = b"%PDF-1.4\n% scan\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
@@ -91,65 +85,92 @@ def _body(member_id: str, kind: str, detail: str, when: datetime) -> dict[str, A
     return body
 
 
+class _Inline:
+    """Queues that deliver at once, in this process: the seed runs the router and the service
+    handlers' use cases on each message as it is sent, instead of waiting for SQS."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, RequestPointer]] = []
+
+    def send(self, queue: str, pointer: RequestPointer, correlation: str | None = None) -> None:
+        self.sent.append((queue, pointer))
+
+
+class _SeedUnitOfWork(DynamoUnitOfWork):
+    def __init__(self) -> None:
+        self.inline = _Inline()
+
+    @property
+    def queues(self) -> _Inline:  # type: ignore[override]  # delivered inline, not sent
+        return self.inline
+
+    def deliver(self, when: datetime) -> None:
+        """Run what each queue's handler runs on every message sent, until none is left."""
+        while self.inline.sent:
+            queue, pointer = self.inline.sent.pop(0)
+            if queue == INTAKE:
+                route(self, pointer, when)
+            else:
+                serve(self, pointer, when)
+
+
+def _attach(uow: _SeedUnitOfWork, member_id: str, filename: str, when: datetime) -> str:
+    """Ask for an upload ticket, and put the scan where the browser would have posted it."""
+    wanted = UploadRequest(filename=filename, content_type="application/pdf", size=len(SCAN))
+    ticket = create_upload(uow, member_id, wanted, when - timedelta(minutes=5))
+    uow.files.put(ticket["fields"]["key"], SCAN, "application/pdf")
+    return str(ticket["upload_id"])
+
+
+def _answer(uow: _SeedUnitOfWork, record: RequestRecord, outcome: Outcome, on: datetime) -> None:
+    """An agent's decision, with the words and the amount an agent would give."""
+    message = {
+        Outcome.accepted: "",
+        Outcome.partially_accepted: "Votre contrat prend en charge une partie de ces frais "
+        "seulement.",
+        Outcome.refused: "La facture transmise ne mentionne pas le bénéficiaire des soins.",
+    }[outcome]
+    asked = record.recall.data.get("amount")
+    granted = {Outcome.accepted: "1", Outcome.partially_accepted: "0.6"}.get(outcome)
+    handling = catalog.handling_for(record.type, complaint=record.complaint)
+    amount = (
+        (Decimal(asked or "350.00") * Decimal(granted)).quantize(Decimal("0.01"))
+        if granted and handling.amount_required
+        else None
+    )
+    decide(uow, record, outcome, on, message=message, amount=amount)
+
+
 def seed_history(member_id: str, now: datetime | None = None) -> int:
-    """File, route and answer a few dozen requests over the last 24 months. Returns how many."""
-    now = now or datetime.now(UTC)
-    contract = MemberRepository().beneficiaries(member_id)
-    requests = RequestRepository()
-    transitions = Transitions()
+    """File, route and answer a few dozen requests over the last 24 months, through the same use
+    cases as the API and the queue handlers, dated in the past; the newest one still open waits
+    for the member's answer to a question. Returns how many were filed."""
+    now = now or clock.now()
+    uow = _SeedUnitOfWork()
     filed = 0
+    still_open: list[str] = []
     for index in range(36):
         kind, detail, attachment_name, outcome = PLAN[index % len(PLAN)]
         when = now - timedelta(days=720 - index * 20, hours=index % 7)
-        body = _body(member_id, kind, detail, when)
         if kind == "vie.prolongation_droits_enfant" and when < now - timedelta(days=300):
             continue  # Léa was not yet 18
-        new = parse_new_request(body, when.date())
-        chosen = (
-            check_against_contract(new, contract, when.date())
-            if not attachment_name
-            else [b for b in contract if b.beneficiary_id in new.beneficiary_ids]
-        )
-        record = new_record(new, member_id, chosen, when)
+        body = _body(member_id, kind, detail, when)
         if attachment_name:
-            # As if uploaded: the upload record, and the scan already copied under the request.
-            upload = Upload(
-                upload_id=str(ULID.from_datetime(when - timedelta(minutes=5))),
-                member_id=member_id, filename=attachment_name, content_type="application/pdf",
-                declared_size=len(SCAN), expires_at=int((when + timedelta(days=1)).timestamp()),
-            )  # fmt: skip
-            UploadRepository().record(upload)
-            key = keys.attachment_object(
-                member_id, record.month, record.request_id, upload.upload_id
-            )
-            s3().put_object(Bucket=bucket(), Key=key, Body=SCAN, ContentType="application/pdf",
-                            **encryption())  # fmt: skip
-            record.attachments = [Attachment(
-                attachment_id=upload.upload_id, filename=attachment_name,
-                content_type="application/pdf", size=len(SCAN),
-                sha256=hashlib.sha256(SCAN).hexdigest())]  # fmt: skip
-        requests.create(record, when)
-        requests.mark_sent(member_id, record.request_id, when)
-        service = catalog.service_for(record.type, complaint=record.complaint)
-        label = f"Transmise au {catalog.SERVICE_LABELS[service]}"
-        transitions.route(record, service.value, label, when + timedelta(minutes=1))
-        routed = requests.get(member_id, record.request_id)
-        handler_for(service)(routed, when + timedelta(minutes=2))
-        answered_on = when + timedelta(days=9)
-        if outcome is not None and when < now - timedelta(days=40):  # the latest still open
-            current = requests.get(member_id, record.request_id)
-            if current.status.value == "in_progress":
-                from chalicelib.api.backoffice import record_decision
-
-                message = (
-                    ""
-                    if outcome is Outcome.accepted
-                    else (
-                        "Votre contrat prend en charge une partie de ces frais seulement."
-                        if outcome is Outcome.partially_accepted
-                        else "La facture transmise ne mentionne pas le bénéficiaire des soins."
-                    )
-                )
-                record_decision(current, Decision(outcome=outcome, message=message), answered_on)
+            body["upload_ids"] = [_attach(uow, member_id, attachment_name, when)]
+        request_id = file_request(uow, member_id, body, None, when).request_id
+        uow.deliver(when + timedelta(minutes=1))
         filed += 1
+        current = uow.requests.get(member_id, request_id)
+        if current.status is not Status.in_progress:
+            continue
+        if outcome is not None and when < now - timedelta(days=40):  # the latest stay open
+            _answer(uow, current, outcome, when + timedelta(days=9))
+        else:
+            still_open.append(request_id)
+    if still_open:
+        question = InformationRequestBody(
+            message="Pourriez-vous nous adresser la facture détaillée, avec le nom du patient ?"
+        )
+        waiting = uow.requests.get(member_id, still_open[-1])
+        ask(uow, waiting, question, now - timedelta(days=2), agent_id=None)
     return filed

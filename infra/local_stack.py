@@ -60,6 +60,8 @@ class LocalStack:
             "BUCKET_NAME": self.outputs["BucketName"],
             "KMS_KEY_ID": self.outputs["KeyArn"],
             "QUEUE_PREFIX": self.outputs["QueuePrefix"],
+            "EVENT_BUS_NAME": self.outputs["EventBusName"],
+            "NOTIFICATIONS_FROM": self.outputs["NotificationsFrom"],
             "COGNITO_USER_POOL_ID": self.user_pool_id,
             "COGNITO_APP_CLIENT_ID": self.app_client_id,
             "JWKS_URL": self.jwks_url,
@@ -219,26 +221,32 @@ def create_stack(endpoint_url: str, stage: str = STAGE, region: str = REGION) ->
     )
     name = f"generation-demarches-{stage}"
     with warnings.catch_warnings():
-        # moto's CloudFormation skips the bucket policy (TLS-only), the alarms and the cursor
-        # secret (locally the settings' default signs cursors); AWS has them
-        # and the tests read them from the template.
+        # moto's CloudFormation skips the bucket policy (TLS-only), the alarms and the two
+        # secrets (locally the settings' local-stage keys serve); AWS has them and the tests
+        # read them from the template. It skips the Cognito user pool too: `provision` creates
+        # it from the template's own properties (`create_user_pool`).
         warnings.filterwarnings("ignore", message=".*AWS::S3::BucketPolicy.*")
         warnings.filterwarnings("ignore", message=".*AWS::CloudWatch::Alarm.*")
         warnings.filterwarnings("ignore", message=".*AWS::SecretsManager::Secret.*")
+        warnings.filterwarnings("ignore", message=".*AWS::Cognito::.*")
+        # Nor the notifications queue's policy (moto's rules deliver without one) nor the SES
+        # identity, which `complete_what_moto_skips` creates.
+        warnings.filterwarnings("ignore", message=".*AWS::SQS::QueuePolicy.*")
+        warnings.filterwarnings("ignore", message=".*AWS::SES::EmailIdentity.*")
         cfn.create_stack(
             StackName=name,
             TemplateBody=TEMPLATE.read_text(),
             Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
         )
-    for _ in range(100):
-        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
-        if stack["StackStatus"] == "CREATE_COMPLETE":
-            outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-            complete_what_moto_skips(endpoint_url, region, stage, outputs)
-            return outputs
-        if stack["StackStatus"].endswith("FAILED") or "ROLLBACK" in stack["StackStatus"]:
-            raise RuntimeError(f"stack {name}: {stack['StackStatus']}")
-        time.sleep(0.1)
+        for _ in range(100):  # reading the outputs parses the skipped resources again
+            stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+            if stack["StackStatus"] == "CREATE_COMPLETE":
+                outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+                complete_what_moto_skips(endpoint_url, region, stage, outputs)
+                return outputs
+            if stack["StackStatus"].endswith("FAILED") or "ROLLBACK" in stack["StackStatus"]:
+                raise RuntimeError(f"stack {name}: {stack['StackStatus']}")
+            time.sleep(0.1)
     raise RuntimeError(f"stack {name} not created in time")
 
 
@@ -251,14 +259,18 @@ def load_template() -> dict[str, Any]:
     return dict(template)
 
 
-def _resolve(value: Any, names: dict[str, str]) -> Any:
-    """Resolve the few intrinsics the bucket and table properties use."""
+def _resolve(value: Any, names: dict[str, str], conditions: dict[str, bool] | None = None) -> Any:
+    """Resolve the few intrinsics the bucket, table and user pool properties use."""
     if isinstance(value, list):
-        return [_resolve(v, names) for v in value]
+        return [_resolve(v, names, conditions) for v in value]
     if not isinstance(value, dict):
         return value
     if "Ref" in value:
         return names[value["Ref"]]
+    if "Fn::If" in value:
+        condition, when_true, when_false = value["Fn::If"]
+        chosen = when_true if (conditions or {})[condition] else when_false
+        return _resolve(chosen, names, conditions)
     if "Fn::GetAtt" in value:
         resource, attribute = value["Fn::GetAtt"]
         return names[f"{resource}.{attribute}"]
@@ -267,7 +279,30 @@ def _resolve(value: Any, names: dict[str, str]) -> Any:
         for key, replacement in names.items():
             text = text.replace("${" + key + "}", replacement)
         return text
-    return {k: _resolve(v, names) for k, v in value.items()}
+    return {k: _resolve(v, names, conditions) for k, v in value.items()}
+
+
+def _conditions(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, bool]:
+    """The template's conditions for these parameter values (Equals, Not, And, Or)."""
+
+    def value(node: Any) -> Any:
+        return parameters[node["Ref"]] if isinstance(node, dict) and "Ref" in node else node
+
+    def holds(node: Any) -> bool:
+        if "Fn::Equals" in node:
+            left, right = node["Fn::Equals"]
+            return bool(value(left) == value(right))
+        if "Fn::Not" in node:
+            return not holds(node["Fn::Not"][0])
+        if "Fn::And" in node:
+            return all(holds(n) for n in node["Fn::And"])
+        if "Fn::Or" in node:
+            return any(holds(n) for n in node["Fn::Or"])
+        if "Condition" in node:
+            return holds(template["Conditions"][node["Condition"]])
+        raise ValueError(f"condition not understood: {node}")
+
+    return {name: holds(node) for name, node in template.get("Conditions", {}).items()}
 
 
 def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
@@ -343,29 +378,76 @@ def complete_what_moto_skips(
         PointInTimeRecoverySpecification=table_props["PointInTimeRecoverySpecification"],
     )
 
+    # The notifications' sender (moto verifies an identity on creation, as a published DKIM
+    # record would on AWS).
+    sesv2 = boto3.client("sesv2", endpoint_url=endpoint_url, region_name=region, **CREDENTIALS)
+    sesv2.create_email_identity(EmailIdentity=outputs["NotificationsFrom"])
+
 
 def create_user_pool(
-    endpoint_url: str, region: str = REGION, name: str = "generation-members"
+    endpoint_url: str, region: str = REGION, name: str | None = None, stage: str = STAGE
 ) -> tuple[str, str]:
-    """A user pool with the `member_id` custom attribute, agent groups, and an app client."""
-    from chalicelib.domain.catalog import Service
+    """The template's user pool, app client and agent groups, created from their properties.
 
+    moto's CloudFormation does not create Cognito resources, so this reads them from
+    `infra/template.yaml` and makes the same calls CloudFormation would. moto stores but does
+    not enforce `AllowAdminCreateUserOnly` nor the client's `WriteAttributes`: the API's
+    account binding (`chalicelib/api/auth.py`) is what the tests prove instead.
+    """
+    template = load_template()
+    resources = template["Resources"]
+    defaults = {k: str(v.get("Default", "")) for k, v in template["Parameters"].items()}
+    parameters = {**defaults, "Stage": stage}
+    conditions = _conditions(template, parameters)
     cognito = boto3.client(
         "cognito-idp", endpoint_url=endpoint_url, region_name=region, **CREDENTIALS
     )
-    pool_id = cognito.create_user_pool(
-        PoolName=name,
-        Schema=[{"Name": "member_id", "AttributeDataType": "String", "Mutable": False}],
-        Policies={"PasswordPolicy": {"MinimumLength": 12}},
-    )["UserPool"]["Id"]
-    client_id = cognito.create_user_pool_client(
-        UserPoolId=pool_id,
-        ClientName="member-portal",
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-    )["UserPoolClient"]["ClientId"]
-    for service in Service:
-        cognito.create_group(UserPoolId=pool_id, GroupName=f"agent-{service.value}")
+    pool = _resolve(dict(resources["UserPool"]["Properties"]), parameters, conditions)
+    enabled_mfas = pool.pop("EnabledMfas", [])
+    template_name = pool.pop("UserPoolName")
+    pool["PoolName"] = name or template_name
+    pool_id = cognito.create_user_pool(**pool)["UserPool"]["Id"]
+    if "SOFTWARE_TOKEN_MFA" in enabled_mfas:  # CloudFormation's EnabledMfas, in the API's words
+        cognito.set_user_pool_mfa_config(
+            UserPoolId=pool_id,
+            SoftwareTokenMfaConfiguration={"Enabled": True},
+            MfaConfiguration=pool["MfaConfiguration"],
+        )
+    names = {**parameters, "UserPool": pool_id}
+    client = _resolve(dict(resources["UserPoolClient"]["Properties"]), names, conditions)
+    client_id = cognito.create_user_pool_client(**client)["UserPoolClient"]["ClientId"]
+    for resource in resources.values():
+        if resource["Type"] == "AWS::Cognito::UserPoolGroup":
+            cognito.create_group(**_resolve(resource["Properties"], names, conditions))
     return pool_id, client_id
+
+
+def create_cognito_user(
+    stack: LocalStack,
+    username: str,
+    password: str,
+    member_id: str | None,
+    groups: tuple[str, ...] = (),
+) -> str:
+    """A Cognito user and nothing else (no binding to a member): returns its `sub`."""
+    cognito = stack.client("cognito-idp")
+    attributes = [{"Name": "email", "Value": f"{username}@example.fr"}]
+    if member_id:
+        attributes.append({"Name": "custom:member_id", "Value": member_id})
+    user = cognito.admin_create_user(
+        UserPoolId=stack.user_pool_id,
+        Username=username,
+        UserAttributes=attributes,
+        MessageAction="SUPPRESS",
+    )["User"]
+    cognito.admin_set_user_password(
+        UserPoolId=stack.user_pool_id, Username=username, Password=password, Permanent=True
+    )
+    for group in groups:
+        cognito.admin_add_user_to_group(
+            UserPoolId=stack.user_pool_id, Username=username, GroupName=group
+        )
+    return next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
 
 
 def create_account(
@@ -375,29 +457,20 @@ def create_account(
     member_id: str | None,
     groups: tuple[str, ...] = (),
 ) -> None:
-    cognito = stack.client("cognito-idp")
-    attributes = [{"Name": "email", "Value": f"{username}@example.fr"}]
+    """What the insurer does for a new account: the Cognito user, then, for a member, the
+    record of which account (`sub`) is that member's, which the API's token check holds."""
+    from chalicelib.store.accounts import MemberAccounts
+
+    sub = create_cognito_user(stack, username, password, member_id, groups)
     if member_id:
-        attributes.append({"Name": "custom:member_id", "Value": member_id})
-    cognito.admin_create_user(
-        UserPoolId=stack.user_pool_id,
-        Username=username,
-        UserAttributes=attributes,
-        MessageAction="SUPPRESS",
-    )
-    cognito.admin_set_user_password(
-        UserPoolId=stack.user_pool_id, Username=username, Password=password, Permanent=True
-    )
-    for group in groups:
-        cognito.admin_add_user_to_group(
-            UserPoolId=stack.user_pool_id, Username=username, GroupName=group
-        )
+        accounts = MemberAccounts(stack.client("dynamodb"), stack.outputs["TableName"])
+        accounts.bind(member_id, sub)
 
 
 def provision(endpoint_url: str, stage: str = STAGE, region: str = REGION) -> LocalStack:
     """Everything but the demo data: stack, user pool, app client."""
     outputs = create_stack(endpoint_url, stage, region)
-    pool_id, client_id = create_user_pool(endpoint_url, region)
+    pool_id, client_id = create_user_pool(endpoint_url, region, stage=stage)
     return LocalStack(
         endpoint_url=endpoint_url,
         region=region,

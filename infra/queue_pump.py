@@ -12,23 +12,36 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.domain.catalog import Service
-from infra.local_stack import LocalStack
 
 logger = logging.getLogger(__name__)
 
 # Logical queue → function name, as app.py registers them.
-FUNCTIONS: dict[str, str] = {"intake": "router"} | {
-    f"svc-{service.value}": f"svc_{service.value}" for service in Service
-}
+FUNCTIONS: dict[str, str] = (
+    {"intake": "router"}
+    | {f"svc-{service.value}": f"svc_{service.value}" for service in Service}
+    | {"notifications": "notifications"}  # fed by a rule on the bus, not by our code
+)
 RETRY_AFTER_SECONDS = 1  # locally, a failed record is retried at once rather than in 3 minutes
+
+
+class Stack(Protocol):
+    """What the pump needs of a stack (`infra.local_stack.LocalStack` is one)."""
+
+    @property
+    def outputs(self) -> dict[str, str]: ...
+
+    @property
+    def region(self) -> str: ...
+
+    def client(self, service: str) -> Any: ...
 
 
 @dataclass
 class QueuePump:
-    stack: LocalStack
+    stack: Stack
     stage: str = "local"
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None

@@ -117,9 +117,42 @@ def bob(today: date, member_id: str = "0012345602") -> tuple[Member, list[Benefi
     return member, beneficiaries
 
 
+def claire(today: date, member_id: str = "0012345603") -> tuple[Member, list[Beneficiary]]:
+    """A member who is also an agent of the remboursements service: she may work everyone's
+    requests but her own."""
+    member = Member(
+        member_id=member_id,
+        first_name="Claire",
+        last_name="Petit",
+        email="claire.petit@example.fr",
+        phone="06 45 67 89 01",
+        postal_address=PostalAddress(
+            line1="27 rue Nationale", postal_code="59000", city="Lille", country="FR"
+        ),
+        bank_account=BankAccount(iban="FR7630004000031234567890143", holder_name="Claire Petit"),
+        contract=Contract(
+            contract_number="GEN-2021-008841",
+            amc_number="775659923",
+            formula="Santé Confort Solo",
+            start_date=date(2021, 3, 1),
+        ),
+    )
+    beneficiaries = [
+        Beneficiary(
+            beneficiary_id=f"{member_id}-01",
+            first_name="Claire",
+            last_name="Petit",
+            relationship=Relationship.member,
+            birth_date=date(1979, 6, 21),
+        )
+    ]
+    return member, beneficiaries
+
+
 DEMO_ACCOUNTS: tuple[Account, ...] = (
     Account("alice", "0012345601"),
     Account("bob", "0012345602"),
+    Account("claire", "0012345603", ("agent-remboursements",)),
     Account("agent", None, tuple(f"agent-{service.value}" for service in Service)),
 )
 
@@ -132,5 +165,5 @@ def seed_member(member: Member, beneficiaries: list[Beneficiary]) -> None:
 
 
 def seed_demo_members(today: date) -> None:
-    for make in (alice, bob):
+    for make in (alice, bob, claire):
         seed_member(*make(today))

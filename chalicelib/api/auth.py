@@ -8,7 +8,9 @@ shape, so the check is ours. RS256 only, against the pool's JWKS (fetched once, 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -99,6 +101,70 @@ class TokenVerifier:
         )
 
 
+class AccountBindings:
+    """Holds a member's token to the member's own account: its `sub` must be the one recorded
+    when the insurer created the account (`store.accounts`). Without this, the member would be
+    whatever `custom:member_id` the token carries, and a pool that lets users sign up or write
+    that attribute (moto's does both) would let anyone choose which member they are.
+
+    Bindings are read once per warm container, then again after `ttl_seconds`; a token whose
+    `sub` differs from the cached one is checked against the table before it is refused.
+    """
+
+    def __init__(
+        self,
+        lookup: Callable[[str], str | None],
+        ttl_seconds: float = 300,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._lookup = lookup
+        self._ttl = ttl_seconds
+        self._max_entries = max_entries
+        self._clock = clock
+        self._cache: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def hold(self, member_id: str, subject: str) -> None:
+        if self._cached(member_id) == subject:
+            return
+        bound = self._lookup(member_id)
+        if bound is not None:
+            self._remember(member_id, bound)
+        if bound != subject:
+            logger.warning("token refused: its account is not the member's")
+            raise Forbidden("Ce compte n'est pas rattaché à cet adhérent.")
+
+    def _cached(self, member_id: str) -> str | None:
+        with self._lock:
+            entry = self._cache.get(member_id)
+            if entry is None or entry[1] <= self._clock():
+                return None
+            self._cache.move_to_end(member_id)
+            return entry[0]
+
+    def _remember(self, member_id: str, sub: str) -> None:
+        with self._lock:
+            self._cache[member_id] = (sub, self._clock() + self._ttl)
+            self._cache.move_to_end(member_id)
+            while len(self._cache) > self._max_entries:
+                self._cache.popitem(last=False)
+
+
+@lru_cache(maxsize=1)
+def account_bindings() -> AccountBindings:
+    from chalicelib.store.accounts import MemberAccounts
+    from chalicelib.store.dynamo import unavailable_on_throttling
+
+    accounts = MemberAccounts()
+
+    def bound_sub(member_id: str) -> str | None:
+        with unavailable_on_throttling():
+            return accounts.bound_sub(member_id)
+
+    return AccountBindings(bound_sub)
+
+
 @lru_cache(maxsize=1)
 def verifier() -> TokenVerifier:
     settings = get_settings()
@@ -180,6 +246,8 @@ def _checked(event: Any, get_response: Callable[[Any], Any]) -> Any:
         return get_response(event)
     try:
         principal = verifier().verify(bearer_token(event.headers))
+        if principal.member_id:
+            account_bindings().hold(principal.member_id, principal.subject)
         _require_json(event)
     except AppError as error:
         return error_response(error)

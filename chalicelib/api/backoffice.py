@@ -5,14 +5,14 @@ An agent acts only on the services of their `agent-<service>` groups; a member t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from chalice.app import Response
 
 from chalicelib.api import body
 from chalicelib.api.auth import current_principal
 from chalicelib.api.errors import ApiBlueprint, json_response
+from chalicelib.api.queries import WorkListQuery
 from chalicelib.api.schemas import (
     AgentAttachment,
     AgentRequestView,
@@ -21,35 +21,22 @@ from chalicelib.api.schemas import (
     WorkItem,
     WorkList,
 )
+from chalicelib.domain import clock
 from chalicelib.domain.catalog import Service
 from chalicelib.domain.cursor import decode_cursor, encode_cursor
-from chalicelib.domain.decisions import Decision, letter_for
-from chalicelib.domain.documents import DocumentRecord
-from chalicelib.domain.errors import (
-    BadRequest,
-    Conflict,
-    FieldError,
-    NotFound,
-    ValidationFailed,
-)
-from chalicelib.domain.members import Beneficiary, Relationship
-from chalicelib.domain.requests import DocumentRef, Outcome, RequestRecord, Status
+from chalicelib.domain.decisions import Decision
+from chalicelib.domain.errors import BadRequest, FieldError, Forbidden, NotFound
+from chalicelib.domain.requests import DocumentRef, RequestRecord
+from chalicelib.services import decisions, dialogue, following
 from chalicelib.settings import get_settings
-from chalicelib.store import keys
-from chalicelib.store.letters import issue_letter
-from chalicelib.store.members import MemberRepository, ProfileUpdates
-from chalicelib.store.requests import RequestRepository, Transitions
-from chalicelib.store.uploads import presigned_download
+from chalicelib.store.unit_of_work import unit_of_work
 
 blueprint = ApiBlueprint(__name__)
 
-STATES = ("open", "processed")
-WORK_LIST_PAGE_SIZE = 50
-MAX_WORK_LIST_PAGE_SIZE = 100
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+OWN_FILE = (
+    "Not an agent of the request's service (a member's token always), or the agent's own "
+    "member file."
+)
 
 
 def _service(name: str) -> Service:
@@ -65,45 +52,75 @@ def _agent_record(member_id: str, request_id: str) -> RequestRecord:
     principal = current_principal()
     if not principal.agent_services:
         principal.require_agent_of("")  # a member: 403 before anything is read
-    record = RequestRepository().get(member_id, request_id)
+    if principal.member_id is not None and principal.member_id == member_id:
+        # An agent who is also a member never works their own file.
+        raise Forbidden("Un agent ne traite pas son propre dossier.")
+    record = unit_of_work().requests.get(member_id, request_id)
     principal.require_agent_of(record.service)
     return record
 
 
 def _agent_view(record: RequestRecord, now: datetime) -> AgentRequestView:
     detail = record.detail()
-    attachments = []
-    for attachment in detail.attachments:
-        key = keys.attachment_object(
-            record.member_id, record.month, record.request_id, attachment.attachment_id
+    uow = unit_of_work()
+    attachments = [
+        AgentAttachment(
+            **attachment.model_dump(),
+            download=DownloadLink.model_validate(
+                following.attachment_link(uow, record, attachment.attachment_id, now, agent=True)
+            ),
         )
-        link = presigned_download(key, attachment.filename, attachment.content_type, now)
-        attachments.append(
-            AgentAttachment(**attachment.model_dump(), download=DownloadLink.model_validate(link))
-        )
+        for attachment in detail.attachments
+    ]
+    related = record.related_request_id
     return AgentRequestView(
-        **detail.model_dump(exclude={"attachments"}),
+        **detail.model_dump(exclude={"attachments", "history", "messages"}),
         member_id=record.member_id,
         acknowledgement_due_at=record.acknowledgement_due_at,
         attachments=attachments,
+        history=record.history,
+        messages=record.messages,
+        needs_attention=record.needs_attention,
+        unanswered=record.unanswered,
+        related_request=(
+            f"/backoffice/members/{record.member_id}/requests/{related}" if related else None
+        ),
     )
 
 
-@blueprint.route("/backoffice/services/{service}/requests", methods=["GET"])
+def _agent_id() -> str:
+    return current_principal().subject
+
+
+@blueprint.route(
+    "/backoffice/services/{service}/requests",
+    methods=["GET"],
+    tag="backoffice",
+    answer=WorkList,
+    query=WorkListQuery,
+    errors={
+        400: "An unknown query parameter, or a forged or foreign cursor.",
+        403: "Not an agent of this service (a member's token always).",
+        404: "No such service.",
+        422: "`state` or `limit` invalid.",
+    },
+)
 def work_list(service: str) -> Response:
+    """A service's work list (agents).
+
+    The service's requests in one state, oldest first; requests whose deadline is at risk come
+    first. For agents in `agent-<service>`.
+    """
     chosen = _service(service)
-    params = body.query(blueprint.current_request, {"state", "cursor", "limit"})
-    state = params.get("state", "open")
-    if state not in STATES:
-        raise ValidationFailed("État invalide.", [FieldError("state", "open ou processed.")])
-    limit = body.int_param(params, "limit", WORK_LIST_PAGE_SIZE, 1, MAX_WORK_LIST_PAGE_SIZE)
+    query = WorkListQuery.from_request(blueprint.current_request)
+    state, limit = query.state, query.limit
     start = None
-    if "cursor" in params:
-        payload = decode_cursor(params["cursor"], get_settings().cursor_secret)
+    if query.cursor is not None:
+        payload = decode_cursor(query.cursor, get_settings().cursor_secret)
         if payload.get("list") != f"{chosen.value}#{state}":
             raise BadRequest("Curseur de pagination invalide.", [FieldError("cursor", "Invalide.")])
         start = payload["start"]
-    records, last = Transitions().work_list(chosen.value, state, limit, start)
+    records, last = following.work_list(unit_of_work(), chosen.value, state, limit, start)
     next_cursor = (
         encode_cursor(
             {"list": f"{chosen.value}#{state}", "start": last}, get_settings().cursor_secret
@@ -120,30 +137,73 @@ def work_list(service: str) -> Response:
             due_at=record.due_at,
             outcome=record.outcome,
             needs_attention=record.needs_attention,
+            unanswered=record.unanswered,
         )
         for record in records
     ]
     return json_response(WorkList(requests=items, next_cursor=next_cursor).model_dump(mode="json"))
 
 
-@blueprint.route("/backoffice/members/{member_id}/requests/{request_id}", methods=["GET"])
+@blueprint.route(
+    "/backoffice/members/{member_id}/requests/{request_id}",
+    methods=["GET"],
+    tag="backoffice",
+    answer=AgentRequestView,
+    errors={
+        403: OWN_FILE,
+        404: "No such request for this member.",
+    },
+)
 def agent_detail(member_id: str, request_id: str) -> Response:
+    """A request's detail (agents).
+
+    The detail, with the member's id, the acknowledgement deadline and each attachment's
+    presigned download.
+    """
     record = _agent_record(member_id, request_id)
-    return json_response(_agent_view(record, _now()).model_dump(mode="json"))
+    return json_response(_agent_view(record, clock.now()).model_dump(mode="json"))
 
 
-@blueprint.route("/backoffice/members/{member_id}/requests/{request_id}/decision", methods=["POST"])
+@blueprint.route(
+    "/backoffice/members/{member_id}/requests/{request_id}/decision",
+    methods=["POST"],
+    tag="backoffice",
+    answer=DecisionAnswer,
+    answer_description="Decided: the request as the agent now sees it, and its letter.",
+    body=Decision,
+    examples={"refus": {"outcome": "refused", "message": "Le justificatif est illisible."}},
+    errors={
+        400: "Malformed JSON, not an object, or an unknown field.",
+        403: OWN_FILE,
+        404: "No such request for this member.",
+        409: "The request is already processed or withdrawn, or another decision was taken.",
+        422: "`outcome` or `amount` invalid, a refusal without `message`, or an acceptance "
+        "(even partial) of a reimbursement, a quote or a hospital cover without `amount`.",
+    },
+)
 def decide(member_id: str, request_id: str) -> Response:
+    """Decide a request (agents).
+
+    Records the outcome: the request becomes processed, what an approval changes is applied to
+    the member's file (bank details, a child's coverage, a new beneficiary), and a letter PDF
+    joins the member's documents. A refusal, in whole or in part, needs a `message`. Safe to
+    retry: a request already processed answers 409.
+    """
     payload = body.json_body(blueprint.current_request)
     record = _agent_record(member_id, request_id)
     decision = body.validated(Decision, payload, "Décision invalide.")
-    if decision.outcome is not Outcome.accepted and not decision.message:
-        raise ValidationFailed(
-            "Un refus s'explique.", [FieldError("message", "Requis pour un refus.")]
-        )
-    now = _now()
-    letter = record_decision(record, decision, now)
-    view = _agent_view(RequestRepository().get(member_id, request_id), now)
+    now = clock.now()
+    uow = unit_of_work()
+    letter = decisions.decide(
+        uow,
+        record,
+        decision.outcome,
+        now,
+        message=decision.message,
+        amount=decision.amount_value,
+        agent_id=_agent_id(),
+    )
+    view = _agent_view(uow.requests.get(member_id, request_id), now)
     answer = DecisionAnswer(
         **view.model_dump(),
         letter=DocumentRef(document_id=letter.document_id, title=letter.title),
@@ -151,75 +211,72 @@ def decide(member_id: str, request_id: str) -> Response:
     return json_response(answer.model_dump(mode="json"))
 
 
-def record_decision(record: RequestRecord, decision: Decision, now: datetime) -> DocumentRecord:
-    """The request becomes processed with this outcome, its effects applied, its letter issued.
+@blueprint.route(
+    "/backoffice/members/{member_id}/requests/{request_id}/information-request",
+    methods=["POST"],
+    tag="backoffice",
+    answer=AgentRequestView,
+    answer_description="Asked: the request, waiting for the member.",
+    body=dialogue.InformationRequestBody,
+    examples={
+        "facture": {
+            "message": "Merci de nous adresser la facture détaillée.",
+            "respond_within_days": 30,
+        }
+    },
+    errors={
+        400: "Malformed JSON, not an object, or an unknown field.",
+        403: OWN_FILE,
+        404: "No such request for this member.",
+        409: "The request is processed or withdrawn.",
+        422: "`message` empty or too long, or `respond_within_days` not 1 to 60.",
+    },
+)
+def information_request(member_id: str, request_id: str) -> Response:
+    """Ask the member for a document or an answer (agents).
 
-    Safe to retry with the same outcome (every step is idempotent); another outcome, or a
-    request already processed, is a conflict.
+    The request waits for the member (`waiting_for_member`) until they answer or
+    `respond_within_days` (default 30) pass; the detail shows the question, and a letter
+    « Demande de pièces complémentaires » joins the member's documents. Asking the same
+    question again while it waits changes nothing.
     """
-    if record.status is Status.processed:
-        raise Conflict("Cette demande est déjà traitée.")
-    transitions = Transitions()
-    if not transitions.claim_decision(record, decision.outcome.value, now):
-        raise Conflict("Une autre décision a déjà été prise sur cette demande.")
-    if decision.outcome is Outcome.accepted:
-        _apply(record)
-    letter = issue_letter(
-        letter_for(record, decision.outcome),
-        record.member_id,
-        record.request_id,
-        record.label,
-        now,
-        outcome=decision.outcome.value,
-        message=decision.message or None,
-        amount=decision.amount_value or _filed_amount(record, decision.outcome),
-        filed=record.recall.model_dump(mode="json"),
-        filed_on=datetime.fromisoformat(record.created_at.replace("Z", "+00:00")).date(),
-    )
-    label = _processed_label(decision.outcome)
-    if not transitions.finish(record, decision.outcome.value, label, now):
-        raise Conflict("Cette demande est déjà traitée.")
-    return letter
+    payload = body.json_body(blueprint.current_request)
+    record = _agent_record(member_id, request_id)
+    question = body.validated(dialogue.InformationRequestBody, payload, "Demande invalide.")
+    now = clock.now()
+    uow = unit_of_work()
+    dialogue.ask(uow, record, question, now, _agent_id())
+    view = _agent_view(uow.requests.get(member_id, request_id), now)
+    return json_response(view.model_dump(mode="json"))
 
 
-def _processed_label(outcome: Outcome) -> str:
-    return {
-        Outcome.accepted: "Demande acceptée",
-        Outcome.partially_accepted: "Demande acceptée en partie",
-        Outcome.refused: "Demande refusée",
-    }[outcome]
+@blueprint.route(
+    "/backoffice/members/{member_id}/requests/{request_id}/reclassification",
+    methods=["POST"],
+    tag="backoffice",
+    answer=AgentRequestView,
+    answer_description="Handed on: the request, with its new service.",
+    body=dialogue.ReclassificationBody,
+    examples={"reclamation": {"complaint": True}, "service": {"service": "devis"}},
+    errors={
+        400: "Malformed JSON, not an object, or an unknown field.",
+        403: OWN_FILE,
+        404: "No such request for this member.",
+        409: "The request is processed or withdrawn.",
+        422: "Neither or both of `complaint` and `service`, or an unknown service.",
+    },
+)
+def reclassification(member_id: str, request_id: str) -> Response:
+    """Hand a request on to another service (agents).
 
-
-def _filed_amount(record: RequestRecord, outcome: Outcome) -> Any:
-    from decimal import Decimal
-
-    amount = record.recall.data.get("amount")
-    return Decimal(amount) if amount and outcome is Outcome.accepted else None
-
-
-def _apply(record: RequestRecord) -> None:
-    """What an approval changes in the member's file. Each step can run twice harmlessly."""
-    data = record.recall.data
-    updates = ProfileUpdates()
-    if record.type == "vie.coordonnees_bancaires":
-        iban = updates.held_iban(record.member_id, record.request_id)
-        if iban is None:
-            raise Conflict("Les coordonnées bancaires de cette demande sont introuvables.")
-        updates.apply_bank_account(record.member_id, iban, str(data["holder_name"]))
-    elif record.type == "vie.prolongation_droits_enfant":
-        for beneficiary in record.beneficiaries:
-            updates.extend_coverage(
-                record.member_id, beneficiary.beneficiary_id, str(data["until"])
-            )
-    elif record.type == "vie.situation_familiale" and data.get("new_beneficiary"):
-        newcomer = data["new_beneficiary"]
-        MemberRepository().put_beneficiary(
-            record.member_id,
-            Beneficiary(
-                beneficiary_id=f"{record.member_id}-{record.request_id}",
-                first_name=newcomer["first_name"],
-                last_name=newcomer["last_name"],
-                relationship=Relationship(newcomer["relationship"]),
-                birth_date=newcomer["birth_date"],
-            ),
-        )
+    `{"complaint": true}`: the request is in fact a complaint; it moves to the complaints
+    service, its ACPR deadlines counted from the original filing. `{"service": …}`: it moves to
+    the service that should have it. Either way it is routed again and acknowledged by its new
+    service.
+    """
+    payload = body.json_body(blueprint.current_request)
+    record = _agent_record(member_id, request_id)
+    wanted = body.validated(dialogue.ReclassificationBody, payload, "Requalification invalide.")
+    now = clock.now()
+    moved = dialogue.reclassify(unit_of_work(), record, wanted, now, _agent_id())
+    return json_response(_agent_view(moved, now).model_dump(mode="json"))

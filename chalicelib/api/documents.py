@@ -2,47 +2,54 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from chalice.app import Response
 
-from chalicelib.api import body
 from chalicelib.api.auth import current_member_id
 from chalicelib.api.errors import ApiBlueprint, json_response
+from chalicelib.api.queries import DocumentsQuery
+from chalicelib.api.route_docs import MEMBERS_ONLY
 from chalicelib.api.schemas import DocumentList, DownloadLink
-from chalicelib.domain import documents as rules
-from chalicelib.domain.demarches import PARIS
-from chalicelib.domain.errors import FieldError, ValidationFailed
-from chalicelib.store.documents import PDF, DocumentRepository
-from chalicelib.store.uploads import presigned_download
+from chalicelib.domain import clock
+from chalicelib.services import following
+from chalicelib.store.unit_of_work import unit_of_work
 
 blueprint = ApiBlueprint(__name__)
 
 
-@blueprint.route("/documents", methods=["GET"])
+@blueprint.route(
+    "/documents",
+    methods=["GET"],
+    tag="documents",
+    answer=DocumentList,
+    query=DocumentsQuery,
+    errors={
+        400: "An unknown query parameter.",
+        403: MEMBERS_ONLY,
+        422: "`months` is not one of the allowed windows.",
+    },
+)
 def list_documents() -> Response:
+    """The member's letters and documents, newest first.
+
+    The documents of the last `months` months, as « Mes courriers et documents » lists them.
+    """
     member_id = current_member_id()
-    params = body.query(blueprint.current_request, {"months"})
-    raw = params.get("months", str(rules.DEFAULT_WINDOW))
-    months = body.ascii_int(raw)
-    if months is None or months not in rules.ALLOWED_WINDOWS:
-        raise ValidationFailed(
-            "Période invalide.", [FieldError("months", "1, 3, 6, 12 ou 24 mois.")]
-        )
-    today = datetime.now(UTC).astimezone(PARIS).date()
-    cutoff = rules.window_start(today, months).isoformat()
-    documents = DocumentRepository().since(member_id, cutoff)
+    months = DocumentsQuery.from_request(blueprint.current_request).months
+    documents = following.documents(unit_of_work(), member_id, months, clock.now())
     return json_response(DocumentList(documents=documents).model_dump(mode="json"))
 
 
-@blueprint.route("/documents/{document_id}/download", methods=["GET"])
+@blueprint.route(
+    "/documents/{document_id}/download",
+    methods=["GET"],
+    tag="documents",
+    answer=DownloadLink,
+    errors={403: MEMBERS_ONLY, 404: "No such document for this member."},
+)
 def download_document(document_id: str) -> Response:
-    repository = DocumentRepository()
-    record = repository.get(current_member_id(), document_id)
-    link = presigned_download(
-        repository.object_key(record),
-        rules.pdf_filename(record.title, record.created_at),
-        PDF,
-        datetime.now(UTC),
-    )
+    """Download a document (PDF).
+
+    A presigned GET of the PDF, valid a few minutes, saved as `<title>-<date>.pdf`.
+    """
+    link = following.document_link(unit_of_work(), current_member_id(), document_id, clock.now())
     return json_response(DownloadLink.model_validate(link).model_dump(mode="json"))

@@ -1,7 +1,8 @@
 """Maps the error hierarchy to the API.md error shape, in one place.
 
 Chalice turns any exception a view raises into its own 500 body before middleware sees it, so
-every route is registered through `ApiBlueprint`, whose routes map errors here.
+every route is registered through `ApiBlueprint`, whose routes map errors here. Its routes are
+also where each route's documentation is given (`api/route_docs.py`).
 """
 
 from __future__ import annotations
@@ -9,13 +10,16 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from chalice.app import Blueprint, Response
+from pydantic import BaseModel
 
-from chalicelib.domain.errors import AppError, ServiceUnavailable
+from chalicelib.api.gateway import GATEWAY_TOKEN_CHECK
+from chalicelib.api.route_docs import BodyModel, Header, RouteDocs, document
+from chalicelib.domain.errors import AppError, ServiceUnavailable, TooManyRequests
 from chalicelib.observability import failure
 from chalicelib.store.dynamo import THROTTLING_CODES
 
@@ -37,7 +41,7 @@ def json_response(
 
 def error_response(error: AppError) -> Response:
     headers: dict[str, str] = {}
-    if isinstance(error, ServiceUnavailable):
+    if isinstance(error, ServiceUnavailable | TooManyRequests):
         headers["Retry-After"] = str(error.retry_after_seconds)
     body = {
         "error": {
@@ -77,16 +81,62 @@ def as_response(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class ApiBlueprint(Blueprint):
-    """A Blueprint whose views answer errors in the API.md shape."""
+    """A Blueprint whose views answer errors in the API.md shape, and whose routes are declared
+    with their documentation: `GET /openapi.json` is read from them (`api/openapi.py`)."""
 
-    def route(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def route(  # type: ignore[override]  # the documentation keywords are required
+        self,
+        path: str,
+        *,
+        tag: str,
+        answer: type[BaseModel] | None,
+        status: int = 200,
+        answer_description: str = "OK",
+        answer_headers: tuple[str, ...] = (),
+        query: type[BaseModel] | None = None,
+        body: BodyModel | None = None,
+        body_name: str | None = None,
+        body_required: bool = True,
+        examples: Mapping[str, Any] | None = None,
+        headers: tuple[Header, ...] = (),
+        errors: Mapping[int, str] | None = None,
+        public: bool = False,
+        appendix: Callable[[], str] | None = None,
+        **kwargs: Any,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Chalice's `route` keywords, plus what the route answers and reads: `answer` (its
+        model), `status`, `query` (the model its query string is parsed with, `api/queries.py`),
+        `body` (model or adapter; `body_required=False` when none reads as `{}`), `headers` it
+        reads, `errors` (status: when), `tag`, `public`, body `examples` and an `appendix` made
+        from data. Summary and description: the view's
+        docstring."""
+        docs = RouteDocs(
+            tag=tag,
+            answer=answer,
+            status=status,
+            answer_description=answer_description,
+            answer_headers=answer_headers,
+            query=query,
+            body=body,
+            body_name=body_name,
+            body_required=body_required,
+            examples=examples or {},
+            headers=headers,
+            errors=errors or {},
+            public=public,
+            appendix=appendix,
+        )
         # The auth middleware refuses non-JSON bodies (415) in our shape. Chalice's own check
         # would answer in its shape, even to a GET that merely carries a Content-Type.
         kwargs.setdefault("content_types", ["*/*"])
+        if not public:  # deployed, API Gateway checks the token before the function runs
+            kwargs.setdefault("authorizer", GATEWAY_TOKEN_CHECK)
         register = super().route(path, **kwargs)
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-            register(as_response(view))
+            mapped = as_response(view)
+            document(mapped, docs)
+            register(mapped)
             return view
 
         return decorator

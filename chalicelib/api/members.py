@@ -1,4 +1,4 @@
-"""The signed-in member's own data: `GET /me`, `GET /me/beneficiaries`."""
+"""The signed-in member's own data: `GET /me`, `GET /me/beneficiaries`, `/me/preferences`."""
 
 from __future__ import annotations
 
@@ -7,17 +7,22 @@ from datetime import date
 from chalice.app import Response
 from pydantic import BaseModel
 
+from chalicelib.api import body
 from chalicelib.api.auth import current_member_id
 from chalicelib.api.errors import ApiBlueprint, json_response
+from chalicelib.api.route_docs import MEMBERS_ONLY
 from chalicelib.domain.members import (
     Contract,
     MaskedBankAccount,
     Member,
     PostalAddress,
+    Preferences,
     Relationship,
     mask_iban,
 )
+from chalicelib.services import preferences
 from chalicelib.store.members import MemberRepository
+from chalicelib.store.unit_of_work import unit_of_work
 
 blueprint = ApiBlueprint(__name__)
 
@@ -58,16 +63,82 @@ class BeneficiariesAnswer(BaseModel):
     beneficiaries: list[BeneficiaryAnswer]
 
 
-@blueprint.route("/me", methods=["GET"])
+@blueprint.route(
+    "/me",
+    methods=["GET"],
+    tag="member",
+    answer=MeAnswer,
+    errors={403: MEMBERS_ONLY, 404: "No profile for the token's member."},
+)
 def get_me() -> Response:
+    """The signed-in member's profile.
+
+    Contact details, postal address, bank account (IBAN masked: country code and last four
+    characters) and contract. `bank_account` is null when none is on file.
+    """
     member = MemberRepository().get(current_member_id())
     return json_response(MeAnswer.of(member).model_dump(mode="json"))
 
 
-@blueprint.route("/me/beneficiaries", methods=["GET"])
+@blueprint.route(
+    "/me/beneficiaries",
+    methods=["GET"],
+    tag="member",
+    answer=BeneficiariesAnswer,
+    errors={403: MEMBERS_ONLY},
+)
 def get_my_beneficiaries() -> Response:
+    """The people covered by the member's contract.
+
+    The member and the people on their contract, in the order they joined. `coverage_end` is
+    null while coverage runs.
+    """
     beneficiaries = MemberRepository().beneficiaries(current_member_id())
     answer = BeneficiariesAnswer(
         beneficiaries=[BeneficiaryAnswer.model_validate(b.model_dump()) for b in beneficiaries]
     )
     return json_response(answer.model_dump(mode="json"))
+
+
+@blueprint.route(
+    "/me/preferences",
+    methods=["GET"],
+    tag="member",
+    answer=Preferences,
+    errors={403: MEMBERS_ONLY, 404: "No profile for the token's member."},
+)
+def get_my_preferences() -> Response:
+    """How the member wants to hear from Génération.
+
+    `email`: told by e-mail when something happens on a démarche; `sms`: by SMS too (never
+    between 20:00 and 08:00, Paris time); `paperless`: letters in « Mes courriers » only, none
+    posted.
+    """
+    chosen = preferences.preferences(unit_of_work(), current_member_id())
+    return json_response(chosen.model_dump(mode="json"))
+
+
+@blueprint.route(
+    "/me/preferences",
+    methods=["PUT"],
+    tag="member",
+    answer=Preferences,
+    answer_description="Stored: the member's preferences.",
+    body=preferences.PreferencesBody,
+    examples={"sms": {"email": True, "sms": True, "paperless": True}},
+    errors={
+        400: "Malformed JSON, not an object, or an unknown field.",
+        403: MEMBERS_ONLY,
+        404: "No profile for the token's member.",
+        422: "A field missing or not a JSON boolean.",
+    },
+)
+def put_my_preferences() -> Response:
+    """Choose how to hear from Génération.
+
+    The three choices, all of them: the stored preferences are answered. They apply to what
+    happens next (a letter issued from now on is posted or not as `paperless` says).
+    """
+    payload = body.json_body(blueprint.current_request)
+    chosen = preferences.set_preferences(unit_of_work(), current_member_id(), payload)
+    return json_response(chosen.model_dump(mode="json"))

@@ -15,6 +15,7 @@ from chalice.app import Response
 from pydantic import BaseModel
 
 from chalicelib.api.errors import ApiBlueprint, json_response
+from chalicelib.api.queries import ProfessionalsQuery
 from chalicelib.domain.catalog import SPECIALTIES_BY_CODE
 from chalicelib.domain.cursor import decode_cursor, encode_cursor
 from chalicelib.domain.errors import BadRequest, FieldError, NotFound
@@ -23,9 +24,9 @@ from chalicelib.domain.professionals import (
     Professional,
     Ranked,
     Search,
+    SearchRequest,
     cursor_payload,
     page,
-    parse_search_request,
     place_index,
     rank,
     read_cursor_payload,
@@ -82,9 +83,35 @@ class ProfessionalsAnswer(BaseModel):
     area: AreaAnswer
 
 
-@blueprint.route("/professionals", methods=["GET"])
+@blueprint.route(
+    "/professionals",
+    methods=["GET"],
+    tag="professionals",
+    answer=ProfessionalsAnswer,
+    query=ProfessionalsQuery,
+    errors={
+        400: "An unknown query parameter, or a cursor forged, of another route, or given beside "
+        "parameters of another search.",
+        404: "No commune has this (well-formed) postal code.",
+        422: "A parameter is missing or invalid; `fields` names each one.",
+    },
+)
 def search_professionals() -> Response:
-    request = parse_search_request(dict(blueprint.current_request.query_params or {}))
+    """Partner health professionals near a postal code, nearest first.
+
+    Searches the practitioners of a specialty in the département of the postal code's main
+    commune (its most populous; the town hall, or the arrondissement's in Paris, Lyon and
+    Marseille), nearest first, with `distance_km`. `radius_km` adds those of the neighbouring
+    départements that lie within the radius. `area` says where distances are measured from and
+    which départements were read.
+
+    `specialty` and `postal_code` are required to start a search; `cursor` alone continues one
+    (the search's parameters may be repeated beside it, and must then be the same).
+    """
+    query = ProfessionalsQuery.from_request(blueprint.current_request)
+    request = SearchRequest(
+        query.specialty, query.postal_code, query.radius_km, query.limit, query.cursor
+    )
     secret = get_settings().cursor_secret
     after: Position | None = None
     if request.cursor is None:

@@ -2,169 +2,178 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from chalice.app import Response
 
 from chalicelib.api import body
 from chalicelib.api.auth import current_member_id
 from chalicelib.api.errors import ApiBlueprint, json_response
+from chalicelib.api.queries import TimelineQuery
+from chalicelib.api.route_docs import (
+    MEMBERS_ONLY,
+    REPLIES_PER_DAY,
+    REQUESTS_PER_DAY,
+    request_types_table,
+)
 from chalicelib.api.schemas import DownloadLink, Timeline, TimelineMonth
+from chalicelib.domain import clock
 from chalicelib.domain.cursor import decode_cursor, encode_cursor
-from chalicelib.domain.demarches import PARIS
-from chalicelib.domain.errors import BadRequest, Conflict, FieldError, NotFound, ValidationFailed
-from chalicelib.domain.requests import (
-    RequestDetail,
-    RequestRecord,
-    Status,
-    body_fingerprint,
-    check_against_contract,
-    new_record,
-    parse_new_request,
-)
-from chalicelib.observability import metric
+from chalicelib.domain.errors import BadRequest, FieldError
+from chalicelib.domain.requests import RequestDetail, new_request_adapter
+from chalicelib.domain.states import Status
+from chalicelib.services import dialogue, filing, following
 from chalicelib.settings import get_settings
-from chalicelib.store import keys, outbox, uploads
-from chalicelib.store.members import MemberRepository
-from chalicelib.store.requests import (
-    IdempotencyClaim,
-    IdempotencyKeyTaken,
-    IdempotencyRecord,
-    RequestRepository,
-    UploadTaken,
-)
+from chalicelib.store.unit_of_work import unit_of_work
 
 blueprint = ApiBlueprint(__name__)
 
-DEFAULT_MONTHS_PER_PAGE = 6
-MAX_MONTHS_PER_PAGE = 12
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
-    if record.fingerprint != fingerprint:
-        raise Conflict(
-            "Cette clé d'idempotence a déjà servi pour une autre demande.",
-            [FieldError("Idempotency-Key", "Déjà utilisée avec un autre contenu.")],
-        )
-    # Through the model: the stored answer comes back from DynamoDB with Decimal numbers.
-    answer = RequestDetail.model_validate(record.response).model_dump(mode="json")
-    return json_response(
-        answer,
-        201,
-        {"Location": f"/requests/{record.request_id}", "Idempotent-Replayed": "true"},
-    )
-
-
-@blueprint.route("/requests", methods=["POST"])
+@blueprint.route(
+    "/requests",
+    methods=["POST"],
+    tag="requests",
+    answer=RequestDetail,
+    status=201,
+    answer_description="Filed (or, with an `Idempotency-Key` already used with the same body, "
+    "the first answer replayed): the request's detail.",
+    answer_headers=("Location", "Idempotent-Replayed"),
+    body=new_request_adapter,
+    body_name="NewRequest",
+    examples={
+        "justificatif": {
+            "type": "sante.justificatif",
+            "beneficiary_ids": ["0012345601-01"],
+            "description": "Pharmacie du 2 novembre",
+            "data": {"care_date": "2026-11-02", "amount": "42.50", "care_type": "pharmacie"},
+            "upload_ids": ["01JC9ZP7Q8W3Y5V2N4M6K8H0GF"],
+            "complaint": False,
+        }
+    },
+    headers=(body.IDEMPOTENCY_KEY,),
+    errors={
+        400: "Malformed JSON, not an object, an unknown or server-owned field, or an invalid "
+        "`Idempotency-Key`.",
+        403: MEMBERS_ONLY,
+        409: "This `Idempotency-Key` was used with another body (or a call with the same key is "
+        "still in progress: retry).",
+        422: "The body breaks a rule: unknown `type`, a field of `data`, a beneficiary not on "
+        "the contract, an upload unknown, expired, used, missing or not what it declared; "
+        "`fields` names each one.",
+        429: f"The member filed {REQUESTS_PER_DAY} démarches today (Paris time): "
+        "`Retry-After` is midnight. A replay of an `Idempotency-Key` is answered all the same.",
+    },
+    appendix=request_types_table,
+)
 def file_request() -> Response:
-    member_id = current_member_id()
+    """File a démarche.
+
+    The body is one of the variants of the table below, chosen by `type`; each variant's `data`
+    is validated against its type's schema (also published by `GET /catalog`).
+
+    - `beneficiary_ids`: at least one, each a beneficiary of the member's contract;
+      `vie.prolongation_droits_enfant` takes only children aged 18 or more.
+    - `complaint`: only on `contact.demande`; true files a complaint (label « Réclamation »)
+      and sends it to the complaints service.
+    - `upload_ids`: uploads of this member (`POST /uploads`), uploaded, each used once; 5 at
+      most, 15 MB in all, each file's first bytes matching its declared type.
+    - Fields the server owns (`status`, `member_id`, `created_at`, …) and unknown fields are
+      refused with 400.
+    - `Idempotency-Key`: the same key with the same body within 24 hours answers the first 201
+      again (with `Idempotent-Replayed: true`) and files nothing; the same key with another
+      body answers 409.
+    """
     http = blueprint.current_request
-    payload = body.json_body(http)
-    key = body.idempotency_key(http)
-    now = _now()
-    repository = RequestRepository()
-    fingerprint = body_fingerprint(payload)
-    if key is not None and (previous := repository.idempotency(member_id, key, now)):
-        return _replay(previous, fingerprint)
-
-    today = now.astimezone(PARIS).date()
-    new = parse_new_request(payload, today)
-    chosen = check_against_contract(new, MemberRepository().beneficiaries(member_id), today)
-    staged = uploads.check_uploads(member_id, new.upload_ids, now)
-    record = new_record(new, member_id, chosen, now)
-    record.attachments = uploads.copy_to_request(member_id, record.month, record.request_id, staged)
-    detail = record.detail().model_dump(mode="json")
-    claim = IdempotencyClaim(key, fingerprint, detail) if key is not None else None
-    bank_iban = getattr(new.data, "iban", None)
-    copies = [_attachment_object(record, a.attachment_id) for a in record.attachments]
-    try:
-        repository.create(record, now, idempotency=claim, bank_iban=bank_iban)
-    except IdempotencyKeyTaken:
-        uploads.delete_objects(copies)
-        # A concurrent call with the same key won the race: answer as it did.
-        assert key is not None  # noqa: S101  # only raised when a claim was made
-        previous = repository.idempotency(member_id, key, now)
-        if previous is None:
-            raise Conflict("Requête concurrente en cours, réessayez.") from None
-        return _replay(previous, fingerprint)
-    except UploadTaken as taken:
-        uploads.delete_objects(copies)
-        index = new.upload_ids.index(taken.upload_id)
-        raise ValidationFailed(
-            "Pièces jointes refusées.",
-            [FieldError(f"upload_ids[{index}]", f"Pièce jointe {taken.upload_id} déjà utilisée.")],
-        ) from None
-    except BaseException:
-        uploads.delete_objects(copies)
-        raise
-    uploads.delete_objects(
-        [keys.staged_object(member_id, a.attachment_id) for a in record.attachments]
+    filed = filing.file_request(
+        unit_of_work(),
+        current_member_id(),
+        body.json_body(http),
+        body.idempotency_key(http),
+        clock.now(),
     )
+    headers = {"Location": f"/requests/{filed.request_id}"}
+    if filed.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(filed.detail, 201, headers)
 
-    metric("RequestsFiled", type=record.type)
-    outbox.dispatch(member_id, record.request_id, now)
-    return json_response(detail, 201, {"Location": f"/requests/{record.request_id}"})
 
-
-@blueprint.route("/requests", methods=["GET"])
+@blueprint.route(
+    "/requests",
+    methods=["GET"],
+    tag="requests",
+    answer=Timeline,
+    query=TimelineQuery,
+    errors={
+        400: "An unknown query parameter, a forged or foreign cursor, or `month` with `cursor`.",
+        403: MEMBERS_ONLY,
+        422: "`month`, `limit`, `status` or `type` malformed or unknown.",
+    },
+)
 def timeline() -> Response:
-    member_id = current_member_id()
-    params = body.query(blueprint.current_request, {"cursor", "month", "limit"})
-    month = body.month_param(params)
-    limit = body.int_param(params, "limit", DEFAULT_MONTHS_PER_PAGE, 1, MAX_MONTHS_PER_PAGE)
-    before = _cursor_month(params.get("cursor"), member_id)
-    if month is not None and before is not None:
-        raise BadRequest("« month » et « cursor » ne se combinent pas.")
+    """The member's requests, month by month, newest first.
 
-    repository = RequestRepository()
-    months = repository.request_months(member_id)
-    if month is not None:
-        page, more = ([month] if month in months else []), False
-    else:
-        remaining = [m for m in months if before is None or m < before]
-        page, more = remaining[:limit], len(remaining) > limit
-    found = repository.months(member_id, page)
+    A page holds whole months: the `limit` newest months that hold requests, each with its
+    requests, newest first. `next_cursor` continues, null on the last page. `month` gives that
+    one month (empty `months` if it holds nothing) and cannot be combined with `cursor`.
+    `status` and `type` keep only the requests that match, still page by whole months (a month
+    with none that match is left out).
+    """
+    member_id = current_member_id()
+    query = TimelineQuery.from_request(blueprint.current_request)
+    month, limit = query.month, query.limit
+    before = _cursor_month(query.cursor, member_id)  # never beside `month` (the query model)
+    page = following.timeline(
+        unit_of_work(),
+        member_id,
+        month=month,
+        before=before,
+        limit=limit,
+        status=Status(query.status) if query.status else None,
+        request_type=query.type,
+    )
     answer = Timeline(
-        months=[TimelineMonth(month=m, requests=found[m]) for m in page if found[m]],
-        next_cursor=_cursor_after(page[-1], member_id) if more else None,
+        months=[TimelineMonth(month=m, requests=found) for m, found in page.months],
+        next_cursor=_cursor_after(page.last_month, member_id) if page.last_month else None,
     )
     return json_response(answer.model_dump(mode="json"))
 
 
-@blueprint.route("/requests/{request_id}", methods=["GET"])
+@blueprint.route(
+    "/requests/{request_id}",
+    methods=["GET"],
+    tag="requests",
+    answer=RequestDetail,
+    errors={403: MEMBERS_ONLY, 404: "No such request for this member."},
+)
 def request_detail(request_id: str) -> Response:
-    record = RequestRepository().get(current_member_id(), request_id)
+    """A request's detail.
+
+    The summary plus the service, outcome, deadline, history, what the member filed (`recall`,
+    the IBAN masked), attachments and the letters sent.
+    """
+    record = unit_of_work().requests.get(current_member_id(), request_id)
     return json_response(record.detail().model_dump(mode="json"))
 
 
-@blueprint.route("/requests/{request_id}/attachments/{attachment_id}", methods=["GET"])
+@blueprint.route(
+    "/requests/{request_id}/attachments/{attachment_id}",
+    methods=["GET"],
+    tag="requests",
+    answer=DownloadLink,
+    errors={
+        403: MEMBERS_ONLY,
+        404: "No such request for this member, or no such attachment on it.",
+        409: "The request is processed or withdrawn.",
+    },
+)
 def download_attachment(request_id: str, attachment_id: str) -> Response:
-    record = RequestRepository().get(current_member_id(), request_id)
-    return json_response(attachment_download(record, attachment_id).model_dump(mode="json"))
+    """Download an attachment of an open request.
 
-
-def attachment_download(record: RequestRecord, attachment_id: str) -> DownloadLink:
-    """A presigned GET, while the request is in progress (the portal then shows the recall)."""
-    attachment = next((a for a in record.attachments if a.attachment_id == attachment_id), None)
-    if attachment is None:
-        raise NotFound("Pièce jointe introuvable.")
-    if record.status is Status.processed:
-        raise Conflict("La demande est traitée: ses pièces jointes ne sont plus consultables.")
-    link = uploads.presigned_download(
-        _attachment_object(record, attachment_id),
-        attachment.filename,
-        attachment.content_type,
-        _now(),
-    )
-    return DownloadLink.model_validate(link)
-
-
-def _attachment_object(record: RequestRecord, attachment_id: str) -> str:
-    return keys.attachment_object(record.member_id, record.month, record.request_id, attachment_id)
+    A presigned GET valid a few minutes. Once the request is processed or withdrawn its
+    attachments are no longer offered (409): the detail's `recall` stays.
+    """
+    uow = unit_of_work()
+    record = uow.requests.get(current_member_id(), request_id)
+    link = following.attachment_link(uow, record, attachment_id, clock.now(), agent=False)
+    return json_response(DownloadLink.model_validate(link).model_dump(mode="json"))
 
 
 def _cursor_after(month: str, member_id: str) -> str:
@@ -179,3 +188,78 @@ def _cursor_month(cursor: str | None, member_id: str) -> str | None:
     if payload.get("member") != member_id or not isinstance(before, str):
         raise BadRequest("Curseur de pagination invalide.", [FieldError("cursor", "Invalide.")])
     return before
+
+
+@blueprint.route(
+    "/requests/{request_id}/replies",
+    methods=["POST"],
+    tag="requests",
+    answer=RequestDetail,
+    status=201,
+    answer_description="Answered (or, with an `Idempotency-Key` already used with the same "
+    "body, the same answer kept once): the request's detail, in progress again.",
+    answer_headers=("Idempotent-Replayed",),
+    body=dialogue.ReplyBody,
+    examples={"reponse": {"message": "Voici la facture détaillée.", "upload_ids": []}},
+    headers=(body.IDEMPOTENCY_KEY,),
+    errors={
+        400: "Malformed JSON, not an object, an unknown field, or an invalid `Idempotency-Key`.",
+        403: MEMBERS_ONLY,
+        404: "No such request for this member.",
+        409: "The request is processed or withdrawn, or this `Idempotency-Key` was used with "
+        "another body.",
+        422: "`message` empty or too long, or an upload unknown, expired, used, missing or not "
+        "what it declared (same rules as on filing: 5 files, 15 MB in all).",
+        429: f"The member sent {REPLIES_PER_DAY} replies today (Paris time): `Retry-After` is "
+        "midnight.",
+    },
+)
+def reply(request_id: str) -> Response:
+    """Answer the service on a request.
+
+    The message joins the request's `messages`, its files its `attachments`. A request waiting
+    for the member (`waiting_for_member`) goes back to `in_progress` and to its service; an
+    answer to a request in progress is kept, and its service told.
+    """
+    http = blueprint.current_request
+    answered = dialogue.reply(
+        unit_of_work(),
+        current_member_id(),
+        request_id,
+        body.json_body(http),
+        body.idempotency_key(http),
+        clock.now(),
+    )
+    headers = {"Idempotent-Replayed": "true"} if answered.replayed else {}
+    return json_response(answered.detail, 201, headers)
+
+
+@blueprint.route(
+    "/requests/{request_id}/withdrawal",
+    methods=["POST"],
+    tag="requests",
+    answer=RequestDetail,
+    answer_description="Withdrawn (or already withdrawn): the request's detail.",
+    body=dialogue.WithdrawalBody,
+    body_required=False,
+    examples={"motif": {"reason": "J'ai envoyé cette demande deux fois."}},
+    errors={
+        400: "Malformed JSON, not an object, or an unknown field.",
+        403: MEMBERS_ONLY,
+        404: "No such request for this member.",
+        409: "The request is already processed.",
+        422: "`reason` too long.",
+    },
+)
+def withdraw(request_id: str) -> Response:
+    """Withdraw a request.
+
+    Allowed until the request is processed; withdrawing a withdrawn request answers the same.
+    Its service is told, its attachments are no longer downloadable, and a `reason`, if given,
+    joins its `messages`.
+    """
+    member_id = current_member_id()
+    payload = body.json_body_or_empty(blueprint.current_request)
+    wanted = body.validated(dialogue.WithdrawalBody, payload)
+    detail = dialogue.withdraw(unit_of_work(), member_id, request_id, wanted, clock.now())
+    return json_response(detail.model_dump(mode="json"))

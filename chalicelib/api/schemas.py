@@ -6,6 +6,7 @@ the answer and the document cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
@@ -13,6 +14,8 @@ from pydantic import BaseModel, Field
 from chalicelib.domain.catalog import Service
 from chalicelib.domain.documents import DocumentSummary
 from chalicelib.domain.requests import (
+    AgentHistoryEntry,
+    AgentMessage,
     Attachment,
     DocumentRef,
     Outcome,
@@ -20,6 +23,7 @@ from chalicelib.domain.requests import (
     RequestSummary,
     Timestamp,
 )
+from chalicelib.domain.states import Status
 
 Cursor = Annotated[
     str | None,
@@ -54,6 +58,11 @@ class ErrorAnswer(BaseModel):
 # -- reference data -----------------------------------------------------------------------------
 
 
+class AgeRange(BaseModel):
+    min: int = Field(description="The youngest age, in whole years")
+    max: int = Field(description="The oldest age, in whole years (the day before the next)")
+
+
 class CatalogType(BaseModel):
     type: str = Field(description="Request type code, the `type` of `POST /requests`")
     label: str
@@ -64,6 +73,9 @@ class CatalogType(BaseModel):
     attachments_required: bool
     attachments_allowed: bool
     description_required: bool
+    beneficiary_ages: AgeRange | None = Field(
+        description="The ages of the beneficiaries this type may concern, null if any"
+    )
 
 
 class CatalogCategory(BaseModel):
@@ -83,11 +95,21 @@ class Subject(BaseModel):
     details: list[Choice] = Field(description="The `data.detail` codes this subject admits")
 
 
+class StatusShown(BaseModel):
+    code: Status
+    label: str = Field(description="As the member reads it, in French")
+    icon: str = Field(description="The portal's icon: `sablier`, `action`, `coche`, `retire`")
+    color: str = Field(description="`orange`, `green` or `grey`")
+
+
 class CatalogAnswer(BaseModel):
     categories: list[CatalogCategory]
     subjects: list[Subject] = Field(description="The contact form's two drop-downs")
     specialties: list[Choice] = Field(
         description="Partner specialties, the `specialty` of `GET /professionals`"
+    )
+    statuses: list[StatusShown] = Field(
+        description="Each state of a request, with its label and icon (see « Dialogue »)"
     )
 
 
@@ -168,6 +190,9 @@ class WorkItem(RequestSummary):
     needs_attention: bool = Field(
         description="Its service's handler gave up on it: an agent must take it over"
     )
+    unanswered: bool = Field(
+        default=False, description="The member let the service's question go unanswered"
+    )
 
 
 class WorkList(BaseModel):
@@ -187,6 +212,14 @@ class AgentRequestView(RequestDetail):
         description="When a complaint's acknowledgement is owed, null if none"
     )
     attachments: list[AgentAttachment]  # type: ignore[assignment]  # each with its download
+    history: Sequence[AgentHistoryEntry] = Field(description="Who acted: the agent's id too")
+    messages: Sequence[AgentMessage] = Field(default_factory=list)
+    needs_attention: bool = False
+    unanswered: bool = False
+    related_request: str | None = Field(
+        default=None,
+        description="The back-office path of the request a complaint contests, if any",
+    )
 
 
 class DecisionAnswer(AgentRequestView):

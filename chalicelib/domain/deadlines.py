@@ -1,16 +1,21 @@
-"""Complaint deadlines (ACPR recommendation 2022-R-01): acknowledge within 10 business days,
-answer within 2 months. Business days exclude weekends and French public holidays."""
+"""Complaint deadlines (ACPR recommendation 2022-R-01): acknowledge within 10 jours ouvrables,
+answer within 2 calendar months.
+
+Jours ouvrables are Monday to Saturday, French public holidays excluded (Sunday is the one
+weekly rest day). They are not jours ouvrés (Monday to Friday), which is why the names here
+stay French: "business day" reads as Monday to Friday."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import lru_cache
 
-from chalicelib.domain.documents import months_before
+from chalicelib.domain.clock import add_months
 
-ACKNOWLEDGE_BUSINESS_DAYS = 10
+ACKNOWLEDGE_JOURS_OUVRABLES = 10
 ANSWER_MONTHS = 2
-AT_RISK_BUSINESS_DAYS = 5
+SUNDAY = 6  # date.weekday()
+AT_RISK_JOURS_OUVRABLES = 5
 
 
 @lru_cache(maxsize=8)
@@ -20,35 +25,37 @@ def _french_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("FR", years=year))
 
 
-def is_business_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in _french_holidays(day.year)
+def is_jour_ouvrable(day: date) -> bool:
+    return day.weekday() != SUNDAY and day not in _french_holidays(day.year)
 
 
-def add_business_days(start: date, days: int) -> date:
+def add_jours_ouvrables(start: date, days: int) -> date:
     day = start
     while days > 0:
         day += timedelta(days=1)
-        if is_business_day(day):
+        if is_jour_ouvrable(day):
             days -= 1
     return day
 
 
-def business_days_between(start: date, end: date) -> int:
-    """Business days after `start` up to and including `end` (negative when `end` is before)."""
+def jours_ouvrables_between(start: date, end: date) -> int:
+    """Jours ouvrables after `start` up to and including `end` (negative when `end` is before)."""
     if end < start:
-        return -business_days_between(end, start)
-    return sum(1 for n in range(1, (end - start).days + 1) if is_business_day(start + timedelta(n)))
+        return -jours_ouvrables_between(end, start)
+    return sum(
+        1 for n in range(1, (end - start).days + 1) if is_jour_ouvrable(start + timedelta(n))
+    )
 
 
 def acknowledgement_due(filed_on: date) -> date:
-    return add_business_days(filed_on, ACKNOWLEDGE_BUSINESS_DAYS)
+    return add_jours_ouvrables(filed_on, ACKNOWLEDGE_JOURS_OUVRABLES)
 
 
 def answer_due(filed_on: date) -> date:
     """Two calendar months after filing (31 December → 28/29 February)."""
-    return months_before(filed_on, -ANSWER_MONTHS)
+    return add_months(filed_on, ANSWER_MONTHS)
 
 
 def at_risk(due_on: date, today: date) -> bool:
-    """Overdue, or due within 5 business days."""
-    return due_on <= today or business_days_between(today, due_on) <= AT_RISK_BUSINESS_DAYS
+    """Overdue, or due within 5 jours ouvrables."""
+    return due_on <= today or jours_ouvrables_between(today, due_on) <= AT_RISK_JOURS_OUVRABLES

@@ -7,32 +7,39 @@ can pin it; without one they use today's date in Paris.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import Mapping
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     StringConstraints,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from chalicelib.domain import clock
+from chalicelib.domain import iban as bank
 from chalicelib.domain.members import PostalAddress
-
-PARIS = ZoneInfo("Europe/Paris")
+from chalicelib.domain.subjects import SUBJECTS, SUBJECTS_BY_CODE
+from chalicelib.domain.text import NOT_BLANK
 
 
 def today_in(info: ValidationInfo) -> date:
     context = info.context if isinstance(info.context, dict) else {}
     today = context.get("today")
-    return today if isinstance(today, date) else datetime.now(PARIS).date()
+    return today if isinstance(today, date) else clock.today()
+
+
+class Money:
+    """Marks a field as an amount in euros, so a letter prints it as one (« 42,50 € »)."""
 
 
 def _positive_amount(value: str) -> str:
@@ -41,17 +48,35 @@ def _positive_amount(value: str) -> str:
     return value
 
 
+# ASCII digits (a pattern's `\d` also takes "١"); the published pattern also says "above 0".
+AMOUNT_PATTERN = r"^[0-9]{1,7}\.[0-9]{2}$"
+POSITIVE_AMOUNT_PATTERN = r"^(?:[0-9]*[1-9][0-9]*\.[0-9]{2}|0+\.(?:0[1-9]|[1-9][0-9]))$"
 Amount = Annotated[
     str,
-    StringConstraints(pattern=r"^\d{1,7}\.\d{2}$"),
+    StringConstraints(pattern=AMOUNT_PATTERN),
     AfterValidator(_positive_amount),
-    Field(description="Montant en euros, deux décimales, par ex. « 42.50 »", examples=["42.50"]),
+    Field(
+        description="Montant en euros, deux décimales, plus de 0, par ex. « 42.50 »",
+        examples=["42.50"],
+        json_schema_extra={"pattern": POSITIVE_AMOUNT_PATTERN, "maxLength": 10},
+    ),
+    Money(),
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK)
+]
 
 
-class _Data(BaseModel):
+class DemarcheData(BaseModel):
+    """A démarche's `data`. Each field's `title` is its label wherever a member reads it (the
+    catalogue's form, the letters' recall of what was filed)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @classmethod
+    def value_label(cls, field: str, value: Any, data: Mapping[str, Any]) -> str | None:
+        """A code's label when the code alone would not speak to the member; None otherwise."""
+        return None
 
 
 class CareType(StrEnum):
@@ -81,10 +106,12 @@ CARE_TYPE_LABELS: dict[CareType, str] = {
 }
 
 
-class JustificatifData(_Data):
-    care_date: date = Field(description="Date des soins: ni future, ni de plus de deux ans")
-    amount: Amount
-    care_type: CareType
+class JustificatifData(DemarcheData):
+    care_date: date = Field(
+        title="Date des soins", description="Date des soins: ni future, ni de plus de deux ans"
+    )
+    amount: Amount = Field(title="Montant")
+    care_type: CareType = Field(title="Nature des soins")
 
     @field_validator("care_date")
     @classmethod
@@ -92,15 +119,15 @@ class JustificatifData(_Data):
         today = today_in(info)
         if value > today:
             raise ValueError("la date des soins ne peut pas être dans le futur")
-        if value < _years_before(today, 2):
+        if value < clock.add_years(today, -2):
             raise ValueError("la date des soins date de plus de deux ans")
         return value
 
 
-class DevisData(_Data):
-    care_type: CareType
-    amount: Amount
-    practitioner: Text | None = None
+class DevisData(DemarcheData):
+    care_type: CareType = Field(title="Nature des soins")
+    amount: Amount = Field(title="Montant")
+    practitioner: Text | None = Field(default=None, title="Praticien")
 
 
 class StayType(StrEnum):
@@ -111,15 +138,18 @@ class StayType(StrEnum):
     reeducation = "reeducation"
 
 
-class HospitalisationData(_Data):
-    establishment: Text
+class HospitalisationData(DemarcheData):
+    establishment: Text = Field(title="Établissement")
     finess: str = Field(
-        pattern=r"^(\d{2}|2A|2B)\d{7}$", description="Numéro FINESS de l'établissement (9 car.)"
+        title="N° FINESS",
+        pattern=r"^([0-9]{2}|2A|2B)[0-9]{7}$",
+        description="Numéro FINESS de l'établissement (9 car.)",
     )
     admission_date: date = Field(
-        description="Date d'entrée: aujourd'hui ou plus tard, ou dans les 30 derniers jours"
+        title="Date d'entrée",
+        description="Date d'entrée: aujourd'hui ou plus tard, ou dans les 30 derniers jours",
     )
-    stay_type: StayType
+    stay_type: StayType = Field(title="Type de séjour")
 
     @field_validator("admission_date")
     @classmethod
@@ -129,13 +159,13 @@ class HospitalisationData(_Data):
         return value
 
 
-class NoData(_Data):
+class NoData(DemarcheData):
     """Types that carry no data: `data` is `{}` or left out."""
 
 
 Phone = Annotated[
     str,
-    StringConstraints(pattern=r"^(\+33 ?[1-9]|0[1-9])( ?\d{2}){4}$"),
+    StringConstraints(pattern=r"^(\+33 ?[1-9]|0[1-9])( ?[0-9]{2}){4}$"),
     Field(description="Numéro français, par ex. « 06 12 34 56 78 » ou « +33 6 12 34 56 78 »"),
 ]
 Email = Annotated[
@@ -146,10 +176,23 @@ Email = Annotated[
 ]
 
 
-class CoordonneesData(_Data):
-    email: Email | None = None
-    phone: Phone | None = None
-    postal_address: PostalAddress | None = None
+class CoordonneesData(DemarcheData):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"type": kind}}}
+                for name, kind in (
+                    ("email", "string"),
+                    ("phone", "string"),
+                    ("postal_address", "object"),
+                )
+            ]
+        }
+    )
+
+    email: Email | None = Field(default=None, title="Adresse e-mail")
+    phone: Phone | None = Field(default=None, title="Téléphone")
+    postal_address: PostalAddress | None = Field(default=None, title="Adresse postale")
 
     @model_validator(mode="after")
     def _at_least_one(self) -> CoordonneesData:
@@ -158,21 +201,36 @@ class CoordonneesData(_Data):
         return self
 
 
-class CoordonneesBancairesData(_Data):
+class CoordonneesBancairesData(DemarcheData):
     iban: str = Field(
-        description="IBAN (ISO 13616), espaces permis",
-        json_schema_extra={"pattern": r"^[A-Za-z]{2}\d{2}[A-Za-z0-9 ]{11,40}$"},
+        title="IBAN",
+        description="IBAN (ISO 13616) d'un pays de la zone SEPA, espaces permis",
+        # Its shape: 2 letters, 2 digits, 11 to 30 letters or digits (15 to 34 in all). Its
+        # check digits and its country's format are checked by the validator below.
+        json_schema_extra={
+            "pattern": r"^ *[A-Za-z] *[A-Za-z] *[0-9] *[0-9](?: *[A-Za-z0-9]){11,30} *$"
+        },
     )
-    holder_name: Text
+    holder_name: str = Field(
+        title="Titulaire du compte",
+        min_length=2,
+        max_length=bank.HOLDER_MAX,
+        pattern=bank.HOLDER_PATTERN,
+        description="Nom du titulaire, tel qu'il figure sur le RIB",
+    )
 
     @field_validator("iban")
     @classmethod
-    def _iban_shape(cls, value: str) -> str:
+    def _iban_usable(cls, value: str) -> str:
         compact = "".join(value.split()).upper()
         if not (15 <= len(compact) <= 34 and compact[:2].isalpha() and compact[2:4].isdigit()):
             raise ValueError("IBAN mal formé")
         if not compact.isalnum() or not compact.isascii():
             raise ValueError("IBAN mal formé")
+        # Checked when filed, so the member corrects it at once rather than by letter.
+        problem = bank.iban_problem(compact)
+        if problem is not None:
+            raise ValueError(problem)
         return compact
 
 
@@ -183,9 +241,11 @@ class ChildSituation(StrEnum):
     handicap = "handicap"
 
 
-class ProlongationDroitsEnfantData(_Data):
-    situation: ChildSituation
-    until: date = Field(description="Fin de la prolongation demandée: future, trois ans au plus")
+class ProlongationDroitsEnfantData(DemarcheData):
+    situation: ChildSituation = Field(title="Situation")
+    until: date = Field(
+        title="Jusqu'au", description="Fin de la prolongation demandée: future, trois ans au plus"
+    )
 
     @field_validator("until")
     @classmethod
@@ -193,7 +253,7 @@ class ProlongationDroitsEnfantData(_Data):
         today = today_in(info)
         if value <= today:
             raise ValueError("la fin de la prolongation doit être dans le futur")
-        if value > _years_after(today, 3):
+        if value > clock.add_years(today, 3):
             raise ValueError("la prolongation ne peut dépasser trois ans")
         return value
 
@@ -217,11 +277,19 @@ class NewcomerRelationship(StrEnum):
     child = "child"
 
 
-class NewBeneficiary(_Data):
-    first_name: Text
-    last_name: Text
-    birth_date: date
-    relationship: NewcomerRelationship
+NEWCOMER_BY_EVENT: dict[FamilyEvent, NewcomerRelationship] = {
+    FamilyEvent.naissance: NewcomerRelationship.child,
+    FamilyEvent.adoption: NewcomerRelationship.child,
+    FamilyEvent.mariage: NewcomerRelationship.spouse,
+    FamilyEvent.pacs: NewcomerRelationship.spouse,
+}
+
+
+class NewBeneficiary(DemarcheData):
+    first_name: Text = Field(title="Prénom")
+    last_name: Text = Field(title="Nom")
+    birth_date: date = Field(title="Date de naissance")
+    relationship: NewcomerRelationship = Field(title="Lien")
 
     @field_validator("birth_date")
     @classmethod
@@ -231,11 +299,50 @@ class NewBeneficiary(_Data):
         return value
 
 
-class SituationFamilialeData(_Data):
-    event: FamilyEvent
-    event_date: date
+def _newcomer_by_event() -> list[JsonValue]:
+    """Who an event brings, as JSON Schema: the rules of `_newcomer_fits_event` but its dates."""
+    events = list(FamilyEvent)
+    rules: list[JsonValue] = []
+    for relationship in NewcomerRelationship:
+        newcomer: JsonValue = {
+            "type": "object",
+            "properties": {"relationship": {"const": relationship.value}},
+        }
+        for needed in (True, False):
+            chosen: list[JsonValue] = [
+                e.value
+                for e in events
+                if NEWCOMER_BY_EVENT.get(e) is relationship
+                and (e in EVENTS_WITH_NEWCOMER) is needed
+            ]
+            if chosen:
+                rules.append(
+                    {
+                        "properties": {
+                            "event": {"enum": chosen},
+                            "new_beneficiary": newcomer
+                            if needed
+                            else {"anyOf": [{"type": "null"}, newcomer]},
+                        },
+                        **({"required": ["new_beneficiary"]} if needed else {}),
+                    }
+                )
+    alone: list[JsonValue] = [e.value for e in events if e not in EVENTS_ALLOWING_NEWCOMER]
+    rules.append({"properties": {"event": {"enum": alone}, "new_beneficiary": {"type": "null"}}})
+    return rules
+
+
+class SituationFamilialeData(DemarcheData):
+    model_config = ConfigDict(json_schema_extra={"anyOf": _newcomer_by_event()})
+
+    event: FamilyEvent = Field(title="Événement")
+    event_date: date = Field(title="Date de l'événement")
     new_beneficiary: NewBeneficiary | None = Field(
-        default=None, description="Requis pour une naissance ou une adoption"
+        default=None,
+        title="Nouveau bénéficiaire",
+        description="Requis pour une naissance ou une adoption (un enfant, né le jour de la "
+        "naissance) ; possible pour un mariage ou un PACS (le conjoint) ; jamais sinon",
+        validate_default=True,
     )
 
     @field_validator("event_date")
@@ -245,23 +352,73 @@ class SituationFamilialeData(_Data):
             raise ValueError("la date de l'événement ne peut pas être dans le futur")
         return value
 
-    @model_validator(mode="after")
-    def _newcomer_fits_event(self) -> SituationFamilialeData:
-        if self.event in EVENTS_WITH_NEWCOMER and self.new_beneficiary is None:
-            raise ValueError("indiquez le nouveau bénéficiaire")
-        if self.event not in EVENTS_ALLOWING_NEWCOMER and self.new_beneficiary is not None:
+    @field_validator("new_beneficiary")
+    @classmethod
+    def _newcomer_fits_event(
+        cls, value: NewBeneficiary | None, info: ValidationInfo
+    ) -> NewBeneficiary | None:
+        event, on = info.data.get("event"), info.data.get("event_date")
+        if event is None:
+            return value  # the event itself is refused
+        if value is None:
+            if event in EVENTS_WITH_NEWCOMER:
+                raise ValueError("indiquez le nouveau bénéficiaire")
+            return value
+        if event not in EVENTS_ALLOWING_NEWCOMER:
             raise ValueError("cet événement n'ajoute pas de bénéficiaire")
-        return self
+        expected = NEWCOMER_BY_EVENT[event]
+        if value.relationship is not expected:
+            who = "un enfant" if expected is NewcomerRelationship.child else "un conjoint"
+            raise ValueError(f"cet événement ajoute {who}")
+        if on is not None and value.birth_date > on:
+            raise ValueError("le nouveau bénéficiaire ne peut être né après l'événement")
+        if event is FamilyEvent.naissance and on is not None and value.birth_date != on:
+            raise ValueError("l'enfant naît le jour de l'événement « naissance »")
+        return value
 
 
-class ContactDemandeData(_Data):
-    subject: str = Field(description="Code d'un sujet du catalogue (`subjects`)")
-    detail: str = Field(description="Code d'un détail de ce sujet")
+class ContactDemandeData(DemarcheData):
+    # Each subject with its own details: the two drop-downs of the form, as the schema says them.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "properties": {
+                        "subject": {"const": subject.code},
+                        "detail": {"enum": [detail.code for detail in subject.details]},
+                    }
+                }
+                for subject in SUBJECTS
+            ]
+        }
+    )
+
+    subject: str = Field(
+        title="Sujet",
+        description="Code d'un sujet du catalogue (`subjects`)",
+        json_schema_extra={"enum": [subject.code for subject in SUBJECTS]},
+    )
+    detail: str = Field(
+        title="Détail",
+        description="Code d'un détail de ce sujet",
+        json_schema_extra={
+            "enum": list(sorted({d.code for subject in SUBJECTS for d in subject.details}))
+        },
+    )
+
+    @classmethod
+    def value_label(cls, field: str, value: Any, data: Mapping[str, Any]) -> str | None:
+        subject = SUBJECTS_BY_CODE.get(str(data.get("subject")))
+        if subject is None:
+            return None
+        if field == "subject":
+            return subject.label
+        if field == "detail":
+            return next((c.label for c in subject.details if c.code == value), None)
+        return None
 
     @model_validator(mode="after")
     def _from_catalogue(self) -> ContactDemandeData:
-        from chalicelib.domain.catalog import SUBJECTS_BY_CODE
-
         subject = SUBJECTS_BY_CODE.get(self.subject)
         if subject is None:
             raise ValueError(f"sujet inconnu: {self.subject}")
@@ -270,16 +427,37 @@ class ContactDemandeData(_Data):
         return self
 
 
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
-
-
-def _years_after(day: date, years: int) -> date:
-    return _years_before(day, -years)
-
-
 def json_schema(model: type[BaseModel]) -> dict[str, Any]:
     return model.model_json_schema(mode="validation")
+
+
+# The label of each code a member chose from a list, as a letter prints it back.
+ENUM_LABELS: dict[type[StrEnum], Mapping[Any, str]] = {
+    CareType: CARE_TYPE_LABELS,
+    StayType: {
+        StayType.ambulatoire: "Ambulatoire",
+        StayType.hospitalisation_complete: "Hospitalisation complète",
+        StayType.maternite: "Maternité",
+        StayType.psychiatrie: "Psychiatrie",
+        StayType.reeducation: "Rééducation",
+    },
+    ChildSituation: {
+        ChildSituation.etudiant: "Étudiant",
+        ChildSituation.apprenti: "Apprenti",
+        ChildSituation.demandeur_emploi: "Demandeur d'emploi",
+        ChildSituation.handicap: "En situation de handicap",
+    },
+    FamilyEvent: {
+        FamilyEvent.mariage: "Mariage",
+        FamilyEvent.pacs: "PACS",
+        FamilyEvent.naissance: "Naissance",
+        FamilyEvent.adoption: "Adoption",
+        FamilyEvent.divorce: "Divorce",
+        FamilyEvent.separation: "Séparation",
+        FamilyEvent.deces: "Décès",
+    },
+    NewcomerRelationship: {
+        NewcomerRelationship.spouse: "Conjoint",
+        NewcomerRelationship.child: "Enfant",
+    },
+}

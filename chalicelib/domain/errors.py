@@ -56,7 +56,13 @@ class ValidationFailed(AppError):
 
 
 class TooManyRequests(AppError):
+    """A member's limit (API.md, "Limits"): `Retry-After` says when it frees up."""
+
     status, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = max(1, retry_after_seconds)
 
 
 class ServiceUnavailable(AppError):

@@ -13,7 +13,15 @@ SEPA_COUNTRIES = frozenset(
         "PT", "RO", "SE", "SI", "SK", "SM", "VA", "AL", "MD", "ME", "MK",
     }
 )  # fmt: skip
-_HOLDER = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ÿ' .-]{2,70}$")
+HOLDER_MAX = 70  # what a SEPA mandate's debtor name holds
+# Letters (accented too, œ and Œ), spaces, hyphens, points, and both apostrophes: ' and ’; the
+# name stripped of the spaces around it (pydantic strips them first) is 2 to HOLDER_MAX long.
+_HOLDER_CHARACTERS = r"A-Za-zÀ-ÖØ-öø-ÿŒœ'’.\-"
+HOLDER_PATTERN = (
+    rf"^ *[{_HOLDER_CHARACTERS}][{_HOLDER_CHARACTERS} ]{{0,{HOLDER_MAX - 2}}}"
+    rf"[{_HOLDER_CHARACTERS}] *$"
+)
+_HOLDER = re.compile(HOLDER_PATTERN)
 
 
 def iban_problem(iban: str) -> str | None:

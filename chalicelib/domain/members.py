@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.domain.text import NOT_BLANK
+
 
 class Relationship(StrEnum):
     member = "member"
@@ -17,10 +19,10 @@ class Relationship(StrEnum):
 class PostalAddress(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    line1: str = Field(min_length=1, max_length=120)
+    line1: str = Field(min_length=1, max_length=120, pattern=NOT_BLANK)
     line2: str | None = Field(default=None, max_length=120)
-    postal_code: str = Field(pattern=r"^\d{5}$", description="Code postal à 5 chiffres")
-    city: str = Field(min_length=1, max_length=80)
+    postal_code: str = Field(pattern=r"^[0-9]{5}$", description="Code postal à 5 chiffres")
+    city: str = Field(min_length=1, max_length=80, pattern=NOT_BLANK)
     country: str = Field(default="FR", pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
 
 
@@ -41,6 +43,22 @@ class Contract(BaseModel):
     amc_number: str
     formula: str
     start_date: date
+    end_date: date | None = Field(default=None, description="Last day covered, if it ends")
+
+    def active_on(self, day: date) -> bool:
+        return self.start_date <= day and (self.end_date is None or day <= self.end_date)
+
+
+class Preferences(BaseModel):
+    """How the member wants to hear from Génération (`GET`/`PUT /me/preferences`)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    email: bool = Field(default=True, description="Told by e-mail when something needs them")
+    sms: bool = Field(default=False, description="Told by SMS too")
+    paperless: bool = Field(
+        default=True, description="Letters in « Mes courriers » only, none posted"
+    )
 
 
 class Member(BaseModel):
@@ -52,6 +70,7 @@ class Member(BaseModel):
     postal_address: PostalAddress
     bank_account: BankAccount | None = None
     contract: Contract
+    preferences: Preferences = Field(default_factory=Preferences)
 
 
 class Beneficiary(BaseModel):
@@ -60,7 +79,20 @@ class Beneficiary(BaseModel):
     last_name: str
     relationship: Relationship
     birth_date: date
-    coverage_end: date | None = None
+    coverage_start: date | None = Field(
+        default=None, description="First day covered, if not the contract's"
+    )
+    coverage_end: date | None = Field(default=None, description="Last day covered, if it ends")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def covered_on(self, day: date, contract: Contract) -> bool:
+        """Covered that day: the contract runs, and the beneficiary's own coverage too."""
+        starts = max(contract.start_date, self.coverage_start or contract.start_date)
+        ends = min(d for d in (contract.end_date, self.coverage_end, date.max) if d is not None)
+        return starts <= day <= ends
 
     def age_on(self, day: date) -> int:
         had_birthday = (day.month, day.day) >= (self.birth_date.month, self.birth_date.day)

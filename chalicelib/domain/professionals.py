@@ -31,13 +31,9 @@ MAX_RADIUS_KM = 100.0
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 50
 
-SEARCH_PARAMETERS = frozenset({"specialty", "postal_code", "radius_km", "limit", "cursor"})
 CURSOR_KIND = "professionals"
 
-_POSTAL_CODE = re.compile(r"[0-9]{5}")
 _RPPS = re.compile(r"[0-9]{11}")
-_RADIUS = re.compile(r"[0-9]{1,3}(\.[0-9]{1,3})?")
-_LIMIT = re.compile(r"[0-9]{1,3}")
 
 
 def luhn_check_digit(digits: str) -> str:
@@ -294,7 +290,7 @@ class SearchRequest:
     cursor: str | None
 
     def search(self) -> Search:
-        if self.specialty is None or self.postal_code is None:  # parse_search_request refuses it
+        if self.specialty is None or self.postal_code is None:  # the query model refuses it
             raise ValidationFailed("Recherche incomplète.")
         return Search(self.specialty, self.postal_code, self.radius_km)
 
@@ -305,67 +301,6 @@ class SearchRequest:
             and self.postal_code in (None, search.postal_code)
             and (self.radius_km is None or self.radius_km == search.radius_km)
         )
-
-
-def parse_search_request(params: Mapping[str, str]) -> SearchRequest:
-    unknown = sorted(set(params) - SEARCH_PARAMETERS)
-    if unknown:
-        raise BadRequest(
-            "Paramètre inconnu.", [FieldError(name, "Paramètre inconnu.") for name in unknown]
-        )
-    errors: list[FieldError] = []
-    cursor = params.get("cursor") or None
-
-    specialty = (params.get("specialty") or "").strip() or None
-    if specialty is None:
-        if cursor is None:
-            errors.append(FieldError("specialty", "La spécialité est obligatoire."))
-    elif specialty not in SPECIALTIES_BY_CODE:
-        errors.append(
-            FieldError(
-                "specialty",
-                "Spécialité inconnue : utilisez un code de la liste « specialties » de "
-                "GET /catalog.",
-            )
-        )
-        specialty = None
-
-    postal_code = (params.get("postal_code") or "").strip() or None
-    if postal_code is None:
-        if cursor is None:
-            errors.append(FieldError("postal_code", "Le code postal est obligatoire."))
-    elif not _POSTAL_CODE.fullmatch(postal_code):
-        errors.append(FieldError("postal_code", "Le code postal s'écrit avec 5 chiffres."))
-        postal_code = None
-
-    radius_km: float | None = None
-    radius_text = (params.get("radius_km") or "").strip()
-    if radius_text:
-        value = float(radius_text) if _RADIUS.fullmatch(radius_text) else -1.0
-        if 0 < value <= MAX_RADIUS_KM:
-            radius_km = value
-        else:
-            errors.append(
-                FieldError(
-                    "radius_km",
-                    f"Le rayon est un nombre de kilomètres, plus grand que 0 et au plus "
-                    f"{MAX_RADIUS_KM:g}.",
-                )
-            )
-
-    limit = DEFAULT_PAGE_SIZE
-    limit_text = (params.get("limit") or "").strip()
-    if limit_text:
-        if _LIMIT.fullmatch(limit_text) and 1 <= int(limit_text) <= MAX_PAGE_SIZE:
-            limit = int(limit_text)
-        else:
-            errors.append(
-                FieldError("limit", f"Le nombre de résultats par page va de 1 à {MAX_PAGE_SIZE}.")
-            )
-
-    if errors:
-        raise ValidationFailed("Recherche invalide.", errors)
-    return SearchRequest(specialty, postal_code, radius_km, limit, cursor)
 
 
 def cursor_payload(search: Search, after: Position) -> dict[str, Any]:

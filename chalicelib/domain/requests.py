@@ -10,10 +10,9 @@ import hashlib
 import json
 import operator
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
-from enum import StrEnum
+from datetime import date, datetime
 from functools import reduce
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 from pydantic import (
     BaseModel,
@@ -22,24 +21,32 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     create_model,
+    field_validator,
 )
 from ulid import ULID
 
-from chalicelib.domain import catalog
-from chalicelib.domain.demarches import PARIS, NoData
+from chalicelib.domain import catalog, clock
+from chalicelib.domain.deadlines import acknowledgement_due
+from chalicelib.domain.demarches import NoData
 from chalicelib.domain.errors import BadRequest, FieldError, NotFound, ValidationFailed
-from chalicelib.domain.members import Beneficiary, Relationship, mask_iban
+from chalicelib.domain.members import Beneficiary, mask_iban
+from chalicelib.domain.states import OPEN_STATUSES, Actor
+from chalicelib.domain.states import Outcome as Outcome
+from chalicelib.domain.states import Status as Status
+from chalicelib.domain.text import NOT_BLANK
 
 MAX_DESCRIPTION = 4000
 MAX_UPLOADS = 5
+DUPLICATE_BENEFICIARY = "Bénéficiaire en double."
 
 # Fields the server owns: a client that sends one is told so (400), never silently ignored.
 SERVER_OWNED_FIELDS = frozenset(
     {
         "request_id", "member_id", "status", "outcome", "created_at", "updated_at", "service",
         "history", "label", "due_at", "attachments", "documents", "recall", "beneficiaries",
-        "routed_at", "processed_at",
+        "routed_at", "processed_at", "messages", "information_request",
     }
 )  # fmt: skip
 
@@ -49,30 +56,114 @@ UlidStr = Annotated[str, StringConstraints(pattern=ULID_PATTERN)]
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
-class Status(StrEnum):
-    in_progress = "in_progress"
-    processed = "processed"
+def _catalogue_rules(schema: dict[str, Any]) -> None:
+    """What a variant's type says in the catalogue, in the variant's JSON Schema: the same rules
+    as `NewRequest`'s validators, so a body the document allows is one the model takes."""
+    properties = schema["properties"]
+    kind = catalog.REQUEST_TYPES_BY_CODE.get(properties["type"].get("const"))
+    if kind is None:
+        return  # `NewRequest` itself, never published
+    required = schema.setdefault("required", [])
+    if kind.description_required:
+        required.append("description")
+        properties["description"] = {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_DESCRIPTION,
+            "pattern": NOT_BLANK,
+            "description": "Obligatoire pour ce type",
+        }
+    if kind.attachments is catalog.Attachments.none:
+        properties["upload_ids"]["maxItems"] = 0
+    elif kind.attachments_required:
+        required.append("upload_ids")
+        properties["upload_ids"]["minItems"] = 1
+    if kind.complaint_allowed:
+        # Only a complaint names the request it contests.
+        schema["anyOf"] = [
+            {"properties": {"related_request_id": {"type": "null"}}},
+            {"properties": {"complaint": {"const": True}}, "required": ["complaint"]},
+        ]
+    else:
+        properties["complaint"] = {**properties["complaint"], "const": False}
+        properties["related_request_id"] = {
+            "type": "null",
+            "default": None,
+            "description": "Réservé aux réclamations (`contact.demande`)",
+        }
 
 
-class Outcome(StrEnum):
-    accepted = "accepted"
-    refused = "refused"
-    partially_accepted = "partially_accepted"
+def _distinct(items: list[str], message: str) -> list[str]:
+    if len(set(items)) != len(items):
+        raise ValueError(message)
+    return items
 
 
 class NewRequest(BaseModel):
-    """Fields common to every type; each type's variant adds `type` and its own `data`."""
+    """Fields common to every type; each type's variant adds `type` and its own `data`. The rules
+    of each type's catalogue entry are checked here and published in each variant's schema
+    (`_catalogue_rules`)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=_catalogue_rules
+    )
 
     type: str  # narrowed to the type's Literal in each variant
     data: BaseModel  # narrowed to the type's data model in each variant
-    beneficiary_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
-        min_length=1, max_length=20, description="Bénéficiaires concernés (au moins un)"
+    # As given (not stripped): an ID is on the member's contract or it is not.
+    beneficiary_ids: list[
+        Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=64)]
+    ] = Field(
+        min_length=1,
+        max_length=20,
+        description="Bénéficiaires concernés (au moins un, chacun une fois)",
+        json_schema_extra={"uniqueItems": True},
     )
-    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
-    upload_ids: list[UlidStr] = Field(default_factory=list, max_length=MAX_UPLOADS)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION, validate_default=True)
+    upload_ids: list[UlidStr] = Field(
+        default_factory=list,
+        max_length=MAX_UPLOADS,
+        validate_default=True,
+        json_schema_extra={"uniqueItems": True},
+    )
     complaint: bool = Field(default=False, description="Réclamation: seulement sur contact.demande")
+    related_request_id: UlidStr | None = Field(
+        default=None,
+        description="Réclamation: la demande de l'adhérent qu'elle conteste",
+    )
+
+    @field_validator("description")
+    @classmethod
+    def _described(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kind = catalog.REQUEST_TYPES_BY_CODE.get(info.data.get("type", ""))
+        if kind is not None and kind.description_required and not value:
+            raise ValueError("Décrivez votre demande.")
+        return value
+
+    @field_validator("upload_ids")
+    @classmethod
+    def _attachments_of_the_type(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        kind = catalog.REQUEST_TYPES_BY_CODE.get(info.data.get("type", ""))
+        if kind is not None and value and kind.attachments is catalog.Attachments.none:
+            raise ValueError("Cette démarche ne prend pas de pièce jointe.")
+        if kind is not None and kind.attachments_required and not value:
+            raise ValueError("Au moins une pièce jointe est requise.")
+        return _distinct(value, "Pièce jointe en double.")
+
+    @field_validator("complaint")
+    @classmethod
+    def _complaint_on_the_contact_form(cls, value: bool, info: ValidationInfo) -> bool:
+        kind = catalog.REQUEST_TYPES_BY_CODE.get(info.data.get("type", ""))
+        if value and kind is not None and not kind.complaint_allowed:
+            raise ValueError("Une réclamation se formule depuis le formulaire de contact.")
+        return value
+
+    @field_validator("related_request_id")
+    @classmethod
+    def _contested_by_a_complaint(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("complaint") is not True:
+            raise ValueError("Réservé aux réclamations.")
+        return value
 
 
 def _variant(request_type: catalog.RequestType) -> type[NewRequest]:
@@ -152,6 +243,23 @@ def field_errors(
     return fields
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_body(model: type[M], payload: Any, message: str = "Certains champs sont invalides.") -> M:
+    """A JSON body as `model`: not an object or unknown fields are a 400, wrong values a 422,
+    each field named."""
+    if not isinstance(payload, dict):
+        raise BadRequest("Le corps doit être un objet JSON.")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as error:
+        fields = field_errors(error)
+        if any(e["type"] == "extra_forbidden" for e in error.errors()):
+            raise BadRequest("Champs inconnus.", fields) from error
+        raise ValidationFailed(message, fields) from error
+
+
 def parse_new_request(body: Any, today: date) -> NewRequest:
     """Validate a `POST /requests` body: 400 for unknown or server-owned fields, else 422."""
     if not isinstance(body, dict):
@@ -187,7 +295,8 @@ def request_type_of(request: NewRequest) -> catalog.RequestType:
 def check_against_contract(
     request: NewRequest, contract: Sequence[Beneficiary], today: date
 ) -> list[Beneficiary]:
-    """The rules that need the member's contract and the catalogue. Returns the beneficiaries."""
+    """The rules that need the member's contract (those of the catalogue alone are the model's),
+    and each beneficiary once (the document says it, `uniqueItems`). Returns the beneficiaries."""
     kind = request_type_of(request)
     errors: list[FieldError] = []
     by_id = {b.beneficiary_id: b for b in contract}
@@ -197,30 +306,16 @@ def check_against_contract(
         field = f"beneficiary_ids[{index}]"
         beneficiary = by_id.get(beneficiary_id)
         if beneficiary_id in seen:
-            errors.append(FieldError(field, "Bénéficiaire en double."))
+            errors.append(FieldError(field, DUPLICATE_BENEFICIARY))
         elif beneficiary is None:
             errors.append(FieldError(field, "Ce bénéficiaire ne figure pas sur votre contrat."))
-        elif kind.type == "vie.prolongation_droits_enfant" and not (
-            beneficiary.relationship is Relationship.child and beneficiary.age_on(today) >= 18
+        elif kind.beneficiary_rule and (
+            refusal := kind.beneficiary_rule(beneficiary, today, request.data)
         ):
-            errors.append(
-                FieldError(field, "La prolongation concerne un enfant de 18 ans ou plus.")
-            )
+            errors.append(FieldError(refusal[0] or field, refusal[1]))
         else:
             chosen.append(beneficiary)
         seen.add(beneficiary_id)
-    if request.complaint and kind.type != "contact.demande":
-        errors.append(
-            FieldError("complaint", "Une réclamation se formule depuis le formulaire de contact.")
-        )
-    if kind.description_required and not request.description:
-        errors.append(FieldError("description", "Décrivez votre demande."))
-    if request.upload_ids and kind.attachments is catalog.Attachments.none:
-        errors.append(FieldError("upload_ids", "Cette démarche ne prend pas de pièce jointe."))
-    if kind.attachments_required and not request.upload_ids:
-        errors.append(FieldError("upload_ids", "Au moins une pièce jointe est requise."))
-    if len(set(request.upload_ids)) != len(request.upload_ids):
-        errors.append(FieldError("upload_ids", "Pièce jointe en double."))
     if errors:
         raise ValidationFailed("Certains champs sont invalides.", errors)
     return chosen
@@ -245,6 +340,35 @@ class HistoryEntry(BaseModel):
     at: Timestamp
     status: Status
     label: str
+    by: Actor = Actor.system
+
+
+class AgentHistoryEntry(HistoryEntry):
+    """As stored and as the back office reads it: which agent acted, if one did."""
+
+    agent_id: str | None = None
+
+
+class Message(BaseModel):
+    """One word of the dialogue on a request: the service's question, the member's answer."""
+
+    message_id: str
+    at: Timestamp
+    author: Literal[Actor.member, Actor.service]
+    text: str
+    attachment_ids: list[str] = Field(default_factory=list)
+
+
+class AgentMessage(Message):
+    agent_id: str | None = None
+
+
+class InformationRequest(BaseModel):
+    """What the service asked, and until when the member may answer before it decides."""
+
+    asked_at: Timestamp
+    message: str
+    respond_before: Timestamp
 
 
 class Attachment(BaseModel):
@@ -279,31 +403,38 @@ class RequestDetail(RequestSummary):
     complaint: bool
     outcome: Outcome | None = None
     due_at: Timestamp | None = None
-    history: list[HistoryEntry]
+    history: Sequence[HistoryEntry]
     recall: Recall
     attachments: list[Attachment]
     documents: list[DocumentRef]
+    messages: Sequence[Message] = Field(default_factory=list)
+    information_request: InformationRequest | None = None
+    related_request_id: str | None = Field(
+        default=None, description="The request a complaint contests"
+    )
 
 
 class RequestRecord(RequestDetail):
-    """The stored request: the detail plus whose it is."""
+    """The stored request: the detail plus whose it is, who acted, and the service's flags."""
 
     member_id: str
+    history: Sequence[AgentHistoryEntry]
+    messages: Sequence[AgentMessage] = Field(default_factory=list)
     acknowledged_at: str | None = None
     acknowledgement_due_at: str | None = None
     needs_attention: bool = False  # its service's handler gave up: an agent takes it over
+    unanswered: bool = False  # the member let the question's deadline pass
+    replies_delivered: set[str] = Field(default_factory=set)  # answers its service has seen
 
     def detail(self) -> RequestDetail:
+        """What the member reads: the agents' ids and the service's flags left out (the
+        member's models ignore them)."""
         return RequestDetail.model_validate(
-            self.model_dump(
-                exclude={
-                    "member_id",
-                    "acknowledged_at",
-                    "acknowledgement_due_at",
-                    "needs_attention",
-                }
-            )
+            self.model_dump(include=set(RequestDetail.model_fields))
         )
+
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
 
     def summary(self) -> RequestSummary:
         return RequestSummary.model_validate(
@@ -315,17 +446,13 @@ class RequestRecord(RequestDetail):
         return month_of(self.request_id)
 
 
-def iso_z(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def month_of(request_id: str) -> str:
     """The month (Paris time) a request or document belongs to, read from its own ULID."""
     try:
         moment = ULID.from_str(request_id.upper()).datetime
     except ValueError as error:
         raise NotFound("Demande introuvable.") from error
-    return moment.astimezone(PARIS).strftime("%Y-%m")
+    return clock.paris_month(moment)
 
 
 def recall_data(request: NewRequest) -> dict[str, Any]:
@@ -345,7 +472,12 @@ def new_record(
 ) -> RequestRecord:
     kind = request_type_of(request)
     request_id = str(ULID.from_datetime(now))
-    created_at = iso_z(now)
+    created_at = clock.iso_z(now)
+    # A complaint's acknowledgement is owed from the day it is filed, whether or not its
+    # handler ever runs: the deadlines watch sees one stuck before it (ACPR 2022-R-01).
+    acknowledgement_due_at = (
+        clock.end_of_day(acknowledgement_due(clock.paris_date(now))) if request.complaint else None
+    )
     return RequestRecord(
         request_id=request_id,
         member_id=member_id,
@@ -363,10 +495,16 @@ def new_record(
         complaint=request.complaint,
         outcome=None,
         due_at=None,
-        history=[HistoryEntry(at=created_at, status=Status.in_progress, label="Demande reçue")],
+        history=[
+            AgentHistoryEntry(
+                at=created_at, status=Status.in_progress, label="Demande reçue", by=Actor.member
+            )
+        ],
         recall=Recall(description=request.description, data=recall_data(request)),
         attachments=list(attachments),
         documents=[],
+        acknowledgement_due_at=acknowledgement_due_at,
+        related_request_id=request.related_request_id,
     )
 
 

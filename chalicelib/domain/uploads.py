@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_TOTAL_BYTES = 15 * 1024 * 1024
-MAX_FILES = 5
 UPLOAD_URL_SECONDS = 15 * 60
 DOWNLOAD_URL_SECONDS = 5 * 60
 
@@ -31,6 +30,18 @@ class UploadRequest(BaseModel):
     size: int = Field(gt=0, description="Taille en octets, 5 Mo au plus")
 
 
+class Upload(BaseModel):
+    """The record of one presigned POST: whose, what was announced, and which request used it."""
+
+    upload_id: str
+    member_id: str
+    filename: str
+    content_type: str
+    declared_size: int
+    expires_at: int
+    used_by: str | None = None
+
+
 def matches_signature(content_type: str, head: bytes) -> bool:
     return any(head.startswith(signature) for signature in SIGNATURES.get(content_type, ()))
 
@@ -45,6 +56,21 @@ def clean_filename(filename: str) -> str:
     name = "".join(c for c in name if unicodedata.category(c)[0] != "C")
     name = _CONTROL.sub("", name).strip().lstrip(".")
     return name[-120:] if len(name) > 120 else name
+
+
+# The name shown for a file whose own name leaves nothing to show once cleaned.
+NEUTRAL_NAMES = {
+    "application/pdf": "document.pdf",
+    "image/jpeg": "image.jpg",
+    "image/png": "image.png",
+    "image/gif": "image.gif",
+}
+
+
+def display_filename(filename: str, content_type: str) -> str:
+    """The name a member reads: theirs cleaned (`clean_filename`), or a neutral one of the file's
+    type when nothing of theirs is left (only control characters, a path, dots)."""
+    return clean_filename(filename) or NEUTRAL_NAMES.get(content_type, "document")
 
 
 def content_disposition(filename: str) -> str:

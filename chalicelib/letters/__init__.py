@@ -58,6 +58,10 @@ def render_letter(kind: LetterKind, context: LetterContext) -> bytes:
     Raises ValueError when the context's outcome does not fit the kind (an "accepted"
     refusal).
     """
+    if kind is LetterKind.attestation_tiers_payant:
+        return render_tiers_payant_attestation(
+            context.member, context.beneficiaries, context.issued_on, request_id=context.request_id
+        )
     from chalicelib.letters import render  # fpdf2 loads here, on the first letter only
 
     return render.render_letter(kind, context)

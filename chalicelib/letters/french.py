@@ -6,13 +6,17 @@ No locale: Lambda images ship without fr_FR, and `locale.setlocale` is process-w
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from functools import cache
+from typing import Any, get_args
 
-from chalicelib.domain.catalog import SUBJECTS_BY_CODE
-from chalicelib.domain.demarches import CARE_TYPE_LABELS, CareType
-from chalicelib.domain.members import Beneficiary, Relationship, mask_iban
+from pydantic.fields import FieldInfo
+
+from chalicelib.domain.catalog import REQUEST_TYPES
+from chalicelib.domain.demarches import ENUM_LABELS, DemarcheData, Money, NewBeneficiary
+from chalicelib.domain.members import Beneficiary, PostalAddress, Relationship, mask_iban
 
 NBSP = "\u00a0"
 # French typography puts a narrow no-break space between digit groups and inside « ».
@@ -70,56 +74,51 @@ RELATIONSHIP_LABELS: dict[str, str] = {
     Relationship.child: "Enfant",
 }
 
-STAY_TYPE_LABELS: dict[str, str] = {
-    "ambulatoire": "Ambulatoire",
-    "hospitalisation_complete": "Hospitalisation complète",
-    "maternite": "Maternité",
-    "psychiatrie": "Psychiatrie",
-    "reeducation": "Rééducation",
-}
 
-CHILD_SITUATION_LABELS: dict[str, str] = {
-    "etudiant": "Étudiant",
-    "apprenti": "Apprenti",
-    "demandeur_emploi": "Demandeur d'emploi",
-    "handicap": "En situation de handicap",
-}
+@dataclass(frozen=True)
+class _Field:
+    """A field of a démarche's `data`, as a letter prints it: its label and how its value reads."""
 
-FAMILY_EVENT_LABELS: dict[str, str] = {
-    "mariage": "Mariage",
-    "pacs": "PACS",
-    "naissance": "Naissance",
-    "adoption": "Adoption",
-    "divorce": "Divorce",
-    "separation": "Séparation",
-    "deces": "Décès",
-}
+    title: str
+    kind: str  # date, money, labels, address, newcomer or text
+    model: type[DemarcheData]
+    labels: Mapping[Any, str] | None = None
 
-# The fields of the démarches' `data` (chalicelib/domain/demarches.py), as a member reads them.
-FIELD_LABELS: dict[str, str] = {
-    "care_date": "Date des soins",
-    "amount": "Montant",
-    "care_type": "Nature des soins",
-    "practitioner": "Praticien",
-    "establishment": "Établissement",
-    "finess": "N° FINESS",
-    "admission_date": "Date d'entrée",
-    "stay_type": "Type de séjour",
-    "email": "Adresse e-mail",
-    "phone": "Téléphone",
-    "postal_address": "Adresse postale",
-    "iban": "IBAN",
-    "holder_name": "Titulaire du compte",
-    "situation": "Situation",
-    "until": "Jusqu'au",
-    "event": "Événement",
-    "event_date": "Date de l'événement",
-    "new_beneficiary": "Nouveau bénéficiaire",
-    "subject": "Sujet",
-    "detail": "Détail",
-}
 
-DATE_FIELDS = frozenset({"care_date", "admission_date", "until", "event_date"})
+def _kind(info: FieldInfo) -> tuple[str, Mapping[Any, str] | None]:
+    annotation = info.annotation
+    candidates = [a for a in get_args(annotation) if a is not type(None)] or [annotation]
+    chosen = candidates[0]
+    if any(isinstance(m, Money) for m in info.metadata):
+        return "money", None
+    if chosen is date:
+        return "date", None
+    if isinstance(chosen, type) and chosen in ENUM_LABELS:
+        return "labels", ENUM_LABELS[chosen]
+    if chosen is PostalAddress:
+        return "address", None
+    if chosen is NewBeneficiary:
+        return "newcomer", None
+    return "text", None
+
+
+@cache
+def data_fields() -> dict[str, _Field]:
+    """Every field of every démarche type's data model, by name, read from the registry: the
+    title each model gives it, and what its annotation says of its value."""
+    fields: dict[str, _Field] = {}
+    for request_type in REQUEST_TYPES:
+        model = request_type.data_model
+        for name, info in model.model_fields.items():
+            kind, labels = _kind(info)
+            title = info.title or name.replace("_", " ").capitalize()
+            fields.setdefault(name, _Field(title, kind, model, labels))
+    return fields
+
+
+def field_label(key: str) -> str:
+    field = data_fields().get(key)
+    return field.title if field else key.replace("_", " ").capitalize()
 
 
 def parse_date(value: Any) -> date | None:
@@ -144,13 +143,6 @@ def parse_amount(value: Any) -> Decimal | None:
     return None
 
 
-def care_type_label(value: Any) -> str:
-    try:
-        return CARE_TYPE_LABELS[CareType(value)]
-    except ValueError:
-        return str(value)
-
-
 def _address(value: Mapping[str, Any]) -> str:
     city = f"{value.get('postal_code', '')} {value.get('city', '')}".strip()
     lines = [value.get("line1"), value.get("line2"), city]
@@ -170,27 +162,21 @@ def field_value(key: str, value: Any, data: Mapping[str, Any]) -> str:
     masked (a letter travels by post)."""
     if value is None:
         return ""
-    if key in DATE_FIELDS and (day := parse_date(value)) is not None:
+    field = data_fields().get(key)
+    kind = field.kind if field else "text"
+    if kind == "date" and (day := parse_date(value)) is not None:
         return long_date(day)
-    if key == "amount" and (parsed := parse_amount(value)) is not None:
+    if kind == "money" and (parsed := parse_amount(value)) is not None:
         return amount(parsed)
-    labels = {
-        "care_type": {c.value: label for c, label in CARE_TYPE_LABELS.items()},
-        "stay_type": STAY_TYPE_LABELS,
-        "situation": CHILD_SITUATION_LABELS,
-        "event": FAMILY_EVENT_LABELS,
-    }
-    if key in labels:
-        return labels[key].get(str(value), str(value))
+    if field is not None and field.labels is not None:
+        return field.labels.get(str(value), str(value))
     if key == "iban":
         return mask_iban(str(value))
-    if key == "subject" and (subject := SUBJECTS_BY_CODE.get(str(value))):
-        return subject.label
-    if key == "detail" and (subject := SUBJECTS_BY_CODE.get(str(data.get("subject")))):
-        return next((c.label for c in subject.details if c.code == value), str(value))
-    if key == "postal_address" and isinstance(value, Mapping):
+    if field is not None and (label := field.model.value_label(key, value, data)):
+        return label
+    if kind == "address" and isinstance(value, Mapping):
         return _address(value)
-    if key == "new_beneficiary" and isinstance(value, Mapping):
+    if kind == "newcomer" and isinstance(value, Mapping):
         return _newcomer(value)
     if isinstance(value, bool):
         return "Oui" if value else "Non"
@@ -207,7 +193,7 @@ def filed_rows(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     for key, value in data.items():
         text = field_value(key, value, data)
         if text:
-            rows.append((FIELD_LABELS.get(key, key.replace("_", " ").capitalize()), text))
+            rows.append((field_label(key), text))
     return rows
 
 

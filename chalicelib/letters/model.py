@@ -15,8 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.domain.effects import CoverageChange
 from chalicelib.domain.members import Beneficiary, Member
-from chalicelib.domain.requests import Outcome as Outcome  # the one enum of decisions
+from chalicelib.domain.states import Outcome as Outcome  # the one enum of decisions
 
 
 class LetterKind(StrEnum):
@@ -32,6 +33,8 @@ class LetterKind(StrEnum):
     attestation_tiers_payant = "attestation_tiers_payant"
     # The answer to a request no other kind fits: the contact form, "other information".
     reponse_demande = "reponse_demande"
+    # The service needs a document or an answer before it can decide.
+    demande_pieces = "demande_pieces"
 
 
 REFUSING_OUTCOMES = frozenset({Outcome.refused, Outcome.partially_accepted})
@@ -128,6 +131,12 @@ KIND_SPECS: dict[LetterKind, KindSpec] = {
             "Le Service Adhérents",
         ),
         KindSpec(
+            LetterKind.demande_pieces,
+            "Demande de pièces complémentaires",
+            (None,),
+            "Votre conseiller Génération",
+        ),
+        KindSpec(
             LetterKind.attestation_tiers_payant,
             "Attestation de tiers-payant",
             (None,),
@@ -197,6 +206,9 @@ class LetterContext(BaseModel):
     )
     effective_on: date | None = Field(
         default=None, description="When a change, a payment or a teletransmission takes effect"
+    )
+    coverage_changes: tuple[CoverageChange, ...] = Field(
+        default=(), description="Whose coverage starts or ends, and when (a change of the file)"
     )
 
 
@@ -278,7 +290,7 @@ def inter_amc_block(member: Member, issued_on: date, terms: TiersPayantTerms) ->
         routing_criterion=terms.routing_criterion,
         member_number=member.member_id,
         valid_from=max(contract.start_date, date(issued_on.year, 1, 1)),
-        valid_until=end_of_year(issued_on),
+        valid_until=min(end_of_year(issued_on), contract.end_date or date.max),
     )
 
 
@@ -292,16 +304,18 @@ class BeneficiaryRights:
 def covered_beneficiaries(
     member: Member, beneficiaries: tuple[Beneficiary, ...] | list[Beneficiary], issued_on: date
 ) -> list[BeneficiaryRights]:
-    """Each beneficiary still covered on the day of issue, with the period of their rights:
-    from the contract's start (or their birth, if later) to the end of their coverage (or of
-    the year, if sooner). One whose coverage has already ended is not on the attestation."""
+    """Each beneficiary covered on the day of issue, with the period of their rights: from the
+    contract's start (or their own coverage's, or their birth, whichever is later) to the end of
+    their coverage (or of the contract, or of the year, whichever is sooner). One not covered
+    that day is not on the attestation."""
+    contract = member.contract
     rights = []
     for beneficiary in beneficiaries:
-        until = end_of_year(issued_on)
-        if beneficiary.coverage_end is not None:
-            if beneficiary.coverage_end < issued_on:
-                continue
-            until = min(until, beneficiary.coverage_end)
-        since = max(member.contract.start_date, beneficiary.birth_date)
+        if not beneficiary.covered_on(issued_on, contract):
+            continue
+        ends = (end_of_year(issued_on), contract.end_date, beneficiary.coverage_end)
+        until = min(d for d in ends if d is not None)
+        starts = (contract.start_date, beneficiary.coverage_start, beneficiary.birth_date)
+        since = max(d for d in starts if d is not None)
         rights.append(BeneficiaryRights(beneficiary, since, until))
     return rights

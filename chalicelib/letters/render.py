@@ -12,7 +12,6 @@ import unicodedata
 from datetime import date, datetime, time
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from fpdf import FPDF, FontFace
 from fpdf.enums import (
@@ -26,6 +25,7 @@ from fpdf.enums import (
 from fpdf.fonts import TTFFont
 from fpdf.util import Padding
 
+from chalicelib.domain.clock import PARIS
 from chalicelib.domain.contact import CONTACT
 from chalicelib.domain.members import Member
 from chalicelib.letters import french as fr
@@ -43,7 +43,6 @@ from chalicelib.letters.templates import (
     postal_lines,
 )
 
-PARIS = ZoneInfo("Europe/Paris")
 FONT = "SourceSans"
 
 # Page geometry, in millimetres (A4).
@@ -365,13 +364,8 @@ def render_body(body: LetterBody, context: LetterContext) -> bytes:
 
 
 def render_letter(kind: LetterKind, context: LetterContext) -> bytes:
+    """A letter from its template; the attestation has a layout of its own (`attestation.py`,
+    which builds on this module: this one never imports it)."""
     if kind is LetterKind.attestation_tiers_payant:
-        from chalicelib.letters.attestation import render_tiers_payant_attestation
-
-        return render_tiers_payant_attestation(
-            context.member,
-            context.beneficiaries,
-            context.issued_on,
-            request_id=context.request_id,
-        )
+        raise ValueError("the tiers-payant attestation is rendered by letters.attestation")
     return render_body(compose(kind, context), context)

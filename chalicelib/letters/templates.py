@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.domain.contact import CONTACT
+from chalicelib.domain.effects import CoverageChange
 from chalicelib.domain.members import mask_iban
 from chalicelib.letters import french as fr
 from chalicelib.letters.model import (
@@ -122,11 +123,7 @@ class _Facts:
         return [(label, names)]
 
     def rows(self, *keys: str) -> list[tuple[str, str]]:
-        return [
-            (fr.FIELD_LABELS[key], value)
-            for key in keys
-            if (value := self.data_value(key)) and key in fr.FIELD_LABELS
-        ]
+        return [(fr.field_label(key), value) for key in keys if (value := self.data_value(key))]
 
     def bank_account(self) -> str:
         account = self.context.member.bank_account
@@ -430,6 +427,21 @@ def _teletransmission(facts: _Facts, outcome: Outcome | None) -> list[Block]:
     return blocks
 
 
+def _coverage_sentence(change: CoverageChange) -> str:
+    if change.starts_on is not None:
+        return f"{change.name} est couvert(e) par votre contrat à compter du " + (
+            f"{fr.long_date(change.starts_on)}."
+        )
+    assert change.ends_on is not None  # noqa: S101  # a change starts or ends a coverage
+    if change.extended:
+        return f"La couverture de {change.name} est prolongée jusqu'au " + (
+            f"{fr.long_date(change.ends_on)}."
+        )
+    return f"La couverture de {change.name} par votre contrat prend fin le " + (
+        f"{fr.long_date(change.ends_on)}."
+    )
+
+
 def _confirm_change(facts: _Facts, outcome: Outcome | None) -> list[Block]:
     context = facts.context
     request = fr.quoted(facts.label)
@@ -454,6 +466,7 @@ def _confirm_change(facts: _Facts, outcome: Outcome | None) -> list[Block]:
     ]
     if rows:
         blocks += [Heading("Informations enregistrées"), Fields(tuple(rows))]
+    blocks += [Paragraph(_coverage_sentence(change)) for change in context.coverage_changes]
     if partial:
         blocks += [
             Paragraph("Une partie de votre demande n'a pas pu être prise en compte."),
@@ -491,6 +504,32 @@ def _answer_request(facts: _Facts, outcome: Outcome | None) -> list[Block]:
     return blocks
 
 
+def _ask_for_documents(facts: _Facts, outcome: Outcome | None) -> list[Block]:
+    context = facts.context
+    before = f" avant le {fr.long_date(context.answer_due_on)}" if context.answer_due_on else ""
+    portal = "Démarches › Suivi de mes demandes"
+    blocks: list[Block] = [
+        Paragraph(
+            f"Vous nous avez adressé{facts.on_filed_day()} une demande "
+            f"{fr.quoted(facts.label)}, enregistrée sous la référence {facts.reference}. "
+            "Pour pouvoir y donner suite, nous avons besoin d'un complément de votre part."
+        ),
+    ]
+    rows = facts.beneficiary_row()
+    if rows:
+        blocks.append(Fields(tuple(rows)))
+    blocks += _message(facts, "Ce dont nous avons besoin")
+    blocks += [
+        Paragraph(
+            f"Merci de nous répondre{before}, depuis votre espace adhérent, rubrique {portal} : "
+            "ouvrez cette demande et joignez-y votre réponse et vos documents. Sans réponse "
+            "dans ce délai, nous étudierons votre demande avec les seuls éléments dont nous "
+            "disposons."
+        ),
+    ]
+    return blocks
+
+
 Template = Callable[[_Facts, Outcome | None], list[Block]]
 
 TEMPLATES: dict[LetterKind, Template] = {
@@ -504,6 +543,7 @@ TEMPLATES: dict[LetterKind, Template] = {
     LetterKind.teletransmission: _teletransmission,
     LetterKind.confirmation_modification: _confirm_change,
     LetterKind.reponse_demande: _answer_request,
+    LetterKind.demande_pieces: _ask_for_documents,
 }
 
 

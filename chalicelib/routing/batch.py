@@ -27,15 +27,13 @@ MAX_RECEIVES = 5
 
 
 def _flag_for_agents(pointer: RequestPointer) -> None:
-    """The record is about to go to the DLQ: put its request before an agent, at the head of
-    its service's work list, and tell the member someone is on it."""
-    from chalicelib.store.requests import RequestRepository, Transitions
+    """The record is about to go to the DLQ: put its request before an agent."""
+    from chalicelib.domain import clock
+    from chalicelib.services.serving import flag_for_agents
+    from chalicelib.store.unit_of_work import unit_of_work
 
     try:
-        record = RequestRepository().get(pointer.member_id, pointer.request_id)
-        if Transitions().flag_for_agents(record):
-            logger.warning("request %s flagged for agents", pointer.request_id)
-            metric("RequestsFlaggedForAgents", Service=record.service)
+        flag_for_agents(unit_of_work(), pointer, clock.now())
     except Exception as error:  # the record still goes to the DLQ, which alarms
         logger.error("could not flag request %s", pointer.request_id, extra=failure(error))
 

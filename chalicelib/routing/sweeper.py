@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from chalicelib.store import outbox
+from chalicelib.domain import clock
+from chalicelib.observability import correlated
+from chalicelib.services.sweeping import sweep_outbox
+from chalicelib.store.unit_of_work import unit_of_work
 
 
 def sweep_pending(now: datetime | None = None) -> int:
-    from chalicelib.observability import correlated
-
     with correlated(None, function="outbox_sweeper"):
-        return outbox.sweep(now or datetime.now(UTC))
+        return sweep_outbox(unit_of_work(), now or clock.now())

@@ -4,27 +4,53 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 from ulid import ULID
 
-from chalicelib.domain.documents import DocumentRecord, DocumentSummary
+from chalicelib.domain.clock import iso_z, start_of_day
+from chalicelib.domain.documents import DocumentRecord, DocumentSummary, pdf_filename
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.requests import iso_z, month_of
+from chalicelib.domain.requests import month_of
+from chalicelib.observability import correlation_id
 from chalicelib.store import keys
 from chalicelib.store.dynamo import deserialize, dynamodb, parallel_map, query_all, serialize, table
-from chalicelib.store.uploads import bucket, delete_objects, encryption, s3
+from chalicelib.store.files import FileStore
 
 PDF = "application/pdf"
 
 
+# The letter's event joins the request's outbox in the same write (`store/outbox.py`).
+_ANNOUNCE = (
+    ", outbox = list_append(if_not_exists(outbox, :empty), :announce),"
+    " pending_pk = :pending, pending_sk = :pending_sk, correlation_id = :correlation"
+)
+
+
+def _announced(entry: dict[str, Any], request_id: str, now: datetime) -> dict[str, Any]:
+    return {
+        ":empty": [],
+        ":announce": [entry],
+        ":pending": keys.PENDING_PARTITION,
+        ":pending_sk": f"{iso_z(now)}#{request_id}",
+        ":correlation": correlation_id() or "",
+    }
+
+
+def _guard(kind: str, occurrence: str | None) -> str:
+    """A letter of a kind is sent once per request, or once per occurrence (each question)."""
+    return kind if occurrence is None else f"{kind}#{occurrence}"
+
+
 class DocumentRepository:
-    def existing_letter(self, member_id: str, request_id: str, kind: str) -> DocumentRecord | None:
+    def existing_letter(
+        self, member_id: str, request_id: str, kind: str, occurrence: str | None = None
+    ) -> DocumentRecord | None:
         answer = dynamodb().get_item(
             TableName=table(),
-            Key=serialize(keys.letter_guard_key(member_id, request_id, kind)),
+            Key=serialize(keys.letter_guard_key(member_id, request_id, _guard(kind, occurrence))),
             ConsistentRead=True,
         )
         if "Item" not in answer:
@@ -39,13 +65,18 @@ class DocumentRepository:
         pdf: bytes,
         now: datetime,
         request_id: str | None = None,
+        occurrence: str | None = None,
+        *,
+        document_id: str | None = None,
+        postal_dispatch: bool = False,
+        announce: dict[str, Any] | None = None,
     ) -> DocumentRecord:
         """Store the PDF, then the item, calendar, request link and guard in one transaction.
 
         With a request, the guard (`LETTER#<request>#<kind>`) makes a second issue of the same
         letter a no-op that returns the first one.
         """
-        document_id = str(ULID.from_datetime(now))
+        document_id = document_id or str(ULID.from_datetime(now))
         month = month_of(document_id)
         record = DocumentRecord(
             document_id=document_id,
@@ -56,9 +87,11 @@ class DocumentRepository:
             request_id=request_id,
             size=len(pdf),
             sha256=hashlib.sha256(pdf).hexdigest(),
+            postal_dispatch=postal_dispatch,
         )
         key = keys.document_object(member_id, month, document_id)
-        s3().put_object(Bucket=bucket(), Key=key, Body=pdf, ContentType=PDF, **encryption())
+        files = FileStore()
+        files.put(key, pdf, PDF, pdf_filename(title, record.created_at))
         item = {
             **keys.document_key(member_id, month, document_id),
             "entity": "document",
@@ -77,7 +110,7 @@ class DocumentRepository:
         ]
         if request_id is not None:
             guard = {
-                **keys.letter_guard_key(member_id, request_id, kind),
+                **keys.letter_guard_key(member_id, request_id, _guard(kind, occurrence)),
                 "entity": "letter_guard",
                 "document_id": document_id,
             }
@@ -95,10 +128,14 @@ class DocumentRepository:
                         "Key": serialize(
                             keys.request_key(member_id, month_of(request_id), request_id)
                         ),
-                        "UpdateExpression": "SET documents = list_append(documents, :doc)",
+                        "UpdateExpression": "SET documents = list_append(documents, :doc)"
+                        + _ANNOUNCE * (announce is not None),
                         "ConditionExpression": "attribute_exists(pk)",
                         "ExpressionAttributeValues": serialize(
-                            {":doc": [{"document_id": document_id, "title": title}]}
+                            {
+                                ":doc": [{"document_id": document_id, "title": title}],
+                                **(_announced(announce, request_id, now) if announce else {}),
+                            }
                         ),
                     }
                 },
@@ -106,11 +143,11 @@ class DocumentRepository:
         try:
             dynamodb().transact_write_items(TransactItems=operations)
         except ClientError as error:
-            delete_objects([key])
+            files.delete([key])
             reasons = error.response.get("CancellationReasons", [])
             guard_failed = len(reasons) > 2 and reasons[2].get("Code") == "ConditionalCheckFailed"
             if request_id is not None and guard_failed:
-                existing = self.existing_letter(member_id, request_id, kind)
+                existing = self.existing_letter(member_id, request_id, kind, occurrence)
                 if existing is not None:
                     return existing
             raise
@@ -130,7 +167,7 @@ class DocumentRepository:
         key = keys.document_object(
             record.member_id, month_of(record.document_id), record.document_id
         )
-        return bytes(s3().get_object(Bucket=bucket(), Key=key)["Body"].read())
+        return FileStore().read(key)
 
     def document_months(self, member_id: str) -> list[str]:
         answer = dynamodb().get_item(
@@ -160,7 +197,9 @@ class DocumentRepository:
         if not months:
             return []
         pages = parallel_map(lambda m: self.month(member_id, m), months)
-        documents = [d for page in pages for d in page if d.created_at[:10] >= cutoff]
+        # The cutoff is a Paris day: it starts at its first instant in Paris, not in UTC.
+        since = start_of_day(date.fromisoformat(cutoff))
+        documents = [d for page in pages for d in page if d.created_at >= since]
         return sorted(documents, key=lambda d: d.created_at, reverse=True)
 
     def object_key(self, record: DocumentRecord) -> str:

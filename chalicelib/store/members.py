@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.members import Beneficiary, Member
+from chalicelib.domain.members import Beneficiary, Member, Preferences
 from chalicelib.store import keys
 from chalicelib.store.dynamo import deserialize, dynamodb, query_all, serialize, table, without_keys
 
@@ -20,6 +21,16 @@ class MemberRepository:
     def put(self, member: Member) -> None:
         item = {**keys.profile_key(member.member_id), **member.model_dump(mode="json")}
         dynamodb().put_item(TableName=table(), Item=serialize(item))
+
+    def set_preferences(self, member_id: str, preferences: Preferences) -> None:
+        """On the profile item (`GET`/`PUT /me/preferences`)."""
+        dynamodb().update_item(
+            TableName=table(),
+            Key=serialize(keys.profile_key(member_id)),
+            UpdateExpression="SET preferences = :preferences",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=serialize({":preferences": preferences.model_dump()}),
+        )
 
     def beneficiaries(self, member_id: str) -> list[Beneficiary]:
         """The member and the people on their contract, in the order they joined."""
@@ -39,11 +50,9 @@ class MemberRepository:
         }
         dynamodb().put_item(TableName=table(), Item=serialize(item))
 
+    # -- what a service or an agent changes in the file (`domain.effects.MemberFile`) --------
 
-class ProfileUpdates:
-    """Changes a service or an agent applies to a member's file."""
-
-    def apply_contact(self, member_id: str, changes: dict[str, Any]) -> None:
+    def apply_contact(self, member_id: str, changes: Mapping[str, Any]) -> None:
         """Email, phone and postal address, as filed (only those given)."""
         allowed = {k: v for k, v in changes.items() if k in {"email", "phone", "postal_address"}}
         if not allowed:
@@ -64,6 +73,12 @@ class ProfileUpdates:
         )
         return str(deserialize(answer["Item"])["iban"]) if "Item" in answer else None
 
+    def forget_held_iban(self, member_id: str, request_id: str) -> None:
+        """The request is decided: the full IBAN it held is no longer needed anywhere."""
+        dynamodb().delete_item(
+            TableName=table(), Key=serialize(keys.bank_details_key(member_id, request_id))
+        )
+
     def apply_bank_account(self, member_id: str, iban: str, holder_name: str) -> None:
         dynamodb().update_item(
             TableName=table(),
@@ -75,7 +90,7 @@ class ProfileUpdates:
             ),
         )
 
-    def extend_coverage(self, member_id: str, beneficiary_id: str, until: str) -> None:
+    def set_coverage_end(self, member_id: str, beneficiary_id: str, until: str) -> None:
         dynamodb().update_item(
             TableName=table(),
             Key=serialize(keys.beneficiary_key(member_id, beneficiary_id)),

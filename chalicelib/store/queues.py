@@ -22,6 +22,11 @@ def queue_url(queue: str) -> str:
     return str(aws.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
 
 
+class Queues:
+    def send(self, queue: str, pointer: RequestPointer, correlation: str | None = None) -> None:
+        send_pointer(queue, pointer, correlation)
+
+
 def send_pointer(queue: str, pointer: RequestPointer, correlation: str | None = None) -> None:
     """The body is the pointer; the correlation id travels as an attribute, beside it."""
     correlation = correlation or correlation_id()

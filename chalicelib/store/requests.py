@@ -3,26 +3,33 @@ idempotency records and the outbox marker (sparse `gsi_pending`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.domain import events
+from chalicelib.domain.clock import iso_z
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.requests import (
-    HistoryEntry,
+    AgentHistoryEntry,
+    AgentMessage,
+    Attachment,
+    InformationRequest,
     RequestRecord,
     RequestSummary,
-    Status,
-    iso_z,
     month_of,
 )
+from chalicelib.domain.states import Actor, Status
 from chalicelib.observability import correlation_id
-from chalicelib.store import keys
+from chalicelib.store import keys, outbox
 from chalicelib.store.dynamo import deserialize, dynamodb, parallel_map, query_all, serialize, table
+from chalicelib.store.queues import INTAKE
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+HELD_IBAN_TTL = timedelta(days=90)
+DAILY_COUNT_TTL = timedelta(days=2)  # a day's count is only read on that day
 _UNUSED_UPLOAD = "attribute_exists(pk) AND attribute_not_exists(used_by)"
 SUMMARY_ATTRIBUTES = ("request_id", "type", "label", "created_at", "beneficiaries", "status")
 
@@ -41,6 +48,21 @@ class IdempotencyClaim:
     response: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class DailyLimit:
+    """At most `limit` of `counted` (requests, replies) per member and Paris `day`
+    (YYYY-MM-DD): counted by the very transaction that writes one, so a write that fails
+    counts nothing and two concurrent ones cannot both take the last place."""
+
+    counted: str
+    day: str
+    limit: int
+
+
+class DailyLimitReached(Exception):
+    """The member already made `limit` of these today: nothing was written."""
+
+
 class IdempotencyKeyTaken(Exception):
     """Another call with the same key committed first."""
 
@@ -55,6 +77,97 @@ class UploadTaken(Exception):
 
 def _cancellation_codes(error: ClientError) -> list[str]:
     return [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+
+
+class RequestClosed(Exception):
+    """The request is processed or withdrawn: nothing more joins it."""
+
+
+class TransactionCanceled(Exception):
+    def __init__(self, failed: set[int]) -> None:
+        super().__init__(sorted(failed))
+        self.failed = failed
+
+
+def _claim(
+    member_id: str, request_id: str, idempotency: IdempotencyClaim, now: datetime
+) -> dict[str, Any]:
+    claim = {
+        **keys.idempotency_key(member_id, idempotency.key),
+        "entity": "idempotency",
+        "fingerprint": idempotency.fingerprint,
+        "request_id": request_id,
+        "response": idempotency.response,
+        "expires_at": int(now.timestamp()) + IDEMPOTENCY_TTL_SECONDS,
+    }
+    return {
+        "Put": {
+            "TableName": table(),
+            "Item": serialize(claim),
+            "ConditionExpression": "attribute_not_exists(sk) OR expires_at <= :now",
+            "ExpressionAttributeValues": serialize({":now": int(now.timestamp())}),
+        }
+    }
+
+
+def _count(member_id: str, daily: DailyLimit, now: datetime) -> dict[str, Any]:
+    """One more of the day's count, on condition there is room for it."""
+    return {
+        "Update": {
+            "TableName": table(),
+            "Key": serialize(keys.daily_count_key(member_id, daily.counted, daily.day)),
+            "UpdateExpression": "ADD #count :one SET entity = :entity, expires_at = :expires",
+            "ConditionExpression": "attribute_not_exists(#count) OR #count < :limit",
+            "ExpressionAttributeNames": {"#count": "count"},
+            "ExpressionAttributeValues": serialize(
+                {
+                    ":one": 1,
+                    ":limit": daily.limit,
+                    ":entity": "daily_count",
+                    ":expires": int((now + DAILY_COUNT_TTL).timestamp()),
+                }
+            ),
+        }
+    }
+
+
+def _use_upload(member_id: str, upload_id: str, request_id: str) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": table(),
+            "Key": serialize(keys.upload_key(member_id, upload_id)),
+            "UpdateExpression": "SET used_by = :request",
+            "ConditionExpression": _UNUSED_UPLOAD,
+            "ExpressionAttributeValues": serialize({":request": request_id}),
+        }
+    }
+
+
+def _transact(
+    operations: list[dict[str, Any]],
+    idempotency_at: int | None,
+    uploads_at: int,
+    upload_ids: list[str],
+    count_at: int,
+) -> None:
+    """One transaction; a failed condition says which, in this order: the idempotency key (a
+    replay is answered as such, even at the limit), an upload, another item
+    (`TransactionCanceled`), and only then the day's count (`DailyLimitReached`)."""
+    try:
+        dynamodb().transact_write_items(TransactItems=operations)
+    except ClientError as error:
+        codes = _cancellation_codes(error)
+        failed = {i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"}
+        if idempotency_at in failed:
+            raise IdempotencyKeyTaken from error
+        for offset, upload_id in enumerate(upload_ids):
+            if uploads_at + offset in failed:
+                raise UploadTaken(upload_id) from error
+        if failed - {count_at}:
+            raise TransactionCanceled(failed) from error
+        if count_at in failed:
+            raise DailyLimitReached from error
+        raise
 
 
 class RequestRepository:
@@ -73,23 +186,34 @@ class RequestRepository:
         self,
         record: RequestRecord,
         now: datetime,
+        *,
+        limit: DailyLimit,
         idempotency: IdempotencyClaim | None = None,
         bank_iban: str | None = None,
     ) -> None:
-        """Request + calendar (+ idempotency record, uploads marked used, held IBAN): one
-        transaction.
+        """Request + calendar + the day's count (+ idempotency record, uploads marked used,
+        held IBAN): one transaction. `DailyLimitReached` when the day's count is full.
 
-        The request is born pending (outbox marker set); `mark_sent` clears the marker once the
-        intake queue has the pointer, and the sweeper sends what stays pending.
+        The request is born with its outbox (the pointer for intake, its `RequestFiled` event)
+        and pending: the dispatcher sends both and clears it, the sweeper what stays pending.
         """
         month = record.month
         item = {
             **keys.request_key(record.member_id, month, record.request_id),
-            **record.model_dump(mode="json"),
+            **record.model_dump(mode="json", exclude={"replies_delivered"}),
             "entity": "request",
             "pending_pk": keys.PENDING_PARTITION,
             "pending_sk": f"{record.created_at}#{record.request_id}",
             "correlation_id": correlation_id(),  # so the sweeper carries it on
+            # What the dispatcher sends: the pointer to intake, and the event on the bus.
+            "outbox": [
+                outbox.to_queue(INTAKE, now),
+                outbox.to_bus(events.RequestFiled.of(record, now)),
+            ],
+            # On its service's work list from the start: a request stuck before its router or
+            # its handler (a queue outage, a DLQ) is still seen, and its deadlines watched.
+            "svc_pk": service_partition(record.service, "open"),
+            "svc_sk": service_sort(NORMAL, record.created_at, record.request_id),
         }
         operations: list[dict[str, Any]] = [
             {
@@ -108,75 +232,156 @@ class RequestRepository:
                 }
             },
         ]
+        idempotency_at = len(operations) if idempotency is not None else None
         if idempotency is not None:
-            claim = {
-                **keys.idempotency_key(record.member_id, idempotency.key),
-                "entity": "idempotency",
-                "fingerprint": idempotency.fingerprint,
-                "request_id": record.request_id,
-                "response": idempotency.response,
-                "expires_at": int(now.timestamp()) + IDEMPOTENCY_TTL_SECONDS,
-            }
-            operations.append(
-                {
-                    "Put": {
-                        "TableName": table(),
-                        "Item": serialize(claim),
-                        "ConditionExpression": "attribute_not_exists(sk) OR expires_at <= :now",
-                        "ExpressionAttributeValues": serialize({":now": int(now.timestamp())}),
-                    }
-                }
-            )
-        idempotency_at = len(operations) - 1 if idempotency is not None else None
+            operations.append(_claim(record.member_id, record.request_id, idempotency, now))
         uploads_at = len(operations)
-        for attachment in record.attachments:
-            operations.append(
-                {
-                    "Update": {
-                        "TableName": table(),
-                        "Key": serialize(
-                            keys.upload_key(record.member_id, attachment.attachment_id)
-                        ),
-                        "UpdateExpression": "SET used_by = :request",
-                        "ConditionExpression": _UNUSED_UPLOAD,
-                        "ExpressionAttributeValues": serialize({":request": record.request_id}),
-                    }
-                }
-            )
+        operations += [
+            _use_upload(record.member_id, a.attachment_id, record.request_id)
+            for a in record.attachments
+        ]
         if bank_iban is not None:
             held = {
                 **keys.bank_details_key(record.member_id, record.request_id),
                 "entity": "bank_details",
                 "iban": bank_iban,
+                # Deleted at the decision; TTL is the backstop for one never decided.
+                "expires_at": int((now + HELD_IBAN_TTL).timestamp()),
             }
             operations.append({"Put": {"TableName": table(), "Item": serialize(held)}})
+        count_at = len(operations)
+        operations.append(_count(record.member_id, limit, now))
+        _transact(
+            operations,
+            idempotency_at,
+            uploads_at,
+            [a.attachment_id for a in record.attachments],
+            count_at,
+        )
+
+    def reply(
+        self,
+        record: RequestRecord,
+        message: AgentMessage,
+        attachments: list[Attachment],
+        now: datetime,
+        idempotency: IdempotencyClaim | None = None,
+        *,
+        limit: DailyLimit,
+    ) -> None:
+        """The member's answer, its files and their uploads marked used, the day's count (and
+        the idempotency record) in one transaction. An open request goes back to its service's
+        open list and to the outbox (the router sends it on, the handler sees the answer).
+        Raises `RequestClosed` if the request is processed or withdrawn by then,
+        `DailyLimitReached` when the day's count is full."""
+        change = Change(
+            _OPEN,
+            dict(_OPEN_VALUES),
+            assign={
+                "status": Status.in_progress.value,
+                "svc_pk": service_partition(record.service, LISTS[Status.in_progress]),
+                "svc_sk": service_sort(
+                    URGENT if record.needs_attention else NORMAL,
+                    record.created_at,
+                    record.request_id,
+                ),
+            },
+            remove=("information_request",),
+            append={
+                "messages": [message.model_dump(mode="json")],
+                "attachments": [a.model_dump(mode="json") for a in attachments],
+            },
+        )
+        change.outbox(record.request_id, now)
+        replied = events.MemberReplied.of(
+            _after(record, status=Status.in_progress), now, message_id=message.message_id
+        )
+        change.emit(replied, record.request_id, now)
+        change.history(
+            AgentHistoryEntry(
+                at=iso_z(now), status=Status.in_progress, label="Réponse envoyée", by=Actor.member
+            )
+        )
+        operations: list[dict[str, Any]] = [
+            {"Update": change.operation(record.member_id, record.request_id)}
+        ]
+        idempotency_at = len(operations) if idempotency is not None else None
+        if idempotency is not None:
+            operations.append(_claim(record.member_id, record.request_id, idempotency, now))
+        uploads_at = len(operations)
+        operations += [
+            _use_upload(record.member_id, a.attachment_id, record.request_id) for a in attachments
+        ]
+        count_at = len(operations)
+        operations.append(_count(record.member_id, limit, now))
         try:
-            dynamodb().transact_write_items(TransactItems=operations)
-        except ClientError as error:
-            codes = _cancellation_codes(error)
-            failed = {i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"}
-            if idempotency_at in failed:
-                raise IdempotencyKeyTaken from error
-            for offset, attachment in enumerate(record.attachments):
-                if uploads_at + offset in failed:
-                    raise UploadTaken(attachment.attachment_id) from error
+            _transact(
+                operations,
+                idempotency_at,
+                uploads_at,
+                [a.attachment_id for a in attachments],
+                count_at,
+            )
+        except TransactionCanceled as canceled:
+            if 0 in canceled.failed:
+                raise RequestClosed from canceled
             raise
 
-    def mark_sent(self, member_id: str, request_id: str, now: datetime) -> bool:
-        """Clear the outbox marker; False if another sender already did."""
-        try:
-            dynamodb().update_item(
-                TableName=table(),
-                Key=serialize(keys.request_key(member_id, month_of(request_id), request_id)),
-                UpdateExpression="REMOVE pending_pk, pending_sk SET sent_at = :now",
-                ConditionExpression="attribute_exists(pending_pk)",
-                ExpressionAttributeValues=serialize({":now": iso_z(now)}),
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+    def day_count(self, member_id: str, limit: DailyLimit) -> int:
+        """How many of `limit.counted` the member made on `limit.day`: an early look only (a
+        write counts, and is refused, by its own condition)."""
+        answer = dynamodb().get_item(
+            TableName=table(),
+            Key=serialize(keys.daily_count_key(member_id, limit.counted, limit.day)),
+            ProjectionExpression="#count",
+            ExpressionAttributeNames={"#count": "count"},
+        )
+        return int(deserialize(answer.get("Item", {})).get("count", 0))
+
+    def outbox(self, member_id: str, request_id: str) -> list[dict[str, Any]]:
+        """What the request's changes still have to send, oldest first (a consistent read)."""
+        answer = dynamodb().get_item(
+            TableName=table(),
+            Key=serialize(keys.request_key(member_id, month_of(request_id), request_id)),
+            ProjectionExpression="outbox",
+            ConsistentRead=True,
+        )
+        entries: list[dict[str, Any]] = deserialize(answer.get("Item", {})).get("outbox", [])
+        return entries
+
+    def clear_outbox(
+        self, member_id: str, request_id: str, sent: list[dict[str, Any]], now: datetime
+    ) -> bool:
+        """Take what was sent out of the outbox: all of it, the pending marker too, unless
+        another change added to it meanwhile (then only the entries sent). False when another
+        sender cleared them first."""
+        key = serialize(keys.request_key(member_id, month_of(request_id), request_id))
+        names = {"#outbox": "outbox", "#id": "id"}
+        values = {":n": len(sent), ":first": sent[0]["id"], ":now": iso_z(now)}
+        whole = {
+            "UpdateExpression": "REMOVE #outbox, pending_pk, pending_sk SET sent_at = :now",
+            "ConditionExpression": "size(#outbox) = :n AND #outbox[0].#id = :first",
+        }
+        some = {
+            "UpdateExpression": "REMOVE "
+            + ", ".join(f"#outbox[{i}]" for i in range(len(sent)))
+            + " SET sent_at = :now",
+            "ConditionExpression": "size(#outbox) > :n AND #outbox[0].#id = :first",
+        }
+        for attempt in (whole, some):
+            try:
+                dynamodb().update_item(
+                    TableName=table(),
+                    Key=key,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=serialize(values),
+                    **attempt,
+                )
+                return True
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        return False
 
     def pending_before(
         self, cutoff: datetime, limit: int = 100
@@ -254,35 +459,115 @@ def service_sort(priority: str, created_at: str, request_id: str) -> str:
     return f"{priority}#{created_at}#{request_id}"
 
 
-class Transitions:
-    """Conditional updates of a request: each one happens once, whatever the redeliveries."""
+# The work list a request is on, by its status.
+LISTS: dict[Status, str] = {
+    Status.in_progress: "open",
+    Status.waiting_for_member: "waiting",
+    Status.processed: "processed",
+    Status.withdrawn: "withdrawn",
+}
+_OPEN = "#status IN (:in_progress, :waiting_for_member)"
+_OPEN_VALUES = {
+    ":in_progress": Status.in_progress.value,
+    ":waiting_for_member": Status.waiting_for_member.value,
+}
 
-    def _update(
-        self,
-        member_id: str,
-        request_id: str,
-        assignments: dict[str, Any],
-        condition: str,
-        history: HistoryEntry | None = None,
-        condition_values: dict[str, Any] | None = None,
-    ) -> bool:
-        names = {f"#{k}": k for k in assignments}
-        values = {f":{k}": v for k, v in assignments.items()}
-        parts = [f"#{k} = :{k}" for k in assignments]
-        if history is not None:
-            names["#history"] = "history"
-            values[":entry"] = [history.model_dump(mode="json")]
-            parts.append("#history = list_append(#history, :entry)")
-        values.update(condition_values or {})
-        try:
-            dynamodb().update_item(
-                TableName=table(),
-                Key=serialize(keys.request_key(member_id, month_of(request_id), request_id)),
-                UpdateExpression="SET " + ", ".join(parts),
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names | _condition_names(condition),
-                ExpressionAttributeValues=serialize(values),
+
+@dataclass
+class Change:
+    """One conditional update of a request item: what it sets, removes, appends and adds."""
+
+    condition: str
+    values: dict[str, Any] = field(default_factory=dict)  # the condition's own values
+    assign: dict[str, Any] = field(default_factory=dict)
+    remove: tuple[str, ...] = ()
+    append: dict[str, list[Any]] = field(default_factory=dict)  # list attribute: items
+    add: dict[str, set[str]] = field(default_factory=dict)  # string set attribute: members
+
+    def history(self, entry: AgentHistoryEntry) -> Change:
+        self.append.setdefault("history", []).append(entry.model_dump(mode="json"))
+        return self
+
+    def outbox(self, request_id: str, now: datetime) -> Change:
+        """Pending again, with the pointer to send to intake (the router passes it on to the
+        request's service): the dispatcher sends it, or the sweeper."""
+        return self.pend(request_id, now, outbox.to_queue(INTAKE, now))
+
+    def emit(self, event: events.EventDetail, request_id: str, now: datetime) -> Change:
+        """The event of this change, recorded in the same write: put on the bus by the
+        dispatcher, or by the sweeper."""
+        return self.pend(request_id, now, outbox.to_bus(event))
+
+    def pend(self, request_id: str, now: datetime, entry: dict[str, Any]) -> Change:
+        self.append.setdefault("outbox", []).append(entry)
+        self.assign["pending_pk"] = keys.PENDING_PARTITION
+        self.assign["pending_sk"] = f"{iso_z(now)}#{request_id}"
+        self.assign["correlation_id"] = correlation_id()
+        return self
+
+    def operation(self, member_id: str, request_id: str) -> dict[str, Any]:
+        """The arguments of an UpdateItem, or of a transaction's Update."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = dict(self.values)
+        sets, adds = [], []
+        # An attribute set to None is removed: DynamoDB items hold no nulls here (`serialize`).
+        assigned = {k: v for k, v in self.assign.items() if v is not None}
+        cleared = [k for k, v in self.assign.items() if v is None]
+        for n, (name, value) in enumerate(assigned.items()):
+            names[f"#s{n}"] = name
+            values[f":s{n}"] = value
+            sets.append(f"#s{n} = :s{n}")
+        for n, (name, items) in enumerate(self.append.items()):
+            names[f"#a{n}"] = name
+            values[f":a{n}"] = items
+            sets.append(f"#a{n} = list_append(if_not_exists(#a{n}, :empty), :a{n})")
+            values[":empty"] = []
+        for n, (name, members) in enumerate(self.add.items()):
+            names[f"#d{n}"] = name
+            values[f":d{n}"] = members
+            adds.append(f"#d{n} :d{n}")
+        removes = []
+        for n, name in enumerate((*self.remove, *cleared)):
+            names[f"#r{n}"] = name
+            removes.append(f"#r{n}")
+        expression = " ".join(
+            part
+            for part in (
+                f"SET {', '.join(sets)}" if sets else "",
+                f"REMOVE {', '.join(removes)}" if removes else "",
+                f"ADD {', '.join(adds)}" if adds else "",
             )
+            if part
+        )
+        return {
+            "TableName": table(),
+            "Key": serialize(keys.request_key(member_id, month_of(request_id), request_id)),
+            "UpdateExpression": expression,
+            "ConditionExpression": self.condition,
+            "ExpressionAttributeNames": names | _condition_names(self.condition),
+            "ExpressionAttributeValues": serialize(values),
+        }
+
+
+def _after(record: RequestRecord, **changed: Any) -> RequestRecord:
+    """The request as a change leaves it: what its event says."""
+    return record.model_copy(update=changed)
+
+
+def _entry(
+    now: datetime, status: Status, label: str, by: Actor, agent_id: str | None = None
+) -> AgentHistoryEntry:
+    return AgentHistoryEntry(at=iso_z(now), status=status, label=label, by=by, agent_id=agent_id)
+
+
+class Transitions:
+    """Conditional updates of a request: each happens once whatever the redeliveries, and none
+    moves a request backwards (a processed or withdrawn request is never open again)."""
+
+    def apply(self, record: RequestRecord, change: Change) -> bool:
+        """False when the condition does not hold (a repeat, or a request that moved on)."""
+        try:
+            dynamodb().update_item(**change.operation(record.member_id, record.request_id))
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
@@ -291,95 +576,227 @@ class Transitions:
 
     def route(self, record: RequestRecord, service: str, label: str, now: datetime) -> bool:
         """Record the routing once: a duplicate delivery changes nothing."""
-        return self._update(
-            record.member_id,
-            record.request_id,
-            {
+        status = record.status
+        change = Change(
+            "attribute_exists(pk) AND attribute_not_exists(#routed_at)",
+            assign={
                 "service": service,
                 "routed_at": iso_z(now),
-                "svc_pk": service_partition(service, "open"),
+                "svc_pk": service_partition(service, LISTS[status]),
                 "svc_sk": service_sort(NORMAL, record.created_at, record.request_id),
             },
-            "attribute_exists(pk) AND attribute_not_exists(#routed_at)",
-            HistoryEntry(at=iso_z(now), status=Status.in_progress, label=label),
         )
+        routed = events.RequestRouted.of(_after(record, service=service), now)
+        change.emit(routed, record.request_id, now)
+        return self.apply(record, change.history(_entry(now, status, label, Actor.system)))
 
     def acknowledge(self, record: RequestRecord, label: str, now: datetime, **extra: Any) -> bool:
-        """The service has the request (and may set deadlines): once."""
-        return self._update(
-            record.member_id,
-            record.request_id,
-            {"acknowledged_at": iso_z(now), **extra},
-            "attribute_exists(pk) AND attribute_not_exists(#acknowledged_at)",
-            HistoryEntry(at=iso_z(now), status=Status.in_progress, label=label),
+        """The service has the request (and may set deadlines): once, while it is open."""
+        change = Change(
+            f"attribute_not_exists(#acknowledged_at) AND {_OPEN}",
+            dict(_OPEN_VALUES),
+            assign={"acknowledged_at": iso_z(now), **extra},
         )
+        return self.apply(record, change.history(_entry(now, record.status, label, Actor.service)))
 
     def claim_decision(self, record: RequestRecord, outcome: str, now: datetime) -> bool:
         """Reserve the decision for this outcome: a retry of it passes, another outcome not."""
-        return self._update(
-            record.member_id,
-            record.request_id,
-            {"decided_outcome": outcome, "decided_at": iso_z(now)},
-            "#status = :open AND (attribute_not_exists(#decided_outcome) OR "
-            "#decided_outcome = :decided_outcome)",
-            condition_values={":open": Status.in_progress.value},
+        change = Change(
+            f"{_OPEN} AND (attribute_not_exists(#decided_outcome) OR #decided_outcome = :outcome)",
+            {**_OPEN_VALUES, ":outcome": outcome},
+            assign={"decided_outcome": outcome, "decided_at": iso_z(now)},
         )
+        return self.apply(record, change)
 
     def finish(
-        self, record: RequestRecord, outcome: str, label: str, now: datetime, **extra: Any
+        self,
+        record: RequestRecord,
+        outcome: str,
+        label: str,
+        now: datetime,
+        agent_id: str | None = None,
+        **extra: Any,
     ) -> bool:
-        """The request becomes processed: once."""
-        service = record.service
-        return self._update(
-            record.member_id,
-            record.request_id,
-            {
+        """The request becomes processed: once, from an open state only."""
+        change = Change(
+            _OPEN,
+            dict(_OPEN_VALUES),
+            assign={
                 "status": Status.processed.value,
                 "outcome": outcome,
                 "processed_at": iso_z(now),
-                "svc_pk": service_partition(service, "processed"),
+                "svc_pk": service_partition(record.service, LISTS[Status.processed]),
                 "svc_sk": service_sort(NORMAL, record.created_at, record.request_id),
                 **extra,
             },
-            "#status = :open",
-            HistoryEntry(at=iso_z(now), status=Status.processed, label=label),
-            condition_values={":open": Status.in_progress.value},
+            remove=("information_request",),
         )
+        decided = events.RequestDecided.of(
+            _after(record, status=Status.processed), now, outcome=outcome
+        )
+        change.emit(decided, record.request_id, now)
+        entry = _entry(now, Status.processed, label, Actor.service, agent_id)
+        return self.apply(record, change.history(entry))
 
-    def flag_for_agents(self, record: RequestRecord) -> bool:
-        """A request its service could not handle: at the head of the service's open list."""
-        now = datetime.now(UTC)
-        return self._update(
-            record.member_id,
-            record.request_id,
-            {
-                "needs_attention": True,
-                "svc_pk": service_partition(record.service, "open"),
+    def ask(
+        self,
+        record: RequestRecord,
+        question: InformationRequest,
+        message: AgentMessage,
+        label: str,
+        now: datetime,
+    ) -> bool:
+        """The service asks the member: the request waits for them, first on no work list but
+        the service's `waiting` one."""
+        change = Change(
+            _OPEN,
+            dict(_OPEN_VALUES),
+            assign={
+                "status": Status.waiting_for_member.value,
+                "information_request": question.model_dump(mode="json"),
+                "svc_pk": service_partition(record.service, LISTS[Status.waiting_for_member]),
+                "svc_sk": service_sort(NORMAL, record.created_at, record.request_id),
+                "unanswered": False,
+            },
+            append={"messages": [message.model_dump(mode="json")]},
+        )
+        asked = events.InformationRequested.of(
+            _after(record, status=Status.waiting_for_member),
+            now,
+            respond_before=question.respond_before,
+        )
+        change.emit(asked, record.request_id, now)
+        entry = _entry(now, Status.waiting_for_member, label, Actor.service, message.agent_id)
+        return self.apply(record, change.history(entry))
+
+    def unanswered(self, record: RequestRecord, label: str, now: datetime) -> bool:
+        """The question's deadline passed: back to the head of the service's open list."""
+        change = Change(
+            "#status = :waiting_for_member",
+            {":waiting_for_member": Status.waiting_for_member.value},
+            assign={
+                "status": Status.in_progress.value,
+                "unanswered": True,
+                "svc_pk": service_partition(record.service, LISTS[Status.in_progress]),
                 "svc_sk": service_sort(URGENT, record.created_at, record.request_id),
             },
-            "attribute_exists(pk) AND "
-            "(attribute_not_exists(#needs_attention) OR #needs_attention <> :yes)",
-            HistoryEntry(
-                at=iso_z(now),
-                status=Status.in_progress,
-                label="Traitement automatique interrompu : un conseiller reprend votre demande",
-            ),
-            condition_values={":yes": True},
+            remove=("information_request",),
+        )
+        return self.apply(
+            record, change.history(_entry(now, Status.in_progress, label, Actor.system))
         )
 
-    def prioritise(self, record: RequestRecord, priority: str) -> bool:
-        return self._update(
-            record.member_id,
-            record.request_id,
-            {"svc_sk": service_sort(priority, record.created_at, record.request_id)},
-            "#status = :open",
-            condition_values={":open": Status.in_progress.value},
+    def withdraw(
+        self, record: RequestRecord, message: AgentMessage | None, label: str, now: datetime
+    ) -> bool:
+        """The member withdraws an open request; its service is told through the outbox."""
+        change = Change(
+            _OPEN,
+            dict(_OPEN_VALUES),
+            assign={
+                "status": Status.withdrawn.value,
+                "withdrawn_at": iso_z(now),
+                "svc_pk": service_partition(record.service, LISTS[Status.withdrawn]),
+                "svc_sk": service_sort(NORMAL, record.created_at, record.request_id),
+            },
+            remove=("information_request",),
+            append={"messages": [message.model_dump(mode="json")]} if message else {},
         )
+        change.outbox(record.request_id, now)
+        withdrawn = events.RequestWithdrawn.of(_after(record, status=Status.withdrawn), now)
+        change.emit(withdrawn, record.request_id, now)
+        return self.apply(
+            record, change.history(_entry(now, Status.withdrawn, label, Actor.member))
+        )
+
+    def reclassify(
+        self,
+        record: RequestRecord,
+        *,
+        service: str,
+        complaint: bool,
+        label: str,
+        history_label: str,
+        now: datetime,
+        agent_id: str | None,
+        **extra: Any,
+    ) -> bool:
+        """Another service takes an open request over: routed again (the router sends it on),
+        acknowledged again by the new service."""
+        change = Change(
+            f"{_OPEN} AND #service = :from",
+            {**_OPEN_VALUES, ":from": record.service},
+            assign={
+                "service": service,
+                "complaint": complaint,
+                "label": label,
+                "svc_pk": service_partition(service, LISTS[record.status]),
+                "svc_sk": service_sort(NORMAL, record.created_at, record.request_id),
+                **extra,
+            },
+            remove=("routed_at", "acknowledged_at"),
+        )
+        change.outbox(record.request_id, now)
+        moved = events.RequestReclassified.of(
+            _after(record, service=service, complaint=complaint),
+            now,
+            previous_service=record.service,
+        )
+        change.emit(moved, record.request_id, now)
+        entry = _entry(now, record.status, history_label, Actor.service, agent_id)
+        return self.apply(record, change.history(entry))
+
+    def deliver_replies(
+        self, record: RequestRecord, message_ids: set[str], label: str, now: datetime
+    ) -> bool:
+        """The service has seen the member's new answers: said once in the history."""
+        condition = " AND ".join(
+            f"NOT contains(#replies_delivered, :m{n})" for n in range(len(message_ids))
+        )
+        change = Change(
+            f"attribute_not_exists(#replies_delivered) OR ({condition})",
+            {f":m{n}": m for n, m in enumerate(sorted(message_ids))},
+            add={"replies_delivered": set(message_ids)},
+        )
+        return self.apply(record, change.history(_entry(now, record.status, label, Actor.service)))
+
+    def flag_for_agents(self, record: RequestRecord, now: datetime) -> bool:
+        """A request its service could not handle: at the head of the service's open list."""
+        change = Change(
+            f"{_OPEN} AND (attribute_not_exists(#needs_attention) OR #needs_attention <> :yes)",
+            {**_OPEN_VALUES, ":yes": True},
+            assign={
+                "needs_attention": True,
+                "svc_sk": service_sort(URGENT, record.created_at, record.request_id),
+            },
+        )
+        label = "Traitement automatique interrompu : un conseiller reprend votre demande"
+        return self.apply(record, change.history(_entry(now, record.status, label, Actor.system)))
+
+    def deadline_at_risk(self, record: RequestRecord, due_at: str, now: datetime) -> bool:
+        """A complaint whose deadline is near goes to the head of its list, and says so on the
+        bus, once: while it stays at risk, later watches change nothing."""
+        urgent = service_sort(URGENT, record.created_at, record.request_id)
+        change = Change(
+            f"{_OPEN} AND #svc_sk <> :urgent",
+            {**_OPEN_VALUES, ":urgent": urgent},
+            assign={"svc_sk": urgent},
+        )
+        at_risk = events.ComplaintDeadlineAtRisk.of(record, now, due_at=due_at)
+        return self.apply(record, change.emit(at_risk, record.request_id, now))
+
+    def prioritise(self, record: RequestRecord, priority: str) -> bool:
+        change = Change(
+            _OPEN,
+            dict(_OPEN_VALUES),
+            assign={"svc_sk": service_sort(priority, record.created_at, record.request_id)},
+        )
+        return self.apply(record, change)
 
     def work_list(
         self, service: str, state: str, limit: int, start: dict[str, Any] | None = None
     ) -> tuple[list[RequestRecord], dict[str, Any] | None]:
-        """A service's requests, urgent first, then oldest first."""
+        """A service's requests in one state, urgent first, then oldest first."""
         kwargs: dict[str, Any] = {
             "TableName": table(),
             "IndexName": "gsi_service",

@@ -3,36 +3,20 @@
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 import hmac
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import jwt
-import moto.cognitoidp
 import pytest
 
-from infra.local_stack import LocalStack, create_account, create_user_pool
+from infra.local_stack import LocalStack, create_cognito_user, create_user_pool
 from tests.conftest import PASSWORD, Api, SignedIn
-
-# moto signs its pools' tokens with this key: the key of the pool under test, not a forgery.
-_POOL_KEY = json.loads(
-    gzip.decompress(
-        (Path(moto.cognitoidp.__file__).parent / "resources" / "jwks-private.json.gz").read_bytes()
-    )
-)
-
-
-def _pool_signed(claims: dict[str, Any]) -> str:
-    key = jwt.PyJWK(_POOL_KEY).key
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": _POOL_KEY["kid"]})
-
-
-def _claims(token: str) -> dict[str, Any]:
-    return dict(jwt.decode(token, options={"verify_signature": False}))
+from tests.tokens import POOL_KEY as _POOL_KEY
+from tests.tokens import claims as _claims
+from tests.tokens import pool_signed as _pool_signed
 
 
 def _assert_unauthorized(answer: Any) -> None:
@@ -95,7 +79,11 @@ def test_unsigned_alg_none_token_is_refused(
     api: Api, alice: SignedIn, aws_calls: list[str]
 ) -> None:
     unsigned = jwt.encode(_claims(alice.token), key=None, algorithm="none")
-    _assert_unauthorized(api.get("/me", headers={"Authorization": f"Bearer {unsigned}"}))
+    answer = api.get("/me", headers={"Authorization": f"Bearer {unsigned}"})
+    _assert_unauthorized(answer)
+    # Refused by our allow-list, on the header, before any key is looked up (PyJWT's own
+    # `algorithms` would refuse it too: a second layer, not the one under test).
+    assert "algorithme" in answer.body["error"]["message"]
     assert aws_calls == []
 
 
@@ -119,7 +107,9 @@ def test_hs256_token_keyed_with_the_public_key_is_refused(api: Api, alice: Signe
     )
     signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
     token = f"{signing_input}.{b64(signature)}"
-    _assert_unauthorized(api.get("/me", headers={"Authorization": f"Bearer {token}"}))
+    answer = api.get("/me", headers={"Authorization": f"Bearer {token}"})
+    _assert_unauthorized(answer)
+    assert "algorithme" in answer.body["error"]["message"]
 
 
 def test_token_for_another_app_client_is_refused(
@@ -149,7 +139,7 @@ def test_token_from_another_user_pool_is_refused(
     other = LocalStack(
         **{**local_stack.__dict__, "user_pool_id": pool_id, "app_client_id": client_id}
     )
-    create_account(other, "intruder", PASSWORD, alice.member_id)
+    create_cognito_user(other, "intruder", PASSWORD, alice.member_id)
     token = other.id_token("intruder", PASSWORD)
     assert _claims(token)["custom:member_id"] == alice.member_id
     _assert_unauthorized(api.get("/me", headers={"Authorization": f"Bearer {token}"}))
@@ -165,6 +155,32 @@ def test_access_token_is_refused_where_an_id_token_is_expected(
     )
     access = answer["AuthenticationResult"]["AccessToken"]
     _assert_unauthorized(api.get("/me", headers={"Authorization": f"Bearer {access}"}))
+    # A real access token also lacks `aud`; this one is alice's ID token in every claim but
+    # `token_use`, validly signed: only the token_use check can refuse it.
+    as_access = _pool_signed({**_claims(alice.token), "token_use": "access"})
+    answer = api.get("/me", headers={"Authorization": f"Bearer {as_access}"})
+    _assert_unauthorized(answer)
+    assert "ID token" in answer.body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [
+        ("iss", "https://cognito-idp.eu-west-3.amazonaws.com/eu-west-3_another"),
+        ("aud", "another-app-client"),
+        ("exp", 1_000_000_000),
+        ("token_use", "access"),
+    ],
+)
+def test_a_validly_signed_token_wrong_in_one_claim_only_is_refused(
+    api: Api, alice: SignedIn, aws_calls: list[str], claim: str, value: Any
+) -> None:
+    control = _pool_signed(_claims(alice.token))
+    assert api.get("/me", headers={"Authorization": f"Bearer {control}"}).status == 200
+    aws_calls.clear()
+    wrong = _pool_signed({**_claims(alice.token), claim: value})
+    _assert_unauthorized(api.get("/me", headers={"Authorization": f"Bearer {wrong}"}))
+    assert aws_calls == []
 
 
 def test_agent_without_member_id_is_forbidden_on_member_routes(api: Api, agent: SignedIn) -> None:

@@ -17,6 +17,8 @@ from chalice import Chalice
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from chalicelib.api import openapi
+from chalicelib.api.auth import PUBLIC_ROUTES
+from chalicelib.api.errors import ApiBlueprint
 from chalicelib.domain.catalog import REQUEST_TYPES
 from infra.queue_pump import QueuePump
 from tests.conftest import PDF_BYTES, Answer, Api, SignedIn, upload
@@ -42,6 +44,18 @@ API_MD_ROUTES = {
     ("GET", "/backoffice/services/{service}/requests"),
     ("GET", "/backoffice/members/{member_id}/requests/{request_id}"),
     ("POST", "/backoffice/members/{member_id}/requests/{request_id}/decision"),
+    ("POST", "/backoffice/members/{member_id}/requests/{request_id}/information-request"),
+    ("POST", "/backoffice/members/{member_id}/requests/{request_id}/reclassification"),
+    ("POST", "/requests/{request_id}/replies"),
+    ("POST", "/requests/{request_id}/withdrawal"),
+}
+# Routes API.md describes in prose (no table), checked against its text when it is there.
+API_MD_PROSE_ROUTES = {("GET", "/me/preferences"), ("PUT", "/me/preferences")}
+# Routes API.md already lists whose issue is still open: each moves up once it is built.
+API_MD_PLANNED = {
+    ("GET", "/me/access-log"): "privacy (issue 17)",
+    ("POST", "/me/exports"): "privacy (issue 17)",
+    ("GET", "/me/exports/{export_id}"): "privacy (issue 17)",
 }
 # API.md's error codes, by status.
 API_MD_ERRORS = {
@@ -53,6 +67,7 @@ API_MD_ERRORS = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    429: "too_many_requests",
     503: "service_unavailable",
 }
 
@@ -129,10 +144,22 @@ def test_the_committed_copy_is_up_to_date(document: dict[str, Any]) -> None:
 
 def test_make_openapi_writes_the_committed_copy(tmp_path: Path) -> None:
     written = tmp_path / "openapi.json"
-    subprocess.run(
-        [sys.executable, "-m", "chalicelib.api.openapi", str(written)], cwd=ROOT, check=True
-    )
+    subprocess.run([sys.executable, "scripts/write_openapi.py", str(written)], cwd=ROOT, check=True)
     assert written.read_text(encoding="utf-8") == COMMITTED.read_text(encoding="utf-8")
+
+
+def test_the_openapi_module_imports_neither_the_app_nor_the_views() -> None:
+    """It reads the routes of the app it is given: no import circle with `app.py`."""
+    probe = (
+        "import sys\n"
+        "from chalicelib.api import openapi\n"
+        "views = ('reference', 'members', 'professionals', 'requests', 'uploads', 'documents',"
+        " 'backoffice')\n"
+        "loaded = [m for m in ('app', *(f'chalicelib.api.{v}' for v in views))"
+        " if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], cwd=ROOT, check=True)
 
 
 def test_importing_the_app_does_not_build_the_document() -> None:
@@ -150,8 +177,14 @@ def test_importing_the_app_does_not_build_the_document() -> None:
 def test_every_route_of_api_md_is_documented(document: dict[str, Any]) -> None:
     if API_MD.exists():
         listed = re.findall(r"^\| `(GET|POST|PUT|PATCH|DELETE) ([^`?]+)", API_MD.read_text(), re.M)
-        assert set(listed) == API_MD_ROUTES
-    assert set(_operations(document)) >= API_MD_ROUTES
+        assert set(listed) == API_MD_ROUTES | API_MD_PLANNED.keys()
+        text = " ".join(API_MD.read_text().split())
+        for method, path in API_MD_PROSE_ROUTES:
+            assert f"`{method} {path}`" in text or f"{method} {path}" in text, (method, path)
+    documented = set(_operations(document))
+    assert documented >= API_MD_ROUTES
+    assert documented >= API_MD_PROSE_ROUTES
+    assert not documented & API_MD_PLANNED.keys(), "built: move it to API_MD_ROUTES"
 
 
 def test_the_document_lists_exactly_the_apps_routes(document: dict[str, Any]) -> None:
@@ -160,7 +193,7 @@ def test_the_document_lists_exactly_the_apps_routes(document: dict[str, Any]) ->
     assert ("GET", "/openapi.json") in routes
 
 
-def test_a_route_without_its_entry_fails_the_build() -> None:
+def test_a_route_declared_without_its_documentation_fails_the_build() -> None:
     probe = Chalice("probe")
     probe.routes.update(_app().routes)
 
@@ -172,11 +205,26 @@ def test_a_route_without_its_entry_fails_the_build() -> None:
         openapi.openapi_document(probe)
 
 
-def test_an_entry_without_its_route_fails_the_build() -> None:
+def test_a_route_without_a_docstring_fails_the_build() -> None:
+    """The docstring is the operation's summary and description: a route needs one."""
     probe = Chalice("probe")
-    probe.routes.update({p: m for p, m in _app().routes.items() if p != "/contact"})
-    with pytest.raises(LookupError, match="get_contact"):
+    probe.routes.update(_app().routes)
+    blueprint = ApiBlueprint("probe")
+
+    @blueprint.route("/terse", methods=["GET"], tag="meta", answer=None)
+    def terse() -> dict[str, str]:
+        return {}
+
+    probe.register_blueprint(blueprint)
+    with pytest.raises(LookupError, match=r"GET /terse \(terse\)"):
         openapi.openapi_document(probe)
+
+
+def test_the_routes_documented_public_are_those_the_middleware_lets_through(
+    document: dict[str, Any],
+) -> None:
+    public = {path for (_, path), o in _operations(document).items() if o["security"] == []}
+    assert public == set(PUBLIC_ROUTES)
 
 
 def test_every_operation_but_the_document_needs_the_bearer_token(document: dict[str, Any]) -> None:
@@ -213,11 +261,18 @@ def test_bodies_are_refused_in_the_error_shape_when_malformed_large_or_not_json(
     assert set(with_body) == {
         ("POST", "/requests"),
         ("POST", "/uploads"),
+        ("POST", "/requests/{request_id}/replies"),
+        ("POST", "/requests/{request_id}/withdrawal"),
         ("POST", "/backoffice/members/{member_id}/requests/{request_id}/decision"),
+        ("POST", "/backoffice/members/{member_id}/requests/{request_id}/information-request"),
+        ("POST", "/backoffice/members/{member_id}/requests/{request_id}/reclassification"),
+        ("PUT", "/me/preferences"),
     }
-    for operation in with_body.values():
+    for key, operation in with_body.items():
         assert {"400", "413", "415", "422"} <= set(operation["responses"])
-        assert operation["requestBody"]["required"] is True
+        # A withdrawal without a body is one without a reason.
+        optional = key == ("POST", "/requests/{request_id}/withdrawal")
+        assert operation["requestBody"]["required"] is not optional
 
 
 def test_post_requests_takes_the_union_of_every_type_by_its_type(document: dict[str, Any]) -> None:
@@ -247,15 +302,42 @@ def test_creations_answer_201_with_location_and_idempotency(document: dict[str, 
     assert "Retry-After" in unavailable["headers"]
 
 
+def test_a_members_limits_are_documented_where_they_answer_429(document: dict[str, Any]) -> None:
+    limited = {
+        key for key, operation in _operations(document).items() if "429" in operation["responses"]
+    }
+    assert limited == {
+        ("POST", "/uploads"),
+        ("POST", "/requests"),
+        ("POST", "/requests/{request_id}/replies"),
+    }
+    too_many = document["components"]["responses"]["TooManyRequests"]
+    assert "Retry-After" in too_many["headers"]
+    assert too_many["content"]["application/json"]["example"]["error"]["code"] == (
+        "too_many_requests"
+    )
+
+
 def test_parameters_say_what_the_routes_accept(document: dict[str, Any]) -> None:
     operations = _operations(document)
 
     def parameters(method: str, path: str) -> dict[str, dict[str, Any]]:
-        return {p["name"]: p for p in operations[(method, path)].get("parameters", [])}
+        """By name; the fields of a query string published as one object (a rule spans them)
+        as parameters of their own."""
+        found = {}
+        for p in operations[(method, path)].get("parameters", []):
+            if p["in"] == "query" and p["schema"].get("type") == "object":
+                assert (p["style"], p["explode"]) == ("form", True)
+                found |= {
+                    k: {"in": "query", "schema": v} for k, v in p["schema"]["properties"].items()
+                }
+            else:
+                found[p["name"]] = p
+        return found
 
     documents = parameters("GET", "/documents")["months"]["schema"]
     assert documents["enum"] == [1, 3, 6, 12, 24] and documents["default"] == 24
-    assert set(parameters("GET", "/requests")) == {"cursor", "month", "limit"}
+    assert set(parameters("GET", "/requests")) == {"cursor", "month", "limit", "status", "type"}
     assert set(parameters("GET", "/professionals")) == {
         "specialty",
         "postal_code",
@@ -263,11 +345,26 @@ def test_parameters_say_what_the_routes_accept(document: dict[str, Any]) -> None
         "limit",
         "cursor",
     }
+    (search,) = operations[("GET", "/professionals")]["parameters"]
+    assert search["required"] and search["schema"]["anyOf"] == [
+        {"required": ["specialty", "postal_code"]},
+        {"required": ["cursor"]},
+    ]
+    (timeline,) = operations[("GET", "/requests")]["parameters"]
+    assert timeline["schema"]["not"] == {"required": ["month", "cursor"]}
     detail = parameters("GET", "/requests/{request_id}/attachments/{attachment_id}")
     assert {p["in"] for p in detail.values()} == {"path"}
     assert all(p["required"] for p in detail.values())
     work_list = parameters("GET", "/backoffice/services/{service}/requests")
-    assert work_list["state"]["schema"]["enum"] == ["open", "processed"]
+    assert work_list["state"]["schema"]["enum"] == ["open", "waiting", "processed", "withdrawn"]
+    timeline = parameters("GET", "/requests")
+    assert timeline["status"]["schema"]["enum"] == [
+        "in_progress",
+        "waiting_for_member",
+        "processed",
+        "withdrawn",
+    ]
+    assert set(timeline["type"]["schema"]["enum"]) == {t.type for t in REQUEST_TYPES}
 
 
 # -- the app's real answers, against the document -----------------------------------------------
@@ -338,8 +435,10 @@ def test_real_answers_are_those_the_document_describes(
     check("GET", "/backoffice/members/{member_id}/requests/{request_id}", base, 403, who=alice)
     decision = "/backoffice/members/{member_id}/requests/{request_id}/decision"
     check("POST", decision, f"{base}/decision", 422, body={"outcome": "refused"})
-    decided = check("POST", decision, f"{base}/decision", 200, body={"outcome": "accepted"})
-    check("POST", decision, f"{base}/decision", 409, body={"outcome": "accepted"})
+    check("POST", decision, f"{base}/decision", 422, body={"outcome": "accepted"})
+    accepted = {"outcome": "accepted", "amount": "42.50"}
+    decided = check("POST", decision, f"{base}/decision", 200, body=accepted)
+    check("POST", decision, f"{base}/decision", 409, body=accepted)
     check("GET", "/requests/{request_id}/attachments/{attachment_id}", attachment, 409)
 
     document_id = decided.body["letter"]["document_id"]

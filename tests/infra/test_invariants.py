@@ -105,24 +105,31 @@ def test_every_dead_letter_queue_has_an_alarm_to_the_topic(resources: dict[str, 
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
-def test_iam_policy_is_hand_written_and_names_only_our_resources(stage: str) -> None:
+def test_iam_is_hand_written_per_function_and_names_only_our_resources(stage: str) -> None:
+    """Each function its own policy file (`lambda_functions`), none at the stage level (so a new
+    function without one fails to package); what each kind may do: tests/infra/test_iam.py."""
     assert CONFIG["stages"][stage]["autogen_policy"] is False
     assert CONFIG["stages"][stage]["xray"] is True
-    policy = json.loads(
-        (ROOT / ".chalice" / CONFIG["stages"][stage]["iam_policy_file"]).read_text()
-    )
-    ours = f"generation-demarches-{stage}"
-    for statement in policy["Statement"]:
-        sid = statement["Sid"]
-        assert statement["Effect"] == "Allow"
-        assert not any(a.endswith(":*") or a == "*" for a in statement["Action"]), sid
-        assert "dynamodb:Scan" not in statement["Action"], sid
-        resources = statement["Resource"]
-        resources = resources if isinstance(resources, list) else [resources]
-        if sid == "Tracing":  # X-Ray has no resource-level permissions
-            assert resources == ["*"]
-        elif sid == "TheStacksKey":  # key ids are random: the alias names ours
-            aliases = statement["Condition"]["ForAnyValue:StringEquals"]["kms:ResourceAliases"]
-            assert aliases == [f"alias/{ours}"]
-        else:
-            assert all(ours in resource for resource in resources), sid
+    assert "iam_policy_file" not in CONFIG["stages"][stage]
+    files = {name: f["iam_policy_file"] for name, f in CONFIG["lambda_functions"].items()}
+    assert len(files) == 12 and len(set(files.values())) == 12
+    for function, file in files.items():
+        policy = json.loads((ROOT / ".chalice" / file).read_text())
+        for statement in policy["Statement"]:
+            sid = f"{function}: {statement['Sid']}"
+            assert statement["Effect"] == "Allow"
+            assert not any(a.endswith(":*") or a == "*" for a in statement["Action"]), sid
+            assert "dynamodb:Scan" not in statement["Action"], sid
+            resources = statement["Resource"]
+            resources = resources if isinstance(resources, list) else [resources]
+            if statement["Sid"] == "Tracing":  # X-Ray has no resource-level permissions
+                assert resources == ["*"]
+            elif statement["Sid"] == "TheStacksKey":  # the data stack's key, by its export
+                assert resources == [
+                    {"Fn::ImportValue": {"Fn::Sub": "generation-demarches-${Stage}-key-arn"}}
+                ]
+            else:  # this account's, this stage's (CloudFormation fills both in)
+                for resource in resources:
+                    arn = resource["Fn::Sub"]
+                    assert "${AWS::AccountId}" in arn, sid
+                    assert "generation-demarches-${Stage}" in arn or "${AWS::StackName}" in arn

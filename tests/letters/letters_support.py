@@ -87,6 +87,12 @@ FILED: dict[LetterKind, dict[str, Any]] = {
             "data": {"subject": "cotisations", "detail": "attestation_fiscale"},
         },
     },
+    LetterKind.demande_pieces: {
+        "request_label": "Envoi de justificatif de remboursement",
+        "message": "Merci de nous adresser la facture détaillée, avec le nom du patient.",
+        "answer_due_on": date(2026, 12, 28),
+        "filed": {"data": {"care_date": "2026-11-02", "amount": "42.50", "care_type": "optique"}},
+    },
     LetterKind.attestation_tiers_payant: {
         "request_label": "Édition de l'attestation de Tiers-Payant Santé",
     },

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from chalicelib.domain.errors import BadRequest, ValidationFailed
+from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.professionals import (
-    DEFAULT_PAGE_SIZE,
     Department,
     Disc,
     Place,
@@ -21,7 +20,6 @@ from chalicelib.domain.professionals import (
     luhn_check_digit,
     luhn_valid,
     page,
-    parse_search_request,
     place_index,
     rank,
     read_cursor_payload,
@@ -135,25 +133,6 @@ def test_pages_follow_each_other_without_repeats_even_on_equal_distances() -> No
         if after is None:
             break
     assert seen == sorted(p.professional_id for p in same_place)
-
-
-def test_query_string_defaults_and_values() -> None:
-    request = parse_search_request({"specialty": "opticien", "postal_code": " 75011 "})
-    assert request.search() == Search("opticien", "75011", None)
-    assert request.limit == DEFAULT_PAGE_SIZE
-    widened = parse_search_request(
-        {"specialty": "opticien", "postal_code": "75011", "radius_km": "12.5", "limit": "50"}
-    )
-    assert (widened.radius_km, widened.limit) == (12.5, 50)
-
-
-def test_query_string_errors_name_every_bad_field() -> None:
-    with pytest.raises(ValidationFailed) as raised:
-        parse_search_request({"specialty": "x", "postal_code": "1", "radius_km": "101"})
-    assert [f.field for f in raised.value.fields] == ["specialty", "postal_code", "radius_km"]
-
-    with pytest.raises(BadRequest):
-        parse_search_request({"specialty": "opticien", "postal_code": "75011", "page": "2"})
 
 
 def test_a_cursor_payload_round_trips_and_refuses_other_kinds() -> None:

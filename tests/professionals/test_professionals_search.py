@@ -123,6 +123,7 @@ def test_a_cursor_alone_continues_its_search(
 def test_a_search_reads_one_partition_with_one_query(
     api: Api, alice: SignedIn, directory: list[Professional], aws_calls: list[str]
 ) -> None:
+    api.get("/me", alice)  # the account binding is read on a container's first call: not here
     aws_calls.clear()
     first = _search(api, alice, specialty="opticien", postal_code="75011", limit=5)
     assert aws_calls == ["dynamodb.Query"]
@@ -169,6 +170,7 @@ def test_corsica_and_overseas_postal_codes_search_their_own_department(
 def test_an_island_is_not_widened_by_a_radius_that_reaches_only_sea(
     api: Api, alice: SignedIn, directory: list[Professional], aws_calls: list[str]
 ) -> None:
+    api.get("/me", alice)  # the account binding is read on a container's first call: not here
     aws_calls.clear()
     answer = _search(api, alice, specialty="infirmier", postal_code="97400", radius_km=100)
 

@@ -51,7 +51,7 @@ BODIES: dict[Service, dict[str, Any]] = {
     Service.cotisations: {
         "type": "vie.coordonnees_bancaires",
         "upload": True,
-        "data": {"iban": "FR7630006000011234567890188", "holder_name": "Alice Martin"},
+        "data": {"iban": "DE89 3704 0044 0532 0130 00", "holder_name": "Alice Martin"},
     },
     Service.reclamations: {
         "type": "contact.demande",
@@ -164,6 +164,7 @@ def test_a_process_dying_between_the_write_and_the_send_loses_nothing(
     """The request is written (pending), the process dies before sending: the sweeper sends."""
     from chalicelib.domain.requests import new_record, parse_new_request
     from chalicelib.routing.sweeper import sweep_pending
+    from chalicelib.services.filing import daily_limit
     from chalicelib.store.members import MemberRepository
     from chalicelib.store.requests import RequestRepository
 
@@ -180,7 +181,8 @@ def test_a_process_dying_between_the_write_and_the_send_loses_nothing(
         record = new_record(
             parse_new_request(body, now.date()), alice.member_id or "", people[:1], now
         )
-        RequestRepository().create(record, now)  # ...and the process dies here
+        limit = daily_limit("requests", 30, now)
+        RequestRepository().create(record, now, limit=limit)  # ...and the process dies here
         filed.append(record.request_id)
     assert sweep_pending(now + timedelta(minutes=2)) == 3
     pump.drain()

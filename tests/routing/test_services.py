@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
 import requests
 
 from chalicelib.domain.requests import RequestPointer
@@ -46,10 +47,39 @@ def _text(pdf: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
+def test_a_letters_link_names_no_letter_and_the_download_is_named_by_its_title(
+    api: Api, pump: QueuePump, alice: SignedIn
+) -> None:
+    """The kind of a letter ("Refus de prise en charge hospitalière") says something of the
+    member's health: with the member id of the key, it stays out of URLs (S3 access logs)."""
+    from urllib.parse import unquote
+
+    from chalicelib.domain import clock
+
+    created = _file(api, alice, "sante.attestation_tiers_payant")
+    pump.drain()
+    [document] = _detail(api, alice, created["request_id"])["documents"]
+    link = api.get(f"/documents/{document['document_id']}/download", alice)
+    url = unquote(link.body["url"]).lower()
+    assert "attestation" not in url and "response-content-disposition" not in url
+    fetched = requests.get(link.body["url"], timeout=30)
+    [listed] = api.get("/documents?months=1", alice).body["documents"]
+    day = clock.paris_date(listed["created_at"]).isoformat()
+    name = f"attestation-de-tiers-payant-{day}.pdf"
+    assert fetched.headers["Content-Disposition"] == (
+        f"attachment; filename=\"{name}\"; filename*=UTF-8''{name}"
+    )
+
+
 def test_tiers_payant_attestation_is_processed_by_itself(
     api: Api, pump: QueuePump, alice: SignedIn
 ) -> None:
-    created = _file(api, alice, "sante.attestation_tiers_payant")
+    created = _file(
+        api,
+        alice,
+        "sante.attestation_tiers_payant",
+        beneficiary_ids=[f"{alice.member_id}-01", f"{alice.member_id}-03"],
+    )
     pump.drain()
     detail = _detail(api, alice, created["request_id"])
     assert (detail["status"], detail["outcome"], detail["service"]) == (
@@ -70,7 +100,8 @@ def test_tiers_payant_attestation_is_processed_by_itself(
     pdf = _pdf_of(api, alice, document["document_id"])
     assert pdf.startswith(b"%PDF-")
     text = _text(pdf)
-    assert "Martin" in text and "Léa" in text
+    assert "Alice" in text and "Léa" in text  # the beneficiaries the request chose
+    assert "Hugo" not in text and "Julien" not in text
 
 
 def test_change_of_phone_is_applied_with_a_confirmation_letter(
@@ -96,27 +127,76 @@ def test_other_adhesion_requests_wait_for_an_agent(
     assert detail["documents"] == []
 
 
-def _bank(api: Api, who: SignedIn, iban: str) -> dict[str, Any]:
+def _bank(api: Api, who: SignedIn, iban: str, holder: str = "Alice Martin") -> dict[str, Any]:
     return _file(
         api,
         who,
         "vie.coordonnees_bancaires",
-        {"iban": iban, "holder_name": "Alice Martin"},
+        {"iban": iban, "holder_name": holder},
         upload_ids=[upload(api, who, PDF_BYTES, filename="rib.pdf")],
     )
 
 
-def test_invalid_iban_is_refused_with_a_letter_and_the_profile_kept(
+def test_invalid_iban_is_refused_when_filed_and_the_profile_kept(
     api: Api, pump: QueuePump, alice: SignedIn
 ) -> None:
     before = api.get("/me", alice).body["bank_account"]
-    created = _bank(api, alice, "FR7630006000011234567890188")  # wrong check digits
-    pump.drain()
-    detail = _detail(api, alice, created["request_id"])
-    assert (detail["status"], detail["outcome"]) == ("processed", "refused")
-    assert len(detail["documents"]) == 1
-    assert "n'est pas valide" in _text(_pdf_of(api, alice, detail["documents"][0]["document_id"]))
+    for iban, reason in (
+        ("FR7630006000011234567890188", "n'est pas valide"),  # wrong check digits
+        ("BR1800360305000010009795493C1", "zone SEPA"),  # valid, but not SEPA
+    ):
+        answer = api.post(
+            "/requests",
+            alice,
+            body={
+                "type": "vie.coordonnees_bancaires",
+                "beneficiary_ids": [f"{alice.member_id}-01"],
+                "data": {"iban": iban, "holder_name": "Alice Martin"},
+                "upload_ids": [upload(api, alice, PDF_BYTES, filename="rib.pdf")],
+            },
+        )
+        assert answer.status == 422, answer.body
+        field = answer.body["error"]["fields"][0]
+        assert field["field"] == "data.iban" and reason in field["message"]
     assert api.get("/me", alice).body["bank_account"] == before
+
+
+def test_a_holder_name_with_a_typographic_apostrophe_or_oe_is_accepted(
+    api: Api, alice: SignedIn
+) -> None:
+    for holder in ("Chloé d’Arcœur", "ŒDIPE L'Hôte"):
+        created = _bank(api, alice, "DE89 3704 0044 0532 0130 00", holder)
+        assert created["recall"]["data"]["holder_name"] == holder
+    too_long = api.post(
+        "/requests",
+        alice,
+        body={
+            "type": "vie.coordonnees_bancaires",
+            "beneficiary_ids": [f"{alice.member_id}-01"],
+            "data": {"iban": "DE89 3704 0044 0532 0130 00", "holder_name": "A" * 71},
+            "upload_ids": [upload(api, alice, PDF_BYTES, filename="rib.pdf")],
+        },
+    )
+    assert too_long.status == 422
+    assert too_long.body["error"]["fields"][0]["field"] == "data.holder_name"
+
+
+def test_the_full_iban_held_for_review_is_gone_once_decided(
+    api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn, local_stack: LocalStack
+) -> None:
+    created = _bank(api, alice, "DE89 3704 0044 0532 0130 00")
+    pump.drain()
+    table = local_stack.outputs["TableName"]
+    key = {"pk": {"S": f"MEMBER#{alice.member_id}"}, "sk": {"S": f"BANK#{created['request_id']}"}}
+    held = local_stack.client("dynamodb").get_item(TableName=table, Key=key)["Item"]
+    assert int(held["expires_at"]["N"]) > 0  # the TTL backstop
+    decided = api.post(
+        f"/backoffice/members/{alice.member_id}/requests/{created['request_id']}/decision",
+        agent_all,
+        body={"outcome": "refused", "message": "RIB illisible."},
+    )
+    assert decided.status == 200, decided.body
+    assert "Item" not in local_stack.client("dynamodb").get_item(TableName=table, Key=key)
 
 
 def test_valid_iban_waits_for_an_agent_and_is_applied_on_approval(
@@ -233,35 +313,32 @@ def test_poison_message_lands_in_the_dlq_after_five_receives(
     assert receives == 5
 
 
-def test_documents_window_edges(api: Api, alice: SignedIn) -> None:
+def test_documents_window_edges(api: Api, alice: SignedIn, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clock is frozen on 15 March 2026 at 10:00 in Paris: "the last month" starts on
+    15 February at midnight in Paris (23:00 UTC the day before), whatever today is."""
+    from chalicelib.domain import clock
     from chalicelib.store.documents import DocumentRepository
 
-    now = datetime.now(UTC)
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 3, 15, 9, 0, tzinfo=UTC))
+    member = alice.member_id or ""
     repository = DocumentRepository()
-    recent = repository.store(
-        alice.member_id or "", "teletransmission", "Récent", b"%PDF-1.7 a", now - timedelta(days=30)
-    )
-    old = repository.store(
-        alice.member_id or "",
-        "teletransmission",
-        "Ancien",
-        b"%PDF-1.7 b",
-        now - timedelta(days=400),
-    )
-    assert [d["document_id"] for d in api.get("/documents?months=1", alice).body["documents"]] == [
-        recent.document_id
-    ]
-    assert [d["document_id"] for d in api.get("/documents?months=12", alice).body["documents"]] == [
-        recent.document_id
-    ]
-    assert [d["document_id"] for d in api.get("/documents?months=24", alice).body["documents"]] == [
-        recent.document_id,
-        old.document_id,
-    ]
-    assert [d["document_id"] for d in api.get("/documents", alice).body["documents"]] == [
-        recent.document_id,
-        old.document_id,
-    ]
+
+    def store(title: str, at: datetime) -> str:
+        return repository.store(member, "teletransmission", title, b"%PDF-1.7", at).document_id
+
+    inside = store("Le 15 février à 0 h 30", datetime(2026, 2, 14, 23, 30, tzinfo=UTC))
+    outside = store("Le 14 février à 23 h 30", datetime(2026, 2, 14, 22, 30, tzinfo=UTC))
+    old = store("Il y a 13 mois", datetime(2025, 2, 10, 12, 0, tzinfo=UTC))
+    too_old = store("Il y a 25 mois", datetime(2024, 2, 10, 12, 0, tzinfo=UTC))
+
+    def listed(query: str) -> list[str]:
+        return [d["document_id"] for d in api.get(f"/documents{query}", alice).body["documents"]]
+
+    assert listed("?months=1") == [inside]
+    assert listed("?months=12") == [inside, outside]
+    assert listed("?months=24") == [inside, outside, old]
+    assert listed("") == [inside, outside, old]
+    assert too_old not in listed("?months=24")
     for bad in ("2", "0", "36", "douze", "-1"):
         answer = api.get(f"/documents?months={bad}", alice)
         assert (answer.status, answer.body["error"]["fields"][0]["field"]) == (422, "months")

@@ -24,6 +24,34 @@ def test_timeline_limits(api: Api, alice: SignedIn, query: str, status: int) -> 
     assert api.get(f"/requests?{query}", alice).status == status
 
 
+def test_forged_and_foreign_cursors_are_400_and_only_the_signature_differs(
+    api: Api, alice: SignedIn, bob: SignedIn
+) -> None:
+    """Well-formed cursors, each wrong in one way only; the control proves the payload is one
+    the server takes, so the signature (or the owner) is what refuses the others."""
+    import base64
+
+    from chalicelib.domain.cursor import encode_cursor
+    from chalicelib.settings import get_settings
+
+    payload = {"before": "2026-01", "member": alice.member_id}
+    server_key = get_settings().cursor_secret
+    control = encode_cursor(payload, server_key)
+    assert api.get(f"/requests?cursor={control}", alice).status == 200
+
+    raw = base64.urlsafe_b64decode(control + "=" * (-len(control) % 4))
+    edited = raw[:16] + raw[16:].replace(b"2026-01", b"2025-01")  # the body changed, tag kept
+    forged = {
+        "signed with another key": encode_cursor(payload, "not-the-server-secret"),
+        "edited after signing": base64.urlsafe_b64encode(edited).rstrip(b"=").decode(),
+        "bob's, validly signed": encode_cursor({**payload, "member": bob.member_id}, server_key),
+    }
+    for name, cursor in forged.items():
+        answer = api.get(f"/requests?cursor={cursor}", alice)
+        assert (answer.status, answer.body["error"]["code"]) == (400, "bad_request"), name
+        assert [f["field"] for f in answer.body["error"]["fields"]] == ["cursor"], name
+
+
 def test_limits_on_bodies_and_uploads(api: Api, local_stack: LocalStack, alice: SignedIn) -> None:
     before = count_items(local_stack, alice.member_id or "")
     huge = api.post(
@@ -32,8 +60,9 @@ def test_limits_on_bodies_and_uploads(api: Api, local_stack: LocalStack, alice: 
     assert (huge.status, huge.body["error"]["code"]) == (413, "payload_too_large")
     six = api.post("/requests", alice, body={
         "type": "vie.autre", "description": "six", "beneficiary_ids": [f"{alice.member_id}-01"],
-        "upload_ids": ["01ARZ3NDEKTSV4RRFFQ69G5FAV"] * 6})  # fmt: skip
-    assert six.status == 422
+        "upload_ids": [f"01ARZ3NDEKTSV4RRFFQ69G5FA{n}" for n in range(6)]})  # fmt: skip
+    # The list is refused as a whole (its length), before any upload is looked up.
+    assert (six.status, [f["field"] for f in six.body["error"]["fields"]]) == (422, ["upload_ids"])
     many = api.post(
         "/requests",
         alice,
@@ -43,7 +72,10 @@ def test_limits_on_bodies_and_uploads(api: Api, local_stack: LocalStack, alice: 
             "beneficiary_ids": [f"b{i}" for i in range(500)],
         },
     )
-    assert many.status == 422
+    assert (many.status, [f["field"] for f in many.body["error"]["fields"]]) == (
+        422,
+        ["beneficiary_ids"],
+    )
     assert count_items(local_stack, alice.member_id or "") == before
 
 

@@ -10,8 +10,9 @@ from typing import Any
 import jwt
 import pytest
 
-from infra.local_stack import LocalStack, create_account, create_user_pool
+from infra.local_stack import LocalStack, create_cognito_user, create_user_pool
 from tests.conftest import PASSWORD, Api, SignedIn
+from tests.tokens import pool_signed
 
 ROUTES = [
     ("GET", "/me"),
@@ -36,7 +37,7 @@ def _b64(data: bytes) -> str:
 def bad_tokens(local_stack: LocalStack, alice: SignedIn) -> dict[str, str | None]:
     cognito = local_stack.client("cognito-idp")
     header, _, signature = alice.token.split(".")
-    expired_claims = {**_claims(alice.token), "exp": int(time.time()) - 10}
+    now = int(time.time())
     tampered_claims = {**_claims(alice.token), "custom:member_id": "X"}
     other_client = cognito.create_user_pool_client(
         UserPoolId=local_stack.user_pool_id,
@@ -46,14 +47,16 @@ def bad_tokens(local_stack: LocalStack, alice: SignedIn) -> dict[str, str | None
     login = {"USERNAME": alice.username, "PASSWORD": PASSWORD}
     pool, client = create_user_pool(local_stack.endpoint_url, local_stack.region, "foreign")
     foreign = LocalStack(**{**local_stack.__dict__, "user_pool_id": pool, "app_client_id": client})
-    create_account(foreign, "mallory", PASSWORD, alice.member_id)
+    create_cognito_user(foreign, "mallory", PASSWORD, alice.member_id)
     auth = cognito.initiate_auth(
         ClientId=local_stack.app_client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=login
     )["AuthenticationResult"]
     return {
         "missing": None,
         "malformed": "not.a.jwt",
-        "expired": f"{header}.{_b64(json.dumps(expired_claims).encode())}.{signature}",
+        # Validly signed by the pool, and wrong in one claim only: that claim's check refuses.
+        "expired": pool_signed({**_claims(alice.token), "iat": now - 600, "exp": now - 10}),
+        "id_token_used_as_access": pool_signed({**_claims(alice.token), "token_use": "access"}),
         "tampered": f"{header}.{_b64(json.dumps(tampered_claims).encode())}.{signature}",
         "alg_none": jwt.encode(_claims(alice.token), key=None, algorithm="none"),
         "wrong_audience": cognito.initiate_auth(
@@ -94,10 +97,13 @@ def test_agents_are_forbidden_other_services(api: Api, agent: SignedIn) -> None:
     assert api.get("/backoffice/services/devis/requests", agent).status == 200
 
 
-@pytest.mark.parametrize("field", ["status", "member_id", "outcome", "created_at"])
+@pytest.mark.parametrize("field", ["status", "member_id", "outcome", "created_at", "priority"])
 def test_mass_assignment_is_refused_everywhere(
     api: Api, local_stack: LocalStack, alice: SignedIn, field: str
 ) -> None:
+    """Server-owned fields are named as such ("Champ réservé."); any other unknown field is
+    refused by the models (`extra="forbid"`, "Champ inconnu."): two checks, each tested."""
+    from chalicelib.domain.requests import SERVER_OWNED_FIELDS
     from tests.conftest import count_items
 
     before = count_items(local_stack, alice.member_id or "")
@@ -117,5 +123,9 @@ def test_mass_assignment_is_refused_everywhere(
     for path, body in bodies.items():
         answer = api.post(path, alice, body=body)
         assert answer.status == 400, (path, answer.body)
-        assert field in [f["field"] for f in answer.body["error"]["fields"]]
+        named = {f["field"]: f["message"] for f in answer.body["error"]["fields"]}
+        assert field in named
+        if path == "/requests":
+            reserved = field in SERVER_OWNED_FIELDS
+            assert named[field] == ("Champ réservé." if reserved else "Champ inconnu."), named
     assert count_items(local_stack, alice.member_id or "") == before

@@ -102,14 +102,64 @@ def test_contact_subject_and_detail_come_from_the_catalogue() -> None:
 def test_iban_is_compacted_and_shape_checked() -> None:
     data = _check(
         d.CoordonneesBancairesData,
-        {"iban": "fr76 3000 6000 0112 3456 7890 189", "holder_name": "A"},
+        {"iban": "fr76 3000 6000 0112 3456 7890 189", "holder_name": "Al"},
     )
     assert data.iban == "FR7630006000011234567890189"  # type: ignore[attr-defined]
-    with pytest.raises(ValidationError):
-        _check(d.CoordonneesBancairesData, {"iban": "FR76-3000", "holder_name": "A"})
+    for wrong in ("FR76-3000", "FR7630006000011234567890188", "BR1800360305000010009795493C1"):
+        with pytest.raises(ValidationError) as raised:
+            _check(d.CoordonneesBancairesData, {"iban": wrong, "holder_name": "Al"})
+        assert raised.value.errors()[0]["loc"] == ("iban",)
+
+
+def test_holder_names_take_typographic_apostrophes_and_ligatures_within_one_limit() -> None:
+    for holder in ("Chloé d’Arcœur", "ŒDIPE L'Hôte", "A" * 70):
+        _check(
+            d.CoordonneesBancairesData, {"iban": "DE89370400440532013000", "holder_name": holder}
+        )
+    for holder in ("A" * 71, "A", "Bob <script>"):
+        with pytest.raises(ValidationError):
+            _check(
+                d.CoordonneesBancairesData,
+                {"iban": "DE89370400440532013000", "holder_name": holder},
+            )
 
 
 def test_unknown_fields_are_refused() -> None:
     with pytest.raises(ValidationError) as raised:
         _check(d.NoData, {"status": "processed"})
     assert raised.value.errors()[0]["type"] == "extra_forbidden"
+
+
+def test_an_adult_childs_extension_stops_before_the_formulas_upper_age() -> None:
+    from chalicelib.domain import catalog
+    from chalicelib.domain.errors import ValidationFailed
+    from chalicelib.domain.members import Beneficiary, Relationship
+    from chalicelib.domain.requests import check_against_contract, parse_new_request
+
+    today = date(2026, 11, 28)
+
+    def child(born: date) -> Beneficiary:
+        return Beneficiary(beneficiary_id="C", first_name="Léa", last_name="Martin",
+                           relationship=Relationship.child, birth_date=born)  # fmt: skip
+
+    def filed(until: date) -> Any:
+        body = {"type": "vie.prolongation_droits_enfant", "beneficiary_ids": ["C"],
+                "data": {"situation": "etudiant", "until": until.isoformat()},
+                "upload_ids": ["01ARZ3NDEKTSV4RRFFQ69G5FAV"]}  # fmt: skip
+        return parse_new_request(body, today)
+
+    nineteen = child(date(2007, 6, 1))  # turns 26 on 1 June 2033
+    check_against_contract(filed(date(2027, 6, 30)), [nineteen], today)
+    twenty_three = child(date(2003, 11, 2))  # turns 26 on 2 November 2029
+    check_against_contract(filed(date(2029, 11, 1)), [twenty_three], today)  # the day before
+    with pytest.raises(ValidationFailed) as refused:
+        check_against_contract(filed(date(2029, 11, 2)), [twenty_three], today)
+    assert [f.field for f in refused.value.fields] == ["data.until"]
+    with pytest.raises(ValidationFailed) as refused:
+        check_against_contract(filed(date(2027, 1, 1)), [child(date(2000, 1, 1))], today)  # 26
+    assert [f.field for f in refused.value.fields] == ["beneficiary_ids[0]"]
+    with pytest.raises(ValidationFailed):
+        check_against_contract(filed(date(2027, 1, 1)), [child(date(2010, 1, 1))], today)  # 16
+    [extension] = [t for t in catalog.catalog_document()["categories"][1]["types"]
+                   if t["type"] == "vie.prolongation_droits_enfant"]  # fmt: skip
+    assert extension["beneficiary_ages"] == {"min": 18, "max": 25}

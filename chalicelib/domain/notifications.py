@@ -1,0 +1,86 @@
+"""What a member is told, and when: generic French texts, quiet hours for SMS. Pure.
+
+A notification says that something happened on a démarche of a given date and asks the member
+to sign in: never the type of care, an amount, a diagnosis or a beneficiary's name (an e-mail
+or an SMS may be read by anyone near the member's screen, and crosses servers we do not run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from ulid import ULID
+
+from chalicelib.domain import clock
+
+# The events a member hears about (`domain/events.py`): something awaits them, or is decided.
+NOTIFIED_EVENTS = frozenset({"InformationRequested", "RequestDecided", "LetterIssued"})
+REMINDER = "ReminderBeforeDeadline"  # the daily watch's, 7 days before `respond_before`
+
+# SMS only from 08:00 to 20:00, Paris time; one due in the night waits for 08:00.
+SMS_FROM = time(8, 0)
+SMS_UNTIL = time(20, 0)
+
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+          "septembre", "octobre", "novembre", "décembre")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Email:
+    subject: str
+    text: str
+
+
+def filed_on(request_id: str) -> date:
+    """The démarche's date: its ULID's moment, in Paris."""
+    return clock.paris_date(ULID.from_str(request_id).datetime)
+
+
+def french_date(day: date) -> str:
+    """`3 décembre 2026` (`1er` for the first of the month)."""
+    return f"{'1er' if day.day == 1 else day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def email(request_id: str, preferences_url: str) -> Email:
+    on = french_date(filed_on(request_id))
+    return Email(
+        subject=f"Du nouveau sur votre démarche du {on}",
+        text=(
+            "Bonjour,\n\n"
+            f"Il y a du nouveau sur votre démarche du {on}.\n"
+            "Connectez-vous à votre espace adhérent pour la consulter.\n\n"
+            "Génération\n\n"
+            "Vous recevez ce message car vous avez choisi d'être prévenu par e-mail. "
+            f"Pour ne plus l'être : {preferences_url}\n"
+        ),
+    )
+
+
+def sms(request_id: str) -> str:
+    on = french_date(filed_on(request_id))
+    return (
+        f"Génération : du nouveau sur votre démarche du {on}. "
+        "Connectez-vous à votre espace adhérent."
+    )
+
+
+def sms_send_at(moment: datetime) -> datetime | None:
+    """None when an SMS may go now; else the moment it may (08:00 Paris, that day or the next)."""
+    local = moment.astimezone(clock.PARIS)
+    if SMS_FROM <= local.time() < SMS_UNTIL:
+        return None
+    day = local.date() if local.time() < SMS_FROM else local.date() + timedelta(days=1)
+    return datetime.combine(day, SMS_FROM, tzinfo=clock.PARIS)
+
+
+def e164(phone: str) -> str | None:
+    """A French number as SNS takes it (`06 12 34 56 78` → `+33612345678`); None if unreadable."""
+    compact = "".join(c for c in phone if c.isdigit() or c == "+")
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    if compact.startswith("0") and len(compact) == 10:
+        compact = "+33" + compact[1:]
+    if compact.startswith("+") and compact[1:].isdigit() and 8 <= len(compact) <= 16:
+        return compact
+    return None

@@ -1,0 +1,18 @@
+"""One handler per service queue: decode each pointer, then the service does by itself what its
+type's registry entry says (`services/serving.serve`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain import clock
+from chalicelib.domain.catalog import Service
+from chalicelib.routing.batch import process_batch
+from chalicelib.services.serving import serve
+from chalicelib.store.unit_of_work import unit_of_work
+
+
+def handle_service_queue(service: Service, event: dict[str, Any]) -> dict[str, Any]:
+    return process_batch(
+        event, lambda pointer: serve(unit_of_work(), pointer, clock.now()), f"svc_{service.value}"
+    )

@@ -1,0 +1,94 @@
+"""Deciding a request: an agent's decision, or a service's automatic one. The request becomes
+processed with its outcome, an acceptance changes the member's file as its type says, and the
+type's letter for that outcome is issued."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from chalicelib.domain import catalog, clock
+from chalicelib.domain.documents import DocumentRecord
+from chalicelib.domain.effects import Accepted, CoverageChange
+from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
+from chalicelib.domain.members import Beneficiary
+from chalicelib.domain.requests import RequestRecord
+from chalicelib.domain.states import DECIDED_LABELS, Outcome, Status
+from chalicelib.services.dispatching import dispatch
+from chalicelib.services.letters import issue_letter
+from chalicelib.services.ports import UnitOfWork
+
+
+def decide(
+    uow: UnitOfWork,
+    record: RequestRecord,
+    outcome: Outcome,
+    now: datetime,
+    *,
+    message: str = "",
+    amount: Decimal | None = None,
+    label: str | None = None,
+    agent_id: str | None = None,
+) -> DocumentRecord:
+    """The request becomes processed with this outcome, its effects applied, its letter issued.
+
+    Safe to retry with the same outcome (every step is idempotent); another outcome, or a
+    request already processed, is a conflict. A refusal, whole or partial, says why.
+    """
+    handling = catalog.handling_for(record.type, complaint=record.complaint)
+    if record.status is Status.withdrawn:
+        raise Conflict("Cette demande a été retirée.")
+    if not record.is_open():
+        raise Conflict("Cette demande est déjà traitée.")
+    if outcome is not Outcome.accepted and not message:
+        raise ValidationFailed(
+            "Un refus s'explique.", [FieldError("message", "Requis pour un refus.")]
+        )
+    if outcome is not Outcome.refused and handling.amount_required and amount is None:
+        raise ValidationFailed(
+            "Le montant accordé est requis.",
+            [FieldError("amount", "Requis pour une acceptation, même partielle.")],
+        )
+    if not uow.transitions.claim_decision(record, outcome.value, now):
+        raise Conflict("Une autre décision a déjà été prise sur cette demande.")
+    effect = handling.on_accept if outcome is Outcome.accepted else None
+    changes: tuple[CoverageChange, ...] = ()
+    if effect is not None:
+        accepted = Accepted(
+            member_id=record.member_id,
+            request_id=record.request_id,
+            data=record.recall.data,
+            beneficiary_ids=[b.beneficiary_id for b in record.beneficiaries],
+        )
+        changes = tuple(effect(accepted, uow.members))
+    letter = issue_letter(
+        uow,
+        handling.letter(record.recall.data, outcome),
+        record,
+        now,
+        outcome=outcome.value,
+        message=message or None,
+        amount=amount,
+        filed=record.recall.model_dump(mode="json"),
+        filed_on=clock.paris_date(record.created_at),
+        beneficiaries=concerned_beneficiaries(uow, record),
+        effective_on=clock.paris_date(now) if effect is not None else None,
+        coverage_changes=changes,
+    )
+    finished = uow.transitions.finish(
+        record, outcome.value, label or DECIDED_LABELS[outcome], now, agent_id
+    )
+    if not finished:
+        raise Conflict("Cette demande est déjà traitée.")
+    if handling.holds_iban:
+        uow.members.forget_held_iban(record.member_id, record.request_id)
+    dispatch(uow, record.member_id, record.request_id, now)
+    return letter
+
+
+def concerned_beneficiaries(uow: UnitOfWork, record: RequestRecord) -> tuple[Beneficiary, ...]:
+    """The beneficiaries the request concerns, as the contract holds them (a letter names them)."""
+    wanted = {b.beneficiary_id for b in record.beneficiaries}
+    return tuple(
+        b for b in uow.members.beneficiaries(record.member_id) if b.beneficiary_id in wanted
+    )

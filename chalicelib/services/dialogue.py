@@ -1,0 +1,350 @@
+"""The dialogue on a request: the service asks, the member answers or withdraws, an agent
+hands the request on (to the complaints service, or to the right service)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from ulid import ULID
+
+from chalicelib.domain import catalog, clock
+from chalicelib.domain.catalog import Service
+from chalicelib.domain.deadlines import acknowledgement_due
+from chalicelib.domain.documents import DocumentRecord
+from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
+from chalicelib.domain.requests import (
+    AgentMessage,
+    InformationRequest,
+    RequestDetail,
+    RequestRecord,
+    UlidStr,
+    body_fingerprint,
+    parse_body,
+)
+from chalicelib.domain.states import Actor, Status
+from chalicelib.domain.text import NOT_BLANK
+from chalicelib.services.decisions import concerned_beneficiaries
+from chalicelib.services.dispatching import dispatch
+from chalicelib.services.filing import (
+    Filed,
+    check_room,
+    check_uploads,
+    copy_to_request,
+    daily_limit,
+    keeping_copies,
+    limit_reached,
+)
+from chalicelib.services.letters import issue_letter
+from chalicelib.services.ports import UnitOfWork
+from chalicelib.store import keys
+from chalicelib.store.requests import (
+    DailyLimitReached,
+    IdempotencyClaim,
+    IdempotencyKeyTaken,
+    IdempotencyRecord,
+    RequestClosed,
+)
+
+MAX_MESSAGE = 4000
+MAX_REPLY_FILES = 5
+Text = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE, pattern=NOT_BLANK
+    ),
+]
+
+ASKED_LABEL = "Pièces complémentaires demandées"
+WITHDRAWN_LABEL = "Demande retirée"
+UNANSWERED_LABEL = "Sans réponse dans le délai : le service reprend votre demande"
+
+
+class InformationRequestBody(BaseModel):
+    """`POST /backoffice/…/information-request`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: Text = Field(description="Ce que le service demande, tel que l'adhérent le lira")
+    respond_within_days: int = Field(
+        default=30, ge=1, le=60, description="Délai de réponse, en jours (1 à 60)"
+    )
+
+
+class ReplyBody(BaseModel):
+    """`POST /requests/{request_id}/replies`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: Text = Field(description="La réponse de l'adhérent")
+    upload_ids: list[UlidStr] = Field(
+        default_factory=list,
+        max_length=MAX_REPLY_FILES,
+        description="5 fichiers au plus, chacun une fois",
+        json_schema_extra={"uniqueItems": True},
+    )
+
+
+class WithdrawalBody(BaseModel):
+    """`POST /requests/{request_id}/withdrawal`: `{}` or a reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
+
+
+class ReclassificationBody(BaseModel):
+    """`POST /backoffice/…/reclassification`: `{complaint: true}` or `{service}`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        # What `reclassify` checks: one of the two, and `complaint` only ever true.
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "properties": {"complaint": {"const": True}, "service": {"type": "null"}},
+                    "required": ["complaint"],
+                },
+                {
+                    "properties": {"complaint": {"type": "null"}, "service": {"type": "string"}},
+                    "required": ["service"],
+                },
+            ]
+        },
+    )
+
+    complaint: bool | None = Field(default=None, description="`true`: c'est une réclamation")
+    service: Service | None = Field(default=None, description="Le service qui doit la traiter")
+
+
+def _closed(record: RequestRecord) -> Conflict:
+    if record.status is Status.withdrawn:
+        return Conflict("Cette demande a été retirée.")
+    return Conflict("Cette demande est déjà traitée.")
+
+
+def ask(
+    uow: UnitOfWork,
+    record: RequestRecord,
+    body: InformationRequestBody,
+    now: datetime,
+    agent_id: str | None,
+) -> DocumentRecord:
+    """The service asks the member for a document or an answer: the request waits for them,
+    and a letter "Demande de pièces complémentaires" joins their documents. Asking the same
+    question again while it waits is a retry: the same question, the same letter."""
+    if not record.is_open():
+        raise _closed(record)
+    due_on = clock.paris_date(now) + timedelta(days=body.respond_within_days)
+    waiting = record.information_request
+    if record.status is Status.waiting_for_member and waiting and waiting.message == body.message:
+        message_id = next(m.message_id for m in reversed(record.messages) if m.author == "service")
+        due_on = clock.paris_date(waiting.respond_before)
+    else:
+        message = AgentMessage(
+            message_id=str(ULID.from_datetime(now)),
+            at=clock.iso_z(now),
+            author=Actor.service,
+            text=body.message,
+            agent_id=agent_id,
+        )
+        question = InformationRequest(
+            asked_at=message.at, message=body.message, respond_before=clock.end_of_day(due_on)
+        )
+        if not uow.transitions.ask(record, question, message, ASKED_LABEL, now):
+            raise _closed(uow.requests.get(record.member_id, record.request_id))
+        message_id = message.message_id
+    letter = issue_letter(
+        uow,
+        "demande_pieces",
+        record,
+        now,
+        occurrence=message_id,
+        message=body.message,
+        answer_due_on=due_on,
+        filed=record.recall.model_dump(mode="json"),
+        filed_on=clock.paris_date(record.created_at),
+        beneficiaries=concerned_beneficiaries(uow, record),
+    )
+    dispatch(uow, record.member_id, record.request_id, now)
+    return letter
+
+
+def reply(
+    uow: UnitOfWork,
+    member_id: str,
+    request_id: str,
+    payload: Any,
+    idempotency_key: str | None,
+    now: datetime,
+) -> Filed:
+    """The member's answer, with files checked as on filing: it joins the request's messages
+    and attachments, and the request goes back to its service (in progress again if it was
+    waiting). With an `Idempotency-Key`, the same answer sent twice is kept once."""
+    fingerprint = body_fingerprint(payload)
+    scoped = f"reply:{request_id.upper()}:{idempotency_key}" if idempotency_key else None
+    if scoped is not None and (previous := uow.requests.idempotency(member_id, scoped, now)):
+        return _replay(uow, member_id, previous, fingerprint)
+    limit = daily_limit("replies", uow.limits.replies_per_day, now)
+    check_room(uow, member_id, limit, now)
+    body = parse_body(ReplyBody, payload, "Réponse invalide.")
+    if len(set(body.upload_ids)) != len(body.upload_ids):
+        raise ValidationFailed(
+            "Pièces jointes refusées.", [FieldError("upload_ids", "Pièce jointe en double.")]
+        )
+    record = uow.requests.get(member_id, request_id)
+    if not record.is_open():
+        raise _closed(record)
+    staged = check_uploads(uow, member_id, body.upload_ids, now)
+    attachments = copy_to_request(uow, member_id, record.month, record.request_id, staged)
+    copies = [
+        keys.attachment_object(member_id, record.month, record.request_id, a.attachment_id)
+        for a in attachments
+    ]
+    message = AgentMessage(
+        message_id=str(ULID.from_datetime(now)),
+        at=clock.iso_z(now),
+        author=Actor.member,
+        text=body.message,
+        attachment_ids=[a.attachment_id for a in attachments],
+    )
+    claim = (
+        IdempotencyClaim(scoped, fingerprint, {"message_id": message.message_id})
+        if scoped is not None
+        else None
+    )
+    try:
+        with keeping_copies(uow, copies, body.upload_ids):
+            uow.requests.reply(record, message, attachments, now, claim, limit=limit)
+    except DailyLimitReached:
+        raise limit_reached(limit, now) from None
+    except IdempotencyKeyTaken:
+        assert scoped is not None  # noqa: S101  # only raised when a claim was made
+        previous = uow.requests.idempotency(member_id, scoped, now)
+        if previous is None:
+            raise Conflict("Requête concurrente en cours, réessayez.") from None
+        return _replay(uow, member_id, previous, fingerprint)
+    except RequestClosed:
+        raise _closed(uow.requests.get(member_id, request_id)) from None
+    uow.files.delete([keys.staged_object(member_id, a.attachment_id) for a in attachments])
+    dispatch(uow, member_id, record.request_id, now)
+    detail = uow.requests.get(member_id, record.request_id).detail()
+    return Filed(record.request_id, detail.model_dump(mode="json"))
+
+
+def _replay(
+    uow: UnitOfWork, member_id: str, previous: IdempotencyRecord, fingerprint: str
+) -> Filed:
+    if previous.fingerprint != fingerprint:
+        raise Conflict(
+            "Cette clé d'idempotence a déjà servi pour une autre réponse.",
+            [FieldError("Idempotency-Key", "Déjà utilisée avec un autre contenu.")],
+        )
+    detail = uow.requests.get(member_id, previous.request_id).detail()
+    return Filed(previous.request_id, detail.model_dump(mode="json"), replayed=True)
+
+
+def withdraw(
+    uow: UnitOfWork, member_id: str, request_id: str, body: WithdrawalBody, now: datetime
+) -> RequestDetail:
+    """The member withdraws a request until it is processed; withdrawing it again answers the
+    same. Its service is told through its queue; its attachments are no longer downloadable."""
+    record = uow.requests.get(member_id, request_id)
+    if record.status is Status.withdrawn:
+        return record.detail()
+    if not record.is_open():
+        raise _closed(record)
+    message = (
+        AgentMessage(
+            message_id=str(ULID.from_datetime(now)),
+            at=clock.iso_z(now),
+            author=Actor.member,
+            text=body.reason,
+        )
+        if body.reason
+        else None
+    )
+    if not uow.transitions.withdraw(record, message, WITHDRAWN_LABEL, now):
+        current = uow.requests.get(member_id, request_id)
+        if current.status is Status.withdrawn:
+            return current.detail()
+        raise _closed(current)
+    dispatch(uow, member_id, record.request_id, now)
+    return uow.requests.get(member_id, request_id).detail()
+
+
+def reclassify(
+    uow: UnitOfWork,
+    record: RequestRecord,
+    body: ReclassificationBody,
+    now: datetime,
+    agent_id: str | None,
+) -> RequestRecord:
+    """An agent hands an open request on: to the complaints service when it is in fact a
+    complaint (the ACPR clocks count from the original filing), or to the service that should
+    have it. Routed again, then acknowledged by its new service."""
+    if (body.complaint is None) == (body.service is None):
+        raise ValidationFailed(
+            "Indiquez soit « complaint: true », soit le service.",
+            [FieldError("complaint", "Requis, ou bien « service ».")],
+        )
+    if body.complaint is False:
+        raise ValidationFailed(
+            "Une réclamation ne redevient pas une demande.",
+            [FieldError("complaint", "Seule la valeur true est admise.")],
+        )
+    if not record.is_open():
+        raise _closed(record)
+    extra: dict[str, Any] = {}
+    if body.complaint:
+        if record.complaint:
+            return record  # already one
+        service, complaint = Service.reclamations, True
+        label = catalog.COMPLAINT_LABEL
+        history_label = "Requalifiée en réclamation"
+        filed_on = clock.paris_date(record.created_at)
+        extra["acknowledgement_due_at"] = clock.end_of_day(acknowledgement_due(filed_on))
+    else:
+        assert body.service is not None  # noqa: S101  # one of the two, checked above
+        if body.service.value == record.service:
+            return record
+        if body.service is Service.reclamations and not record.complaint:
+            raise ValidationFailed(
+                "Une réclamation se requalifie avec « complaint: true ».",
+                [FieldError("service", "Utilisez « complaint: true ».")],
+            )
+        service, complaint, label = body.service, record.complaint, record.label
+        history_label = f"Réorientée vers le {catalog.SERVICE_LABELS[service]}"
+    moved = uow.transitions.reclassify(
+        record,
+        service=service.value,
+        complaint=complaint,
+        label=label,
+        history_label=history_label,
+        now=now,
+        agent_id=agent_id,
+        **extra,
+    )
+    if not moved:
+        raise _closed(uow.requests.get(record.member_id, record.request_id))
+    dispatch(uow, record.member_id, record.request_id, now)
+    return uow.requests.get(record.member_id, record.request_id)
+
+
+def watch_unanswered(uow: UnitOfWork, now: datetime) -> int:
+    """Requests whose question went unanswered past its deadline go back to the head of their
+    service's open list. Returns how many."""
+    stamp = clock.iso_z(now)
+    moved = 0
+    for service in Service:
+        start = None
+        while True:
+            records, start = uow.transitions.work_list(service.value, "waiting", 100, start)
+            for record in records:
+                question = record.information_request
+                if question is not None and question.respond_before < stamp:
+                    moved += uow.transitions.unanswered(record, UNANSWERED_LABEL, now)
+            if start is None:
+                break
+    return moved

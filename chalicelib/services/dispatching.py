@@ -1,0 +1,44 @@
+"""The dispatcher: right after a change, what it recorded in the request's outbox goes out (its
+events to the bus, its pointer to intake); what fails stays for the sweeper. Every use case
+that changes a request ends with `dispatch`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.domain.requests import RequestPointer
+from chalicelib.services.ports import UnitOfWork
+from chalicelib.store import outbox
+from chalicelib.store.bus import EventsNotPut
+
+logger = logging.getLogger(__name__)
+
+
+def dispatch(
+    uow: UnitOfWork, member_id: str, request_id: str, now: datetime, correlation: str | None = None
+) -> bool:
+    """Send what the request's outbox holds, then clear it. False (all of it still pending, for
+    the sweeper) when a send fails: sent again later, at least once."""
+    entries = uow.requests.outbox(member_id, request_id)
+    if not entries:
+        return True
+    try:
+        events = [e for e in entries if e["to"] == outbox.BUS]
+        if events:
+            uow.bus.put(events)
+        pointer = RequestPointer(request_id=request_id, member_id=member_id)
+        for entry in entries:
+            if entry["to"] == outbox.QUEUE:
+                uow.queues.send(entry["queue"], pointer, correlation)
+    except (ClientError, BotoCoreError, EventsNotPut) as error:
+        logger.warning("send failed, left for the sweeper: %s %s", request_id, type(error).__name__)
+        return False
+    try:
+        uow.requests.clear_outbox(member_id, request_id, entries, now)
+    except (ClientError, BotoCoreError) as error:
+        # Sent but still pending: the sweeper sends it again; consumers dedupe.
+        logger.warning("clearing the outbox of %s failed: %s", request_id, type(error).__name__)
+    return True

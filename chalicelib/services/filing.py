@@ -1,0 +1,310 @@
+"""Filing a démarche: the upload tickets, the checks, the copies, the one transaction, and the
+outbox that gets the request to the intake queue (now, or through the sweeper)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ulid import ULID
+
+from chalicelib.domain import clock
+from chalicelib.domain import uploads as rules
+from chalicelib.domain.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from chalicelib.domain.requests import (
+    Attachment,
+    RequestDetail,
+    body_fingerprint,
+    check_against_contract,
+    new_record,
+    parse_new_request,
+)
+from chalicelib.domain.uploads import Upload, UploadRequest
+from chalicelib.observability import metric
+from chalicelib.services.dispatching import dispatch
+from chalicelib.services.ports import UnitOfWork
+from chalicelib.store import keys
+from chalicelib.store.files import Inspected
+from chalicelib.store.requests import (
+    DailyLimit,
+    DailyLimitReached,
+    IdempotencyClaim,
+    IdempotencyKeyTaken,
+    IdempotencyRecord,
+    UploadTaken,
+)
+from chalicelib.store.uploads import UPLOAD_RECORD_TTL, TooManyUnusedUploads
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Filed:
+    """The filed request's detail; `replayed` when an earlier call with the same key made it."""
+
+    request_id: str
+    detail: dict[str, Any]
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Staged:
+    upload: Upload
+    inspected: Inspected
+
+
+def create_upload(
+    uow: UnitOfWork, member_id: str, wanted: UploadRequest, now: datetime
+) -> dict[str, Any]:
+    """A presigned POST for one file, and the record that lets a request use it later."""
+    if wanted.content_type not in rules.SIGNATURES:
+        raise UnsupportedMediaType(
+            "Formats acceptés: PDF, JPEG, PNG, GIF.",
+            [FieldError("content_type", "Format non accepté.")],
+        )
+    if wanted.size > rules.MAX_FILE_BYTES:
+        raise PayloadTooLarge(
+            "Un fichier ne peut dépasser 5 Mo.", [FieldError("size", "5 Mo au plus.")]
+        )
+    upload = Upload(
+        upload_id=str(ULID.from_datetime(now)),
+        member_id=member_id,
+        filename=rules.display_filename(wanted.filename, wanted.content_type),
+        content_type=wanted.content_type,
+        declared_size=wanted.size,
+        expires_at=int((now + UPLOAD_RECORD_TTL).timestamp()),
+    )
+    form = uow.files.presigned_post(
+        keys.staged_object(member_id, upload.upload_id),
+        upload.content_type,
+        upload.declared_size,
+        rules.UPLOAD_URL_SECONDS,
+    )
+    limit = uow.limits.unused_uploads
+    try:
+        uow.uploads.record(upload, now, limit)
+    except TooManyUnusedUploads as full:
+        metric("MemberLimitReached", limit="unused_uploads")
+        raise TooManyRequests(
+            f"Vous avez déjà {limit} fichiers téléversés en attente : joignez-les à une "
+            "démarche, ou attendez qu'ils expirent.",
+            full.frees_at - int(now.timestamp()),
+        ) from None
+    return {
+        "upload_id": upload.upload_id,
+        "url": form["url"],
+        "fields": form["fields"],
+        "expires_at": clock.iso_z(now + timedelta(seconds=rules.UPLOAD_URL_SECONDS)),
+        "max_size": upload.declared_size,
+    }
+
+
+def file_request(
+    uow: UnitOfWork, member_id: str, payload: Any, idempotency_key: str | None, now: datetime
+) -> Filed:
+    """Validate, check against the contract and the uploads, copy the files under the request,
+    write it in one transaction, and send it on. With an `Idempotency-Key`, a repeat of the same
+    body answers the first result; another body under the same key is a conflict."""
+    fingerprint = body_fingerprint(payload)
+    if idempotency_key is not None:
+        previous = uow.requests.idempotency(member_id, idempotency_key, now)
+        if previous is not None:
+            return _replay(previous, fingerprint)
+
+    limit = daily_limit("requests", uow.limits.requests_per_day, now)
+    check_room(uow, member_id, limit, now)
+    today = clock.paris_date(now)
+    new = parse_new_request(payload, today)
+    chosen = check_against_contract(new, uow.members.beneficiaries(member_id), today)
+    if new.related_request_id is not None:
+        _check_contested(uow, member_id, new.related_request_id)
+    staged = check_uploads(uow, member_id, new.upload_ids, now)
+    record = new_record(new, member_id, chosen, now)
+    record.attachments = copy_to_request(uow, member_id, record.month, record.request_id, staged)
+    detail = record.detail().model_dump(mode="json")
+    claim = (
+        IdempotencyClaim(idempotency_key, fingerprint, detail)
+        if idempotency_key is not None
+        else None
+    )
+    copies = [
+        keys.attachment_object(member_id, record.month, record.request_id, a.attachment_id)
+        for a in record.attachments
+    ]
+    try:
+        with keeping_copies(uow, copies, new.upload_ids):
+            uow.requests.create(
+                record,
+                now,
+                limit=limit,
+                idempotency=claim,
+                bank_iban=getattr(new.data, "iban", None),
+            )
+    except DailyLimitReached:
+        raise limit_reached(limit, now) from None
+    except IdempotencyKeyTaken:
+        # A concurrent call with the same key won the race: answer as it did.
+        assert idempotency_key is not None  # noqa: S101  # only raised when a claim was made
+        previous = uow.requests.idempotency(member_id, idempotency_key, now)
+        if previous is None:
+            raise Conflict("Requête concurrente en cours, réessayez.") from None
+        return _replay(previous, fingerprint)
+    uow.files.delete([keys.staged_object(member_id, a.attachment_id) for a in record.attachments])
+    metric("RequestsFiled", type=record.type)
+    dispatch(uow, member_id, record.request_id, now)
+    return Filed(record.request_id, detail)
+
+
+_DAILY_LIMIT_MESSAGES = {
+    "requests": "Vous avez déjà déposé {limit} démarches aujourd'hui : réessayez demain.",
+    "replies": "Vous avez déjà envoyé {limit} réponses aujourd'hui : réessayez demain.",
+}
+
+
+def daily_limit(counted: str, limit: int, now: datetime) -> DailyLimit:
+    """The count one more of `counted` (requests, replies) joins: today's, in Paris."""
+    return DailyLimit(counted, clock.paris_date(now).isoformat(), limit)
+
+
+def limit_reached(limit: DailyLimit, now: datetime) -> TooManyRequests:
+    """A daily limit frees up at midnight, Paris time."""
+    metric("MemberLimitReached", limit=f"{limit.counted}_per_day")
+    message = _DAILY_LIMIT_MESSAGES[limit.counted].format(limit=limit.limit)
+    return TooManyRequests(message, clock.seconds_until_next_day(now))
+
+
+def check_room(uow: UnitOfWork, member_id: str, limit: DailyLimit, now: datetime) -> None:
+    """Refuse early (one read) a member whose day is full, before any file is read or copied;
+    what holds the limit is the write's own condition (`RequestRepository.create`, `reply`)."""
+    if uow.requests.day_count(member_id, limit) >= limit.limit:
+        raise limit_reached(limit, now)
+
+
+@contextmanager
+def keeping_copies(
+    uow: UnitOfWork, copies: Sequence[str], upload_ids: Sequence[str]
+) -> Iterator[None]:
+    """The files copied under a request stay only if the write that uses them commits: any
+    failure removes them (nothing half done); an upload another request took in the meantime
+    is a 422 naming it."""
+    try:
+        yield
+    except UploadTaken as taken:
+        uow.files.delete(copies)
+        index = list(upload_ids).index(taken.upload_id)
+        raise ValidationFailed(
+            "Pièces jointes refusées.",
+            [FieldError(f"upload_ids[{index}]", f"Pièce jointe {taken.upload_id} déjà utilisée.")],
+        ) from None
+    except BaseException:
+        uow.files.delete(copies)
+        raise
+
+
+def _check_contested(uow: UnitOfWork, member_id: str, request_id: str) -> None:
+    """A complaint may name the request it contests (only a complaint: the model's rule): one of
+    the member's own."""
+    field = "related_request_id"
+    try:
+        uow.requests.get(member_id, request_id)
+    except NotFound:
+        raise ValidationFailed(
+            "La demande contestée est introuvable.",
+            [FieldError(field, "Aucune de vos demandes ne porte ce numéro.")],
+        ) from None
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> Filed:
+    if record.fingerprint != fingerprint:
+        raise Conflict(
+            "Cette clé d'idempotence a déjà servi pour une autre demande.",
+            [FieldError("Idempotency-Key", "Déjà utilisée avec un autre contenu.")],
+        )
+    # Through the model: the stored answer comes back from DynamoDB with Decimal numbers.
+    detail = RequestDetail.model_validate(record.response).model_dump(mode="json")
+    return Filed(record.request_id, detail, replayed=True)
+
+
+def check_uploads(
+    uow: UnitOfWork, member_id: str, upload_ids: Sequence[str], now: datetime
+) -> list[Staged]:
+    """Every upload this member's, unused, present, within limits and of its declared type."""
+    uploads = uow.uploads.get_many(member_id, upload_ids)
+    errors: list[FieldError] = []
+    staged: list[Staged] = []
+    for index, upload_id in enumerate(upload_ids):
+        field = f"upload_ids[{index}]"
+        upload = uploads.get(upload_id)
+        if upload is None or upload.expires_at <= int(now.timestamp()):
+            errors.append(FieldError(field, f"Pièce jointe {upload_id} inconnue ou expirée."))
+            continue
+        if upload.used_by is not None:
+            errors.append(FieldError(field, f"Pièce jointe {upload_id} déjà utilisée."))
+            continue
+        problem = _problem(uow, member_id, upload)
+        if isinstance(problem, str):
+            errors.append(FieldError(field, f"Pièce jointe {upload_id}: {problem}"))
+        else:
+            staged.append(problem)
+    if sum(s.inspected.size for s in staged) > rules.MAX_TOTAL_BYTES:
+        errors.append(FieldError("upload_ids", "Les pièces jointes dépassent 15 Mo au total."))
+    if errors:
+        raise ValidationFailed("Pièces jointes refusées.", errors)
+    return staged
+
+
+def _problem(uow: UnitOfWork, member_id: str, upload: Upload) -> Staged | str:
+    limit = min(upload.declared_size, rules.MAX_FILE_BYTES)
+    found = uow.files.inspect(keys.staged_object(member_id, upload.upload_id), limit)
+    if found is None:
+        return "fichier non reçu (téléversement absent)."
+    if found.size > limit:
+        return "fichier trop volumineux (5 Mo au plus, et pas plus que la taille annoncée)."
+    if not rules.matches_signature(upload.content_type, found.head):
+        return f"le contenu ne correspond pas au type déclaré ({upload.content_type})."
+    return Staged(upload, found)
+
+
+def copy_to_request(
+    uow: UnitOfWork, member_id: str, month: str, request_id: str, staged: Sequence[Staged]
+) -> list[Attachment]:
+    """Copy checked uploads under the request, encrypted; all or nothing."""
+    copied: list[str] = []
+    attachments: list[Attachment] = []
+    try:
+        for item in staged:
+            upload = item.upload
+            destination = keys.attachment_object(member_id, month, request_id, upload.upload_id)
+            uow.files.copy(
+                keys.staged_object(member_id, upload.upload_id),
+                destination,
+                item.inspected.etag,
+                upload.content_type,
+                upload.filename,
+            )
+            copied.append(destination)
+            attachments.append(
+                Attachment(
+                    attachment_id=upload.upload_id,
+                    filename=upload.filename,
+                    content_type=upload.content_type,
+                    size=item.inspected.size,
+                    sha256=item.inspected.sha256,
+                )
+            )
+    except BaseException:
+        uow.files.delete(copied)
+        raise
+    return attachments

@@ -1,0 +1,114 @@
+"""Telling members that something happened on a démarche: e-mail and, if they chose it, SMS.
+
+Fed by the `notifications` queue (a rule on the bus: `InformationRequested`, `RequestDecided`,
+`LetterIssued`). Each event notifies once per channel, even delivered twice: a conditional put
+claims it before the send (released if the send fails, so the redelivery tries again). An SMS
+due between 20:00 and 08:00 (Paris) is kept and sent at 08:00 by `send_due_sms` (schedule).
+Logs carry event and request ids only: never an address, a number or a text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain import clock
+from chalicelib.domain import notifications as texts
+from chalicelib.services.ports import UnitOfWork
+from chalicelib.store.notifications import DeferredSms
+
+logger = logging.getLogger(__name__)
+
+EMAIL = "email"
+SMS = "sms"
+# Events of one request this close together make one message (a decision and its letter).
+COALESCE_SECONDS = 15 * 60
+
+
+def notify(
+    uow: UnitOfWork,
+    detail_type: str,
+    detail: Mapping[str, Any],
+    now: datetime,
+    preferences_url: str,
+) -> list[str]:
+    """Notify the member of one event from the bus (`preferences_url`: the portal's page, the
+    e-mails' `List-Unsubscribe`); what was done (`email`, `sms`,
+    `sms-deferred`), empty when nothing was due (another event, preferences off, a repeat)."""
+    if detail_type not in texts.NOTIFIED_EVENTS and detail_type != texts.REMINDER:
+        return []
+    member_id, request_id = str(detail["member_id"]), str(detail["request_id"])
+    event_id = str(detail["event_id"])
+    member = uow.members.get(member_id)
+    done: list[str] = []
+    if member.preferences.email and member.email:
+        with _once(uow, detail, EMAIL, now) as first:
+            if first:
+                email = texts.email(request_id, preferences_url)
+                uow.messenger.send_email(member.email, email, preferences_url)
+                done.append(EMAIL)
+    phone = texts.e164(member.phone) if member.preferences.sms else None
+    if member.preferences.sms and phone is None:
+        logger.warning("no usable phone number for the SMS of event %s", event_id)
+    if phone is not None:
+        with _once(uow, detail, SMS, now) as first:
+            if first:
+                send_at = texts.sms_send_at(now)
+                if send_at is None:
+                    uow.messenger.send_sms(phone, texts.sms(request_id))
+                    done.append(SMS)
+                else:
+                    deferred = DeferredSms(clock.iso_z(send_at), event_id, member_id, request_id)
+                    uow.notifications.defer_sms(deferred)
+                    done.append("sms-deferred")
+    logger.info("event %s of request %s notified: %s", event_id, request_id, done or "nothing")
+    return done
+
+
+def send_due_sms(uow: UnitOfWork, now: datetime) -> int:
+    """The SMS kept through the quiet hours whose moment has come (the member's number and
+    choice read now: one who turned SMS off meanwhile gets none). How many were sent."""
+    if texts.sms_send_at(now) is not None:
+        return 0
+    sent = 0
+    for deferred in uow.notifications.due_sms(now):
+        if not uow.notifications.take_sms(deferred, now):
+            continue  # another run has it
+        member = uow.members.get(deferred.member_id)
+        phone = texts.e164(member.phone)
+        if not member.preferences.sms or phone is None:
+            continue
+        try:
+            uow.messenger.send_sms(phone, texts.sms(deferred.request_id))
+        except Exception:
+            uow.notifications.defer_sms(deferred)  # the next run tries again
+            raise
+        sent += 1
+    logger.info("deferred SMS sent: %d", sent)
+    return sent
+
+
+@contextmanager
+def _once(
+    uow: UnitOfWork, detail: Mapping[str, Any], channel: str, now: datetime
+) -> Iterator[bool]:
+    """True for the first delivery of the event on this channel, unless the member was told of
+    the same request there moments ago (`COALESCE_SECONDS`: a decision and its letter make one
+    message). A failed send releases both claims, so the redelivery may try again."""
+    member_id, request_id = str(detail["member_id"]), str(detail["request_id"])
+    event_id = str(detail["event_id"])
+    notes = uow.notifications
+    if not notes.claim(member_id, event_id, channel, now):
+        yield False
+        return
+    fresh = notes.claim_request(member_id, request_id, channel, now, COALESCE_SECONDS)
+    try:
+        yield fresh
+    except BaseException:
+        notes.release(member_id, event_id, channel)
+        if fresh:
+            notes.release_request(member_id, request_id, channel)
+        raise

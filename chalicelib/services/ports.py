@@ -1,0 +1,265 @@
+"""What the use cases need from storage and messaging: the unit of work's protocol.
+
+`store.unit_of_work.DynamoUnitOfWork` implements it on DynamoDB, S3 and SQS; the unit tests'
+fakes (`tests/unit/fakes.py`) in memory. A use case never builds a repository itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib.domain.documents import DocumentRecord, DocumentSummary
+from chalicelib.domain.effects import MemberFile
+from chalicelib.domain.limits import MemberLimits
+from chalicelib.domain.members import Beneficiary, Member, Preferences
+from chalicelib.domain.notifications import Email
+from chalicelib.domain.requests import (
+    AgentMessage,
+    Attachment,
+    InformationRequest,
+    RequestPointer,
+    RequestRecord,
+    RequestSummary,
+)
+from chalicelib.domain.uploads import Upload
+from chalicelib.store.files import Inspected
+from chalicelib.store.notifications import DeferredSms
+from chalicelib.store.requests import DailyLimit, IdempotencyClaim, IdempotencyRecord
+
+
+class Requests(Protocol):
+    def idempotency(self, member_id: str, key: str, now: datetime) -> IdempotencyRecord | None: ...
+
+    def create(
+        self,
+        record: RequestRecord,
+        now: datetime,
+        *,
+        limit: DailyLimit,
+        idempotency: IdempotencyClaim | None = None,
+        bank_iban: str | None = None,
+    ) -> None: ...
+
+    def reply(
+        self,
+        record: RequestRecord,
+        message: AgentMessage,
+        attachments: list[Attachment],
+        now: datetime,
+        idempotency: IdempotencyClaim | None = None,
+        *,
+        limit: DailyLimit,
+    ) -> None: ...
+
+    def day_count(self, member_id: str, limit: DailyLimit) -> int: ...
+
+    def outbox(self, member_id: str, request_id: str) -> list[dict[str, Any]]: ...
+
+    def clear_outbox(
+        self, member_id: str, request_id: str, sent: list[dict[str, Any]], now: datetime
+    ) -> bool: ...
+
+    def pending_before(
+        self, cutoff: datetime, limit: int = 100
+    ) -> list[tuple[str, str, str | None]]: ...
+
+    def get(self, member_id: str, request_id: str) -> RequestRecord: ...
+
+    def request_months(self, member_id: str) -> list[str]: ...
+
+    def months(self, member_id: str, months: list[str]) -> dict[str, list[RequestSummary]]: ...
+
+
+class Transitions(Protocol):
+    def route(self, record: RequestRecord, service: str, label: str, now: datetime) -> bool: ...
+
+    def acknowledge(
+        self, record: RequestRecord, label: str, now: datetime, **extra: Any
+    ) -> bool: ...
+
+    def claim_decision(self, record: RequestRecord, outcome: str, now: datetime) -> bool: ...
+
+    def finish(
+        self,
+        record: RequestRecord,
+        outcome: str,
+        label: str,
+        now: datetime,
+        agent_id: str | None = None,
+        **extra: Any,
+    ) -> bool: ...
+
+    def ask(
+        self,
+        record: RequestRecord,
+        question: InformationRequest,
+        message: AgentMessage,
+        label: str,
+        now: datetime,
+    ) -> bool: ...
+
+    def unanswered(self, record: RequestRecord, label: str, now: datetime) -> bool: ...
+
+    def withdraw(
+        self, record: RequestRecord, message: AgentMessage | None, label: str, now: datetime
+    ) -> bool: ...
+
+    def reclassify(
+        self,
+        record: RequestRecord,
+        *,
+        service: str,
+        complaint: bool,
+        label: str,
+        history_label: str,
+        now: datetime,
+        agent_id: str | None,
+        **extra: Any,
+    ) -> bool: ...
+
+    def deliver_replies(
+        self, record: RequestRecord, message_ids: set[str], label: str, now: datetime
+    ) -> bool: ...
+
+    def flag_for_agents(self, record: RequestRecord, now: datetime) -> bool: ...
+
+    def deadline_at_risk(self, record: RequestRecord, due_at: str, now: datetime) -> bool: ...
+
+    def prioritise(self, record: RequestRecord, priority: str) -> bool: ...
+
+    def work_list(
+        self, service: str, state: str, limit: int, start: dict[str, Any] | None = None
+    ) -> tuple[list[RequestRecord], dict[str, Any] | None]: ...
+
+
+class Members(MemberFile, Protocol):
+    def get(self, member_id: str) -> Member: ...
+
+    def beneficiaries(self, member_id: str) -> list[Beneficiary]: ...
+
+    def forget_held_iban(self, member_id: str, request_id: str) -> None: ...
+
+    def set_preferences(self, member_id: str, preferences: Preferences) -> None: ...
+
+
+class Documents(Protocol):
+    def existing_letter(
+        self, member_id: str, request_id: str, kind: str, occurrence: str | None = None
+    ) -> DocumentRecord | None: ...
+
+    def store(
+        self,
+        member_id: str,
+        kind: str,
+        title: str,
+        pdf: bytes,
+        now: datetime,
+        request_id: str | None = None,
+        occurrence: str | None = None,
+        *,
+        document_id: str | None = None,
+        postal_dispatch: bool = False,
+        announce: dict[str, Any] | None = None,
+    ) -> DocumentRecord: ...
+
+    def get(self, member_id: str, document_id: str) -> DocumentRecord: ...
+
+    def since(self, member_id: str, cutoff: str) -> list[DocumentSummary]: ...
+
+    def object_key(self, record: DocumentRecord) -> str: ...
+
+
+class Uploads(Protocol):
+    def record(self, upload: Upload, now: datetime, limit: int) -> None: ...
+
+    def get_many(self, member_id: str, upload_ids: Sequence[str]) -> dict[str, Upload]: ...
+
+
+class Files(Protocol):
+    def presigned_post(
+        self, key: str, content_type: str, max_size: int, seconds: int
+    ) -> dict[str, Any]: ...
+
+    def inspect(self, key: str, max_size: int) -> Inspected | None: ...
+
+    def copy(
+        self, source: str, destination: str, etag: str, content_type: str, download_name: str
+    ) -> None: ...
+
+    def put(
+        self, key: str, body: bytes, content_type: str, download_name: str | None = None
+    ) -> None: ...
+
+    def delete(self, keys: Sequence[str]) -> None: ...
+
+    def presigned_download(self, key: str, content_type: str, now: datetime) -> dict[str, str]: ...
+
+
+class Queues(Protocol):
+    def send(self, queue: str, pointer: RequestPointer, correlation: str | None = None) -> None: ...
+
+
+class Bus(Protocol):
+    def put(self, entries: Sequence[dict[str, Any]]) -> None: ...
+
+
+class Notifications(Protocol):
+    def claim(self, member_id: str, event_id: str, channel: str, now: datetime) -> bool: ...
+
+    def release(self, member_id: str, event_id: str, channel: str) -> None: ...
+
+    def claim_request(
+        self, member_id: str, request_id: str, channel: str, now: datetime, seconds: int
+    ) -> bool: ...
+
+    def release_request(self, member_id: str, request_id: str, channel: str) -> None: ...
+
+    def defer_sms(self, sms: DeferredSms) -> None: ...
+
+    def due_sms(self, now: datetime) -> list[DeferredSms]: ...
+
+    def take_sms(self, sms: DeferredSms, now: datetime) -> bool: ...
+
+
+class Messenger(Protocol):
+    def send_email(self, to: str, email: Email, unsubscribe_url: str) -> None: ...
+
+    def send_sms(self, phone: str, text: str) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    # Read-only properties, so a class with cached properties or plain attributes both fit.
+    @property
+    def requests(self) -> Requests: ...
+
+    @property
+    def transitions(self) -> Transitions: ...
+
+    @property
+    def members(self) -> Members: ...
+
+    @property
+    def documents(self) -> Documents: ...
+
+    @property
+    def uploads(self) -> Uploads: ...
+
+    @property
+    def files(self) -> Files: ...
+
+    @property
+    def queues(self) -> Queues: ...
+
+    @property
+    def bus(self) -> Bus: ...
+
+    @property
+    def notifications(self) -> Notifications: ...
+
+    @property
+    def messenger(self) -> Messenger: ...
+
+    @property
+    def limits(self) -> MemberLimits: ...

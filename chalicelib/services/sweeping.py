@@ -1,0 +1,67 @@
+"""The schedules' use cases: the outbox sweeper (every minute) and the deadlines watch (daily)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+
+from chalicelib.domain import clock
+from chalicelib.domain.catalog import Service
+from chalicelib.domain.deadlines import at_risk
+from chalicelib.domain.requests import RequestRecord
+from chalicelib.observability import metric
+from chalicelib.services.dispatching import dispatch
+from chalicelib.services.ports import UnitOfWork
+from chalicelib.store.requests import NORMAL, URGENT
+
+logger = logging.getLogger(__name__)
+
+SWEEP_AFTER = timedelta(minutes=1)
+
+
+def sweep_outbox(uow: UnitOfWork, now: datetime) -> int:
+    """Send to intake what was filed over a minute ago and never reached it. Returns how many."""
+    sent = 0
+    for member_id, request_id, correlation in uow.requests.pending_before(now - SWEEP_AFTER):
+        if dispatch(uow, member_id, request_id, now, correlation):
+            sent += 1
+    if sent:
+        logger.info("sweeper sent %d pending requests", sent)
+    return sent
+
+
+def deadline_at_risk(record: RequestRecord, today: date) -> str | None:
+    """The deadline at risk (overdue or due soon): a complaint's acknowledgement while it is not
+    acknowledged, else its answer; None when neither is."""
+    if (
+        record.acknowledged_at is None
+        and record.acknowledgement_due_at is not None
+        and at_risk(clock.paris_date(record.acknowledgement_due_at), today)
+    ):
+        return record.acknowledgement_due_at
+    if record.due_at is not None and at_risk(clock.paris_date(record.due_at), today):
+        return record.due_at
+    return None
+
+
+def watch_deadlines(uow: UnitOfWork, now: datetime) -> int:
+    """Open complaints whose deadline is at risk go to the head of the complaints service's
+    work list (and back in line once they are not). Returns how many are at risk."""
+    today = clock.paris_date(now)
+    flagged = 0
+    start = None
+    while True:
+        records, start = uow.transitions.work_list(Service.reclamations.value, "open", 100, start)
+        for record in records:
+            due_at = deadline_at_risk(record, today)
+            if due_at is not None:
+                flagged += 1
+                if uow.transitions.deadline_at_risk(record, due_at, now):
+                    dispatch(uow, record.member_id, record.request_id, now)
+            else:
+                uow.transitions.prioritise(record, URGENT if record.needs_attention else NORMAL)
+        if start is None:
+            break
+    metric("ComplaintDeadlinesAtRisk", flagged)
+    logger.info("complaints at risk: %d", flagged)
+    return flagged

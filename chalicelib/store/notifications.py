@@ -1,0 +1,172 @@
+"""The notifications' records (DynamoDB) and their channels: e-mail by SES v2, SMS by SNS.
+
+`MEMBER#<id>` / `NOTIFIED#<event_id>#<channel>`: claimed by a conditional put before anything
+is sent, so an event delivered twice notifies once per channel; expires on its own (TTL) after
+the bus's and the queue's redeliveries are long over. `DEFERRED_SMS` / `<send_at>#<event_id>`:
+an SMS due in the quiet hours (identifiers only: the number is read from the profile when it
+goes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib import aws
+from chalicelib.domain import clock
+from chalicelib.domain.notifications import Email
+from chalicelib.settings import get_settings
+from chalicelib.store import keys
+from chalicelib.store.dynamo import dynamodb, query_all, serialize, table
+
+NOTIFIED_TTL_SECONDS = 30 * 24 * 3600  # the queue keeps a message 4 days, its DLQ 14
+DEFERRED_TTL_SECONDS = 7 * 24 * 3600  # an SMS not sent within a week is no longer news
+
+
+@dataclass(frozen=True)
+class DeferredSms:
+    send_at: str
+    event_id: str
+    member_id: str
+    request_id: str
+
+
+class NotificationRecords:
+    """Marks, never deletes (the notifications function deletes nothing): a released claim is
+    `released`, a sent deferred SMS `taken_at`; TTL removes them all."""
+
+    def claim(self, member_id: str, event_id: str, channel: str, now: datetime) -> bool:
+        """True for the first delivery of this event on this channel (or the first after a
+        failed send); False when it was already notified there."""
+        item = {
+            **keys.notification_key(member_id, event_id, channel),
+            "notified_at": clock.iso_z(now),
+            "expires_at": int(now.timestamp()) + NOTIFIED_TTL_SECONDS,
+        }
+        return _put_if(item, "attribute_not_exists(pk) OR released = :true", {":true": True})
+
+    def release(self, member_id: str, event_id: str, channel: str) -> None:
+        """Sending failed: the redelivery may try again."""
+        _update(keys.notification_key(member_id, event_id, channel), "released", True)
+
+    def claim_request(
+        self, member_id: str, request_id: str, channel: str, now: datetime, seconds: int
+    ) -> bool:
+        """True unless the member was told of this request on this channel in the last
+        `seconds` (a decision and its letter make one message)."""
+        until = int(now.timestamp()) + seconds
+        item = {
+            **keys.notification_key(member_id, f"REQ#{request_id}", channel),
+            "quiet_until": until,
+            "expires_at": until,
+        }
+        condition = "attribute_not_exists(pk) OR quiet_until <= :now"
+        return _put_if(item, condition, {":now": int(now.timestamp())})
+
+    def release_request(self, member_id: str, request_id: str, channel: str) -> None:
+        _update(keys.notification_key(member_id, f"REQ#{request_id}", channel), "quiet_until", 0)
+
+    def defer_sms(self, sms: DeferredSms) -> None:
+        send_at = clock.parse_timestamp(sms.send_at)
+        item = {
+            **keys.deferred_sms_key(sms.send_at, sms.event_id),
+            "member_id": sms.member_id,
+            "request_id": sms.request_id,
+            "expires_at": int(send_at.timestamp()) + DEFERRED_TTL_SECONDS,
+        }
+        dynamodb().put_item(TableName=table(), Item=serialize(item))
+
+    def due_sms(self, now: datetime) -> list[DeferredSms]:
+        items = query_all(
+            TableName=table(),
+            KeyConditionExpression="pk = :pk AND sk <= :now",
+            FilterExpression="attribute_not_exists(taken_at)",
+            ExpressionAttributeValues=serialize(
+                {":pk": keys.DEFERRED_SMS_PARTITION, ":now": f"{clock.iso_z(now)}#~"}
+            ),
+        )
+        return [_deferred(item) for item in items]
+
+    def take_sms(self, sms: DeferredSms, now: datetime) -> bool:
+        """Mark it taken before sending: True if this caller took it (two runs send it once)."""
+        try:
+            dynamodb().update_item(
+                TableName=table(),
+                Key=serialize(keys.deferred_sms_key(sms.send_at, sms.event_id)),
+                UpdateExpression="SET taken_at = :now",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(taken_at)",
+                ExpressionAttributeValues=serialize({":now": clock.iso_z(now)}),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+
+def _put_if(item: dict[str, Any], condition: str, values: dict[str, Any]) -> bool:
+    try:
+        dynamodb().put_item(
+            TableName=table(),
+            Item=serialize(item),
+            ConditionExpression=condition,
+            ExpressionAttributeValues=serialize(values),
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _update(key: dict[str, str], name: str, value: Any) -> None:
+    dynamodb().update_item(
+        TableName=table(),
+        Key=serialize(key),
+        UpdateExpression=f"SET {name} = :value",
+        ExpressionAttributeValues=serialize({":value": value}),
+    )
+
+
+def _deferred(item: dict[str, Any]) -> DeferredSms:
+    send_at, _, event_id = str(item["sk"]).rpartition("#")
+    return DeferredSms(
+        send_at=send_at,
+        event_id=event_id,
+        member_id=str(item["member_id"]),
+        request_id=str(item["request_id"]),
+    )
+
+
+class Messenger:
+    """SES v2 from the stage's verified identity; SNS for SMS (transactional)."""
+
+    def send_email(self, to: str, email: Email, unsubscribe_url: str) -> None:
+        sender = get_settings().notifications_from
+        message = EmailMessage()
+        message["From"] = formataddr(("Génération", sender))
+        message["To"] = to
+        message["Subject"] = email.subject
+        message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message.set_content(email.text)
+        aws.client("sesv2").send_email(
+            FromEmailAddress=sender,
+            Destination={"ToAddresses": [to]},
+            Content={"Raw": {"Data": message.as_bytes()}},
+        )
+
+    def send_sms(self, phone: str, text: str) -> None:
+        aws.client("sns").publish(
+            PhoneNumber=phone,
+            Message=text,
+            MessageAttributes={
+                "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
+                "AWS.SNS.SMS.SenderID": {"DataType": "String", "StringValue": "Generation"},
+            },
+        )

@@ -1,0 +1,210 @@
+"""IAM as deployed (`make package STAGE=prod`): a role per kind of function, every resource
+named in this account, and what each kind may not do, evaluated on the policies themselves.
+
+The evaluator below resolves the templates' `Fn::Sub` for one account and answers "does an
+Allow statement match this action on this ARN?" (our policies hold no Deny). It ignores
+conditions, so "not allowed" here is a lower bound of what AWS refuses.
+"""
+
+from __future__ import annotations
+
+import re
+from fnmatch import fnmatchcase
+from typing import Any
+
+import pytest
+
+from tests.infra.test_template import SERVICES
+
+ACCOUNT = "111122223333"
+OTHER_ACCOUNT = "999999999999"
+PSEUDO = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "eu-west-3",
+    "AWS::AccountId": ACCOUNT,
+    "AWS::StackName": "generation-demarches-prod-app",
+    "Stage": "prod",
+}
+KEY = f"arn:aws:kms:eu-west-3:{ACCOUNT}:key/0f1e2d3c-stack-key"
+CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]
+
+
+def _sub(text: str) -> str:
+    return re.sub(r"\$\{([^}]+)\}", lambda m: PSEUDO[m.group(1)], text)
+
+
+def _resolve(node: Any) -> str:
+    if isinstance(node, str):
+        return node
+    if "Fn::Sub" in node:
+        return _sub(node["Fn::Sub"])
+    if node == {"Fn::ImportValue": {"Fn::Sub": "generation-demarches-${Stage}-key-arn"}}:
+        return KEY  # the data stack's key: an ARN in this account
+    raise AssertionError(f"a resource the test cannot resolve: {node}")
+
+
+def queue(name: str, account: str = ACCOUNT) -> str:
+    return f"arn:aws:sqs:eu-west-3:{account}:generation-demarches-prod-{name}"
+
+
+def table(suffix: str = "", account: str = ACCOUNT) -> str:
+    return f"arn:aws:dynamodb:eu-west-3:{account}:table/generation-demarches-prod{suffix}"
+
+
+def obj(key: str, account: str = ACCOUNT) -> str:
+    return f"arn:aws:s3:::generation-demarches-prod-{account}/{key}"
+
+
+ALL_QUEUES = ["intake", *(f"svc-{s}" for s in SERVICES)]
+EVERY_QUEUE = ALL_QUEUES + [f"{q}-dlq" for q in ALL_QUEUES]
+
+
+class Role:
+    def __init__(self, statements: list[dict[str, Any]]) -> None:
+        self.statements = [
+            {
+                "Effect": s["Effect"],
+                "Action": [s["Action"]] if isinstance(s["Action"], str) else s["Action"],
+                "Resource": [
+                    _resolve(r)
+                    for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+                ],
+            }
+            for s in statements
+        ]
+
+    def allows(self, action: str, resource: str) -> bool:
+        return any(
+            s["Effect"] == "Allow"
+            and any(fnmatchcase(action.lower(), a.lower()) for a in s["Action"])
+            and any(fnmatchcase(resource, r) for r in s["Resource"])
+            for s in self.statements
+        )
+
+
+@pytest.fixture(scope="module")
+def roles(prod_package: dict[str, Any]) -> dict[str, Role]:
+    """Each function's role, by the function's name in app.py (`app` is the API)."""
+    resources = prod_package["app"]["Resources"]
+    found = {}
+    for resource in resources.values():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        role = resources[resource["Properties"]["Role"]["Fn::GetAtt"][0]]
+        [policy] = role["Properties"]["Policies"]
+        found[resource["Properties"]["Handler"].removeprefix("app.")] = Role(
+            policy["PolicyDocument"]["Statement"]
+        )
+    return found
+
+
+def test_every_function_has_a_role_and_each_kind_its_own_policy(
+    prod_package: dict[str, Any], roles: dict[str, Role]
+) -> None:
+    expected = {"app", "router", "outbox_sweeper", "sla_watch", *(f"svc_{s}" for s in SERVICES)}
+    assert set(roles) == expected
+    role_ids = {
+        r["Properties"]["Role"]["Fn::GetAtt"][0]
+        for r in prod_package["app"]["Resources"].values()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+    assert len(role_ids) == len(expected)
+    policies = {name: repr(role.statements) for name, role in roles.items()}
+    assert len(set(policies.values())) == len(expected)
+
+
+def test_every_resource_is_named_in_this_account(roles: dict[str, Role]) -> None:
+    for name, role in roles.items():
+        for statement in role.statements:
+            for resource in statement["Resource"]:
+                if resource == "*":
+                    assert all(a.startswith("xray:") for a in statement["Action"]), name
+                else:
+                    assert ACCOUNT in resource, (name, resource)
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("dynamodb:GetItem", table(account=OTHER_ACCOUNT)),
+        ("dynamodb:Query", table("-directory", OTHER_ACCOUNT)),
+        ("sqs:SendMessage", queue("intake", OTHER_ACCOUNT)),
+        ("sqs:ReceiveMessage", queue("svc-devis", OTHER_ACCOUNT)),
+        ("s3:GetObject", obj("documents/M1/2026-11/d.pdf", OTHER_ACCOUNT)),
+        ("s3:PutObject", obj("uploads/M1/u", OTHER_ACCOUNT)),
+        ("kms:Decrypt", f"arn:aws:kms:eu-west-3:{OTHER_ACCOUNT}:key/any"),
+        ("kms:Decrypt", f"arn:aws:kms:eu-west-3:{ACCOUNT}:key/another-key-of-ours"),
+        ("logs:PutLogEvents", f"arn:aws:logs:eu-west-3:{OTHER_ACCOUNT}:log-group:/aws/lambda/x:*"),
+    ],
+)
+def test_no_function_reaches_a_same_named_resource_of_another_account(
+    roles: dict[str, Role], action: str, resource: str
+) -> None:
+    assert [name for name, role in roles.items() if role.allows(action, resource)] == []
+
+
+def test_the_api_sends_to_queues_but_never_receives_or_deletes_a_message(
+    roles: dict[str, Role],
+) -> None:
+    api = roles["app"]
+    assert api.allows("sqs:SendMessage", queue("intake"))
+    for name in EVERY_QUEUE:
+        for action in CONSUME:
+            assert not api.allows(action, queue(name)), (action, name)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_handler_reads_its_own_queue_and_no_other(
+    roles: dict[str, Role], service: str
+) -> None:
+    handler = roles[f"svc_{service}"]
+    for action in CONSUME:
+        assert handler.allows(action, queue(f"svc-{service}"))
+    for name in EVERY_QUEUE:
+        if name != f"svc-{service}":
+            assert not handler.allows("sqs:ReceiveMessage", queue(name)), name
+        assert not handler.allows("sqs:SendMessage", queue(name)), name
+    assert not handler.allows("dynamodb:Query", table("-directory"))
+    assert not handler.allows("s3:GetObject", obj("uploads/M1/u"))  # members' staged files
+    assert handler.allows("s3:PutObject", obj("documents/M1/2026-11/d.pdf"))  # its letters
+
+
+def test_the_router_reads_intake_and_only_feeds_the_service_queues(roles: dict[str, Role]) -> None:
+    router = roles["router"]
+    assert router.allows("sqs:ReceiveMessage", queue("intake"))
+    for service in SERVICES:
+        assert router.allows("sqs:SendMessage", queue(f"svc-{service}"))
+        assert not router.allows("sqs:ReceiveMessage", queue(f"svc-{service}"))
+    assert not router.allows("s3:GetObject", obj("requests/M1/2026-11/r/a"))
+
+
+def test_the_schedules_read_no_queue_and_no_file(roles: dict[str, Role]) -> None:
+    sweeper, watch = roles["outbox_sweeper"], roles["sla_watch"]
+    assert sweeper.allows("sqs:SendMessage", queue("intake"))
+    assert sweeper.allows("dynamodb:Query", table("/index/gsi_pending"))
+    assert watch.allows("dynamodb:Query", table("/index/gsi_service"))
+    for name in EVERY_QUEUE:
+        for role in (sweeper, watch):
+            assert not any(role.allows(action, queue(name)) for action in CONSUME), name
+        assert not watch.allows("sqs:SendMessage", queue(name))
+    for key in ("uploads/M1/u", "requests/M1/2026-11/r/a", "documents/M1/2026-11/d.pdf"):
+        assert not sweeper.allows("s3:GetObject", obj(key))
+        assert not watch.allows("s3:GetObject", obj(key))
+
+
+def test_only_the_api_reads_the_directory_and_the_members_uploads(roles: dict[str, Role]) -> None:
+    readers = {
+        name for name, role in roles.items() if role.allows("dynamodb:Query", table("-directory"))
+    }
+    assert readers == {"app"}
+    uploads = {
+        name for name, role in roles.items() if role.allows("s3:GetObject", obj("uploads/M1/u"))
+    }
+    assert uploads == {"app"}
+
+
+def test_only_who_decides_bank_details_may_delete_an_item(roles: dict[str, Role]) -> None:
+    """The full IBAN held beside a bank-details request is deleted at its decision: by an
+    agent (the API) or by the cotisations service refusing it. No one else deletes."""
+    deleters = {name for name, role in roles.items() if role.allows("dynamodb:DeleteItem", table())}
+    assert deleters == {"app", "svc_cotisations"}

@@ -1,0 +1,294 @@
+"""The dialogue through the HTTP API and the queue handlers: ask, answer, withdraw, contest,
+hand on; every refusal (409, 403) and the races a real queue brings."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date, timedelta
+from typing import Any
+
+import requests
+
+from infra.local_stack import LocalStack
+from infra.queue_pump import QueuePump
+from tests.conftest import PDF_BYTES, Api, SignedIn, _sign_up, upload
+
+
+def _justificatif(api: Api, who: SignedIn, today: date) -> str:
+    data = {"care_date": (today - timedelta(days=2)).isoformat(), "amount": "80.00",
+            "care_type": "optique"}  # fmt: skip
+    body = {"type": "sante.justificatif", "beneficiary_ids": [f"{who.member_id}-01"],
+            "data": data, "upload_ids": [upload(api, who, PDF_BYTES)]}  # fmt: skip
+    answer = api.post("/requests", who, body=body)
+    assert answer.status == 201, answer.body
+    return str(answer.body["request_id"])
+
+
+def _backoffice(who: SignedIn, request_id: str, action: str = "") -> str:
+    path = f"/backoffice/members/{who.member_id}/requests/{request_id}"
+    return f"{path}/{action}" if action else path
+
+
+def _ask(api: Api, agent: SignedIn, who: SignedIn, request_id: str, **body: Any) -> Any:
+    body = {"message": "Merci d'envoyer la facture détaillée.", **body}
+    return api.post(_backoffice(who, request_id, "information-request"), agent, body=body)
+
+
+def test_the_service_asks_the_member_answers_and_the_service_sees_it_once(
+    api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date
+) -> None:
+    request_id = _justificatif(api, alice, today)
+    pump.drain()
+    asked = _ask(api, agent, alice, request_id, respond_within_days=10)
+    assert asked.status == 200, asked.body
+    assert asked.body["status"] == "waiting_for_member"
+    assert asked.body["history"][-1]["agent_id"]  # the back office sees who asked
+
+    detail = api.get(f"/requests/{request_id}", alice).body
+    assert detail["status"] == "waiting_for_member"
+    assert detail["information_request"]["message"] == "Merci d'envoyer la facture détaillée."
+    assert "agent_id" not in json.dumps(detail)  # the member never sees who
+    assert [d["title"] for d in api.get("/documents?months=1", alice).body["documents"]] == [
+        "Demande de pièces complémentaires"
+    ]
+    timeline = api.get("/requests", alice).body["months"][0]["requests"]
+    assert [r["status"] for r in timeline if r["request_id"] == request_id] == [
+        "waiting_for_member"
+    ]
+    waiting = api.get("/backoffice/services/remboursements/requests?state=waiting", agent).body
+    assert request_id in [r["request_id"] for r in waiting["requests"]]
+
+    reply = {
+        "message": "Voici la facture détaillée.",
+        "upload_ids": [upload(api, alice, PDF_BYTES)],
+    }
+    key = {"Idempotency-Key": f"reply-{request_id}"}
+    answered = api.post(f"/requests/{request_id}/replies", alice, body=reply, headers=key)
+    assert answered.status == 201, answered.body
+    assert answered.body["status"] == "in_progress"
+    assert answered.body["information_request"] is None
+    again = api.post(f"/requests/{request_id}/replies", alice, body=reply, headers=key)
+    assert (again.status, again.headers.get("Idempotent-Replayed")) == (201, "true")
+    assert len(again.body["messages"]) == 2
+    attachment = answered.body["messages"][1]["attachment_ids"][0]
+    assert api.get(f"/requests/{request_id}/attachments/{attachment}", alice).status == 200
+
+    pump.drain()
+    history = [h["label"] for h in api.get(f"/requests/{request_id}", alice).body["history"]]
+    assert history.count("Réponse transmise au Service Remboursements") == 1
+    assert [h["by"] for h in api.get(f"/requests/{request_id}", alice).body["history"]][:2] == [
+        "member",
+        "system",
+    ]
+
+
+def test_asking_or_answering_a_closed_request_is_a_conflict(
+    api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date
+) -> None:
+    request_id = _justificatif(api, alice, today)
+    pump.drain()
+    decided = api.post(
+        _backoffice(alice, request_id, "decision"),
+        agent,
+        body={"outcome": "refused", "message": "Facture illisible."},
+    )
+    assert decided.status == 200, decided.body
+    assert _ask(api, agent, alice, request_id).status == 409
+    reply = api.post(f"/requests/{request_id}/replies", alice, body={"message": "Et alors ?"})
+    assert reply.status == 409
+    withdrawal = api.post(f"/requests/{request_id}/withdrawal", alice, body={})
+    assert withdrawal.status == 409
+    for wrong in ({"respond_within_days": 0}, {"respond_within_days": 61}, {"message": ""}):
+        assert _ask(api, agent, alice, request_id, **wrong).status == 422
+
+
+def test_a_withdrawn_request_leaves_its_work_list_and_its_files_are_closed(
+    api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date
+) -> None:
+    request_id = _justificatif(api, alice, today)
+    detail = api.get(f"/requests/{request_id}", alice).body
+    attachment = detail["attachments"][0]["attachment_id"]
+    withdrawn = api.post(f"/requests/{request_id}/withdrawal", alice, body={"reason": "Doublon."})
+    assert (withdrawn.status, withdrawn.body["status"]) == (200, "withdrawn")
+    again = api.post(f"/requests/{request_id}/withdrawal", alice, body={})
+    assert (again.status, again.body) == (200, withdrawn.body)
+    pump.drain()  # the service is told, while the handler would have acknowledged it
+    after = api.get(f"/requests/{request_id}", alice).body
+    assert after["status"] == "withdrawn"
+    assert "Prise en charge par le Service Remboursements" not in [
+        h["label"] for h in after["history"]
+    ]
+    assert api.get(f"/requests/{request_id}/attachments/{attachment}", alice).status == 409
+    lists = {
+        state: [r["request_id"] for r in api.get(
+            f"/backoffice/services/remboursements/requests?state={state}&limit=100", agent
+        ).body["requests"]]
+        for state in ("open", "withdrawn")
+    }  # fmt: skip
+    assert request_id not in lists["open"] and request_id in lists["withdrawn"]
+    decided = api.post(
+        _backoffice(alice, request_id, "decision"),
+        agent,
+        body={"outcome": "refused", "message": "Non."},
+    )
+    assert decided.status == 409
+    assert api.post(f"/requests/{request_id}/withdrawal", alice, body={"why": "x"}).status == 400
+
+
+def test_an_agent_never_acts_on_their_own_file(
+    api: Api, pump: QueuePump, local_stack: LocalStack, today: date
+) -> None:
+    from infra import seed
+
+    member_id = f"C{today.toordinal()}{threading.get_ident() % 1000:03d}"
+    seed.seed_member(*seed.claire(today, member_id))
+    claire = _sign_up(local_stack, member_id, ("agent-remboursements",))
+    request_id = _justificatif(api, claire, today)
+    pump.drain()
+    for action, body in (
+        ("decision", {"outcome": "accepted", "amount": "80.00"}),
+        ("information-request", {"message": "Un justificatif."}),
+        ("reclassification", {"complaint": True}),
+    ):
+        answer = api.post(_backoffice(claire, request_id, action), claire, body=body)
+        assert (answer.status, answer.body["error"]["code"]) == (403, "forbidden"), action
+    assert api.get(f"/requests/{request_id}", claire).body["status"] == "in_progress"
+
+
+def test_an_agent_reclassifies_a_request_as_a_complaint(
+    api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn, today: date
+) -> None:
+    request_id = _justificatif(api, alice, today)
+    pump.drain()
+    moved = api.post(
+        _backoffice(alice, request_id, "reclassification"), agent_all, body={"complaint": True}
+    )
+    assert moved.status == 200, moved.body
+    assert (moved.body["service"], moved.body["complaint"]) == ("reclamations", True)
+    assert moved.body["acknowledgement_due_at"]
+    pump.drain()
+    detail = api.get(f"/requests/{request_id}", alice).body
+    assert detail["label"] == "Réclamation" and detail["due_at"]
+    kinds = {d["kind"] for d in api.get("/documents?months=1", alice).body["documents"]}
+    assert "accuse_reception_reclamation" in kinds
+    wrong = api.post(
+        _backoffice(alice, request_id, "reclassification"), agent_all, body={"service": "inconnu"}
+    )
+    assert wrong.status == 422
+
+
+def test_a_complaint_contests_one_of_the_members_own_requests(
+    api: Api, pump: QueuePump, alice: SignedIn, bob: SignedIn, agent_all: SignedIn, today: date
+) -> None:
+    contested = _justificatif(api, alice, today)
+    bobs = _justificatif(api, bob, today)
+    body = {
+        "type": "contact.demande",
+        "complaint": True,
+        "beneficiary_ids": [f"{alice.member_id}-01"],
+        "description": "Le remboursement est incomplet.",
+        "data": {"subject": "remboursements", "detail": "montant_conteste"},
+    }
+    filed = api.post("/requests", alice, body={**body, "related_request_id": contested})
+    assert filed.status == 201, filed.body
+    assert filed.body["related_request_id"] == contested
+    for other in (bobs, "01ARZ3NDEKTSV4RRFFQ69G5FAV"):
+        refused = api.post("/requests", alice, body={**body, "related_request_id": other})
+        assert refused.status == 422
+        assert refused.body["error"]["fields"][0]["field"] == "related_request_id"
+    pump.drain()
+    seen = api.get(_backoffice(alice, filed.body["request_id"]), agent_all).body
+    assert seen["related_request"] == _backoffice(alice, contested)
+
+
+def test_the_timeline_filters_on_status_and_type(
+    api: Api, pump: QueuePump, alice: SignedIn, today: date
+) -> None:
+    reimbursement = _justificatif(api, alice, today)
+    body = {"type": "sante.attestation_tiers_payant", "beneficiary_ids": [f"{alice.member_id}-01"]}
+    attestation = api.post("/requests", alice, body=body).body["request_id"]
+    pump.drain()
+
+    def listed(query: str) -> list[str]:
+        answer = api.get(f"/requests?{query}", alice)
+        assert answer.status == 200, answer.body
+        return [r["request_id"] for m in answer.body["months"] for r in m["requests"]]
+
+    assert listed("status=processed") == [attestation]
+    assert listed("status=in_progress") == [reimbursement]
+    assert listed("type=sante.justificatif") == [reimbursement]
+    assert listed("type=sante.justificatif&status=processed") == []
+    for wrong in ("status=done", "type=sante.inconnu"):
+        answer = api.get(f"/requests?{wrong}", alice)
+        assert answer.status == 422, answer.body
+
+
+def test_a_reply_and_a_decision_arriving_together_lose_nothing(
+    api: Api, http_api: str, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date
+) -> None:
+    for _ in range(3):
+        request_id = _justificatif(api, alice, today)
+        pump.drain()
+        assert _ask(api, agent, alice, request_id).status == 200
+        answers: dict[str, int] = {}
+
+        def reply(request_id: str = request_id, answers: dict[str, int] = answers) -> None:
+            answers["reply"] = requests.post(
+                f"{http_api}/requests/{request_id}/replies",
+                headers=alice.headers,
+                json={"message": "Voici."},
+                timeout=30,
+            ).status_code
+
+        def decide(request_id: str = request_id, answers: dict[str, int] = answers) -> None:
+            answers["decision"] = requests.post(
+                f"{http_api}{_backoffice(alice, request_id, 'decision')}",
+                headers=agent.headers,
+                json={"outcome": "refused", "message": "Sans réponse."},
+                timeout=30,
+            ).status_code
+
+        threads = [threading.Thread(target=reply), threading.Thread(target=decide)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        detail = api.get(f"/requests/{request_id}", alice).body
+        assert answers["decision"] == 200 and detail["status"] == "processed"
+        assert answers["reply"] in (201, 409)
+        replied = [m for m in detail["messages"] if m["author"] == "member"]
+        assert len(replied) == (1 if answers["reply"] == 201 else 0)
+
+
+def test_a_reply_delivered_twice_by_sqs_is_seen_once(
+    api: Api, pump: QueuePump, local_stack: LocalStack, alice: SignedIn, agent: SignedIn,
+    today: date,
+) -> None:  # fmt: skip
+    request_id = _justificatif(api, alice, today)
+    pump.drain()
+    assert _ask(api, agent, alice, request_id).status == 200
+    assert (
+        api.post(f"/requests/{request_id}/replies", alice, body={"message": "Voici."}).status == 201
+    )
+    sqs = local_stack.client("sqs")
+    queue = f"{local_stack.outputs['QueuePrefix']}svc-remboursements"
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    pointer = json.dumps({"request_id": request_id, "member_id": alice.member_id})
+    for _ in range(2):
+        sqs.send_message(QueueUrl=url, MessageBody=pointer)
+    pump.drain()
+    history = [h["label"] for h in api.get(f"/requests/{request_id}", alice).body["history"]]
+    assert history.count("Réponse transmise au Service Remboursements") == 1
+
+
+def test_the_catalogue_publishes_each_state_with_its_label_and_icon(
+    api: Api, alice: SignedIn
+) -> None:
+    statuses = api.get("/catalog", alice).body["statuses"]
+    assert [(s["code"], s["icon"], s["color"]) for s in statuses] == [
+        ("in_progress", "sablier", "orange"),
+        ("waiting_for_member", "action", "orange"),
+        ("processed", "coche", "green"),
+        ("withdrawn", "retire", "grey"),
+    ]

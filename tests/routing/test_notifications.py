@@ -1,0 +1,135 @@
+"""Members' notifications through the HTTP API and moto: the bus's rule feeds the
+`notifications` queue, the pump hands it to the `notifications` function, moto records what SES
+and SNS sent (read as `make outbox` reads it)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from ulid import ULID
+
+from chalicelib.domain import clock
+from chalicelib.domain.notifications import french_date
+from infra import seed
+from infra.local_stack import LocalStack
+from infra.outbox import SentEmail, SentSms, sent
+from infra.queue_pump import QueuePump
+from tests.conftest import PDF_BYTES, Api, SignedIn, _new_member_id, _sign_up, upload
+from tests.routing.test_events import _received, team_queue
+
+__all__ = ["team_queue"]
+
+
+@pytest.fixture
+def member(local_stack: LocalStack, today: date) -> SignedIn:
+    """A member shaped like alice, with an address and a number of their own (to count)."""
+    member_id = _new_member_id()
+    profile, beneficiaries = seed.alice(today, member_id)
+    number = f"06 {int(member_id[1:]) % 100:02d} 34 56 78"
+    profile = profile.model_copy(update={"email": f"{member_id}@example.fr", "phone": number})
+    seed.seed_member(profile, beneficiaries)
+    return _sign_up(local_stack, member_id)
+
+
+def _emails(stack: LocalStack, who: SignedIn) -> list[SentEmail]:
+    return [e for e in sent(stack.endpoint_url)[0] if e.to == f"{who.member_id}@example.fr"]
+
+
+def _sms(stack: LocalStack, who: SignedIn) -> list[SentSms]:
+    number = f"+336{int(str(who.member_id)[1:]) % 100:02d}345678"
+    return [s for s in sent(stack.endpoint_url)[1] if s.phone == number]
+
+
+def _file_and_decide(api: Api, pump: QueuePump, who: SignedIn, agent: SignedIn, day: date) -> str:
+    data = {"care_date": (day - timedelta(days=2)).isoformat(), "amount": "80.00",
+            "care_type": "optique"}  # fmt: skip
+    body = {"type": "sante.justificatif", "beneficiary_ids": [f"{who.member_id}-03"],
+            "data": data, "upload_ids": [upload(api, who, PDF_BYTES)]}  # fmt: skip
+    request_id = str(api.post("/requests", who, body=body).body["request_id"])
+    pump.drain()
+    decided = {"outcome": "partially_accepted", "amount": "40.00", "message": "En partie."}
+    path = f"/backoffice/members/{who.member_id}/requests/{request_id}/decision"
+    assert api.post(path, agent, body=decided).status == 200
+    return request_id
+
+
+def test_a_decided_request_notifies_by_e_mail_once_even_delivered_twice(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    team_queue: str,
+    member: SignedIn,
+    agent: SignedIn,
+    today: date,
+) -> None:
+    request_id = _file_and_decide(api, pump, member, agent, today)
+    pump.drain()
+    [email] = _emails(local_stack, member)  # the decision and its letter: one e-mail
+    on = french_date(clock.paris_date(ULID.from_str(request_id).datetime))
+    assert email.subject == f"Du nouveau sur votre démarche du {on}"
+    assert "Connectez-vous à votre espace adhérent" in email.text
+    assert email.unsubscribe.startswith("<") and email.unsubscribe.endswith("/me/preferences>")
+    assert email.sender.endswith("<notifications@generation-demarches.local>")
+    # Nothing personal: no name, no beneficiary, no care, no amount, no outcome.
+    text = f"{email.subject}\n{email.text}".lower()
+    for personal in ("alice", "martin", "hugo", "léa", "optique", "80.00", "80,00", "40.00",
+                     "40,00", "partiel", "rembours", "justificatif", "en partie"):  # fmt: skip
+        assert personal not in text, personal
+
+    # Delivered again (SQS and the sweeper deliver at least once): nothing more is sent.
+    sqs = local_stack.client("sqs")
+    url = sqs.get_queue_url(QueueName=f"{local_stack.outputs['QueuePrefix']}notifications")
+    decided = [e for e in _received(local_stack, team_queue)
+               if e["detail"]["request_id"] == request_id
+               and e["detail-type"] in ("RequestDecided", "LetterIssued")]  # fmt: skip
+    assert len(decided) == 2
+    for event in decided * 2:
+        sqs.send_message(QueueUrl=url["QueueUrl"], MessageBody=json.dumps(event))
+    assert pump.drain() >= 4
+    assert len(_emails(local_stack, member)) == 1
+
+
+def test_no_e_mail_when_the_member_turned_them_off(
+    api: Api, pump: QueuePump, local_stack: LocalStack, member: SignedIn, agent: SignedIn,
+    today: date,
+) -> None:  # fmt: skip
+    chosen = {"email": False, "sms": False, "paperless": True}
+    assert api.request("PUT", "/me/preferences", member, body=chosen).status == 200
+    _file_and_decide(api, pump, member, agent, today)
+    pump.drain()
+    assert _emails(local_stack, member) == []
+    assert _sms(local_stack, member) == []
+
+
+def test_an_sms_at_21_00_paris_waits_for_08_00(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    member: SignedIn,
+    agent: SignedIn,
+    today: date,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib.routing.notifications import morning_sms
+
+    chosen = {"email": True, "sms": True, "paperless": True}
+    assert api.request("PUT", "/me/preferences", member, body=chosen).status == 200
+    _file_and_decide(api, pump, member, agent, today)
+    evening = datetime.combine(clock.today(), time(21, 0), tzinfo=clock.PARIS)
+    monkeypatch.setattr(clock, "now", lambda: evening)
+    pump.drain()
+    assert len(_emails(local_stack, member)) == 1  # e-mail at any hour
+    assert _sms(local_stack, member) == []
+    morning = datetime.combine(clock.today() + timedelta(days=1), time(7, 59), tzinfo=clock.PARIS)
+    monkeypatch.setattr(clock, "now", lambda: morning)
+    morning_sms()
+    assert _sms(local_stack, member) == []
+    monkeypatch.setattr(clock, "now", lambda: morning + timedelta(minutes=1))
+    morning_sms()
+    morning_sms()  # a second run sends nothing again
+    [sms] = _sms(local_stack, member)
+    assert "Connectez-vous à votre espace adhérent" in sms.text
+    for personal in ("Alice", "Martin", "optique", "80,00", "40,00", "80.00", "40.00"):
+        assert personal not in sms.text

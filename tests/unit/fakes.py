@@ -1,0 +1,735 @@
+"""In-memory implementations of the use cases' unit of work (`chalicelib/services/ports.py`), as
+cosmicpython's `FakeUnitOfWork`: the service layer's unit tests run on these, with no moto.
+
+They keep the adapters' promises that the use cases rely on: a transition happens once, a
+request is created with its idempotency claim, its uploads and the day's count in one step (or
+not at all), a member's limits hold, one letter of a kind per request, a month's requests newest
+first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ulid import ULID
+
+from chalicelib.domain import clock, events
+from chalicelib.domain.documents import DocumentRecord, DocumentSummary, pdf_filename
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.limits import MemberLimits
+from chalicelib.domain.members import BankAccount, Beneficiary, Member, Preferences
+from chalicelib.domain.notifications import Email
+from chalicelib.domain.requests import (
+    AgentHistoryEntry,
+    AgentMessage,
+    Attachment,
+    DocumentRef,
+    InformationRequest,
+    RequestPointer,
+    RequestRecord,
+    RequestSummary,
+    Status,
+    month_of,
+)
+from chalicelib.domain.states import OPEN_STATUSES, Actor
+from chalicelib.domain.uploads import Upload
+from chalicelib.store import outbox
+from chalicelib.store.files import Inspected
+from chalicelib.store.notifications import DeferredSms
+from chalicelib.store.queues import INTAKE
+from chalicelib.store.requests import (
+    DailyLimit,
+    DailyLimitReached,
+    IdempotencyClaim,
+    IdempotencyKeyTaken,
+    IdempotencyRecord,
+    RequestClosed,
+    UploadTaken,
+)
+from chalicelib.store.uploads import TooManyUnusedUploads
+
+
+class FakeMembers:
+    def __init__(self) -> None:
+        self.profiles: dict[str, Member] = {}
+        self.contracts: dict[str, dict[str, Beneficiary]] = {}
+        self.held: dict[tuple[str, str], str] = {}
+
+    def put(self, member: Member) -> None:
+        self.profiles[member.member_id] = member
+
+    def get(self, member_id: str) -> Member:
+        if member_id not in self.profiles:
+            raise NotFound("Adhérent inconnu.")
+        return self.profiles[member_id]
+
+    def beneficiaries(self, member_id: str) -> list[Beneficiary]:
+        return list(self.contracts.get(member_id, {}).values())
+
+    def put_beneficiary(self, member_id: str, beneficiary: Beneficiary) -> None:
+        self.contracts.setdefault(member_id, {})[beneficiary.beneficiary_id] = beneficiary
+
+    def apply_contact(self, member_id: str, changes: Mapping[str, Any]) -> None:
+        allowed = {k: v for k, v in changes.items() if k in {"email", "phone", "postal_address"}}
+        self.profiles[member_id] = Member.model_validate(
+            {**self.get(member_id).model_dump(), **allowed}
+        )
+
+    def held_iban(self, member_id: str, request_id: str) -> str | None:
+        return self.held.get((member_id, request_id))
+
+    def forget_held_iban(self, member_id: str, request_id: str) -> None:
+        self.held.pop((member_id, request_id), None)
+
+    def set_preferences(self, member_id: str, preferences: Preferences) -> None:
+        self.profiles[member_id] = self.get(member_id).model_copy(
+            update={"preferences": preferences}
+        )
+
+    def apply_bank_account(self, member_id: str, iban: str, holder_name: str) -> None:
+        account = BankAccount(iban=iban, holder_name=holder_name)
+        self.profiles[member_id] = self.get(member_id).model_copy(update={"bank_account": account})
+
+    def set_coverage_end(self, member_id: str, beneficiary_id: str, until: str) -> None:
+        contract = self.contracts[member_id]
+        contract[beneficiary_id] = contract[beneficiary_id].model_copy(
+            update={"coverage_end": datetime.fromisoformat(until).date()}
+        )
+
+
+class FakeUploads:
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], Upload] = {}
+
+    def record(self, upload: Upload, now: datetime, limit: int) -> None:
+        unused = [
+            u.expires_at
+            for (member, _), u in self.records.items()
+            if member == upload.member_id
+            and u.used_by is None
+            and u.expires_at > int(now.timestamp())
+        ]
+        if len(unused) >= limit:
+            raise TooManyUnusedUploads(min(unused))
+        self.records[(upload.member_id, upload.upload_id)] = upload
+
+    def get_many(self, member_id: str, upload_ids: Sequence[str]) -> dict[str, Upload]:
+        return {
+            u: self.records[(member_id, u)] for u in upload_ids if (member_id, u) in self.records
+        }
+
+
+class FakeRequests:
+    def __init__(self, members: FakeMembers, uploads: FakeUploads) -> None:
+        self._members = members
+        self._uploads = uploads
+        self.records: dict[tuple[str, str], RequestRecord] = {}
+        self.extra: dict[tuple[str, str], dict[str, Any]] = {}  # what the table adds to a record
+        self.claims: dict[tuple[str, str], tuple[IdempotencyRecord, int]] = {}
+        self.pending: dict[tuple[str, str], str] = {}  # → since when something waits to be sent
+        self.outboxes: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.counts: dict[tuple[str, str, str], int] = {}  # (member, counted, day) → count
+        self.fail_creates = 0  # the next creations fail, as a throttled transaction would
+
+    def day_count(self, member_id: str, limit: DailyLimit) -> int:
+        return self.counts.get((member_id, limit.counted, limit.day), 0)
+
+    def _count(self, member_id: str, limit: DailyLimit) -> None:
+        """Checked with the transaction's other conditions, written with its other items."""
+        if self.counts.get((member_id, limit.counted, limit.day), 0) >= limit.limit:
+            raise DailyLimitReached
+
+    def idempotency(self, member_id: str, key: str, now: datetime) -> IdempotencyRecord | None:
+        found = self.claims.get((member_id, key))
+        if found is None or found[1] <= int(now.timestamp()):
+            return None
+        return found[0]
+
+    def create(
+        self,
+        record: RequestRecord,
+        now: datetime,
+        *,
+        limit: DailyLimit,
+        idempotency: IdempotencyClaim | None = None,
+        bank_iban: str | None = None,
+    ) -> None:
+        if self.fail_creates:
+            self.fail_creates -= 1
+            raise RuntimeError("transaction failed")
+        if idempotency is not None and self.idempotency(record.member_id, idempotency.key, now):
+            raise IdempotencyKeyTaken
+        for attachment in record.attachments:
+            upload = self._uploads.records.get((record.member_id, attachment.attachment_id))
+            if upload is None or upload.used_by is not None:
+                raise UploadTaken(attachment.attachment_id)
+        self._count(record.member_id, limit)
+        # All checked: now everything at once, as one transaction.
+        counted = (record.member_id, limit.counted, limit.day)
+        self.counts[counted] = self.counts.get(counted, 0) + 1
+        key = (record.member_id, record.request_id)
+        self.records[key] = record.model_copy(deep=True)
+        self.extra[key] = {}
+        self.pending[key] = record.created_at
+        self.outboxes[key] = [
+            outbox.to_queue(INTAKE, now),
+            outbox.to_bus(events.RequestFiled.of(record, now)),
+        ]
+        if idempotency is not None:
+            claim = IdempotencyRecord(
+                idempotency.fingerprint, record.request_id, dict(idempotency.response)
+            )
+            expires = int(now.timestamp()) + 24 * 3600
+            self.claims[(record.member_id, idempotency.key)] = (claim, expires)
+        for attachment in record.attachments:
+            upload_key = (record.member_id, attachment.attachment_id)
+            used = self._uploads.records[upload_key].model_copy(
+                update={"used_by": record.request_id}
+            )
+            self._uploads.records[upload_key] = used
+        if bank_iban is not None:
+            self._members.held[key] = bank_iban
+
+    def reply(
+        self,
+        record: RequestRecord,
+        message: AgentMessage,
+        attachments: list[Attachment],
+        now: datetime,
+        idempotency: IdempotencyClaim | None = None,
+        *,
+        limit: DailyLimit,
+    ) -> None:
+        key = (record.member_id, record.request_id)
+        stored = self.records[key]
+        if idempotency is not None and self.idempotency(record.member_id, idempotency.key, now):
+            raise IdempotencyKeyTaken
+        for attachment in attachments:
+            upload = self._uploads.records.get((record.member_id, attachment.attachment_id))
+            if upload is None or upload.used_by is not None:
+                raise UploadTaken(attachment.attachment_id)
+        if stored.status not in OPEN_STATUSES:
+            raise RequestClosed
+        self._count(record.member_id, limit)
+        counted = (record.member_id, limit.counted, limit.day)
+        self.counts[counted] = self.counts.get(counted, 0) + 1
+        entry = AgentHistoryEntry(
+            at=clock.iso_z(now), status=Status.in_progress, label="Réponse envoyée", by=Actor.member
+        )
+        self.records[key] = stored.model_copy(
+            update={
+                "status": Status.in_progress,
+                "information_request": None,
+                "messages": [*stored.messages, message],
+                "attachments": [*stored.attachments, *attachments],
+                "history": [*stored.history, entry],
+            }
+        )
+        self.emit(key, now, outbox.to_queue(INTAKE, now))
+        replied = events.MemberReplied.of(self.records[key], now, message_id=message.message_id)
+        self.emit(key, now, outbox.to_bus(replied))
+        if idempotency is not None:
+            claim = IdempotencyRecord(
+                idempotency.fingerprint, record.request_id, dict(idempotency.response)
+            )
+            self.claims[(record.member_id, idempotency.key)] = (claim, int(now.timestamp()) + 86400)
+        for attachment in attachments:
+            upload_key = (record.member_id, attachment.attachment_id)
+            self._uploads.records[upload_key] = self._uploads.records[upload_key].model_copy(
+                update={"used_by": record.request_id}
+            )
+
+    def emit(self, key: tuple[str, str], now: datetime, entry: dict[str, Any]) -> None:
+        self.outboxes.setdefault(key, []).append(entry)
+        self.pending.setdefault(key, clock.iso_z(now))
+
+    def outbox(self, member_id: str, request_id: str) -> list[dict[str, Any]]:
+        return list(self.outboxes.get((member_id, request_id), []))
+
+    def clear_outbox(
+        self, member_id: str, request_id: str, sent: list[dict[str, Any]], now: datetime
+    ) -> bool:
+        key = (member_id, request_id)
+        kept = self.outboxes.get(key, [])
+        if [e["id"] for e in kept[: len(sent)]] != [e["id"] for e in sent]:
+            return False
+        self.outboxes[key] = kept[len(sent) :]
+        if not self.outboxes[key]:
+            self.pending.pop(key, None)
+        return True
+
+    def pending_before(
+        self, cutoff: datetime, limit: int = 100
+    ) -> list[tuple[str, str, str | None]]:
+        stamp = clock.iso_z(cutoff)
+        found = sorted((created, key) for key, created in self.pending.items() if created < stamp)
+        return [(member, request, None) for _, (member, request) in found[:limit]]
+
+    def get(self, member_id: str, request_id: str) -> RequestRecord:
+        month_of(request_id)  # a malformed id is not found, as in the table
+        record = self.records.get((member_id, request_id.upper()))
+        if record is None:
+            raise NotFound("Demande introuvable.")
+        return record.model_copy(deep=True)
+
+    def request_months(self, member_id: str) -> list[str]:
+        return sorted(
+            {r.month for (m, _), r in self.records.items() if m == member_id}, reverse=True
+        )
+
+    def months(self, member_id: str, months: list[str]) -> dict[str, list[RequestSummary]]:
+        found: dict[str, list[RequestSummary]] = {month: [] for month in months}
+        for (member, _), record in sorted(self.records.items(), reverse=True):
+            if member == member_id and record.month in found:
+                found[record.month].append(record.summary())
+        return found
+
+
+def _entry(
+    now: datetime, status: Status, label: str, by: Actor, agent_id: str | None = None
+) -> AgentHistoryEntry:
+    return AgentHistoryEntry(
+        at=clock.iso_z(now), status=status, label=label, by=by, agent_id=agent_id
+    )
+
+
+class FakeTransitions:
+    """The table's conditional updates, on the fake requests' records."""
+
+    def __init__(self, requests: FakeRequests) -> None:
+        self._requests = requests
+
+    def _change(
+        self,
+        record: RequestRecord,
+        updates: dict[str, Any],
+        history: AgentHistoryEntry | None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        key = (record.member_id, record.request_id)
+        stored = self._requests.records[key]
+        fields = {k: v for k, v in updates.items() if k in RequestRecord.model_fields}
+        if history is not None:
+            fields["history"] = [*stored.history, history]
+        self._requests.records[key] = stored.model_copy(update=fields)
+        self._requests.extra[key].update({k: v for k, v in updates.items() if k not in fields})
+        self._requests.extra[key].update(extra or {})
+
+    def _state(self, record: RequestRecord) -> tuple[RequestRecord, dict[str, Any]]:
+        key = (record.member_id, record.request_id)
+        return self._requests.records[key], self._requests.extra[key]
+
+    def route(self, record: RequestRecord, service: str, label: str, now: datetime) -> bool:
+        _, extra = self._state(record)
+        if "routed_at" in extra:
+            return False
+        entry = _entry(now, record.status, label, Actor.system)
+        self._change(record, {"service": service, "routed_at": clock.iso_z(now)}, entry)
+        self._emit(record, now, events.RequestRouted)
+        return True
+
+    def acknowledge(self, record: RequestRecord, label: str, now: datetime, **extra: Any) -> bool:
+        stored, _ = self._state(record)
+        if stored.acknowledged_at is not None or stored.status not in OPEN_STATUSES:
+            return False
+        entry = _entry(now, stored.status, label, Actor.service)
+        self._change(record, {"acknowledged_at": clock.iso_z(now), **extra}, entry)
+        return True
+
+    def claim_decision(self, record: RequestRecord, outcome: str, now: datetime) -> bool:
+        stored, extra = self._state(record)
+        if stored.status not in OPEN_STATUSES:
+            return False
+        if extra.get("decided_outcome", outcome) != outcome:
+            return False
+        extra["decided_outcome"] = outcome
+        return True
+
+    def finish(
+        self,
+        record: RequestRecord,
+        outcome: str,
+        label: str,
+        now: datetime,
+        agent_id: str | None = None,
+        **extra: Any,
+    ) -> bool:
+        stored, _ = self._state(record)
+        if stored.status not in OPEN_STATUSES:
+            return False
+        entry = _entry(now, Status.processed, label, Actor.service, agent_id)
+        updates = {
+            "status": Status.processed,
+            "outcome": outcome,
+            "information_request": None,
+            **extra,
+        }
+        self._change(record, updates, entry, {"processed_at": clock.iso_z(now)})
+        self._emit(record, now, events.RequestDecided, outcome=outcome)
+        return True
+
+    def ask(
+        self,
+        record: RequestRecord,
+        question: InformationRequest,
+        message: AgentMessage,
+        label: str,
+        now: datetime,
+    ) -> bool:
+        stored, _ = self._state(record)
+        if stored.status not in OPEN_STATUSES:
+            return False
+        entry = _entry(now, Status.waiting_for_member, label, Actor.service, message.agent_id)
+        updates = {
+            "status": Status.waiting_for_member,
+            "information_request": question,
+            "messages": [*stored.messages, message],
+            "unanswered": False,
+        }
+        self._change(record, updates, entry, {"priority": "1"})
+        respond_before = question.respond_before
+        self._emit(record, now, events.InformationRequested, respond_before=respond_before)
+        return True
+
+    def unanswered(self, record: RequestRecord, label: str, now: datetime) -> bool:
+        stored, _ = self._state(record)
+        if stored.status is not Status.waiting_for_member:
+            return False
+        updates = {"status": Status.in_progress, "unanswered": True, "information_request": None}
+        entry = _entry(now, Status.in_progress, label, Actor.system)
+        self._change(record, updates, entry, {"priority": "0"})
+        return True
+
+    def withdraw(
+        self, record: RequestRecord, message: AgentMessage | None, label: str, now: datetime
+    ) -> bool:
+        stored, _ = self._state(record)
+        if stored.status not in OPEN_STATUSES:
+            return False
+        updates: dict[str, Any] = {"status": Status.withdrawn, "information_request": None}
+        if message is not None:
+            updates["messages"] = [*stored.messages, message]
+        self._change(record, updates, _entry(now, Status.withdrawn, label, Actor.member))
+        key = (record.member_id, record.request_id)
+        self._requests.emit(key, now, outbox.to_queue(INTAKE, now))
+        self._emit(record, now, events.RequestWithdrawn)
+        return True
+
+    def reclassify(
+        self,
+        record: RequestRecord,
+        *,
+        service: str,
+        complaint: bool,
+        label: str,
+        history_label: str,
+        now: datetime,
+        agent_id: str | None,
+        **extra: Any,
+    ) -> bool:
+        stored, state = self._state(record)
+        if stored.status not in OPEN_STATUSES or stored.service != record.service:
+            return False
+        updates = {"service": service, "complaint": complaint, "label": label,
+                   "acknowledged_at": None, **extra}  # fmt: skip
+        state.pop("routed_at", None)
+        entry = _entry(now, stored.status, history_label, Actor.service, agent_id)
+        self._change(record, updates, entry)
+        key = (record.member_id, record.request_id)
+        self._requests.emit(key, now, outbox.to_queue(INTAKE, now))
+        self._emit(record, now, events.RequestReclassified, previous_service=record.service)
+        return True
+
+    def deliver_replies(
+        self, record: RequestRecord, message_ids: set[str], label: str, now: datetime
+    ) -> bool:
+        stored, _ = self._state(record)
+        if stored.replies_delivered & message_ids:
+            return False
+        updates = {"replies_delivered": stored.replies_delivered | message_ids}
+        self._change(record, updates, _entry(now, stored.status, label, Actor.service))
+        return True
+
+    def flag_for_agents(self, record: RequestRecord, now: datetime) -> bool:
+        stored, _ = self._state(record)
+        if stored.needs_attention:
+            return False
+        label = "Traitement automatique interrompu : un conseiller reprend votre demande"
+        entry = _entry(now, stored.status, label, Actor.system)
+        self._change(record, {"needs_attention": True}, entry, {"priority": "0"})
+        return True
+
+    def deadline_at_risk(self, record: RequestRecord, due_at: str, now: datetime) -> bool:
+        stored, extra = self._state(record)
+        if stored.status not in OPEN_STATUSES or extra.get("priority") == "0":
+            return False
+        extra["priority"] = "0"
+        self._emit(record, now, events.ComplaintDeadlineAtRisk, due_at=due_at)
+        return True
+
+    def _emit(
+        self, record: RequestRecord, now: datetime, event: type[events.EventDetail], **added: Any
+    ) -> None:
+        """The event of the change just made, from the request as it left it."""
+        key = (record.member_id, record.request_id)
+        self._requests.emit(key, now, outbox.to_bus(event.of(self._requests.records[key], now,
+                                                                **added)))  # fmt: skip
+
+    def prioritise(self, record: RequestRecord, priority: str) -> bool:
+        stored, extra = self._state(record)
+        if stored.status not in OPEN_STATUSES:
+            return False
+        extra["priority"] = priority
+        return True
+
+    def work_list(
+        self, service: str, state: str, limit: int, start: dict[str, Any] | None = None
+    ) -> tuple[list[RequestRecord], dict[str, Any] | None]:
+        lists = {"open": Status.in_progress, "waiting": Status.waiting_for_member}
+        wanted = lists[state] if state in lists else Status(state)
+        rows = sorted(
+            (extra.get("priority", "1"), record.created_at, record.request_id, key)
+            for key, record in self._requests.records.items()
+            if record.service == service and record.status is wanted
+            for extra in [self._requests.extra[key]]
+        )
+        offset = int(start["offset"]) if start else 0
+        page = rows[offset : offset + limit]
+        records = [self._requests.records[row[3]].model_copy(deep=True) for row in page]
+        more = offset + limit < len(rows)
+        return records, ({"offset": offset + limit} if more else None)
+
+
+class FakeDocuments:
+    def __init__(self, requests: FakeRequests, files: FakeFiles) -> None:
+        self._requests = requests
+        self._files = files
+        self.records: dict[tuple[str, str], DocumentRecord] = {}
+        self.guards: dict[tuple[str, str, str], str] = {}
+
+    def existing_letter(
+        self, member_id: str, request_id: str, kind: str, occurrence: str | None = None
+    ) -> DocumentRecord | None:
+        document_id = self.guards.get((member_id, request_id, f"{kind}#{occurrence}"))
+        return self.records[(member_id, document_id)] if document_id else None
+
+    def store(
+        self,
+        member_id: str,
+        kind: str,
+        title: str,
+        pdf: bytes,
+        now: datetime,
+        request_id: str | None = None,
+        occurrence: str | None = None,
+        *,
+        document_id: str | None = None,
+        postal_dispatch: bool = False,
+        announce: dict[str, Any] | None = None,
+    ) -> DocumentRecord:
+        if request_id is not None and (
+            existing := self.existing_letter(member_id, request_id, kind, occurrence)
+        ):
+            return existing
+        document_id = document_id or str(ULID.from_datetime(now))
+        record = DocumentRecord(
+            document_id=document_id,
+            member_id=member_id,
+            kind=kind,
+            title=title,
+            created_at=clock.iso_z(now),
+            request_id=request_id,
+            size=len(pdf),
+            sha256=hashlib.sha256(pdf).hexdigest(),
+            postal_dispatch=postal_dispatch,
+        )
+        name = pdf_filename(title, record.created_at)
+        self._files.put(self.object_key(record), pdf, "application/pdf", name)
+        self.records[(member_id, document_id)] = record
+        if request_id is not None:
+            self.guards[(member_id, request_id, f"{kind}#{occurrence}")] = document_id
+            key = (member_id, request_id)
+            stored = self._requests.records[key]
+            documents = [*stored.documents, DocumentRef(document_id=document_id, title=title)]
+            self._requests.records[key] = stored.model_copy(update={"documents": documents})
+            if announce is not None:
+                self._requests.emit(key, now, announce)
+        return record
+
+    def get(self, member_id: str, document_id: str) -> DocumentRecord:
+        record = self.records.get((member_id, document_id.upper()))
+        if record is None:
+            raise NotFound("Document introuvable.")
+        return record
+
+    def since(self, member_id: str, cutoff: str) -> list[DocumentSummary]:
+        since = clock.start_of_day(datetime.fromisoformat(cutoff).date())
+        found = [
+            r.summary()
+            for (m, _), r in self.records.items()
+            if m == member_id and r.created_at >= since
+        ]
+        return sorted(found, key=lambda d: d.created_at, reverse=True)
+
+    def object_key(self, record: DocumentRecord) -> str:
+        return f"documents/{record.member_id}/{record.document_id}.pdf"
+
+    def pdf(self, record: DocumentRecord) -> bytes:
+        return self._files.objects[self.object_key(record)][0]
+
+
+class FakeFiles:
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str]] = {}
+        self.download_names: dict[str, str] = {}  # the object's own Content-Disposition name
+
+    def presigned_post(
+        self, key: str, content_type: str, max_size: int, seconds: int
+    ) -> dict[str, Any]:
+        return {"url": "memory://uploads", "fields": {"key": key, "Content-Type": content_type}}
+
+    def inspect(self, key: str, max_size: int) -> Inspected | None:
+        if key not in self.objects:
+            return None
+        body = self.objects[key][0]
+        etag = hashlib.md5(body, usedforsecurity=False).hexdigest()
+        if len(body) > max_size:
+            return Inspected(len(body), b"", "", etag)
+        return Inspected(len(body), body[:8], hashlib.sha256(body).hexdigest(), etag)
+
+    def copy(
+        self, source: str, destination: str, etag: str, content_type: str, download_name: str
+    ) -> None:
+        self.objects[destination] = (self.objects[source][0], content_type)
+        self.download_names[destination] = download_name
+
+    def put(
+        self, key: str, body: bytes, content_type: str, download_name: str | None = None
+    ) -> None:
+        self.objects[key] = (body, content_type)
+        if download_name is not None:
+            self.download_names[key] = download_name
+
+    def delete(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self.objects.pop(key, None)
+            self.download_names.pop(key, None)
+
+    def presigned_download(self, key: str, content_type: str, now: datetime) -> dict[str, str]:
+        return {"url": f"memory://{key}", "expires_at": clock.iso_z(now + timedelta(minutes=5))}
+
+
+class FakeBus:
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.failing = False  # as EventBridge unreachable
+
+    def put(self, entries: Sequence[dict[str, Any]]) -> None:
+        if self.failing:
+            from botocore.exceptions import EndpointConnectionError
+
+            raise EndpointConnectionError(endpoint_url="memory://events")
+        self.events += [dict(e) for e in entries]
+
+    def names(self, request_id: str | None = None) -> list[str]:
+        return [
+            e["detail_type"]
+            for e in self.events
+            if request_id is None or e["detail"]["request_id"] == request_id
+        ]
+
+
+class FakeQueues:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, RequestPointer]] = []
+        self.failing = False  # as SQS unreachable
+
+    def send(self, queue: str, pointer: RequestPointer, correlation: str | None = None) -> None:
+        if self.failing:
+            from botocore.exceptions import EndpointConnectionError
+
+            raise EndpointConnectionError(endpoint_url="memory://sqs")
+        self.sent.append((queue, pointer))
+
+    def take(self, queue: str) -> list[RequestPointer]:
+        taken = [pointer for name, pointer in self.sent if name == queue]
+        self.sent = [(name, pointer) for name, pointer in self.sent if name != queue]
+        return taken
+
+
+class FakeNotifications:
+    def __init__(self) -> None:
+        self.claimed: set[tuple[str, str, str]] = set()
+        self.quiet: dict[tuple[str, str, str], datetime] = {}
+        self.deferred: dict[tuple[str, str], DeferredSms] = {}
+
+    def claim(self, member_id: str, event_id: str, channel: str, now: datetime) -> bool:
+        if (member_id, event_id, channel) in self.claimed:
+            return False
+        self.claimed.add((member_id, event_id, channel))
+        return True
+
+    def release(self, member_id: str, event_id: str, channel: str) -> None:
+        self.claimed.discard((member_id, event_id, channel))
+
+    def claim_request(
+        self, member_id: str, request_id: str, channel: str, now: datetime, seconds: int
+    ) -> bool:
+        key = (member_id, request_id, channel)
+        if key in self.quiet and self.quiet[key] > now:
+            return False
+        self.quiet[key] = now + timedelta(seconds=seconds)
+        return True
+
+    def release_request(self, member_id: str, request_id: str, channel: str) -> None:
+        self.quiet.pop((member_id, request_id, channel), None)
+
+    def defer_sms(self, sms: DeferredSms) -> None:
+        self.deferred[(sms.send_at, sms.event_id)] = sms
+
+    def due_sms(self, now: datetime) -> list[DeferredSms]:
+        moment = now.astimezone(UTC)
+        return [
+            sms
+            for (send_at, _), sms in sorted(self.deferred.items())
+            if datetime.fromisoformat(send_at.replace("Z", "+00:00")) <= moment
+        ]
+
+    def take_sms(self, sms: DeferredSms, now: datetime) -> bool:
+        return self.deferred.pop((sms.send_at, sms.event_id), None) is not None
+
+
+class FakeMessenger:
+    def __init__(self) -> None:
+        self.emails: list[tuple[str, Email, str]] = []
+        self.sms: list[tuple[str, str]] = []
+        self.failing = False
+
+    def send_email(self, to: str, email: Email, unsubscribe_url: str) -> None:
+        if self.failing:
+            raise RuntimeError("SES down")
+        self.emails.append((to, email, unsubscribe_url))
+
+    def send_sms(self, phone: str, text: str) -> None:
+        if self.failing:
+            raise RuntimeError("SNS down")
+        self.sms.append((phone, text))
+
+
+class FakeUnitOfWork:
+    def __init__(self) -> None:
+        self.members = FakeMembers()
+        self.uploads = FakeUploads()
+        self.files = FakeFiles()
+        self.requests = FakeRequests(self.members, self.uploads)
+        self.transitions = FakeTransitions(self.requests)
+        self.documents = FakeDocuments(self.requests, self.files)
+        self.queues = FakeQueues()
+        self.bus = FakeBus()
+        self.notifications = FakeNotifications()
+        self.messenger = FakeMessenger()
+        # API.md's, as every stage sets them; a test may set smaller ones.
+        self.limits = MemberLimits(unused_uploads=20, requests_per_day=30, replies_per_day=50)

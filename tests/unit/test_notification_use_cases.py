@@ -1,0 +1,142 @@
+"""Notifying members (`services/notifications.py`) on the in-memory unit of work: once per event
+and channel, as the member chose, never a text with anything personal, no SMS at night."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from ulid import ULID
+
+from chalicelib.domain import notifications as texts
+from chalicelib.domain.members import Preferences
+from chalicelib.services.notifications import notify, send_due_sms
+from tests.unit.fakes import FakeUnitOfWork
+from tests.unit.test_use_cases import MEMBER, uow
+
+__all__ = ["uow"]
+
+# Filed on 3 November 2026 at 23:30 UTC: 4 November in Paris.
+FILED = datetime(2026, 11, 3, 23, 30, tzinfo=UTC)
+REQUEST_ID = str(ULID.from_datetime(FILED))
+DAY = datetime(2026, 11, 10, 14, 0, tzinfo=UTC)  # 15:00 in Paris
+NIGHT = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)  # 21:00 in Paris
+URL = "https://adherent.example.fr/me/preferences"
+
+
+def _event(at: datetime = DAY) -> dict[str, Any]:
+    return {
+        "event_id": str(ULID.from_datetime(at)),
+        "member_id": MEMBER,
+        "request_id": REQUEST_ID,
+        "type": "sante.justificatif",
+        "service": "remboursements",
+        "status": "processed",
+        "complaint": False,
+        "outcome": "accepted",
+    }
+
+
+def _choose(uow: FakeUnitOfWork, **chosen: bool) -> None:
+    current = uow.members.get(MEMBER).preferences.model_dump()
+    uow.members.set_preferences(MEMBER, Preferences(**{**current, **chosen}))
+
+
+def test_an_event_delivered_twice_sends_one_generic_e_mail(uow: FakeUnitOfWork) -> None:
+    event = _event()
+    assert notify(uow, "RequestDecided", event, DAY, URL) == ["email"]
+    assert notify(uow, "RequestDecided", event, DAY, URL) == []
+    [(to, email, unsubscribe)] = uow.messenger.emails
+    assert to == uow.members.get(MEMBER).email
+    assert email.subject == "Du nouveau sur votre démarche du 4 novembre 2026"
+    assert "Connectez-vous à votre espace adhérent" in email.text
+    assert unsubscribe.endswith("/me/preferences") and unsubscribe in email.text
+    member = uow.members.get(MEMBER)
+    for personal in (member.first_name, member.last_name, "Léa", "sante", "justificatif",
+                     "remboursement", "accept", "€"):  # fmt: skip
+        assert personal.lower() not in (email.subject + email.text).lower()
+    assert uow.messenger.sms == []  # SMS off by default
+
+
+def test_only_the_events_a_member_hears_about(uow: FakeUnitOfWork) -> None:
+    for name in ("RequestFiled", "RequestRouted", "MemberReplied", "ComplaintDeadlineAtRisk"):
+        assert notify(uow, name, _event(), DAY, URL) == []
+    later = DAY + timedelta(hours=1)
+    assert notify(uow, "InformationRequested", _event(), DAY, URL) == ["email"]
+    assert notify(uow, "LetterIssued", _event(at=later), later, URL) == ["email"]
+    assert len(uow.messenger.emails) == 2
+
+
+def test_a_decision_and_its_letter_make_one_e_mail(uow: FakeUnitOfWork) -> None:
+    assert notify(uow, "RequestDecided", _event(), DAY, URL) == ["email"]
+    soon = DAY + timedelta(seconds=2)
+    assert notify(uow, "LetterIssued", _event(at=soon), soon, URL) == []
+    assert len(uow.messenger.emails) == 1
+
+
+def test_no_e_mail_when_the_member_turned_them_off(uow: FakeUnitOfWork) -> None:
+    _choose(uow, email=False)
+    assert notify(uow, "RequestDecided", _event(), DAY, URL) == []
+    assert uow.messenger.emails == []
+
+
+def test_a_failed_send_is_retried_by_the_redelivery(uow: FakeUnitOfWork) -> None:
+    event = _event()
+    uow.messenger.failing = True
+    with pytest.raises(RuntimeError):
+        notify(uow, "RequestDecided", event, DAY, URL)
+    uow.messenger.failing = False
+    assert notify(uow, "RequestDecided", event, DAY, URL) == ["email"]
+
+
+def test_an_sms_by_day_goes_at_once_to_the_e164_number(uow: FakeUnitOfWork) -> None:
+    _choose(uow, sms=True)
+    event = _event()
+    assert notify(uow, "RequestDecided", event, DAY, URL) == ["email", "sms"]
+    [(phone, text)] = uow.messenger.sms
+    assert phone == "+33612345678"
+    assert "4 novembre 2026" in text and "espace adhérent" in text
+    assert notify(uow, "RequestDecided", event, DAY, URL) == []
+
+
+def test_an_sms_at_21_00_waits_for_08_00(uow: FakeUnitOfWork) -> None:
+    _choose(uow, sms=True)
+    assert notify(uow, "RequestDecided", _event(at=NIGHT), NIGHT, URL) == ["email", "sms-deferred"]
+    assert uow.messenger.sms == []
+    [deferred] = uow.notifications.deferred.values()
+    assert deferred.send_at == "2026-11-11T07:00:00.000Z"  # 08:00 in Paris, winter time
+    assert send_due_sms(uow, datetime(2026, 11, 11, 6, 0, tzinfo=UTC)) == 0  # 07:00 Paris
+    assert send_due_sms(uow, datetime(2026, 11, 11, 7, 0, tzinfo=UTC)) == 1
+    assert send_due_sms(uow, datetime(2026, 11, 11, 8, 0, tzinfo=UTC)) == 0  # once
+    assert len(uow.messenger.sms) == 1
+
+
+def test_a_deferred_sms_is_dropped_if_the_member_turned_sms_off(uow: FakeUnitOfWork) -> None:
+    _choose(uow, sms=True)
+    notify(uow, "RequestDecided", _event(at=NIGHT), NIGHT, URL)
+    _choose(uow, sms=False)
+    assert send_due_sms(uow, datetime(2026, 11, 11, 7, 0, tzinfo=UTC)) == 0
+    assert uow.messenger.sms == [] and uow.notifications.deferred == {}
+
+
+@pytest.mark.parametrize(
+    ("utc", "expected"),
+    [
+        (datetime(2026, 11, 10, 6, 59, tzinfo=UTC), "2026-11-10T08:00:00+01:00"),  # 07:59
+        (datetime(2026, 11, 10, 7, 0, tzinfo=UTC), None),  # 08:00
+        (datetime(2026, 11, 10, 18, 59, tzinfo=UTC), None),  # 19:59
+        (datetime(2026, 11, 10, 19, 0, tzinfo=UTC), "2026-11-11T08:00:00+01:00"),  # 20:00
+        (datetime(2026, 7, 10, 19, 30, tzinfo=UTC), "2026-07-11T08:00:00+02:00"),  # 21:30 CEST
+    ],
+)
+def test_quiet_hours_are_paris_time(utc: datetime, expected: str | None) -> None:
+    send_at = texts.sms_send_at(utc)
+    assert (send_at.isoformat() if send_at else None) == expected
+
+
+def test_french_dates_and_numbers() -> None:
+    assert texts.french_date(date(2026, 12, 1)) == "1er décembre 2026"
+    assert texts.e164("06 12 34 56 78") == "+33612345678"
+    assert texts.e164("+33 7 98 76 54 32") == "+33798765432"
+    assert texts.e164("n/a") is None

@@ -1,0 +1,495 @@
+"""The use cases on the in-memory unit of work: filing, routing, serving, deciding, sweeping.
+
+No moto here: these tests run the service layer alone, as cosmicpython's
+`tests/unit/test_handlers.py` does; the API and end-to-end suites run the same functions on the
+real adapters.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from chalicelib.domain import catalog
+from chalicelib.domain.errors import Conflict, ValidationFailed
+from chalicelib.domain.requests import RequestPointer
+from chalicelib.domain.states import Outcome, Status
+from chalicelib.domain.uploads import UploadRequest
+from chalicelib.services import decisions, filing, following, serving, sweeping
+from chalicelib.store import keys
+from chalicelib.store.queues import INTAKE, service_queue
+from infra import seed
+from tests.unit.fakes import FakeUnitOfWork
+
+PDF = b"%PDF-1.4\n% a scan\n%%EOF\n"
+# 2026-11-10 09:00 in Paris: every date below is relative to it, none to the real today.
+NOW = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)
+MEMBER = "U000000001"
+ME, SPOUSE, LEA, HUGO = (f"{MEMBER}-0{n}" for n in range(1, 5))
+
+
+@pytest.fixture
+def uow() -> FakeUnitOfWork:
+    fake = FakeUnitOfWork()
+    member, beneficiaries = seed.alice(NOW.date(), MEMBER)
+    fake.members.put(member)
+    for beneficiary in beneficiaries:
+        fake.members.put_beneficiary(MEMBER, beneficiary)
+    return fake
+
+
+def _upload(uow: FakeUnitOfWork, body: bytes = PDF, content_type: str = "application/pdf") -> str:
+    wanted = UploadRequest(filename="facture.pdf", content_type=content_type, size=len(body))
+    ticket = filing.create_upload(uow, MEMBER, wanted, NOW - timedelta(minutes=2))
+    uow.files.put(ticket["fields"]["key"], body, content_type)
+    return str(ticket["upload_id"])
+
+
+def _file(uow: FakeUnitOfWork, body: dict[str, Any], key: str | None = None) -> str:
+    full = {"beneficiary_ids": [ME], **body}
+    return filing.file_request(uow, MEMBER, full, key, NOW).request_id
+
+
+def _deliver(uow: FakeUnitOfWork, at: datetime = NOW) -> None:
+    """What the queue handlers would do with every message sent so far."""
+    for pointer in uow.queues.take(INTAKE):
+        serving.route(uow, pointer, at)
+    for service in catalog.Service:
+        for pointer in uow.queues.take(service_queue(service.value)):
+            serving.serve(uow, pointer, at)
+
+
+def _justificatif(uow: FakeUnitOfWork) -> dict[str, Any]:
+    data = {"care_date": "2026-11-02", "amount": "42.50", "care_type": "pharmacie"}
+    return {"type": "sante.justificatif", "data": data, "upload_ids": [_upload(uow)]}
+
+
+def test_a_filed_request_is_stored_its_files_moved_and_sent_to_intake(uow: FakeUnitOfWork) -> None:
+    body = _justificatif(uow)
+    upload_id = body["upload_ids"][0]
+    request_id = _file(uow, body)
+
+    record = uow.requests.get(MEMBER, request_id)
+    assert (record.status, record.service, record.month) == (
+        Status.in_progress,
+        "remboursements",
+        "2026-11",
+    )
+    copy = keys.attachment_object(MEMBER, "2026-11", request_id, upload_id)
+    assert uow.files.objects[copy][0] == PDF
+    assert keys.staged_object(MEMBER, upload_id) not in uow.files.objects
+    assert [p.request_id for _, p in uow.queues.sent] == [request_id]
+    assert uow.requests.pending == {}
+
+
+def test_the_same_key_and_body_answer_the_first_request_another_body_conflicts(
+    uow: FakeUnitOfWork,
+) -> None:
+    body = {"type": "vie.autre", "description": "Mon tableau de garanties, s'il vous plaît."}
+    first = filing.file_request(uow, MEMBER, {"beneficiary_ids": [ME], **body}, "k-1", NOW)
+    again = filing.file_request(uow, MEMBER, {"beneficiary_ids": [ME], **body}, "k-1", NOW)
+    assert (again.request_id, again.replayed) == (first.request_id, True)
+    assert again.detail == first.detail
+    assert len(uow.requests.records) == 1
+
+    other = {**body, "description": "Autre chose."}
+    with pytest.raises(Conflict):
+        filing.file_request(uow, MEMBER, {"beneficiary_ids": [ME], **other}, "k-1", NOW)
+
+
+def test_a_file_that_is_not_what_it_says_is_refused_and_nothing_is_written(
+    uow: FakeUnitOfWork,
+) -> None:
+    upload_id = _upload(uow, body=b"MZ\x90\x00 not a pdf")
+    data = {"care_date": "2026-11-02", "amount": "42.50", "care_type": "pharmacie"}
+    with pytest.raises(ValidationFailed) as refused:
+        _file(uow, {"type": "sante.justificatif", "data": data, "upload_ids": [upload_id]})
+    assert refused.value.fields[0].field == "upload_ids[0]"
+    assert uow.requests.records == {}
+    assert uow.queues.sent == []
+
+
+def test_an_upload_used_between_check_and_write_is_refused_and_its_copy_removed(
+    uow: FakeUnitOfWork,
+) -> None:
+    body = _justificatif(uow)
+    upload_id = body["upload_ids"][0]
+    upload = uow.uploads.records[(MEMBER, upload_id)]
+    real_get_many = uow.uploads.get_many
+
+    def racing(member_id: str, upload_ids: Any) -> Any:
+        found = real_get_many(member_id, upload_ids)  # checked unused, then another request wins
+        uow.uploads.records[(MEMBER, upload_id)] = upload.model_copy(update={"used_by": "OTHER"})
+        return found
+
+    uow.uploads.get_many = racing  # type: ignore[method-assign]
+    with pytest.raises(ValidationFailed):
+        _file(uow, body)
+    assert not [k for k in uow.files.objects if k.startswith("requests/")]
+
+
+def test_a_failed_write_leaves_no_copy_behind(uow: FakeUnitOfWork) -> None:
+    body = _justificatif(uow)
+    uow.requests.fail_creates = 1
+    with pytest.raises(RuntimeError):
+        _file(uow, body)
+    assert not [k for k in uow.files.objects if k.startswith("requests/")]
+
+
+def test_a_request_intake_never_got_is_swept_a_minute_later(uow: FakeUnitOfWork) -> None:
+    uow.queues.failing = True
+    request_id = _file(uow, {"type": "sante.attestation_tiers_payant"})
+    assert list(uow.requests.pending) == [(MEMBER, request_id)]
+
+    uow.queues.failing = False
+    assert sweeping.sweep_outbox(uow, NOW + timedelta(seconds=30)) == 0
+    assert sweeping.sweep_outbox(uow, NOW + timedelta(minutes=2)) == 1
+    assert [p.request_id for _, p in uow.queues.sent] == [request_id]
+    assert sweeping.sweep_outbox(uow, NOW + timedelta(minutes=3)) == 0
+
+
+def test_routing_twice_records_one_routing(uow: FakeUnitOfWork) -> None:
+    request_id = _file(uow, _justificatif(uow))
+    pointer = RequestPointer(request_id=request_id, member_id=MEMBER)
+    serving.route(uow, pointer, NOW)
+    serving.route(uow, pointer, NOW)
+    labels = [h.label for h in uow.requests.get(MEMBER, request_id).history]
+    assert labels.count("Transmise au Service Remboursements") == 1
+
+
+def test_an_accepted_reimbursement_is_processed_with_its_letter(uow: FakeUnitOfWork) -> None:
+    request_id = _file(uow, _justificatif(uow))
+    _deliver(uow)
+    record = uow.requests.get(MEMBER, request_id)
+    letter = decisions.decide(uow, record, Outcome.accepted, NOW, amount=Decimal("30.00"))
+
+    done = uow.requests.get(MEMBER, request_id)
+    assert (done.status, done.outcome) == (Status.processed, Outcome.accepted)
+    assert [h.label for h in done.history] == [
+        "Demande reçue",
+        "Transmise au Service Remboursements",
+        "Prise en charge par le Service Remboursements",
+        "Demande acceptée",
+    ]
+    assert (letter.kind, letter.title) == ("remboursement", "Votre remboursement")
+    assert [d.document_id for d in done.documents] == [letter.document_id]
+    text = _text(uow.documents.pdf(letter))
+    assert "30,00" in text and "Alice Martin" in text
+
+
+def test_a_refusal_needs_a_message_and_a_second_outcome_conflicts(uow: FakeUnitOfWork) -> None:
+    request_id = _file(uow, _justificatif(uow))
+    _deliver(uow)
+    record = uow.requests.get(MEMBER, request_id)
+    with pytest.raises(ValidationFailed):
+        decisions.decide(uow, record, Outcome.refused, NOW)
+    decisions.decide(uow, record, Outcome.refused, NOW, message="Facture illisible.")
+    with pytest.raises(Conflict):
+        decisions.decide(
+            uow, uow.requests.get(MEMBER, request_id), Outcome.accepted, NOW, amount=Decimal(1)
+        )
+    assert len(uow.documents.records) == 1
+
+
+def test_a_change_of_address_is_applied_by_itself(uow: FakeUnitOfWork) -> None:
+    address = {"line1": "4 rue Oberkampf", "postal_code": "75011", "city": "Paris"}
+    request_id = _file(uow, {"type": "vie.coordonnees", "data": {"postal_address": address}})
+    _deliver(uow)
+    _deliver(uow)  # a redelivery changes nothing
+
+    record = uow.requests.get(MEMBER, request_id)
+    assert (record.status, record.outcome) == (Status.processed, Outcome.accepted)
+    assert record.history[-1].label == "Modification enregistrée"
+    assert uow.members.get(MEMBER).postal_address.line1 == "4 rue Oberkampf"
+    assert [d.kind for d in uow.documents.records.values()] == ["confirmation_modification"]
+
+
+def _bank(uow: FakeUnitOfWork, iban: str, holder: str = "Alice Martin") -> str:
+    data = {"iban": iban, "holder_name": holder}
+    return _file(
+        uow, {"type": "vie.coordonnees_bancaires", "data": data, "upload_ids": [_upload(uow)]}
+    )
+
+
+def test_an_iban_that_cannot_be_debited_is_refused_when_filed(uow: FakeUnitOfWork) -> None:
+    for iban in ("FR7630006000011234567890188", "BR1800360305000010009795493C1"):
+        with pytest.raises(ValidationFailed) as refused:
+            _bank(uow, iban)
+        assert refused.value.fields[0].field == "data.iban"
+    assert uow.requests.records == {}
+
+
+def test_usable_bank_details_wait_for_an_agent_and_are_applied_on_approval(
+    uow: FakeUnitOfWork,
+) -> None:
+    request_id = _bank(uow, "FR1420041010050500013M02606")
+    _deliver(uow)
+    waiting = uow.requests.get(MEMBER, request_id)
+    assert waiting.status is Status.in_progress
+    assert waiting.recall.data["iban"] == "FR** **** **** **** **** ***2 606"
+
+    decisions.decide(uow, waiting, Outcome.accepted, NOW)
+    account = uow.members.get(MEMBER).bank_account
+    assert account is not None and account.iban == "FR1420041010050500013M02606"
+    assert uow.members.held == {}  # the full IBAN is kept nowhere but the profile
+
+
+def test_bank_details_held_but_unusable_are_refused_with_a_letter(uow: FakeUnitOfWork) -> None:
+    """Filed before the filing check existed: the service refuses them by itself."""
+    request_id = _bank(uow, "FR1420041010050500013M02606")
+    uow.members.held[(MEMBER, request_id)] = "FR7630006000011234567890188"
+    _deliver(uow)
+    refused = uow.requests.get(MEMBER, request_id)
+    assert (refused.status, refused.outcome) == (Status.processed, Outcome.refused)
+    assert [d.kind for d in uow.documents.records.values()] == ["confirmation_modification"]
+    assert uow.members.held == {}
+
+
+def test_accepting_a_reimbursement_says_how_much_zero_included(uow: FakeUnitOfWork) -> None:
+    request_id = _file(uow, _justificatif(uow))
+    _deliver(uow)
+    record = uow.requests.get(MEMBER, request_id)
+    for outcome in (Outcome.accepted, Outcome.partially_accepted):
+        with pytest.raises(ValidationFailed) as refused:
+            decisions.decide(uow, record, outcome, NOW, message="En partie.")
+        assert refused.value.fields[0].field == "amount"
+    letter = decisions.decide(uow, record, Outcome.accepted, NOW, amount=Decimal("0.00"))
+    assert "0,00" in _text(uow.documents.pdf(letter))
+
+
+def test_an_accepted_birth_adds_the_child_to_the_contract(uow: FakeUnitOfWork) -> None:
+    newcomer = {
+        "first_name": "Noé",
+        "last_name": "Martin",
+        "birth_date": "2026-10-01",
+        "relationship": "child",
+    }
+    data = {"event": "naissance", "event_date": "2026-10-01", "new_beneficiary": newcomer}
+    body = {"type": "vie.situation_familiale", "data": data, "upload_ids": [_upload(uow)]}
+    request_id = _file(uow, body)
+    _deliver(uow)
+    decisions.decide(uow, uow.requests.get(MEMBER, request_id), Outcome.accepted, NOW)
+    names = [b.first_name for b in uow.members.beneficiaries(MEMBER)]
+    assert names[-1] == "Noé"
+
+
+def test_a_complaint_is_acknowledged_with_its_deadlines_and_watched(uow: FakeUnitOfWork) -> None:
+    data = {"subject": "remboursements", "detail": "montant_conteste"}
+    body = {"type": "contact.demande", "complaint": True, "data": data, "description": "Erreur."}
+    request_id = _file(uow, body)
+    _deliver(uow)
+
+    record = uow.requests.get(MEMBER, request_id)
+    assert record.service == "reclamations"
+    assert record.due_at == "2027-01-10T22:59:59.000Z"  # 10 January 2027, end of day in Paris
+    assert [d.kind for d in uow.documents.records.values()] == ["accuse_reception_reclamation"]
+    assert sweeping.watch_deadlines(uow, NOW) == 0
+    assert sweeping.watch_deadlines(uow, datetime(2027, 1, 5, 8, tzinfo=UTC)) == 1
+    assert uow.requests.extra[(MEMBER, request_id)]["priority"] == "0"
+
+
+def test_a_handler_that_gave_up_puts_the_request_before_an_agent_once(
+    uow: FakeUnitOfWork,
+) -> None:
+    request_id = _file(uow, _justificatif(uow))
+    _deliver(uow)
+    pointer = RequestPointer(request_id=request_id, member_id=MEMBER)
+    assert serving.flag_for_agents(uow, pointer, NOW) is True
+    assert serving.flag_for_agents(uow, pointer, NOW) is False
+    records, _ = following.work_list(uow, "remboursements", "open", 10, None)
+    assert records[0].needs_attention
+
+
+def test_the_timeline_pages_by_month_newest_first(uow: FakeUnitOfWork) -> None:
+    filed = []
+    for months_ago in range(4):
+        when = NOW - timedelta(days=31 * months_ago)
+        body = {"beneficiary_ids": [ME], "type": "sante.attestation_tiers_payant"}
+        filed.append(filing.file_request(uow, MEMBER, body, None, when).request_id)
+    first = following.timeline(uow, MEMBER, month=None, before=None, limit=3)
+    assert [m for m, _ in first.months] == ["2026-11", "2026-10", "2026-09"]
+    assert first.last_month == "2026-09"
+    rest = following.timeline(uow, MEMBER, month=None, before=first.last_month, limit=3)
+    assert [m for m, _ in rest.months] == ["2026-08"] and rest.last_month is None
+
+
+def test_the_documents_window_starts_at_midnight_in_paris(uow: FakeUnitOfWork) -> None:
+    # 9 October 2026 00:30 in Paris is 8 October 22:30 UTC: inside "the last month" on
+    # 9 November, whose window starts on 9 October in Paris.
+    for at in (
+        datetime(2026, 10, 8, 22, 30, tzinfo=UTC),
+        datetime(2026, 10, 8, 21, 30, tzinfo=UTC),
+    ):
+        uow.documents.store(MEMBER, "reponse_demande", "Réponse", PDF, at)
+    on = datetime(2026, 11, 9, 10, tzinfo=UTC)
+    found = following.documents(uow, MEMBER, 1, on)
+    assert [d.created_at for d in found] == ["2026-10-08T22:30:00.000Z"]
+
+
+def _text(pdf: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_clock_dates_are_paris_dates() -> None:
+    from chalicelib.domain import clock
+
+    assert clock.paris_date("2026-11-30T23:30:00.000Z") == date(2026, 12, 1)
+    assert clock.paris_month(datetime(2026, 11, 30, 23, 30, tzinfo=UTC)) == "2026-12"
+    assert clock.add_months(date(2026, 12, 31), 2) == date(2027, 2, 28)
+    assert clock.end_of_day(date(2026, 7, 1)) == "2026-07-01T21:59:59.000Z"
+
+
+def test_a_decision_letter_names_the_beneficiaries_it_concerns(uow: FakeUnitOfWork) -> None:
+    data = {
+        "establishment": "Hôpital Necker",
+        "finess": "750100208",
+        "admission_date": "2026-11-20",
+        "stay_type": "ambulatoire",
+    }
+    body = {"type": "sante.prise_en_charge_hospitaliere", "data": data, "beneficiary_ids": [HUGO]}
+    request_id = filing.file_request(uow, MEMBER, body, None, NOW).request_id
+    _deliver(uow)
+    record = uow.requests.get(MEMBER, request_id)
+    letter = decisions.decide(uow, record, Outcome.accepted, NOW, amount=Decimal("800.00"))
+    text = _text(uow.documents.pdf(letter))
+    assert "Bénéficiaire" in text and "Hugo Martin" in text
+
+
+def test_what_happens_at_half_past_midnight_in_paris_is_dated_that_day(
+    uow: FakeUnitOfWork,
+) -> None:
+    # 31 December 2026 at 23:30 UTC is 1 January 2027 at 00:30 in Paris.
+    new_year = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
+    body = {"beneficiary_ids": [ME], "type": "sante.attestation_tiers_payant"}
+    request_id = filing.file_request(uow, MEMBER, body, None, new_year).request_id
+    _deliver(uow, new_year)
+    [attestation] = uow.documents.records.values()
+    text = _text(uow.documents.pdf(attestation))
+    assert "01/01/2027" in text and "31/12/2027" in text  # valid for the new year
+    assert uow.requests.get(MEMBER, request_id).month == "2027-01"
+
+    data = {"subject": "remboursements", "detail": "montant_conteste"}
+    complaint = {"beneficiary_ids": [ME], "type": "contact.demande", "complaint": True,
+                 "data": data, "description": "Erreur."}  # fmt: skip
+    filing.file_request(uow, MEMBER, complaint, None, new_year)
+    _deliver(uow, new_year)
+    acknowledgement = next(
+        d for d in uow.documents.records.values() if d.kind == "accuse_reception_reclamation"
+    )
+    text = _text(uow.documents.pdf(acknowledgement))
+    assert "1er\u00a0janvier 2027" in text and "31\u00a0décembre 2026" not in text
+
+
+def test_a_complaint_stuck_before_its_handler_is_seen_at_risk(uow: FakeUnitOfWork) -> None:
+    data = {"subject": "remboursements", "detail": "montant_conteste"}
+    body = {"type": "contact.demande", "complaint": True, "data": data, "description": "Erreur."}
+    request_id = _file(uow, body)  # filed, then no handler ever runs (a queue outage, a DLQ)
+    record = uow.requests.get(MEMBER, request_id)
+    # 10 jours ouvrables: 11 November is a public holiday, Saturdays count, Sundays do not.
+    assert record.acknowledgement_due_at == "2026-11-23T22:59:59.000Z"
+    assert sweeping.watch_deadlines(uow, NOW) == 0
+    assert sweeping.watch_deadlines(uow, datetime(2026, 11, 16, 8, tzinfo=UTC)) == 0
+    assert sweeping.watch_deadlines(uow, datetime(2026, 11, 17, 8, tzinfo=UTC)) == 1
+    assert uow.requests.extra[(MEMBER, request_id)]["priority"] == "0"
+
+
+def _family(uow: FakeUnitOfWork, data: dict[str, Any], who: str = ME) -> str:
+    body = {"type": "vie.situation_familiale", "data": data, "beneficiary_ids": [who],
+            "upload_ids": [_upload(uow)]}  # fmt: skip
+    return filing.file_request(uow, MEMBER, body, None, NOW).request_id
+
+
+@pytest.mark.parametrize(
+    ("event", "relationship", "born", "field"),
+    [
+        ("naissance", "spouse", "2026-10-01", "data.new_beneficiary"),  # a birth brings a child
+        ("naissance", "child", "2026-09-30", "data.new_beneficiary"),  # born on the event's day
+        ("adoption", "child", "2026-10-02", "data.new_beneficiary"),  # born after the event
+        ("mariage", "child", "1990-01-01", "data.new_beneficiary"),  # a marriage, a spouse
+        ("divorce", "spouse", "1990-01-01", "data.new_beneficiary"),  # a divorce adds no one
+    ],
+)
+def test_a_family_event_brings_only_the_newcomer_it_can(
+    uow: FakeUnitOfWork, event: str, relationship: str, born: str, field: str
+) -> None:
+    newcomer = {"first_name": "Noé", "last_name": "Martin", "birth_date": born,
+                "relationship": relationship}  # fmt: skip
+    with pytest.raises(ValidationFailed) as refused:
+        _family(uow, {"event": event, "event_date": "2026-10-01", "new_beneficiary": newcomer})
+    assert [f.field for f in refused.value.fields] == [field]
+
+
+def test_a_divorce_concerns_the_spouse_and_ends_their_coverage_on_the_day(
+    uow: FakeUnitOfWork,
+) -> None:
+    data = {"event": "divorce", "event_date": "2026-10-15"}
+    with pytest.raises(ValidationFailed) as refused:
+        _family(uow, data, who=HUGO)
+    assert [f.field for f in refused.value.fields] == ["beneficiary_ids[0]"]
+    request_id = _family(uow, data, who=SPOUSE)
+    _deliver(uow)
+    letter = decisions.decide(uow, uow.requests.get(MEMBER, request_id), Outcome.accepted, NOW)
+    julien = next(b for b in uow.members.beneficiaries(MEMBER) if b.beneficiary_id == SPOUSE)
+    assert julien.coverage_end == date(2026, 10, 15)
+    text = _text(uow.documents.pdf(letter)).replace("\u00a0", " ")
+    assert "La couverture de Julien Martin par votre contrat prend fin le 15 octobre 2026" in text
+
+
+def test_a_birth_adds_the_child_covered_from_the_day_and_the_letter_says_so(
+    uow: FakeUnitOfWork,
+) -> None:
+    newcomer = {"first_name": "Noé", "last_name": "Martin", "birth_date": "2026-10-01",
+                "relationship": "child"}  # fmt: skip
+    request_id = _family(
+        uow, {"event": "naissance", "event_date": "2026-10-01", "new_beneficiary": newcomer}
+    )
+    _deliver(uow)
+    letter = decisions.decide(uow, uow.requests.get(MEMBER, request_id), Outcome.accepted, NOW)
+    noe = uow.members.beneficiaries(MEMBER)[-1]
+    assert (noe.first_name, noe.coverage_start) == ("Noé", date(2026, 10, 1))
+    text = _text(uow.documents.pdf(letter)).replace("\u00a0", " ")
+    assert "Noé Martin est couvert(e) par votre contrat à compter du 1er octobre 2026" in text
+
+
+def _attestation(uow: FakeUnitOfWork, *who: str) -> tuple[str, str]:
+    body = {"type": "sante.attestation_tiers_payant", "beneficiary_ids": list(who)}
+    request_id = filing.file_request(uow, MEMBER, body, None, NOW).request_id
+    _deliver(uow)
+    record = uow.requests.get(MEMBER, request_id)
+    [document] = [d for d in uow.documents.records.values() if d.request_id == request_id]
+    return str(record.outcome), _text(uow.documents.pdf(document))
+
+
+def test_the_attestation_prints_the_beneficiaries_chosen_who_are_covered_today(
+    uow: FakeUnitOfWork,
+) -> None:
+    outcome, text = _attestation(uow, HUGO)
+    assert outcome == "accepted" and "Hugo" in text and "Julien" not in text
+    ended = uow.members.contracts[MEMBER][SPOUSE].model_copy(
+        update={"coverage_end": date(2026, 6, 30)}
+    )
+    uow.members.put_beneficiary(MEMBER, ended)
+    outcome, text = _attestation(uow, ME, SPOUSE)
+    assert outcome == "partially_accepted"
+    assert "Alice" in text and "Julien" not in text
+    outcome, text = _attestation(uow, SPOUSE)
+    assert outcome == "refused" and "Aucun des bénéficiaires" in text.replace("\n", " ")
+
+
+def test_no_attestation_after_the_contract_has_ended_but_a_letter_saying_so(
+    uow: FakeUnitOfWork,
+) -> None:
+    member = uow.members.get(MEMBER)
+    contract = member.contract.model_copy(update={"end_date": date(2026, 10, 31)})
+    uow.members.put(member.model_copy(update={"contract": contract}))
+    outcome, text = _attestation(uow, ME)
+    assert outcome == "refused"
+    assert "Votre contrat a pris fin le 31" in text.replace("\u00a0", " ")
+    assert "Attestation de tiers-payant" not in text.split("Objet")[1][:60]
