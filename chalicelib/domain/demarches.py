@@ -78,6 +78,11 @@ class DemarcheData(BaseModel):
         """A code's label when the code alone would not speak to the member; None otherwise."""
         return None
 
+    @classmethod
+    def example(cls, today: date) -> dict[str, Any]:
+        """A valid `data` filed on `today`: the catalogue's tests file every type with it."""
+        return {}
+
 
 class CareType(StrEnum):
     consultation = "consultation"
@@ -113,6 +118,11 @@ class JustificatifData(DemarcheData):
     amount: Amount = Field(title="Montant")
     care_type: CareType = Field(title="Nature des soins")
 
+    @classmethod
+    def example(cls, today: date) -> dict[str, Any]:
+        care_date = (today - timedelta(days=3)).isoformat()
+        return {"care_date": care_date, "amount": "42.50", "care_type": "pharmacie"}
+
     @field_validator("care_date")
     @classmethod
     def _care_date_in_window(cls, value: date, info: ValidationInfo) -> date:
@@ -128,6 +138,10 @@ class DevisData(DemarcheData):
     care_type: CareType = Field(title="Nature des soins")
     amount: Amount = Field(title="Montant")
     practitioner: Text | None = Field(default=None, title="Praticien")
+
+    @classmethod
+    def example(cls, today: date) -> dict[str, Any]:
+        return {"care_type": "dentaire", "amount": "690.00", "practitioner": "Dr Lefèvre"}
 
 
 class StayType(StrEnum):
@@ -150,6 +164,15 @@ class HospitalisationData(DemarcheData):
         description="Date d'entrée: aujourd'hui ou plus tard, ou dans les 30 derniers jours",
     )
     stay_type: StayType = Field(title="Type de séjour")
+
+    @classmethod
+    def example(cls, today: date) -> dict[str, Any]:
+        return {
+            "establishment": "Hôpital Saint-Antoine",
+            "finess": "750100125",
+            "admission_date": (today + timedelta(days=10)).isoformat(),
+            "stay_type": "ambulatoire",
+        }
 
     @field_validator("admission_date")
     @classmethod
@@ -194,6 +217,10 @@ class CoordonneesData(DemarcheData):
     phone: Phone | None = Field(default=None, title="Téléphone")
     postal_address: PostalAddress | None = Field(default=None, title="Adresse postale")
 
+    @classmethod
+    def example(cls, today: date) -> dict[str, Any]:
+        return {"phone": "06 11 22 33 44"}
+
     @model_validator(mode="after")
     def _at_least_one(self) -> CoordonneesData:
         if self.email is None and self.phone is None and self.postal_address is None:
@@ -218,6 +245,10 @@ class CoordonneesBancairesData(DemarcheData):
         pattern=bank.HOLDER_PATTERN,
         description="Nom du titulaire, tel qu'il figure sur le RIB",
     )
+
+    @classmethod
+    def example(cls, today: date) -> dict[str, Any]:
+        return {"iban": "FR1420041010050500013M02606", "holder_name": "Alice Martin"}
 
     @field_validator("iban")
     @classmethod
@@ -246,6 +277,10 @@ class ProlongationDroitsEnfantData(DemarcheData):
     until: date = Field(
         title="Jusqu'au", description="Fin de la prolongation demandée: future, trois ans au plus"
     )
+
+    @classmethod
+    def example(cls, today: date) -> dict[str, Any]:
+        return {"situation": "etudiant", "until": (today + timedelta(days=200)).isoformat()}
 
     @field_validator("until")
     @classmethod
@@ -345,6 +380,13 @@ class SituationFamilialeData(DemarcheData):
         validate_default=True,
     )
 
+    @classmethod
+    def example(cls, today: date) -> dict[str, Any]:
+        born = (today - timedelta(days=20)).isoformat()
+        newcomer = {"first_name": "Noé", "last_name": "Martin", "birth_date": born,
+                    "relationship": "child"}  # fmt: skip
+        return {"event": "naissance", "event_date": born, "new_beneficiary": newcomer}
+
     @field_validator("event_date")
     @classmethod
     def _not_future(cls, value: date, info: ValidationInfo) -> date:
@@ -405,6 +447,10 @@ class ContactDemandeData(DemarcheData):
             "enum": list(sorted({d.code for subject in SUBJECTS for d in subject.details}))
         },
     )
+
+    @classmethod
+    def example(cls, today: date) -> dict[str, Any]:
+        return {"subject": "remboursements", "detail": "teletransmission"}
 
     @classmethod
     def value_label(cls, field: str, value: Any, data: Mapping[str, Any]) -> str | None:

@@ -73,7 +73,7 @@ def _config() -> schemathesis.Config:
                 "deterministic": True,  # the same cases every run: a failure reproduces
                 "database": "none",
                 # The token is the test's (a member's, an agent's): a case without one would be
-                # sent with it all the same. `ignored_auth` checks that none is refused.
+                # sent with it all the same. `ignored_auth` sends each case without it (401).
                 "with-security-parameters": False,
             },
             # Each case is a test of its own here: no sequences of calls.

@@ -26,6 +26,9 @@ PSEUDO = {
     "Stage": "prod",
 }
 KEY = f"arn:aws:kms:eu-west-3:{ACCOUNT}:key/0f1e2d3c-stack-key"
+SENDER = "notifications@generation-demarches.fr"
+IDENTITY = f"arn:aws:ses:eu-west-3:{ACCOUNT}:identity/{SENDER}"
+PHONE = "+33612345678"  # an SMS is published to a number, which has no ARN
 CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]
 
 
@@ -36,10 +39,16 @@ def _sub(text: str) -> str:
 def _resolve(node: Any) -> str:
     if isinstance(node, str):
         return node
+    if isinstance(node.get("Fn::Sub"), list):  # ["text", {name: value}]
+        text, names = node["Fn::Sub"]
+        values = {**PSEUDO, **{name: _resolve(value) for name, value in names.items()}}
+        return re.sub(r"\$\{([^}]+)\}", lambda m: values[m.group(1)], text)
     if "Fn::Sub" in node:
         return _sub(node["Fn::Sub"])
     if node == {"Fn::ImportValue": {"Fn::Sub": "generation-demarches-${Stage}-key-arn"}}:
         return KEY  # the data stack's key: an ARN in this account
+    if node == {"Fn::ImportValue": {"Fn::Sub": "generation-demarches-${Stage}-notifications-from"}}:
+        return SENDER  # the data stack's SES identity
     raise AssertionError(f"a resource the test cannot resolve: {node}")
 
 
@@ -55,7 +64,7 @@ def obj(key: str, account: str = ACCOUNT) -> str:
     return f"arn:aws:s3:::generation-demarches-prod-{account}/{key}"
 
 
-ALL_QUEUES = ["intake", *(f"svc-{s}" for s in SERVICES)]
+ALL_QUEUES = ["intake", *(f"svc-{s}" for s in SERVICES), "notifications"]
 EVERY_QUEUE = ALL_QUEUES + [f"{q}-dlq" for q in ALL_QUEUES]
 
 
@@ -65,10 +74,9 @@ class Role:
             {
                 "Effect": s["Effect"],
                 "Action": [s["Action"]] if isinstance(s["Action"], str) else s["Action"],
-                "Resource": [
-                    _resolve(r)
-                    for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
-                ],
+                "Resource": _resources(s.get("Resource", [])),
+                # Everything but these (an SMS: no ARN but the topics', which it excludes).
+                "NotResource": _resources(s.get("NotResource", [])),
             }
             for s in statements
         ]
@@ -77,9 +85,17 @@ class Role:
         return any(
             s["Effect"] == "Allow"
             and any(fnmatchcase(action.lower(), a.lower()) for a in s["Action"])
-            and any(fnmatchcase(resource, r) for r in s["Resource"])
+            and (
+                any(fnmatchcase(resource, r) for r in s["Resource"])
+                if s["Resource"]
+                else not any(fnmatchcase(resource, r) for r in s["NotResource"])
+            )
             for s in self.statements
         )
+
+
+def _resources(node: Any) -> list[str]:
+    return [_resolve(r) for r in (node if isinstance(node, list) else [node])]
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +117,8 @@ def roles(prod_package: dict[str, Any]) -> dict[str, Role]:
 def test_every_function_has_a_role_and_each_kind_its_own_policy(
     prod_package: dict[str, Any], roles: dict[str, Role]
 ) -> None:
-    expected = {"app", "router", "outbox_sweeper", "sla_watch", *(f"svc_{s}" for s in SERVICES)}
+    expected = {"app", "router", "outbox_sweeper", "sla_watch", "notifications", "sms_morning",
+                *(f"svc_{s}" for s in SERVICES)}  # fmt: skip
     assert set(roles) == expected
     role_ids = {
         r["Properties"]["Role"]["Fn::GetAtt"][0]
@@ -121,6 +138,9 @@ def test_every_resource_is_named_in_this_account(roles: dict[str, Role]) -> None
                     assert all(a.startswith("xray:") for a in statement["Action"]), name
                 else:
                     assert ACCOUNT in resource, (name, resource)
+            for resource in statement["NotResource"]:  # SMS only: every topic excluded
+                assert statement["Action"] == ["sns:Publish"], name
+                assert resource == "arn:aws:sns:*:*:*", name
 
 
 @pytest.mark.parametrize(
@@ -208,3 +228,28 @@ def test_only_who_decides_bank_details_may_delete_an_item(roles: dict[str, Role]
     agent (the API) or by the cotisations service refusing it. No one else deletes."""
     deleters = {name for name, role in roles.items() if role.allows("dynamodb:DeleteItem", table())}
     assert deleters == {"app", "svc_cotisations"}
+
+
+def test_the_notifications_read_their_queue_the_profiles_and_send_nothing_else(
+    roles: dict[str, Role],
+) -> None:
+    handler, morning = roles["notifications"], roles["sms_morning"]
+    for action in CONSUME:
+        assert handler.allows(action, queue("notifications"))
+    for name in EVERY_QUEUE:
+        if name != "notifications":
+            assert not handler.allows("sqs:ReceiveMessage", queue(name)), name
+        assert not handler.allows("sqs:SendMessage", queue(name)), name
+        assert not any(morning.allows(action, queue(name)) for action in CONSUME), name
+    assert handler.allows("dynamodb:GetItem", table())
+    assert handler.allows("dynamodb:PutItem", table())  # its dedupe records
+    assert handler.allows("ses:SendEmail", IDENTITY)
+    assert not handler.allows("ses:SendEmail", f"arn:aws:ses:eu-west-3:{ACCOUNT}:identity/x.fr")
+    for role in (handler, morning):
+        assert role.allows("sns:Publish", PHONE)
+        assert not role.allows("sns:Publish", f"arn:aws:sns:eu-west-3:{ACCOUNT}:any-topic")
+        assert not role.allows("dynamodb:Query", table("-directory"))
+        assert not role.allows("s3:GetObject", obj("documents/M1/2026-11/d.pdf"))
+        assert not role.allows("events:PutEvents", "arn:aws:events:eu-west-3:1:event-bus/x")
+    assert morning.allows("dynamodb:Query", table())  # the SMS kept through the night
+    assert not morning.allows("ses:SendEmail", IDENTITY)

@@ -45,7 +45,7 @@ def _sqs_events(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_every_sqs_event_source_reports_batch_item_failures(packaged: dict[str, Any]) -> None:
     events = _sqs_events(packaged["template"])
-    assert len(events) == 9  # intake and the eight service queues
+    assert len(events) == 10  # intake, the eight service queues, notifications
     for name, properties in events.items():
         assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
         assert properties["ScalingConfig"]["MaximumConcurrency"] >= 2, name
@@ -63,7 +63,7 @@ def test_event_sources_read_the_stateful_stacks_queues(packaged: dict[str, Any])
     sources = {
         p["Queue"]["Fn::Sub"].rsplit(":", 1)[1] for p in _sqs_events(packaged["template"]).values()
     }
-    assert len(queue_names) == 9
+    assert len(queue_names) == 10
     assert sources == queue_names
 
 
@@ -103,5 +103,5 @@ def test_functions_ship_the_code_and_share_a_layer_of_dependencies(
         for r in packaged["template"]["Resources"].values()
         if r["Type"] == "AWS::Serverless::Function"
     ]
-    assert len(functions) == 12
+    assert len(functions) == 14
     assert all(f["Layers"] == [{"Ref": "ManagedLayer"}] for f in functions)
