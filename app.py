@@ -13,6 +13,7 @@ from chalicelib.api import (
     documents,
     members,
     openapi,
+    privacy,
     professionals,
     reference,
     requests,
@@ -23,7 +24,16 @@ from chalicelib.domain.catalog import Service
 
 app = Chalice(app_name="generation-demarches")
 app.register_middleware(authenticate, "http")
-for module in (reference, members, professionals, requests, uploads, documents, backoffice):
+for module in (
+    reference,
+    members,
+    privacy,
+    professionals,
+    requests,
+    uploads,
+    documents,
+    backoffice,
+):
     app.register_blueprint(module.blueprint)
 app.register_blueprint(openapi.blueprint)  # generated from the routes above
 

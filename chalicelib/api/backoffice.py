@@ -22,12 +22,13 @@ from chalicelib.api.schemas import (
     WorkList,
 )
 from chalicelib.domain import clock
+from chalicelib.domain.access import Action
 from chalicelib.domain.catalog import Service
 from chalicelib.domain.cursor import decode_cursor, encode_cursor
 from chalicelib.domain.decisions import Decision
 from chalicelib.domain.errors import BadRequest, FieldError, Forbidden, NotFound
 from chalicelib.domain.requests import DocumentRef, RequestRecord
-from chalicelib.services import decisions, dialogue, following
+from chalicelib.services import decisions, dialogue, following, privacy
 from chalicelib.settings import get_settings
 from chalicelib.store.unit_of_work import unit_of_work
 
@@ -161,7 +162,9 @@ def agent_detail(member_id: str, request_id: str) -> Response:
     presigned download.
     """
     record = _agent_record(member_id, request_id)
-    return json_response(_agent_view(record, clock.now()).model_dump(mode="json"))
+    now = clock.now()
+    privacy.record_access(unit_of_work(), record, Action.consulted, _agent_id(), now)
+    return json_response(_agent_view(record, now).model_dump(mode="json"))
 
 
 @blueprint.route(
@@ -194,6 +197,7 @@ def decide(member_id: str, request_id: str) -> Response:
     decision = body.validated(Decision, payload, "Décision invalide.")
     now = clock.now()
     uow = unit_of_work()
+    privacy.record_access(uow, record, Action.decided, _agent_id(), now)
     letter = decisions.decide(
         uow,
         record,
@@ -245,6 +249,7 @@ def information_request(member_id: str, request_id: str) -> Response:
     question = body.validated(dialogue.InformationRequestBody, payload, "Demande invalide.")
     now = clock.now()
     uow = unit_of_work()
+    privacy.record_access(uow, record, Action.asked, _agent_id(), now)
     dialogue.ask(uow, record, question, now, _agent_id())
     view = _agent_view(uow.requests.get(member_id, request_id), now)
     return json_response(view.model_dump(mode="json"))
@@ -278,5 +283,6 @@ def reclassification(member_id: str, request_id: str) -> Response:
     record = _agent_record(member_id, request_id)
     wanted = body.validated(dialogue.ReclassificationBody, payload, "Requalification invalide.")
     now = clock.now()
+    privacy.record_access(unit_of_work(), record, Action.reclassified, _agent_id(), now)
     moved = dialogue.reclassify(unit_of_work(), record, wanted, now, _agent_id())
     return json_response(_agent_view(moved, now).model_dump(mode="json"))

@@ -332,3 +332,23 @@ class ProfessionalsQuery(QueryModel):
             if missing:
                 raise ValidationFailed(self.invalid, missing)
         return self
+
+
+# -- GET /me/access-log --------------------------------------------------------------------------
+
+ACCESS_LOG_PAGE_SIZE = 20
+MAX_ACCESS_LOG_PAGE_SIZE = 100
+
+
+class AccessLogQuery(QueryModel):
+    cursor: Annotated[Cursor | None, Field(description=cursor_description("another member"))] = None
+    limit: Annotated[
+        int,
+        Field(ge=1, le=MAX_ACCESS_LOG_PAGE_SIZE),
+        ASCII_DIGITS,
+        Field(
+            description=f"Entries per page, 1 to {MAX_ACCESS_LOG_PAGE_SIZE} "
+            f"(default {ACCESS_LOG_PAGE_SIZE})."
+        ),
+        Invalid(f"Entier de 1 à {MAX_ACCESS_LOG_PAGE_SIZE} attendu."),
+    ] = ACCESS_LOG_PAGE_SIZE

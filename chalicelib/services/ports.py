@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.documents import DocumentRecord, DocumentSummary
 from chalicelib.domain.effects import MemberFile
 from chalicelib.domain.limits import MemberLimits
@@ -229,6 +230,14 @@ class Messenger(Protocol):
     def send_sms(self, phone: str, text: str) -> None: ...
 
 
+class Access(Protocol):
+    def record(self, member_id: str, entry: AccessRecord, now: datetime) -> None: ...
+
+    def page(
+        self, member_id: str, limit: int, start: dict[str, Any] | None = None
+    ) -> tuple[list[AccessRecord], dict[str, Any] | None]: ...
+
+
 class UnitOfWork(Protocol):
     # Read-only properties, so a class with cached properties or plain attributes both fit.
     @property
@@ -254,6 +263,9 @@ class UnitOfWork(Protocol):
 
     @property
     def bus(self) -> Bus: ...
+
+    @property
+    def access(self) -> Access: ...
 
     @property
     def notifications(self) -> Notifications: ...

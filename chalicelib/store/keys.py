@@ -105,3 +105,11 @@ DEFERRED_SMS_PARTITION = "DEFERRED_SMS"
 def deferred_sms_key(send_at: str, event_id: str) -> dict[str, str]:
     """An SMS due in the quiet hours, kept until its moment (`send_at`, UTC ISO) comes."""
     return {"pk": DEFERRED_SMS_PARTITION, "sk": f"{send_at}#{event_id}"}
+
+
+ACCESS = "ACCESS#"
+
+
+def access_key(member_id: str, access_id: str) -> dict[str, str]:
+    """One back-office access to a member's file, newest last (`access_id` is a ULID)."""
+    return {"pk": member_pk(member_id), "sk": f"{ACCESS}{access_id}"}

@@ -11,6 +11,7 @@ from functools import cached_property
 
 from chalicelib.domain.limits import MemberLimits
 from chalicelib.settings import get_settings
+from chalicelib.store.access import AccessLog
 from chalicelib.store.bus import Bus
 from chalicelib.store.documents import DocumentRepository
 from chalicelib.store.files import FileStore
@@ -55,6 +56,10 @@ class DynamoUnitOfWork:
     @cached_property
     def bus(self) -> Bus:
         return Bus()
+
+    @cached_property
+    def access(self) -> AccessLog:
+        return AccessLog()
 
     @cached_property
     def notifications(self) -> NotificationRecords:

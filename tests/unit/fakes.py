@@ -719,6 +719,22 @@ class FakeMessenger:
         self.sms.append((phone, text))
 
 
+class FakeAccess:
+    def __init__(self) -> None:
+        self.records: dict[str, list[AccessRecord]] = {}
+
+    def record(self, member_id: str, entry: AccessRecord, now: datetime) -> None:
+        self.records.setdefault(member_id, []).append(entry)
+
+    def page(
+        self, member_id: str, limit: int, start: dict[str, Any] | None = None
+    ) -> tuple[list[AccessRecord], dict[str, Any] | None]:
+        newest = list(reversed(self.records.get(member_id, [])))
+        offset = int(start["offset"]) if start else 0
+        more = offset + limit < len(newest)
+        return newest[offset : offset + limit], ({"offset": offset + limit} if more else None)
+
+
 class FakeUnitOfWork:
     def __init__(self) -> None:
         self.members = FakeMembers()
@@ -729,6 +745,7 @@ class FakeUnitOfWork:
         self.documents = FakeDocuments(self.requests, self.files)
         self.queues = FakeQueues()
         self.bus = FakeBus()
+        self.access = FakeAccess()
         self.notifications = FakeNotifications()
         self.messenger = FakeMessenger()
         # API.md's, as every stage sets them; a test may set smaller ones.

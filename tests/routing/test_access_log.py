@@ -1,0 +1,76 @@
+"""Who consulted a member's file: recorded before the back office answers, shown to the member
+(the service, never the agent), and no record, no answer."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+from botocore.exceptions import ClientError
+
+from infra.queue_pump import QueuePump
+from tests.conftest import PDF_BYTES, Api, SignedIn, upload
+
+
+def _justificatif(api: Api, who: SignedIn, today: date) -> str:
+    data = {"care_date": (today - timedelta(days=2)).isoformat(), "amount": "80.00",
+            "care_type": "optique"}  # fmt: skip
+    body = {"type": "sante.justificatif", "beneficiary_ids": [f"{who.member_id}-01"],
+            "data": data, "upload_ids": [upload(api, who, PDF_BYTES)]}  # fmt: skip
+    return str(api.post("/requests", who, body=body).body["request_id"])
+
+
+def test_a_back_office_read_and_action_show_in_the_members_access_log(
+    api: Api, pump: QueuePump, alice: SignedIn, bob: SignedIn, agent: SignedIn, today: date
+) -> None:
+    request_id = _justificatif(api, alice, today)
+    pump.drain()
+    assert api.get("/me/access-log", alice).body == {"entries": [], "next_cursor": None}
+    path = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
+    assert api.get(path, agent).status == 200
+    decided = {"outcome": "refused", "message": "Facture illisible."}
+    assert api.post(f"{path}/decision", agent, body=decided).status == 200
+
+    log = api.get("/me/access-log", alice).body
+    assert [(e["service"], e["action"], e["request_id"]) for e in log["entries"]] == [
+        ("remboursements", "decided", request_id),
+        ("remboursements", "consulted", request_id),
+    ]
+    assert log["entries"][1]["label"] == "Consultation de votre demande"
+    assert agent.username not in json.dumps(log) and "agent_id" not in json.dumps(log)
+    assert api.get("/me/access-log", bob).body["entries"] == []  # bob's file untouched
+
+    page = api.get("/me/access-log?limit=1", alice).body
+    assert len(page["entries"]) == 1 and page["next_cursor"]
+    rest = api.get(f"/me/access-log?limit=1&cursor={page['next_cursor']}", alice).body
+    assert rest["entries"][0]["action"] == "consulted"
+    foreign = api.get(f"/me/access-log?cursor={page['next_cursor']}", bob)
+    assert foreign.status == 400
+    assert api.get("/me/access-log", agent).status == 403
+
+
+def test_no_record_no_answer(
+    api: Api,
+    pump: QueuePump,
+    alice: SignedIn,
+    agent: SignedIn,
+    today: date,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib.store.access import AccessLog
+
+    request_id = _justificatif(api, alice, today)
+    pump.drain()
+
+    def unrecordable(self: AccessLog, *args: object) -> None:
+        error = {"Error": {"Code": "InternalServerError", "Message": "unavailable"}}
+        raise ClientError(error, "PutItem")
+
+    monkeypatch.setattr(AccessLog, "record", unrecordable)
+    path = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
+    read = api.get(path, agent)
+    assert read.status == 503 and request_id not in json.dumps(read.body)
+    decided = api.post(f"{path}/decision", agent, body={"outcome": "refused", "message": "Non."})
+    assert decided.status == 503
+    assert api.get(f"/requests/{request_id}", alice).body["status"] == "in_progress"
