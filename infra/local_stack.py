@@ -571,7 +571,9 @@ def main() -> int:
             f"  embedded AWS (moto)  {endpoint}   stack {stack.stack_name}\n"
             f"  Cognito user pool    {stack.user_pool_id}  (app client {stack.app_client_id})\n"
             f"  API                  http://127.0.0.1:{args.api_port}\n"
-            f"  queue pump           intake and every svc-<service> queue → the SQS handlers\n"
+            f"  queue pump           intake, every svc-<service> queue and notifications → the "
+            f"SQS handlers\n"
+            f"  make outbox          the e-mails and SMS sent to members, newest first\n"
             f"  demo accounts        alice, bob (members), agent (every service)\n\n"
             f"  T=$(make token USER=alice)\n"
             f'  curl -H "Authorization: Bearer $T" http://127.0.0.1:{args.api_port}/me\n\n'

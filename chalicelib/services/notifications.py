@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain import clock
 from chalicelib.domain import notifications as texts
+from chalicelib.domain.catalog import Service
+from chalicelib.domain.errors import NotFound
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store.notifications import DeferredSms
 
@@ -26,6 +28,7 @@ EMAIL = "email"
 SMS = "sms"
 # Events of one request this close together make one message (a decision and its letter).
 COALESCE_SECONDS = 15 * 60
+REMIND_DAYS_BEFORE = 7
 
 
 def notify(
@@ -36,13 +39,17 @@ def notify(
     preferences_url: str,
 ) -> list[str]:
     """Notify the member of one event from the bus (`preferences_url`: the portal's page, the
-    e-mails' `List-Unsubscribe`); what was done (`email`, `sms`,
-    `sms-deferred`), empty when nothing was due (another event, preferences off, a repeat)."""
+    e-mails' `List-Unsubscribe`). What was done (`email`, `sms`, `sms-deferred`); empty when
+    nothing was due (another event, preferences off, a repeat, a member no longer on file)."""
     if detail_type not in texts.NOTIFIED_EVENTS and detail_type != texts.REMINDER:
         return []
     member_id, request_id = str(detail["member_id"]), str(detail["request_id"])
     event_id = str(detail["event_id"])
-    member = uow.members.get(member_id)
+    try:
+        member = uow.members.get(member_id)
+    except NotFound:  # retrying would not bring the profile back
+        logger.warning("event %s: no profile to notify", event_id)
+        return []
     done: list[str] = []
     if member.preferences.email and member.email:
         with _once(uow, detail, EMAIL, now) as first:
@@ -77,7 +84,10 @@ def send_due_sms(uow: UnitOfWork, now: datetime) -> int:
     for deferred in uow.notifications.due_sms(now):
         if not uow.notifications.take_sms(deferred, now):
             continue  # another run has it
-        member = uow.members.get(deferred.member_id)
+        try:
+            member = uow.members.get(deferred.member_id)
+        except NotFound:
+            continue
         phone = texts.e164(member.phone)
         if not member.preferences.sms or phone is None:
             continue
@@ -89,6 +99,35 @@ def send_due_sms(uow: UnitOfWork, now: datetime) -> int:
         sent += 1
     logger.info("deferred SMS sent: %d", sent)
     return sent
+
+
+def remind_before_deadlines(uow: UnitOfWork, now: datetime) -> int:
+    """From the daily watch: every request waiting for its member whose answer is due in 7 days
+    (Paris dates) gets a reminder, through the notifications queue like an event (so only the
+    notifications function sends anything). Returns how many."""
+    due_on = clock.paris_date(now) + timedelta(days=REMIND_DAYS_BEFORE)
+    reminded = 0
+    for service in Service:
+        start = None
+        while True:
+            records, start = uow.transitions.work_list(service.value, "waiting", 100, start)
+            for record in records:
+                question = record.information_request
+                if question is None or clock.paris_date(question.respond_before) != due_on:
+                    continue
+                detail = {
+                    "event_id": f"{texts.REMINDER}-{record.request_id}-{question.respond_before}",
+                    "occurred_at": clock.iso_z(now),
+                    "member_id": record.member_id,
+                    "request_id": record.request_id,
+                    "respond_before": question.respond_before,
+                }
+                uow.notifications.enqueue(texts.REMINDER, detail)
+                reminded += 1
+            if start is None:
+                break
+    logger.info("reminders before the deadline queued: %d", reminded)
+    return reminded
 
 
 @contextmanager

@@ -9,6 +9,7 @@ goes).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -19,11 +20,14 @@ from botocore.exceptions import ClientError
 
 from chalicelib import aws
 from chalicelib.domain import clock
+from chalicelib.domain.events import SOURCE
 from chalicelib.domain.notifications import Email
 from chalicelib.settings import get_settings
 from chalicelib.store import keys
 from chalicelib.store.dynamo import dynamodb, query_all, serialize, table
+from chalicelib.store.queues import queue_url
 
+NOTIFICATIONS_QUEUE = "notifications"
 NOTIFIED_TTL_SECONDS = 30 * 24 * 3600  # the queue keeps a message 4 days, its DLQ 14
 DEFERRED_TTL_SECONDS = 7 * 24 * 3600  # an SMS not sent within a week is no longer news
 
@@ -107,6 +111,14 @@ class NotificationRecords:
                 return False
             raise
         return True
+
+    def enqueue(self, detail_type: str, detail: dict[str, Any]) -> None:
+        """A notification of our own (the reminder) on the notifications queue, shaped as the
+        bus's rule delivers an event."""
+        body = {"source": SOURCE, "detail-type": detail_type, "detail": detail}
+        aws.client("sqs").send_message(
+            QueueUrl=queue_url(NOTIFICATIONS_QUEUE), MessageBody=json.dumps(body)
+        )
 
 
 def _put_if(item: dict[str, Any], condition: str, values: dict[str, Any]) -> bool:

@@ -206,7 +206,8 @@ def test_the_schedules_read_no_queue_and_no_file(roles: dict[str, Role]) -> None
     for name in EVERY_QUEUE:
         for role in (sweeper, watch):
             assert not any(role.allows(action, queue(name)) for action in CONSUME), name
-        assert not watch.allows("sqs:SendMessage", queue(name))
+        # The daily watch's reminders go to the notifications queue, and nowhere else.
+        assert watch.allows("sqs:SendMessage", queue(name)) is (name == "notifications"), name
     for key in ("uploads/M1/u", "requests/M1/2026-11/r/a", "documents/M1/2026-11/d.pdf"):
         assert not sweeper.allows("s3:GetObject", obj(key))
         assert not watch.allows("s3:GetObject", obj(key))

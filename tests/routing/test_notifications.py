@@ -5,6 +5,7 @@ and SNS sent (read as `make outbox` reads it)."""
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -13,10 +14,10 @@ from ulid import ULID
 from chalicelib.domain import clock
 from chalicelib.domain.notifications import french_date
 from infra import seed
-from infra.local_stack import LocalStack
+from infra.local_stack import LocalStack, create_account
 from infra.outbox import SentEmail, SentSms, sent
 from infra.queue_pump import QueuePump
-from tests.conftest import PDF_BYTES, Api, SignedIn, _new_member_id, _sign_up, upload
+from tests.conftest import PASSWORD, PDF_BYTES, Api, SignedIn, upload
 from tests.routing.test_events import _received, team_queue
 
 __all__ = ["team_queue"]
@@ -25,12 +26,14 @@ __all__ = ["team_queue"]
 @pytest.fixture
 def member(local_stack: LocalStack, today: date) -> SignedIn:
     """A member shaped like alice, with an address and a number of their own (to count)."""
-    member_id = _new_member_id()
+    member_id = f"N{secrets.randbelow(10**9):09d}"
     profile, beneficiaries = seed.alice(today, member_id)
-    number = f"06 {int(member_id[1:]) % 100:02d} 34 56 78"
+    number = f"06{member_id[-8:]}"
     profile = profile.model_copy(update={"email": f"{member_id}@example.fr", "phone": number})
     seed.seed_member(profile, beneficiaries)
-    return _sign_up(local_stack, member_id)
+    username = f"notified-{member_id}"
+    create_account(local_stack, username, PASSWORD, member_id)
+    return SignedIn(username, member_id, local_stack.id_token(username, PASSWORD))
 
 
 def _emails(stack: LocalStack, who: SignedIn) -> list[SentEmail]:
@@ -38,7 +41,7 @@ def _emails(stack: LocalStack, who: SignedIn) -> list[SentEmail]:
 
 
 def _sms(stack: LocalStack, who: SignedIn) -> list[SentSms]:
-    number = f"+336{int(str(who.member_id)[1:]) % 100:02d}345678"
+    number = f"+336{str(who.member_id)[-8:]}"
     return [s for s in sent(stack.endpoint_url)[1] if s.phone == number]
 
 
@@ -133,3 +136,36 @@ def test_an_sms_at_21_00_paris_waits_for_08_00(
     assert "Connectez-vous à votre espace adhérent" in sms.text
     for personal in ("Alice", "Martin", "optique", "80,00", "40,00", "80.00", "40.00"):
         assert personal not in sms.text
+
+
+def test_the_daily_watch_reminds_the_member_7_days_before_the_answer_is_due(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    member: SignedIn,
+    agent: SignedIn,
+    today: date,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib.routing.sla import watch
+
+    data = {"care_date": (today - timedelta(days=2)).isoformat(), "amount": "80.00",
+            "care_type": "optique"}  # fmt: skip
+    body = {"type": "sante.justificatif", "beneficiary_ids": [f"{member.member_id}-01"],
+            "data": data, "upload_ids": [upload(api, member, PDF_BYTES)]}  # fmt: skip
+    request_id = api.post("/requests", member, body=body).body["request_id"]
+    pump.drain()
+    path = f"/backoffice/members/{member.member_id}/requests/{request_id}/information-request"
+    asked = {"message": "La facture ?", "respond_within_days": 7}
+    assert api.post(path, agent, body=asked).status == 200
+    pump.drain()
+    assert len(_emails(local_stack, member)) == 1  # asked (and its letter): one e-mail
+    run = clock.now()
+    watch(run)
+    watch(run)  # twice: one reminder all the same
+    # Sent an hour after the question (within 15 minutes it would make one e-mail with it).
+    monkeypatch.setattr(clock, "now", lambda: run + timedelta(hours=1))
+    pump.drain()
+    emails = _emails(local_stack, member)
+    assert len(emails) == 2
+    assert emails[0].subject == emails[1].subject  # the same generic text

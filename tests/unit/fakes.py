@@ -17,6 +17,7 @@ from typing import Any
 from ulid import ULID
 
 from chalicelib.domain import clock, events
+from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.documents import DocumentRecord, DocumentSummary, pdf_filename
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.limits import MemberLimits
@@ -665,6 +666,7 @@ class FakeNotifications:
         self.claimed: set[tuple[str, str, str]] = set()
         self.quiet: dict[tuple[str, str, str], datetime] = {}
         self.deferred: dict[tuple[str, str], DeferredSms] = {}
+        self.queued: list[tuple[str, dict[str, Any]]] = []
 
     def claim(self, member_id: str, event_id: str, channel: str, now: datetime) -> bool:
         if (member_id, event_id, channel) in self.claimed:
@@ -700,6 +702,9 @@ class FakeNotifications:
 
     def take_sms(self, sms: DeferredSms, now: datetime) -> bool:
         return self.deferred.pop((sms.send_at, sms.event_id), None) is not None
+
+    def enqueue(self, detail_type: str, detail: dict[str, Any]) -> None:
+        self.queued.append((detail_type, detail))
 
 
 class FakeMessenger:

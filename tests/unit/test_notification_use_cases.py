@@ -140,3 +140,31 @@ def test_french_dates_and_numbers() -> None:
     assert texts.e164("06 12 34 56 78") == "+33612345678"
     assert texts.e164("+33 7 98 76 54 32") == "+33798765432"
     assert texts.e164("n/a") is None
+
+
+def test_the_daily_watch_reminds_7_days_before_the_answer_is_due(uow: FakeUnitOfWork) -> None:
+    from chalicelib.services import filing
+    from chalicelib.services.dialogue import InformationRequestBody, ask
+    from chalicelib.services.notifications import remind_before_deadlines
+    from tests.unit.test_use_cases import ME, NOW, _deliver, _justificatif
+
+    request_id = filing.file_request(
+        uow, MEMBER, {"beneficiary_ids": [ME], **_justificatif(uow)}, None, NOW
+    ).request_id
+    _deliver(uow)
+    body = InformationRequestBody(message="La facture ?", respond_within_days=30)
+    ask(uow, uow.requests.get(MEMBER, request_id), body, NOW, "agent-1")
+    assert remind_before_deadlines(uow, NOW) == 0
+    assert remind_before_deadlines(uow, NOW + timedelta(days=23)) == 1
+    assert remind_before_deadlines(uow, NOW + timedelta(days=24)) == 0
+    [(name, detail)] = uow.notifications.queued
+    assert name == texts.REMINDER and detail["request_id"] == request_id
+    later = NOW + timedelta(days=23)
+    assert notify(uow, name, detail, later, URL) == ["email"]
+    assert notify(uow, name, detail, later, URL) == []  # the watch ran twice: one reminder
+
+
+def test_a_member_no_longer_on_file_is_not_retried_forever(uow: FakeUnitOfWork) -> None:
+    event = {**_event(), "member_id": "U999999999"}
+    assert notify(uow, "RequestDecided", event, DAY, URL) == []
+    assert uow.messenger.emails == []
