@@ -29,6 +29,8 @@ SMS = "sms"
 # Events of one request this close together make one message (a decision and its letter).
 COALESCE_SECONDS = 15 * 60
 REMIND_DAYS_BEFORE = 7
+# An event older than this when its notification would go out is not notified.
+STALE_AFTER = timedelta(days=2)
 
 
 def notify(
@@ -45,6 +47,11 @@ def notify(
         return []
     member_id, request_id = str(detail["member_id"]), str(detail["request_id"])
     event_id = str(detail["event_id"])
+    occurred = detail.get("occurred_at")
+    if isinstance(occurred, str) and clock.parse_timestamp(occurred) < now - STALE_AFTER:
+        # News of days ago is no news: a queue replayed after an outage, a seeded history.
+        logger.info("event %s of request %s too old to notify", event_id, request_id)
+        return []
     try:
         member = uow.members.get(member_id)
     except NotFound:  # retrying would not bring the profile back

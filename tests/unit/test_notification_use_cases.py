@@ -168,3 +168,11 @@ def test_a_member_no_longer_on_file_is_not_retried_forever(uow: FakeUnitOfWork) 
     event = {**_event(), "member_id": "U999999999"}
     assert notify(uow, "RequestDecided", event, DAY, URL) == []
     assert uow.messenger.emails == []
+
+
+def test_an_event_of_days_ago_is_no_news(uow: FakeUnitOfWork) -> None:
+    """A queue replayed after an outage, or a seeded history, tells the member nothing."""
+    old = {**_event(), "occurred_at": "2026-11-07T14:00:00.000Z"}  # three days before DAY
+    assert notify(uow, "RequestDecided", old, DAY, URL) == []
+    recent = {**_event(), "occurred_at": "2026-11-09T14:00:00.000Z"}  # the day before
+    assert notify(uow, "RequestDecided", recent, DAY, URL) == ["email"]
