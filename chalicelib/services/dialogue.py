@@ -35,6 +35,7 @@ from chalicelib.services.filing import (
     daily_limit,
     keeping_copies,
     limit_reached,
+    race_winner,
 )
 from chalicelib.services.letters import issue_letter
 from chalicelib.services.ports import UnitOfWork
@@ -221,10 +222,7 @@ def reply(
         raise limit_reached(limit, now) from None
     except IdempotencyKeyTaken:
         assert scoped is not None  # noqa: S101  # only raised when a claim was made
-        previous = uow.requests.idempotency(member_id, scoped, now)
-        if previous is None:
-            raise Conflict("Requête concurrente en cours, réessayez.") from None
-        return _replay(uow, member_id, previous, fingerprint)
+        return _replay(uow, member_id, race_winner(uow, member_id, scoped, now), fingerprint)
     except RequestClosed:
         raise _closed(uow.requests.get(member_id, request_id)) from None
     uow.files.delete([keys.staged_object(member_id, a.attachment_id) for a in attachments])

@@ -155,12 +155,8 @@ def file_request(
     except DailyLimitReached:
         raise limit_reached(limit, now) from None
     except IdempotencyKeyTaken:
-        # A concurrent call with the same key won the race: answer as it did.
         assert idempotency_key is not None  # noqa: S101  # only raised when a claim was made
-        previous = uow.requests.idempotency(member_id, idempotency_key, now)
-        if previous is None:
-            raise Conflict("Requête concurrente en cours, réessayez.") from None
-        return _replay(previous, fingerprint)
+        return _replay(race_winner(uow, member_id, idempotency_key, now), fingerprint)
     uow.files.delete([keys.staged_object(member_id, a.attachment_id) for a in record.attachments])
     metric("RequestsFiled", type=record.type)
     dispatch(uow, member_id, record.request_id, now)
@@ -224,6 +220,15 @@ def _check_contested(uow: UnitOfWork, member_id: str, request_id: str) -> None:
             "La demande contestée est introuvable.",
             [FieldError(field, "Aucune de vos demandes ne porte ce numéro.")],
         ) from None
+
+
+def race_winner(uow: UnitOfWork, member_id: str, key: str, now: datetime) -> IdempotencyRecord:
+    """A concurrent call with the same key committed first: what it recorded, to answer as it
+    did (409 if that record is already gone)."""
+    previous = uow.requests.idempotency(member_id, key, now)
+    if previous is None:
+        raise Conflict("Requête concurrente en cours, réessayez.")
+    return previous
 
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Filed:

@@ -24,19 +24,15 @@ def queue_url(queue: str) -> str:
 
 class Queues:
     def send(self, queue: str, pointer: RequestPointer, correlation: str | None = None) -> None:
-        send_pointer(queue, pointer, correlation)
-
-
-def send_pointer(queue: str, pointer: RequestPointer, correlation: str | None = None) -> None:
-    """The body is the pointer; the correlation id travels as an attribute, beside it."""
-    correlation = correlation or correlation_id()
-    attributes = (
-        {CORRELATION_ATTRIBUTE: {"DataType": "String", "StringValue": correlation}}
-        if correlation
-        else {}
-    )
-    aws.client("sqs").send_message(
-        QueueUrl=queue_url(queue),
-        MessageBody=pointer.model_dump_json(),
-        MessageAttributes=attributes,
-    )
+        """The body is the pointer; the correlation id travels as an attribute, beside it."""
+        correlation = correlation or correlation_id()
+        attributes = (
+            {CORRELATION_ATTRIBUTE: {"DataType": "String", "StringValue": correlation}}
+            if correlation
+            else {}
+        )
+        aws.client("sqs").send_message(
+            QueueUrl=queue_url(queue),
+            MessageBody=pointer.model_dump_json(),
+            MessageAttributes=attributes,
+        )
