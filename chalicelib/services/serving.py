@@ -72,8 +72,6 @@ def serve(uow: UnitOfWork, pointer: RequestPointer, now: datetime) -> None:
         label = f"Réponse transmise au {catalog.SERVICE_LABELS[Service(record.service)]}"
         if uow.transitions.deliver_replies(record, answers, label, now):
             metric("RepliesDelivered", Service=record.service)
-    # What the step recorded (a letter, a decision) goes out now.
-    dispatch(uow, record.member_id, record.request_id, now)
 
 
 def acknowledge(uow: UnitOfWork, record: RequestRecord, now: datetime) -> None:
@@ -151,6 +149,7 @@ def acknowledge_complaint(uow: UnitOfWork, record: RequestRecord, now: datetime)
         due_at=clock.end_of_day(answer_on),
         acknowledgement_due_at=clock.end_of_day(acknowledgement_due(filed_on)),
     )
+    dispatch(uow, record.member_id, record.request_id, now)  # the letter's event
 
 
 STEPS: dict[Automatic, Step] = {
