@@ -11,6 +11,7 @@ from chalice import Chalice, Cron, Rate
 from chalicelib.api import (
     backoffice,
     documents,
+    exports,
     members,
     openapi,
     privacy,
@@ -20,14 +21,17 @@ from chalicelib.api import (
     uploads,
 )
 from chalicelib.api.auth import authenticate
+from chalicelib.api.cors import add_preflights, cors
 from chalicelib.domain.catalog import Service
 
 app = Chalice(app_name="generation-demarches")
+app.register_middleware(cors, "http")  # outermost: every answer, errors included
 app.register_middleware(authenticate, "http")
 for module in (
     reference,
     members,
     privacy,
+    exports,
     professionals,
     requests,
     uploads,
@@ -36,6 +40,7 @@ for module in (
 ):
     app.register_blueprint(module.blueprint)
 app.register_blueprint(openapi.blueprint)  # generated from the routes above
+add_preflights(app)  # a browser's CORS preflight on every path (api/cors.py)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="outbox_sweeper")
@@ -68,6 +73,14 @@ def sms_morning(event: Any) -> None:
     from chalicelib.routing.notifications import morning_sms
 
     morning_sms()
+
+
+# One export per invocation: a build reads a member's whole file (its own 5-minute timeout).
+@app.on_sqs_message(queue="exports", batch_size=1, name="exports")
+def exports_builder(event: Any) -> dict[str, Any]:
+    from chalicelib.routing.exports import handle_exports
+
+    return handle_exports(event.to_dict())
 
 
 @app.on_sqs_message(queue="intake", batch_size=10, name="router")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 LOCAL_STAGE = "local"
 # Known to everyone who reads this file: the local stage's only, refused on any other stage.
@@ -14,9 +14,15 @@ LOCAL_LOG_PSEUDONYM_SECRET = "local-only-log-pseudonym-secret"  # noqa: S105
 MIN_SECRET_LENGTH = 32
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
+    """Read from the environment (`from_environment`), by the variables' names (the aliases).
+
+    A plain model rather than pydantic-settings: the environment is the only source, and
+    pydantic-settings (with asyncio, dotenv and its cloud sources) cost every function's cold
+    start about 40 ms (docs/performance.md)."""
+
     # An error names the setting, never its value: the values include the stage's secrets.
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
+    model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
 
     stage: str = Field(default=LOCAL_STAGE, alias="APP_STAGE")
     region: str = Field(default="eu-west-3", alias="AWS_REGION")
@@ -40,6 +46,9 @@ class Settings(BaseSettings):
         default="notifications@generation-demarches.local", alias="NOTIFICATIONS_FROM"
     )
     portal_url: str = Field(default="http://127.0.0.1:8080", alias="PORTAL_URL")
+    # The origins whose pages may call the API from a browser (CORS), comma-separated: the
+    # stage's portal (and agent console). Any other origin gets no CORS header at all.
+    portal_origins: str = Field(default="http://127.0.0.1:8080", alias="PORTAL_ORIGINS")
 
     cognito_user_pool_id: str = Field(alias="COGNITO_USER_POOL_ID")
     cognito_app_client_id: str = Field(alias="COGNITO_APP_CLIENT_ID")
@@ -82,6 +91,10 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def allowed_origins(self) -> frozenset[str]:
+        return frozenset(o.strip().rstrip("/") for o in self.portal_origins.split(",") if o.strip())
+
+    @property
     def cognito_issuer(self) -> str:
         return f"https://cognito-idp.{self.region}.amazonaws.com/{self.cognito_user_pool_id}"
 
@@ -92,7 +105,11 @@ class Settings(BaseSettings):
     def queue_name(self, queue: str) -> str:
         return f"{self.queue_prefix}{queue}"
 
+    @classmethod
+    def from_environment(cls) -> Settings:
+        return cls.model_validate(dict(os.environ))
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return Settings.from_environment()

@@ -4,7 +4,8 @@
 #
 # Needs, for a real run: the AWS CLI with credentials for the target account, and
 #   ARTIFACT_BUCKET       an S3 bucket for the Lambda bundle (aws cloudformation package)
-#   PORTAL_ORIGIN         the portal's origin (CORS of the upload form), e.g. https://adherent.example
+#   PORTAL_ORIGINS        (optional) the portal's origins if not its CloudFront domain (CORS),
+#                         comma-separated, e.g. https://adherent.example
 #   ALARM_TOPIC_ARN       (optional) the SNS topic of the on-call rota
 set -euo pipefail
 stage=${1:?usage: deploy.sh dev|prod}
@@ -14,7 +15,7 @@ run() {
   if [ "${DRY_RUN:-0}" = "1" ]; then printf '%q ' "$@"; printf '\n'; else "$@"; fi
 }
 if [ "${DRY_RUN:-0}" != "1" ]; then
-  for name in ARTIFACT_BUCKET PORTAL_ORIGIN; do
+  for name in ARTIFACT_BUCKET; do
     [ -n "${!name:-}" ] || { echo "deploy: $name is not set (see infra/deploy.sh)" >&2; exit 2; }
   done
   command -v aws >/dev/null || { echo "deploy: the AWS CLI is not installed" >&2; exit 2; }
@@ -25,7 +26,7 @@ fi
 run aws cloudformation deploy --region "$region" \
   --stack-name "generation-demarches-${stage}-data" \
   --template-file "${dist}/stateful.yaml" \
-  --parameter-overrides "Stage=${stage}" "PortalOrigin=${PORTAL_ORIGIN:-https://portal.example}" \
+  --parameter-overrides "Stage=${stage}" "PortalOrigins=${PORTAL_ORIGINS:-}" \
     "AlarmTopicArn=${ALARM_TOPIC_ARN:-}" \
   --no-fail-on-empty-changeset --tags "app=generation-demarches" "stage=${stage}"
 run aws cloudformation package --region "$region" \
@@ -38,3 +39,23 @@ run aws cloudformation deploy --region "$region" \
   --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
   --parameter-overrides "Stage=${stage}" "AlarmTopicArn=${ALARM_TOPIC_ARN:-}" \
   --no-fail-on-empty-changeset --tags "app=generation-demarches" "stage=${stage}"
+
+# The portal (web/, copied by `make package`): its config.json names the stage's API and pool,
+# then the files go to the private portal bucket and CloudFront forgets the old ones.
+output() {  # output <stack> <key>
+  if [ "${DRY_RUN:-0}" = "1" ]; then echo "<$2>"; return; fi
+  aws cloudformation describe-stacks --region "$region" --stack-name "$1" \
+    --query "Stacks[0].Outputs[?OutputKey=='$2'].OutputValue" --output text
+}
+data_stack="generation-demarches-${stage}-data"
+cat > "${dist}/portal/config.json" <<JSON
+{"api_url": "$(output "generation-demarches-${stage}-app" EndpointURL)",
+ "cognito_endpoint": "https://cognito-idp.${region}.amazonaws.com/",
+ "region": "${region}",
+ "client_id": "$(output "$data_stack" UserPoolClientId)",
+ "local": false}
+JSON
+run aws s3 sync --region "$region" --delete "${dist}/portal" \
+  "s3://$(output "$data_stack" PortalBucketName)/"
+run aws cloudfront create-invalidation --distribution-id "$(output "$data_stack" PortalDistributionId)" \
+  --paths "/*"

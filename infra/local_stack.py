@@ -29,6 +29,8 @@ TEMPLATE = ROOT / "infra" / "template.yaml"
 STATE_FILE = ROOT / ".local" / "stack.json"
 REGION = "eu-west-3"
 STAGE = "local"
+# The origin `make run` serves the portal on (infra/portal_server.py): CORS lets it call the API.
+LOCAL_PORTAL_ORIGIN = "http://127.0.0.1:8080"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
@@ -65,6 +67,7 @@ class LocalStack:
             "COGNITO_USER_POOL_ID": self.user_pool_id,
             "COGNITO_APP_CLIENT_ID": self.app_client_id,
             "JWKS_URL": self.jwks_url,
+            "PORTAL_ORIGINS": self.outputs["PortalOrigins"],
         }
 
     def client(self, service: str) -> Any:
@@ -214,7 +217,12 @@ def start_moto(port: int) -> Any:
     return server
 
 
-def create_stack(endpoint_url: str, stage: str = STAGE, region: str = REGION) -> dict[str, str]:
+def create_stack(
+    endpoint_url: str,
+    stage: str = STAGE,
+    region: str = REGION,
+    portal_origins: tuple[str, ...] = (LOCAL_PORTAL_ORIGIN,),
+) -> dict[str, str]:
     """Create the stateful stack from the one template, through CloudFormation."""
     cfn = boto3.client(
         "cloudformation", endpoint_url=endpoint_url, region_name=region, **CREDENTIALS
@@ -236,7 +244,10 @@ def create_stack(endpoint_url: str, stage: str = STAGE, region: str = REGION) ->
         cfn.create_stack(
             StackName=name,
             TemplateBody=TEMPLATE.read_text(),
-            Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
+            Parameters=[
+                {"ParameterKey": "Stage", "ParameterValue": stage},
+                {"ParameterKey": "PortalOrigins", "ParameterValue": ",".join(portal_origins)},
+            ],
         )
         for _ in range(100):  # reading the outputs parses the skipped resources again
             stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
@@ -286,6 +297,9 @@ def _conditions(template: dict[str, Any], parameters: dict[str, str]) -> dict[st
     """The template's conditions for these parameter values (Equals, Not, And, Or)."""
 
     def value(node: Any) -> Any:
+        if isinstance(node, dict) and "Fn::Join" in node:
+            separator, parts = node["Fn::Join"]
+            return separator.join(value(parts))
         return parameters[node["Ref"]] if isinstance(node, dict) and "Ref" in node else node
 
     def holds(node: Any) -> bool:
@@ -334,12 +348,23 @@ def complete_what_moto_skips(
     template = load_template()
     resources, parameters = template["Resources"], template["Parameters"]
     bucket = outputs["BucketName"]
-    names = {"Stage": stage, "PortalOrigin": parameters["PortalOrigin"]["Default"]}
+    origins = outputs["PortalOrigins"].split(",")
+    names: dict[str, Any] = {"Stage": stage, "PortalOrigins": origins}
+    defaults = {k: str(v.get("Default", "")) for k, v in parameters.items()}
+    conditions = _conditions(template, {**defaults, "Stage": stage, "PortalOrigins": origins})
     wanted = ("PublicAccessBlockConfiguration", "LifecycleConfiguration", "CorsConfiguration")
-    bucket_props = _resolve({k: resources["Bucket"]["Properties"][k] for k in wanted}, names)
+    bucket_props = _resolve(
+        {k: resources["Bucket"]["Properties"][k] for k in wanted}, names, conditions
+    )
     s3 = boto3.client("s3", endpoint_url=endpoint_url, region_name=region, **CREDENTIALS)
     s3.put_public_access_block(
         Bucket=bucket, PublicAccessBlockConfiguration=bucket_props["PublicAccessBlockConfiguration"]
+    )
+    # Versioned as deployed: a deletion leaves the bytes as a noncurrent version unless every
+    # version goes (the retention purge deletes them all, `FileStore.purge`).
+    s3.put_bucket_versioning(
+        Bucket=bucket,
+        VersioningConfiguration=resources["Bucket"]["Properties"]["VersioningConfiguration"],
     )
     s3.put_bucket_lifecycle_configuration(
         Bucket=bucket,
@@ -467,9 +492,14 @@ def create_account(
         accounts.bind(member_id, sub)
 
 
-def provision(endpoint_url: str, stage: str = STAGE, region: str = REGION) -> LocalStack:
+def provision(
+    endpoint_url: str,
+    stage: str = STAGE,
+    region: str = REGION,
+    portal_origins: tuple[str, ...] = (LOCAL_PORTAL_ORIGIN,),
+) -> LocalStack:
     """Everything but the demo data: stack, user pool, app client."""
-    outputs = create_stack(endpoint_url, stage, region)
+    outputs = create_stack(endpoint_url, stage, region, portal_origins)
     pool_id, client_id = create_user_pool(endpoint_url, region, stage=stage)
     return LocalStack(
         endpoint_url=endpoint_url,
@@ -525,9 +555,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--moto-port", type=int, default=5000)
     parser.add_argument("--api-port", type=int, default=8000)
+    parser.add_argument("--portal-port", type=int, default=8080)
     args = parser.parse_args()
 
-    for port in (args.moto_port, args.api_port):
+    for port in (args.moto_port, args.api_port, args.portal_port):
         if not _port_free(port):
             print(
                 f"port {port} is already in use: stop what holds it, or pass "
@@ -541,14 +572,23 @@ def main() -> int:
     endpoint = f"http://127.0.0.1:{args.moto_port}"
     api: subprocess.Popen[bytes] | None = None
     pump = None
+    portal = None
     try:
-        stack = provision(endpoint)
+        stack = provision(endpoint, portal_origins=(f"http://127.0.0.1:{args.portal_port}",))
         seed_demo(stack, date.today())
         stack.save()
         from infra.queue_pump import QueuePump
 
         pump = QueuePump(stack)  # Lambda's SQS triggers, locally: same handlers
         pump.start()
+        from infra.portal_server import local_config, serve_portal
+
+        portal = serve_portal(  # the reference portal (web/), configured for this stack
+            local_config(
+                f"http://127.0.0.1:{args.api_port}", endpoint, stack.region, stack.app_client_id
+            ),
+            port=args.portal_port,
+        )
         env = {**os.environ, **stack.app_environment()}
         api = subprocess.Popen(
             [
@@ -571,6 +611,7 @@ def main() -> int:
             f"  embedded AWS (moto)  {endpoint}   stack {stack.stack_name}\n"
             f"  Cognito user pool    {stack.user_pool_id}  (app client {stack.app_client_id})\n"
             f"  API                  http://127.0.0.1:{args.api_port}\n"
+            f"  portal               {portal.url}  (member portal and agents' console)\n"
             f"  queue pump           intake, every svc-<service> queue and notifications → the "
             f"SQS handlers\n"
             f"  make outbox          the e-mails and SMS sent to members, newest first\n"
@@ -589,6 +630,8 @@ def main() -> int:
     finally:
         if pump is not None:
             pump.stop()
+        if portal is not None:
+            portal.stop()
         if api is not None and api.poll() is None:
             api.terminate()
             try:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -23,6 +25,7 @@ FUNCTIONS: dict[str, str] = (
     {"intake": "router"}
     | {f"svc-{service.value}": f"svc_{service.value}" for service in Service}
     | {"notifications": "notifications"}  # fed by a rule on the bus, not by our code
+    | {"exports": "exports"}  # a member's data export (POST /me/exports)
 )
 RETRY_AFTER_SECONDS = 1  # locally, a failed record is retried at once rather than in 3 minutes
 
@@ -43,6 +46,8 @@ class Stack(Protocol):
 class QueuePump:
     stack: Stack
     stage: str = "local"
+    # Told of each invocation: function, records handed over, milliseconds (bench/bench_cost.py).
+    on_invoke: Callable[[str, int, float], None] | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -81,12 +86,16 @@ class QueuePump:
                     continue
                 handled += len(messages)
                 event = {"Records": [self._record(queue, m) for m in messages]}
+                started = time.perf_counter()
                 try:
                     answer = client.lambda_.invoke(function, event).payload or {}
                     failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
                 except Exception:  # the whole invocation failed: Lambda retries the batch
                     logger.exception("%s failed on a batch of %d", function, len(messages))
                     failed = {m["MessageId"] for m in messages}
+                if self.on_invoke is not None:
+                    elapsed = (time.perf_counter() - started) * 1000
+                    self.on_invoke(function, len(messages), elapsed)
                 for message in messages:
                     if message["MessageId"] in failed:
                         self._sqs.change_message_visibility(

@@ -17,7 +17,14 @@ import pytest
 from chalice.test import Client
 
 from infra import seed
-from infra.local_stack import LocalStack, create_account, point_app_at, provision, start_moto
+from infra.local_stack import (
+    LOCAL_PORTAL_ORIGIN,
+    LocalStack,
+    create_account,
+    point_app_at,
+    provision,
+    start_moto,
+)
 
 PASSWORD = "Un-mot-de-passe-de-test-2026"
 _ids = itertools.count(1)
@@ -30,11 +37,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def local_stack() -> Iterator[LocalStack]:
+def portal_origin() -> str:
+    """The origin the e2e tests serve the portal on: one of the test stack's CORS origins."""
+    return f"http://127.0.0.1:{_free_port()}"
+
+
+@pytest.fixture(scope="session")
+def local_stack(portal_origin: str) -> Iterator[LocalStack]:
     port = _free_port()
     server = start_moto(port)
     try:
-        stack = provision(f"http://127.0.0.1:{port}")
+        stack = provision(
+            f"http://127.0.0.1:{port}", portal_origins=(LOCAL_PORTAL_ORIGIN, portal_origin)
+        )
         point_app_at(stack)
         yield stack
     finally:

@@ -2,65 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from chalice.app import Response
-from pydantic import BaseModel
 
 from chalicelib.api import body
 from chalicelib.api.auth import current_member_id
 from chalicelib.api.errors import ApiBlueprint, json_response
 from chalicelib.api.route_docs import MEMBERS_ONLY
-from chalicelib.domain.members import (
-    Contract,
-    MaskedBankAccount,
-    Member,
-    PostalAddress,
-    Preferences,
-    Relationship,
-    mask_iban,
-)
+from chalicelib.domain.members import BeneficiariesAnswer, MeAnswer, Preferences
 from chalicelib.services import preferences
 from chalicelib.store.members import MemberRepository
 from chalicelib.store.unit_of_work import unit_of_work
 
 blueprint = ApiBlueprint(__name__)
-
-
-class MeAnswer(BaseModel):
-    member_id: str
-    first_name: str
-    last_name: str
-    email: str
-    phone: str
-    postal_address: PostalAddress
-    bank_account: MaskedBankAccount | None
-    contract: Contract
-
-    @classmethod
-    def of(cls, member: Member) -> MeAnswer:
-        account = member.bank_account
-        return cls(
-            **member.model_dump(exclude={"bank_account"}),
-            bank_account=MaskedBankAccount(
-                iban_masked=mask_iban(account.iban), holder_name=account.holder_name
-            )
-            if account
-            else None,
-        )
-
-
-class BeneficiaryAnswer(BaseModel):
-    beneficiary_id: str
-    first_name: str
-    last_name: str
-    relationship: Relationship
-    birth_date: date
-    coverage_end: date | None
-
-
-class BeneficiariesAnswer(BaseModel):
-    beneficiaries: list[BeneficiaryAnswer]
 
 
 @blueprint.route(
@@ -94,9 +47,7 @@ def get_my_beneficiaries() -> Response:
     null while coverage runs.
     """
     beneficiaries = MemberRepository().beneficiaries(current_member_id())
-    answer = BeneficiariesAnswer(
-        beneficiaries=[BeneficiaryAnswer.model_validate(b.model_dump()) for b in beneficiaries]
-    )
+    answer = BeneficiariesAnswer.of(beneficiaries)
     return json_response(answer.model_dump(mode="json"))
 
 

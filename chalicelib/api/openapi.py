@@ -102,6 +102,10 @@ PATH_PARAMETERS: dict[str, tuple[dict[str, Any], str]] = {
         {"type": "string", "minLength": 1, "maxLength": 64},
         "The member the request belongs to (`member_id` of the work list).",
     ),
+    "export_id": (
+        {"type": "string", "pattern": ULID_PATTERN},
+        "ULID of the export. Unknown, malformed, gone and other members' exports alike: 404.",
+    ),
 }
 
 
@@ -323,6 +327,8 @@ def _routes(app: Chalice) -> Iterator[_Route]:
     undocumented = []
     for path, methods in app.routes.items():
         for method, entry in methods.items():
+            if method == "OPTIONS":  # the browsers' CORS preflights (api/cors.py), not operations
+                continue
             docs = docs_of(entry.view_function)
             if docs is None or not docs.summary_and_description(entry.view_function)[0]:
                 undocumented.append(f"{method} {path} ({entry.view_name})")
@@ -467,7 +473,8 @@ _HEADERS: dict[str, Any] = {
         "schema": {"type": "string", "examples": ["no-store"]},
     },
     "Location": {
-        "description": "The created request, relative to the API root: `/requests/{request_id}`.",
+        "description": "What was created, relative to the API root: `/requests/{request_id}`, "
+        "`/me/exports/{export_id}`.",
         "required": True,
         "schema": {"type": "string"},
     },

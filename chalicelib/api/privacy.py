@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalice.app import Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib.api.auth import current_member_id
 from chalicelib.api.errors import ApiBlueprint, json_response
@@ -13,6 +13,7 @@ from chalicelib.api.schemas import Cursor
 from chalicelib.domain.access import AccessEntry
 from chalicelib.domain.cursor import decode_cursor, encode_cursor
 from chalicelib.domain.errors import BadRequest, FieldError
+from chalicelib.domain.model import Model
 from chalicelib.services import privacy
 from chalicelib.settings import get_settings
 from chalicelib.store.unit_of_work import unit_of_work
@@ -20,7 +21,7 @@ from chalicelib.store.unit_of_work import unit_of_work
 blueprint = ApiBlueprint(__name__)
 
 
-class AccessLogAnswer(BaseModel):
+class AccessLogAnswer(Model):
     entries: list[AccessEntry] = Field(description="Newest first")
     next_cursor: Cursor
 

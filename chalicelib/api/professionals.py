@@ -12,13 +12,13 @@ says where distances are measured from and which départements were read.
 from __future__ import annotations
 
 from chalice.app import Response
-from pydantic import BaseModel
 
 from chalicelib.api.errors import ApiBlueprint, json_response
 from chalicelib.api.queries import ProfessionalsQuery
 from chalicelib.domain.catalog import SPECIALTIES_BY_CODE
 from chalicelib.domain.cursor import decode_cursor, encode_cursor
 from chalicelib.domain.errors import BadRequest, FieldError, NotFound
+from chalicelib.domain.model import Model
 from chalicelib.domain.professionals import (
     Position,
     Professional,
@@ -41,7 +41,7 @@ blueprint = ApiBlueprint(__name__)
 # one Query, not the sum.
 
 
-class ProfessionalAnswer(BaseModel):
+class ProfessionalAnswer(Model):
     professional_id: str
     name: str
     specialty: str
@@ -68,7 +68,7 @@ class ProfessionalAnswer(BaseModel):
         )
 
 
-class AreaAnswer(BaseModel):
+class AreaAnswer(Model):
     postal_code: str
     city: str
     department: str
@@ -77,7 +77,7 @@ class AreaAnswer(BaseModel):
     departments: list[str]
 
 
-class ProfessionalsAnswer(BaseModel):
+class ProfessionalsAnswer(Model):
     professionals: list[ProfessionalAnswer]
     next_cursor: str | None
     area: AreaAnswer

@@ -14,7 +14,6 @@ from typing import Annotated, Any, ClassVar, Literal, Self, get_args
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -27,6 +26,7 @@ from chalicelib.domain import documents as document_rules
 from chalicelib.domain import professionals as search_rules
 from chalicelib.domain.catalog import REQUEST_TYPES, SPECIALTIES, SPECIALTIES_BY_CODE
 from chalicelib.domain.errors import BadRequest, FieldError, ValidationFailed
+from chalicelib.domain.model import Model
 from chalicelib.domain.states import Status
 
 
@@ -39,7 +39,7 @@ class Invalid:
     title: str | None = None
 
 
-class QueryModel(BaseModel):
+class QueryModel(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     invalid: ClassVar[str] = "Paramètre invalide."  # the 422's message

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib.domain.catalog import Service
 from chalicelib.domain.documents import DocumentSummary
+from chalicelib.domain.model import Model
 from chalicelib.domain.requests import (
     AgentHistoryEntry,
     AgentMessage,
@@ -34,7 +35,7 @@ Cursor = Annotated[
 # -- errors -------------------------------------------------------------------------------------
 
 
-class ErrorField(BaseModel):
+class ErrorField(Model):
     field: str = Field(
         description="Where the error is: a body path (`data.amount`, `upload_ids[0]`), a query "
         "parameter or a header name",
@@ -43,13 +44,13 @@ class ErrorField(BaseModel):
     message: str = Field(description="What is wrong, in French, fit to show the member")
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(Model):
     code: str = Field(description="Stable, machine-readable code; one per HTTP status")
     message: str = Field(description="What happened, in French, fit to show the member")
     fields: list[ErrorField] = Field(description="The fields at fault; may be empty")
 
 
-class ErrorAnswer(BaseModel):
+class ErrorAnswer(Model):
     """Every error answer of the API."""
 
     error: ErrorDetail
@@ -58,12 +59,12 @@ class ErrorAnswer(BaseModel):
 # -- reference data -----------------------------------------------------------------------------
 
 
-class AgeRange(BaseModel):
+class AgeRange(Model):
     min: int = Field(description="The youngest age, in whole years")
     max: int = Field(description="The oldest age, in whole years (the day before the next)")
 
 
-class CatalogType(BaseModel):
+class CatalogType(Model):
     type: str = Field(description="Request type code, the `type` of `POST /requests`")
     label: str
     service: Service = Field(description="The service that handles this type")
@@ -78,31 +79,31 @@ class CatalogType(BaseModel):
     )
 
 
-class CatalogCategory(BaseModel):
+class CatalogCategory(Model):
     code: str = Field(examples=["sante"])
     label: str
     types: list[CatalogType]
 
 
-class Choice(BaseModel):
+class Choice(Model):
     code: str
     label: str
 
 
-class Subject(BaseModel):
+class Subject(Model):
     code: str = Field(description="The `data.subject` of a `contact.demande`")
     label: str
     details: list[Choice] = Field(description="The `data.detail` codes this subject admits")
 
 
-class StatusShown(BaseModel):
+class StatusShown(Model):
     code: Status
     label: str = Field(description="As the member reads it, in French")
     icon: str = Field(description="The portal's icon: `sablier`, `action`, `coche`, `retire`")
     color: str = Field(description="`orange`, `green` or `grey`")
 
 
-class CatalogAnswer(BaseModel):
+class CatalogAnswer(Model):
     categories: list[CatalogCategory]
     subjects: list[Subject] = Field(description="The contact form's two drop-downs")
     specialties: list[Choice] = Field(
@@ -113,14 +114,14 @@ class CatalogAnswer(BaseModel):
     )
 
 
-class PhoneLine(BaseModel):
+class PhoneLine(Model):
     label: str
     number: str
     note: str
     hours: str = Field(description="Opening hours, in French")
 
 
-class MailingAddress(BaseModel):
+class MailingAddress(Model):
     label: str
     lines: list[str]
     postal_code: str
@@ -128,14 +129,14 @@ class MailingAddress(BaseModel):
     country: str = Field(description="ISO 3166-1 alpha-2")
 
 
-class Mediator(BaseModel):
+class Mediator(Model):
     label: str
     name: str
     address: str
     website: str
 
 
-class ContactAnswer(BaseModel):
+class ContactAnswer(Model):
     phones: list[PhoneLine]
     addresses: list[MailingAddress]
     mediator: Mediator = Field(description="The consumer mediator, last step of an appeal")
@@ -144,7 +145,7 @@ class ContactAnswer(BaseModel):
 # -- files --------------------------------------------------------------------------------------
 
 
-class UploadTicket(BaseModel):
+class UploadTicket(Model):
     """A presigned S3 POST: send `fields` then the file (last) as multipart/form-data to `url`."""
 
     upload_id: str = Field(description="ULID; pass it in `upload_ids` of `POST /requests`")
@@ -154,7 +155,7 @@ class UploadTicket(BaseModel):
     max_size: int = Field(description="Largest accepted file, in bytes: the declared size")
 
 
-class DownloadLink(BaseModel):
+class DownloadLink(Model):
     """A presigned GET, valid a few minutes; the file comes as an attachment."""
 
     url: str
@@ -164,17 +165,17 @@ class DownloadLink(BaseModel):
 # -- requests -----------------------------------------------------------------------------------
 
 
-class TimelineMonth(BaseModel):
+class TimelineMonth(Model):
     month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-11"])
     requests: list[RequestSummary] = Field(description="Newest first")
 
 
-class Timeline(BaseModel):
+class Timeline(Model):
     months: list[TimelineMonth] = Field(description="Newest first; a page holds whole months")
     next_cursor: Cursor
 
 
-class DocumentList(BaseModel):
+class DocumentList(Model):
     documents: list[DocumentSummary] = Field(description="Newest first")
 
 
@@ -195,7 +196,7 @@ class WorkItem(RequestSummary):
     )
 
 
-class WorkList(BaseModel):
+class WorkList(Model):
     requests: list[WorkItem] = Field(description="Oldest first, urgent ones before the others")
     next_cursor: Cursor
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from chalicelib.domain.model import Model
 
 
 class Action(StrEnum):
@@ -27,7 +29,7 @@ ACTION_LABELS: dict[Action, str] = {
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
-class AccessEntry(BaseModel):
+class AccessEntry(Model):
     """One line of `GET /me/access-log`."""
 
     at: Timestamp

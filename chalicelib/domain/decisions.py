@@ -6,13 +6,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
+from chalicelib.domain.model import Model
 from chalicelib.domain.states import Outcome
 from chalicelib.domain.text import NOT_BLANK
 
 
-class Decision(BaseModel):
+class Decision(Model):
     model_config = ConfigDict(
         extra="forbid",
         str_strip_whitespace=True,

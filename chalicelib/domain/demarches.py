@@ -28,6 +28,7 @@ from pydantic import (
 from chalicelib.domain import clock
 from chalicelib.domain import iban as bank
 from chalicelib.domain.members import PostalAddress
+from chalicelib.domain.model import Model
 from chalicelib.domain.subjects import SUBJECTS, SUBJECTS_BY_CODE
 from chalicelib.domain.text import NOT_BLANK
 
@@ -67,7 +68,7 @@ Text = Annotated[
 ]
 
 
-class DemarcheData(BaseModel):
+class DemarcheData(Model):
     """A démarche's `data`. Each field's `title` is its label wherever a member reads it (the
     catalogue's form, the letters' recall of what was filed)."""
 
@@ -474,7 +475,14 @@ class ContactDemandeData(DemarcheData):
 
 
 def json_schema(model: type[BaseModel]) -> dict[str, Any]:
-    return model.model_json_schema(mode="validation")
+    """The catalogue's `data_schema`: each list of choices carries its French labels in
+    `x-enum-labels` (code → label), so a portal builds its forms from the schema alone."""
+    schema = model.model_json_schema(mode="validation")
+    labels = {enum.__name__: enum_labels for enum, enum_labels in ENUM_LABELS.items()}
+    for name, definition in schema.get("$defs", {}).items():
+        if name in labels and "enum" in definition:
+            definition["x-enum-labels"] = {str(k): v for k, v in labels[name].items()}
+    return schema
 
 
 # The label of each code a member chose from a list, as a letter prints it back.

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel
-
 from chalicelib.domain import clock
+from chalicelib.domain.model import Model
 from chalicelib.domain.requests import Timestamp
 
 ALLOWED_WINDOWS = (1, 3, 6, 12, 24)
 DEFAULT_WINDOW = 24
 
 
-class DocumentSummary(BaseModel):
+class DocumentSummary(Model):
     document_id: str
     kind: str
     title: str

@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from ulid import ULID
 
 from chalicelib.domain import clock
+from chalicelib.domain.model import Model
 from chalicelib.domain.states import Outcome, Status
 
 SOURCE = "generation.demarches"
@@ -23,7 +24,7 @@ Ulid = Annotated[str, Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$", description="A 
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
-class EventDetail(BaseModel):
+class EventDetail(Model):
     """What every event says: which request, of which member, where it stands."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

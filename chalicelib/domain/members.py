@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from chalicelib.domain.model import Model
 from chalicelib.domain.text import NOT_BLANK
 
 
@@ -16,29 +17,36 @@ class Relationship(StrEnum):
     child = "child"
 
 
-class PostalAddress(BaseModel):
+class PostalAddress(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    line1: str = Field(min_length=1, max_length=120, pattern=NOT_BLANK)
-    line2: str | None = Field(default=None, max_length=120)
-    postal_code: str = Field(pattern=r"^[0-9]{5}$", description="Code postal à 5 chiffres")
-    city: str = Field(min_length=1, max_length=80, pattern=NOT_BLANK)
-    country: str = Field(default="FR", pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+    line1: str = Field(min_length=1, max_length=120, pattern=NOT_BLANK, title="Adresse")
+    line2: str | None = Field(default=None, max_length=120, title="Complément d'adresse")
+    postal_code: str = Field(
+        pattern=r"^[0-9]{5}$", description="Code postal à 5 chiffres", title="Code postal"
+    )
+    city: str = Field(min_length=1, max_length=80, pattern=NOT_BLANK, title="Ville")
+    country: str = Field(
+        default="FR",
+        pattern=r"^[A-Z]{2}$",
+        description="Code ISO 3166-1 du pays, deux lettres, par ex. « FR »",
+        title="Pays",
+    )
 
 
-class BankAccount(BaseModel):
+class BankAccount(Model):
     """As stored in the profile: the only place the full IBAN lives."""
 
     iban: str
     holder_name: str
 
 
-class MaskedBankAccount(BaseModel):
+class MaskedBankAccount(Model):
     iban_masked: str
     holder_name: str
 
 
-class Contract(BaseModel):
+class Contract(Model):
     contract_number: str
     amc_number: str
     formula: str
@@ -49,7 +57,7 @@ class Contract(BaseModel):
         return self.start_date <= day and (self.end_date is None or day <= self.end_date)
 
 
-class Preferences(BaseModel):
+class Preferences(Model):
     """How the member wants to hear from Génération (`GET`/`PUT /me/preferences`)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -61,7 +69,7 @@ class Preferences(BaseModel):
     )
 
 
-class Member(BaseModel):
+class Member(Model):
     member_id: str
     first_name: str
     last_name: str
@@ -73,7 +81,7 @@ class Member(BaseModel):
     preferences: Preferences = Field(default_factory=Preferences)
 
 
-class Beneficiary(BaseModel):
+class Beneficiary(Model):
     beneficiary_id: str
     first_name: str
     last_name: str
@@ -106,3 +114,49 @@ def mask_iban(iban: str) -> str:
         return "*" * len(compact)
     masked = compact[:2] + "*" * (len(compact) - 6) + compact[-4:]
     return " ".join(masked[i : i + 4] for i in range(0, len(masked), 4))
+
+
+# What a member reads of their profile (`GET /me`, `GET /me/beneficiaries`, and the same in
+# their export's `profile.json` and `beneficiaries.json`).
+
+
+class MeAnswer(Model):
+    member_id: str
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    postal_address: PostalAddress
+    bank_account: MaskedBankAccount | None
+    contract: Contract
+
+    @classmethod
+    def of(cls, member: Member) -> MeAnswer:
+        account = member.bank_account
+        return cls(
+            **member.model_dump(exclude={"bank_account"}),
+            bank_account=MaskedBankAccount(
+                iban_masked=mask_iban(account.iban), holder_name=account.holder_name
+            )
+            if account
+            else None,
+        )
+
+
+class BeneficiaryAnswer(Model):
+    beneficiary_id: str
+    first_name: str
+    last_name: str
+    relationship: Relationship
+    birth_date: date
+    coverage_end: date | None
+
+
+class BeneficiariesAnswer(Model):
+    beneficiaries: list[BeneficiaryAnswer]
+
+    @classmethod
+    def of(cls, beneficiaries: list[Beneficiary]) -> BeneficiariesAnswer:
+        return cls(
+            beneficiaries=[BeneficiaryAnswer.model_validate(b.model_dump()) for b in beneficiaries]
+        )

@@ -18,10 +18,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import ConfigDict, field_validator
 
 from chalicelib.domain.catalog import SPECIALTIES_BY_CODE
 from chalicelib.domain.errors import BadRequest, FieldError, ValidationFailed
+from chalicelib.domain.model import Model
 
 PLACES_FILE = Path(__file__).resolve().parent.parent / "data" / "places_fr.json.gz"
 PLACES_FORMAT = 1
@@ -61,7 +62,7 @@ def is_rpps(number: str) -> bool:
     return bool(_RPPS.fullmatch(number)) and luhn_valid(number)
 
 
-class Professional(BaseModel):
+class Professional(Model):
     """One partner practitioner of the directory, as stored and as a directory export gives it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from chalicelib.domain.model import Model
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_TOTAL_BYTES = 15 * 1024 * 1024
@@ -22,7 +24,7 @@ SIGNATURES: dict[str, tuple[bytes, ...]] = {
 SIGNATURE_BYTES = max(len(s) for sigs in SIGNATURES.values() for s in sigs)
 
 
-class UploadRequest(BaseModel):
+class UploadRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     filename: str = Field(min_length=1, max_length=255)
@@ -30,7 +32,7 @@ class UploadRequest(BaseModel):
     size: int = Field(gt=0, description="Taille en octets, 5 Mo au plus")
 
 
-class Upload(BaseModel):
+class Upload(Model):
     """The record of one presigned POST: whose, what was announced, and which request used it."""
 
     upload_id: str

@@ -13,10 +13,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.domain.effects import CoverageChange
 from chalicelib.domain.members import Beneficiary, Member
+from chalicelib.domain.model import Model
 from chalicelib.domain.states import Outcome as Outcome  # the one enum of decisions
 
 
@@ -178,7 +179,7 @@ def names_mediator(kind: LetterKind, outcome: Outcome | None = None) -> bool:
     return kind is LetterKind.reponse_reclamation and needs_appeal(kind, outcome)
 
 
-class LetterContext(BaseModel):
+class LetterContext(Model):
     """Everything a letter is filled from. Only `member`, `request_id`, `request_label` and
     `issued_on` are always needed; each template reads the rest when it has it.
 
@@ -212,7 +213,7 @@ class LetterContext(BaseModel):
     )
 
 
-class CoverageLine(BaseModel):
+class CoverageLine(Model):
     """One care domain of the tiers-payant attestation: its inter-AMC code and what is covered."""
 
     model_config = ConfigDict(frozen=True)
@@ -240,7 +241,7 @@ DEFAULT_COVERAGE: tuple[CoverageLine, ...] = (
 )
 
 
-class TiersPayantTerms(BaseModel):
+class TiersPayantTerms(Model):
     """What the contract's tiers-payant agreement says. The convention type and routing
     criterion come from the third-party-payment operator; empty until one is set, and the
     attestation prints their labels all the same."""
@@ -252,7 +253,7 @@ class TiersPayantTerms(BaseModel):
     coverage: tuple[CoverageLine, ...] = DEFAULT_COVERAGE
 
 
-class InterAmcBlock(BaseModel):
+class InterAmcBlock(Model):
     """The block a health professional reads (or scans) to bill Génération directly."""
 
     model_config = ConfigDict(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 from ulid import ULID
 
 from chalicelib.domain import catalog, clock
@@ -14,6 +14,7 @@ from chalicelib.domain.catalog import Service
 from chalicelib.domain.deadlines import acknowledgement_due
 from chalicelib.domain.documents import DocumentRecord
 from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
+from chalicelib.domain.model import Model
 from chalicelib.domain.requests import (
     AgentMessage,
     InformationRequest,
@@ -62,7 +63,7 @@ WITHDRAWN_LABEL = "Demande retirée"
 UNANSWERED_LABEL = "Sans réponse dans le délai : le service reprend votre demande"
 
 
-class InformationRequestBody(BaseModel):
+class InformationRequestBody(Model):
     """`POST /backoffice/…/information-request`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -73,7 +74,7 @@ class InformationRequestBody(BaseModel):
     )
 
 
-class ReplyBody(BaseModel):
+class ReplyBody(Model):
     """`POST /requests/{request_id}/replies`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -87,7 +88,7 @@ class ReplyBody(BaseModel):
     )
 
 
-class WithdrawalBody(BaseModel):
+class WithdrawalBody(Model):
     """`POST /requests/{request_id}/withdrawal`: `{}` or a reason."""
 
     model_config = ConfigDict(extra="forbid")
@@ -95,7 +96,7 @@ class WithdrawalBody(BaseModel):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
 
 
-class ReclassificationBody(BaseModel):
+class ReclassificationBody(Model):
     """`POST /backoffice/…/reclassification`: `{complaint: true}` or `{service}`."""
 
     model_config = ConfigDict(
@@ -341,8 +342,10 @@ def watch_unanswered(uow: UnitOfWork, now: datetime) -> int:
             records, start = uow.transitions.work_list(service.value, "waiting", 100, start)
             for record in records:
                 question = record.information_request
-                if question is not None and question.respond_before < stamp:
-                    moved += uow.transitions.unanswered(record, UNANSWERED_LABEL, now)
+                overdue = question is not None and question.respond_before < stamp
+                if overdue and uow.transitions.unanswered(record, UNANSWERED_LABEL, now):
+                    moved += 1
+                    dispatch(uow, record.member_id, record.request_id, now)  # its audit record
             if start is None:
                 break
     return moved

@@ -1,6 +1,6 @@
 """The dispatcher: right after a change, what it recorded in the request's outbox goes out (its
-events to the bus, its pointer to intake); what fails stays for the sweeper. Every use case
-that changes a request ends with `dispatch`."""
+events to the bus, its pointer to intake), its changes into the audit trail first; what fails
+stays for the sweeper. Every use case that changes a request ends with `dispatch`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from datetime import datetime
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.domain.requests import RequestPointer
+from chalicelib.services.audit import record_changes
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store import outbox
+from chalicelib.store.audit import AuditUnavailable
 from chalicelib.store.bus import EventsNotPut
 
 logger = logging.getLogger(__name__)
@@ -25,6 +27,14 @@ def dispatch(
     entries = uow.requests.outbox(member_id, request_id)
     if not entries:
         return True
+    try:
+        # Recorded before it is told: a crash after this leaves the entries pending, and the
+        # next dispatch finds them already in the chain (deduplicated on their id).
+        record_changes(uow, entries)
+    except (ClientError, BotoCoreError, AuditUnavailable) as error:
+        logger.warning("audit trail unavailable, left for the sweeper: %s %s", request_id,
+                       type(error).__name__)  # fmt: skip
+        return False
     try:
         events = [e for e in entries if e["to"] == outbox.BUS]
         if events:

@@ -6,13 +6,15 @@ fakes (`tests/unit/fakes.py`) in memory. A use case never builds a repository it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, Protocol
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from typing import IO, Any, Protocol
 
 from chalicelib.domain.access import AccessRecord
+from chalicelib.domain.audit import AuditEntry, AuditRecord
 from chalicelib.domain.documents import DocumentRecord, DocumentSummary
 from chalicelib.domain.effects import MemberFile
+from chalicelib.domain.exports import ExportPointer, ExportRecord
 from chalicelib.domain.limits import MemberLimits
 from chalicelib.domain.members import Beneficiary, Member, Preferences
 from chalicelib.domain.notifications import Email
@@ -28,6 +30,7 @@ from chalicelib.domain.uploads import Upload
 from chalicelib.store.files import Inspected
 from chalicelib.store.notifications import DeferredSms
 from chalicelib.store.requests import DailyLimit, IdempotencyClaim, IdempotencyRecord
+from chalicelib.store.retention import PurgeEntry
 
 
 class Requests(Protocol):
@@ -74,6 +77,8 @@ class Requests(Protocol):
 
 
 class Transitions(Protocol):
+    def attachments_deleted(self, record: RequestRecord, label: str, now: datetime) -> bool: ...
+
     def route(self, record: RequestRecord, service: str, label: str, now: datetime) -> bool: ...
 
     def acknowledge(
@@ -195,6 +200,8 @@ class Files(Protocol):
 
     def delete(self, keys: Sequence[str]) -> None: ...
 
+    def purge(self, prefixes: Sequence[str]) -> int: ...
+
     def presigned_download(self, key: str, content_type: str, now: datetime) -> dict[str, str]: ...
 
 
@@ -240,6 +247,44 @@ class Access(Protocol):
     ) -> tuple[list[AccessRecord], dict[str, Any] | None]: ...
 
 
+class AuditTrail(Protocol):
+    def append(
+        self, entries: Sequence[AuditEntry], now: datetime, *, dedupe: bool = True
+    ) -> list[AuditRecord]: ...
+
+    def day(self, day: str) -> list[tuple[int, dict[str, Any]]]: ...
+
+
+class Exports(Protocol):
+    def start(self, record: ExportRecord, now: datetime) -> bool: ...
+
+    def abandon(self, record: ExportRecord) -> None: ...
+
+    def get(self, member_id: str, export_id: str) -> ExportRecord: ...
+
+    def claim(self, member_id: str, export_id: str, now: datetime) -> bool: ...
+
+    def finish(self, record: ExportRecord, object_key: str, size: int, now: datetime) -> bool: ...
+
+    def send(self, pointer: ExportPointer) -> None: ...
+
+    def read(self, key: str) -> Iterator[bytes] | None: ...
+
+    def store(self, key: str, archive: IO[bytes], download_name: str) -> None: ...
+
+    def link(self, key: str, now: datetime, until: datetime) -> str: ...
+
+
+class Retention(Protocol):
+    def due(self, day: date) -> list[PurgeEntry]: ...
+
+    def carried_out(self, entry: PurgeEntry, now: datetime) -> None: ...
+
+    def purged_through(self) -> date | None: ...
+
+    def finished(self, day: date) -> None: ...
+
+
 class UnitOfWork(Protocol):
     # Read-only properties, so a class with cached properties or plain attributes both fit.
     @property
@@ -268,6 +313,15 @@ class UnitOfWork(Protocol):
 
     @property
     def access(self) -> Access: ...
+
+    @property
+    def audit(self) -> AuditTrail: ...
+
+    @property
+    def retention(self) -> Retention: ...
+
+    @property
+    def exports(self) -> Exports: ...
 
     @property
     def notifications(self) -> Notifications: ...

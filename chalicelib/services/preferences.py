@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from chalicelib.domain.members import Preferences
+from chalicelib.domain.model import Model
 from chalicelib.domain.requests import parse_body
 from chalicelib.services.ports import UnitOfWork
 
 
-class PreferencesBody(BaseModel):
+class PreferencesBody(Model):
     """The three choices, all of them (a PUT replaces): booleans, never `"true"` or `1`."""
 
     model_config = ConfigDict(extra="forbid", strict=True)

@@ -13,12 +13,14 @@ from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.requests import RequestRecord
 from chalicelib.observability import correlation_id
 from chalicelib.services.ports import UnitOfWork
+from chalicelib.store.audit import AuditUnavailable
 
 
 def record_access(
     uow: UnitOfWork, record: RequestRecord, action: Action, agent_id: str, now: datetime
 ) -> None:
-    """Before an agent reads or acts on a member's request: recorded, or nothing is answered."""
+    """Before an agent reads or acts on a member's request: recorded in the access log and the
+    audit trail together, or nothing is answered."""
     entry = AccessRecord(
         at=clock.iso_z(now),
         service=record.service,
@@ -30,7 +32,7 @@ def record_access(
     )
     try:
         uow.access.record(record.member_id, entry, now)
-    except (ClientError, BotoCoreError) as error:
+    except (ClientError, BotoCoreError, AuditUnavailable) as error:
         raise ServiceUnavailable("Traçabilité momentanément indisponible.") from error
 
 

@@ -72,12 +72,14 @@ def serve(uow: UnitOfWork, pointer: RequestPointer, now: datetime) -> None:
         label = f"Réponse transmise au {catalog.SERVICE_LABELS[Service(record.service)]}"
         if uow.transitions.deliver_replies(record, answers, label, now):
             metric("RepliesDelivered", Service=record.service)
+            dispatch(uow, record.member_id, record.request_id, now)  # its audit record
 
 
 def acknowledge(uow: UnitOfWork, record: RequestRecord, now: datetime) -> None:
     """The service says it has the request; an agent decides."""
     label = catalog.acknowledged_label(Service(record.service))
-    uow.transitions.acknowledge(record, label, now)
+    if uow.transitions.acknowledge(record, label, now):
+        dispatch(uow, record.member_id, record.request_id, now)  # its audit record
 
 
 def accept(uow: UnitOfWork, record: RequestRecord, now: datetime) -> None:
@@ -119,9 +121,9 @@ def check_bank_details(uow: UnitOfWork, record: RequestRecord, now: datetime) ->
         iban_problem(iban) if iban else "Coordonnées bancaires introuvables."
     ) or holder_problem(str(record.recall.data.get("holder_name", "")))
     if problem is None:
-        uow.transitions.acknowledge(
-            record, "Coordonnées bancaires vérifiées, en cours de validation", now
-        )
+        label = "Coordonnées bancaires vérifiées, en cours de validation"
+        if uow.transitions.acknowledge(record, label, now):
+            dispatch(uow, record.member_id, record.request_id, now)  # its audit record
         return
     decide(
         uow, record, Outcome.refused, now, message=problem, label="Coordonnées bancaires refusées"
@@ -149,7 +151,7 @@ def acknowledge_complaint(uow: UnitOfWork, record: RequestRecord, now: datetime)
         due_at=clock.end_of_day(answer_on),
         acknowledgement_due_at=clock.end_of_day(acknowledgement_due(filed_on)),
     )
-    dispatch(uow, record.member_id, record.request_id, now)  # the letter's event
+    dispatch(uow, record.member_id, record.request_id, now)  # the letter's event, the audit
 
 
 STEPS: dict[Automatic, Step] = {
@@ -169,4 +171,5 @@ def flag_for_agents(uow: UnitOfWork, pointer: RequestPointer, now: datetime) -> 
         return False
     logger.warning("request %s flagged for agents", pointer.request_id)
     metric("RequestsFlaggedForAgents", Service=record.service)
+    dispatch(uow, record.member_id, record.request_id, now)  # its audit record
     return True

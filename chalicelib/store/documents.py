@@ -1,5 +1,6 @@
 """Documents: the PDF under `documents/<member>/<YYYY-MM>/<id>.pdf`, its item
-`MEMBER#<member>#<YYYY-MM>` / `DOC#<id>`, the calendar, and the link from its request."""
+`MEMBER#<member>#<YYYY-MM>` / `DOC#<id>` (indexed by date in `gsi_documents`), and the link
+from its request."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 from ulid import ULID
 
+from chalicelib.domain import clock, retention
 from chalicelib.domain.clock import iso_z, start_of_day
 from chalicelib.domain.documents import DocumentRecord, DocumentSummary, pdf_filename
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.requests import month_of
 from chalicelib.observability import correlation_id
 from chalicelib.store import keys
-from chalicelib.store.dynamo import deserialize, dynamodb, parallel_map, query_all, serialize, table
+from chalicelib.store.dynamo import deserialize, dynamodb, query_all, serialize, table
 from chalicelib.store.files import FileStore
+from chalicelib.store.requests import NOT_EXPIRED
 
 PDF = "application/pdf"
 
@@ -71,7 +74,7 @@ class DocumentRepository:
         postal_dispatch: bool = False,
         announce: dict[str, Any] | None = None,
     ) -> DocumentRecord:
-        """Store the PDF, then the item, calendar, request link and guard in one transaction.
+        """Store the PDF, then the item, request link and guard in one transaction.
 
         With a request, the guard (`LETTER#<request>#<kind>`) makes a second issue of the same
         letter a no-op that returns the first one.
@@ -94,19 +97,19 @@ class DocumentRepository:
         files.put(key, pdf, PDF, pdf_filename(title, record.created_at))
         item = {
             **keys.document_key(member_id, month, document_id),
+            **keys.documents_index_key(member_id, record.created_at, document_id),
             "entity": "document",
             **record.model_dump(mode="json"),
         }
+        if request_id is None:  # nothing else to keep in step with it
+            try:
+                dynamodb().put_item(TableName=table(), Item=serialize(item))
+            except ClientError:
+                files.delete([key])
+                raise
+            return record
         operations: list[dict[str, Any]] = [
             {"Put": {"TableName": table(), "Item": serialize(item)}},
-            {
-                "Update": {
-                    "TableName": table(),
-                    "Key": serialize(keys.calendar_key(member_id)),
-                    "UpdateExpression": "ADD document_months :month",
-                    "ExpressionAttributeValues": serialize({":month": {month}}),
-                }
-            },
         ]
         if request_id is not None:
             guard = {
@@ -145,8 +148,8 @@ class DocumentRepository:
         except ClientError as error:
             files.delete([key])
             reasons = error.response.get("CancellationReasons", [])
-            guard_failed = len(reasons) > 2 and reasons[2].get("Code") == "ConditionalCheckFailed"
-            if request_id is not None and guard_failed:
+            guard_failed = len(reasons) > 1 and reasons[1].get("Code") == "ConditionalCheckFailed"
+            if guard_failed:
                 existing = self.existing_letter(member_id, request_id, kind, occurrence)
                 if existing is not None:
                     return existing
@@ -159,9 +162,10 @@ class DocumentRepository:
             TableName=table(),
             Key=serialize(keys.document_key(member_id, month, document_id.upper())),
         )
-        if "Item" not in answer:
-            raise NotFound("Document introuvable.")
-        return DocumentRecord.model_validate(deserialize(answer["Item"]))
+        item = deserialize(answer.get("Item", {}))
+        if not item or retention.expired(item.get("expires_at"), clock.now()):
+            raise NotFound("Document introuvable.")  # past its retention: gone, TTL or not
+        return DocumentRecord.model_validate(item)
 
     def pdf(self, record: DocumentRecord) -> bytes:
         key = keys.document_object(
@@ -169,38 +173,29 @@ class DocumentRepository:
         )
         return FileStore().read(key)
 
-    def document_months(self, member_id: str) -> list[str]:
-        answer = dynamodb().get_item(
-            TableName=table(),
-            Key=serialize(keys.calendar_key(member_id)),
-            ProjectionExpression="document_months",
-        )
-        return sorted(
-            deserialize(answer.get("Item", {})).get("document_months", set()), reverse=True
-        )
-
-    def month(self, member_id: str, month: str) -> list[DocumentSummary]:
-        kwargs: dict[str, Any] = {
-            "TableName": table(),
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :doc)",
-            "ExpressionAttributeValues": serialize(
-                {":pk": keys.member_month_pk(member_id, month), ":doc": keys.DOCUMENT}
-            ),
-            "ScanIndexForward": False,
-        }
-        return [DocumentRecord.model_validate(item).summary() for item in query_all(**kwargs)]
-
     def since(self, member_id: str, cutoff: str) -> list[DocumentSummary]:
-        """Documents created at or after `cutoff` (ISO date), newest first: 1 + months reads,
-        the month queries concurrent."""
-        months = [m for m in self.document_months(member_id) if m >= cutoff[:7]]
-        if not months:
-            return []
-        pages = parallel_map(lambda m: self.month(member_id, m), months)
+        """Documents created at or after `cutoff` (ISO date), newest first, past their retention
+        left out: one Query of the member's documents by date (`gsi_documents`), whatever the
+        window, read page after page only beyond 1 MB. The index is eventually consistent: a
+        letter issued a moment ago may show a moment later (docs/design-notes.md)."""
         # The cutoff is a Paris day: it starts at its first instant in Paris, not in UTC.
         since = start_of_day(date.fromisoformat(cutoff))
-        documents = [d for page in pages for d in page if d.created_at >= since]
-        return sorted(documents, key=lambda d: d.created_at, reverse=True)
+        items = query_all(
+            TableName=table(),
+            IndexName=keys.DOCUMENTS_INDEX,
+            KeyConditionExpression="doc_pk = :pk AND doc_sk >= :since",
+            FilterExpression=NOT_EXPIRED,  # past their retention, before TTL removes them
+            ExpressionAttributeNames={"#expires_at": "expires_at"},
+            ExpressionAttributeValues=serialize(
+                {
+                    ":pk": keys.member_pk(member_id),
+                    ":since": since,
+                    ":now": retention.epoch(clock.now()),
+                }
+            ),
+            ScanIndexForward=False,
+        )
+        return [DocumentSummary.model_validate(item) for item in items]  # extras ignored
 
     def object_key(self, record: DocumentRecord) -> str:
         return keys.document_object(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -50,12 +51,39 @@ def parallel_map(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
     A pool per call started up to 8 threads on every request: about 1 ms of a timeline read
     (bench/bench_api.py). Tasks must not call parallel_map themselves (they would wait on it).
     """
+    return list(_shared_pool().map(_in_context(function), items))
+
+
+def _shared_pool() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
         with _pool_lock:
             if _pool is None:
                 _pool = ThreadPoolExecutor(MAX_PARALLEL_READS, thread_name_prefix="dynamodb-read")
-    return list(_pool.map(function, items))
+    return _pool
+
+
+def _in_context(function: Callable[[T], R]) -> Callable[[T], R]:
+    """`function` run in a copy of the caller's context: its correlation id and log keys."""
+    context = contextvars.copy_context()
+    return lambda item: context.copy().run(function, item)
+
+
+def concurrently(*calls: Callable[[], Any]) -> tuple[Any, ...]:
+    """Independent calls at once, on the shared pool; their results in order. Every call ends
+    before this returns; the first failure (in the calls' order) is raised."""
+    outcomes = parallel_map(_outcome, calls)
+    for failed, value in outcomes:
+        if failed:
+            raise value
+    return tuple(value for _, value in outcomes)
+
+
+def _outcome(call: Callable[[], Any]) -> tuple[bool, Any]:
+    try:
+        return False, call()
+    except Exception as error:
+        return True, error
 
 
 def without_keys(item: dict[str, Any]) -> dict[str, Any]:

@@ -141,6 +141,29 @@ class FileStore:
         except (ClientError, BotoCoreError) as error:
             logger.error("could not delete %d objects: %s", len(keys), type(error).__name__)
 
+    def purge(self, prefixes: Sequence[str]) -> int:
+        """Delete every object under each prefix for good: each version and delete marker (a
+        plain delete of a versioned object would keep its bytes 30 more days). Raises if S3
+        refuses one: what is due is retried by the next run. Returns how many versions went."""
+        deleted = 0
+        pages = s3().get_paginator("list_object_versions")
+        for prefix in prefixes:
+            for page in pages.paginate(Bucket=bucket(), Prefix=prefix):
+                versions = [
+                    {"Key": v["Key"], "VersionId": v["VersionId"]}
+                    for v in (*page.get("Versions", []), *page.get("DeleteMarkers", []))
+                ]
+                if not versions:
+                    continue
+                answer = s3().delete_objects(
+                    Bucket=bucket(), Delete={"Objects": versions, "Quiet": True}
+                )
+                if answer.get("Errors"):
+                    codes = sorted({e.get("Code", "?") for e in answer["Errors"]})
+                    raise _unavailable(f"Suppression ({', '.join(codes)})")
+                deleted += len(versions)
+        return deleted
+
     def presigned_download(self, key: str, content_type: str, now: datetime) -> dict[str, str]:
         """A GET of the object, which names itself (`Content-Disposition`, set when written):
         the URL holds ids only."""

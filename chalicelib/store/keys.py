@@ -44,6 +44,14 @@ def document_key(member_id: str, month: str, document_id: str) -> dict[str, str]
     return {"pk": member_month_pk(member_id, month), "sk": f"{DOCUMENT}{document_id}"}
 
 
+# A member's documents by date, whatever their month: `GET /documents?months=N` is one Query.
+DOCUMENTS_INDEX = "gsi_documents"
+
+
+def documents_index_key(member_id: str, created_at: str, document_id: str) -> dict[str, str]:
+    return {"doc_pk": member_pk(member_id), "doc_sk": f"{created_at}#{document_id}"}
+
+
 def idempotency_key(member_id: str, key: str) -> dict[str, str]:
     return {"pk": member_pk(member_id), "sk": f"{IDEMPOTENCY}{key}"}
 
@@ -113,3 +121,68 @@ ACCESS = "ACCESS#"
 def access_key(member_id: str, access_id: str) -> dict[str, str]:
     """One back-office access to a member's file, newest last (`access_id` is a ULID)."""
     return {"pk": member_pk(member_id), "sk": f"{ACCESS}{access_id}"}
+
+
+AUDIT = "AUDIT#"
+AUDITED = "AUDITED#"
+
+
+def audit_pk(day: str) -> str:
+    """A Paris day's audit chain (`day`: YYYY-MM-DD)."""
+    return f"{AUDIT}{day}"
+
+
+def audit_key(day: str, sequence: int) -> dict[str, str]:
+    """One link of a day's chain; zero-padded, so the key's order is the chain's."""
+    return {"pk": audit_pk(day), "sk": f"{sequence:010d}"}
+
+
+def audit_head_key(day: str) -> dict[str, str]:
+    """Where a day's chain ends (its last sequence and hash): one GetItem to find the tail."""
+    return {"pk": f"{audit_pk(day)}#HEAD", "sk": "HEAD"}
+
+
+def audited_key(entry_id: str) -> dict[str, str]:
+    """The mark that an event (or an audit-only change) is in a chain: recorded once."""
+    return {"pk": f"{AUDITED}{entry_id}", "sk": "AUDITED"}
+
+
+EXPORT = "EXPORT#"
+
+
+def export_key(member_id: str, export_id: str) -> dict[str, str]:
+    """One export of a member's data (TTL: the zip's 7 days)."""
+    return {"pk": member_pk(member_id), "sk": f"{EXPORT}{export_id}"}
+
+
+def exports_guard_key(member_id: str) -> dict[str, str]:
+    """Which of the member's exports is building, if one is: one at a time, by a condition."""
+    return {"pk": member_pk(member_id), "sk": "EXPORTS"}
+
+
+def export_object(member_id: str, export_id: str) -> str:
+    """The zip, under `exports/` (the bucket's lifecycle removes it after 7 days)."""
+    return f"exports/{member_id}/{export_id}.zip"
+
+
+PURGE = "PURGE#"
+
+
+def purge_partition(day: str) -> str:
+    """What the daily watch deletes on a Paris day (YYYY-MM-DD): one Query a day."""
+    return f"{PURGE}{day}"
+
+
+def purge_key(day: str, member_id: str, request_id: str, what: str) -> dict[str, str]:
+    """One deletion due on `day`: a closed request's attachments, or its letters' PDFs."""
+    return {"pk": purge_partition(day), "sk": f"{member_id}#{request_id}#{what}"}
+
+
+def purge_progress_key() -> dict[str, str]:
+    """The last day whose deletions the daily watch finished: the next run starts after it."""
+    return {"pk": "RETENTION", "sk": "PURGED_THROUGH"}
+
+
+def attachments_prefix(member_id: str, month: str, request_id: str) -> str:
+    """Every attachment of a request, from its filing and its replies, lies under this."""
+    return f"requests/{member_id}/{month}/{request_id}/"

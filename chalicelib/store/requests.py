@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.domain import events
+from chalicelib.domain import clock, events, retention
 from chalicelib.domain.clock import iso_z
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.requests import (
@@ -24,6 +24,7 @@ from chalicelib.domain.requests import (
 from chalicelib.domain.states import Actor, Status
 from chalicelib.observability import correlation_id
 from chalicelib.store import keys, outbox
+from chalicelib.store import retention as retention_store
 from chalicelib.store.dynamo import deserialize, dynamodb, parallel_map, query_all, serialize, table
 from chalicelib.store.queues import INTAKE
 
@@ -32,6 +33,8 @@ HELD_IBAN_TTL = timedelta(days=90)
 DAILY_COUNT_TTL = timedelta(days=2)  # a day's count is only read on that day
 _UNUSED_UPLOAD = "attribute_exists(pk) AND attribute_not_exists(used_by)"
 SUMMARY_ATTRIBUTES = ("request_id", "type", "label", "created_at", "beneficiaries", "status")
+# Past its TTL an item is gone for readers, though DynamoDB may take days to delete it.
+NOT_EXPIRED = "attribute_not_exists(#expires_at) OR #expires_at > :now"
 
 
 @dataclass(frozen=True)
@@ -409,9 +412,10 @@ class RequestRepository:
         answer = dynamodb().get_item(
             TableName=table(), Key=serialize(keys.request_key(member_id, month, request_id.upper()))
         )
-        if "Item" not in answer:
-            raise NotFound("Demande introuvable.")
-        return RequestRecord.model_validate(deserialize(answer["Item"]))
+        item = deserialize(answer.get("Item", {}))
+        if not item or retention.expired(item.get("expires_at"), clock.now()):
+            raise NotFound("Demande introuvable.")  # past its retention: gone, TTL or not
+        return RequestRecord.model_validate(item)
 
     def request_months(self, member_id: str) -> list[str]:
         """The months that hold requests, newest first (the calendar item)."""
@@ -424,16 +428,22 @@ class RequestRepository:
         return sorted(months, reverse=True)
 
     def month(self, member_id: str, month: str) -> list[RequestSummary]:
-        """A month's requests, newest first: one Query (more only past 1 MB)."""
+        """A month's requests, newest first: one Query (more only past 1 MB). Those past their
+        retention are left out before TTL removes them."""
         names = {f"#{a}": a for a in SUMMARY_ATTRIBUTES}
         kwargs: dict[str, Any] = {
             "TableName": table(),
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :req)",
+            "FilterExpression": NOT_EXPIRED,
             "ExpressionAttributeValues": serialize(
-                {":pk": keys.member_month_pk(member_id, month), ":req": keys.REQUEST}
+                {
+                    ":pk": keys.member_month_pk(member_id, month),
+                    ":req": keys.REQUEST,
+                    ":now": retention.epoch(clock.now()),
+                }
             ),
             "ProjectionExpression": ", ".join(names),
-            "ExpressionAttributeNames": names,
+            "ExpressionAttributeNames": {**names, "#expires_at": "expires_at"},
             "ScanIndexForward": False,
         }
         return [RequestSummary.model_validate(item) for item in query_all(**kwargs)]
@@ -498,12 +508,26 @@ class Change:
         dispatcher, or by the sweeper."""
         return self.pend(request_id, now, outbox.to_bus(event))
 
+    def audit(self, action: str, request: RequestRecord, now: datetime, by: Actor) -> Change:
+        """A change no domain event announces, for the audit trail alone: the dispatcher
+        appends it to the chain and sends it nowhere. `request` as the change leaves it."""
+        return self.pend(request.request_id, now, outbox.to_audit(action, request, now, by.value))
+
     def pend(self, request_id: str, now: datetime, entry: dict[str, Any]) -> Change:
         self.append.setdefault("outbox", []).append(entry)
         self.assign["pending_pk"] = keys.PENDING_PARTITION
         self.assign["pending_sk"] = f"{iso_z(now)}#{request_id}"
         self.assign["correlation_id"] = correlation_id()
         return self
+
+    def _agent_named(self) -> dict[str, list[Any]]:
+        """What the change appends, its outbox entries carrying the agent its history names
+        (for the audit trail; the bus never sees it)."""
+        agents = [h["agent_id"] for h in self.append.get("history", []) if h.get("agent_id")]
+        if not agents or "outbox" not in self.append:
+            return self.append
+        named = [{**entry, "agent_id": agents[-1]} for entry in self.append["outbox"]]
+        return {**self.append, "outbox": named}
 
     def operation(self, member_id: str, request_id: str) -> dict[str, Any]:
         """The arguments of an UpdateItem, or of a transaction's Update."""
@@ -517,7 +541,7 @@ class Change:
             names[f"#s{n}"] = name
             values[f":s{n}"] = value
             sets.append(f"#s{n} = :s{n}")
-        for n, (name, items) in enumerate(self.append.items()):
+        for n, (name, items) in enumerate(self._agent_named().items()):
             names[f"#a{n}"] = name
             values[f":a{n}"] = items
             sets.append(f"#a{n} = list_append(if_not_exists(#a{n}, :empty), :a{n})")
@@ -564,15 +588,46 @@ class Transitions:
     """Conditional updates of a request: each happens once whatever the redeliveries, and none
     moves a request backwards (a processed or withdrawn request is never open again)."""
 
-    def apply(self, record: RequestRecord, change: Change) -> bool:
-        """False when the condition does not hold (a repeat, or a request that moved on)."""
+    def apply(
+        self, record: RequestRecord, change: Change, also: list[dict[str, Any]] | None = None
+    ) -> bool:
+        """False when the condition does not hold (a repeat, or a request that moved on).
+        With `also`, one transaction: the change first, then those writes."""
+        operation = change.operation(record.member_id, record.request_id)
         try:
-            dynamodb().update_item(**change.operation(record.member_id, record.request_id))
+            if also:
+                dynamodb().transact_write_items(TransactItems=[{"Update": operation}, *also])
+            else:
+                dynamodb().update_item(**operation)
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            code = error.response["Error"]["Code"]
+            if code == "ConditionalCheckFailedException":
+                return False
+            if code == "TransactionCanceledException" and _cancellation_codes(error)[:1] == [
+                "ConditionalCheckFailed"
+            ]:
                 return False
             raise
         return True
+
+    def close(self, record: RequestRecord, change: Change, now: datetime) -> bool:
+        """A change that closes the request (processed, withdrawn) starts its retention
+        clocks in the same transaction (`store/retention.py`)."""
+        assign, also = retention_store.closing(record, now)
+        change.assign.update(assign)
+        return self.apply(record, change, also)
+
+    def attachments_deleted(self, record: RequestRecord, label: str, now: datetime) -> bool:
+        """Its retention over, a closed request no longer lists its attachments and says when
+        they went (its history too): once; for the audit trail, `AttachmentsDeleted`."""
+        change = Change(
+            "attribute_exists(pk) AND attribute_not_exists(attachments_deleted_at)",
+            assign={"attachments": [], "attachments_deleted_at": iso_z(now)},
+            remove=("attachments_kept_until",),
+        )
+        change.audit("AttachmentsDeleted", _after(record, attachments=[]), now, Actor.system)
+        entry = _entry(now, record.status, label, Actor.system, None)
+        return self.apply(record, change.history(entry))
 
     def route(self, record: RequestRecord, service: str, label: str, now: datetime) -> bool:
         """Record the routing once: a duplicate delivery changes nothing."""
@@ -597,6 +652,7 @@ class Transitions:
             dict(_OPEN_VALUES),
             assign={"acknowledged_at": iso_z(now), **extra},
         )
+        change.audit("RequestAcknowledged", record, now, Actor.service)
         return self.apply(record, change.history(_entry(now, record.status, label, Actor.service)))
 
     def claim_decision(self, record: RequestRecord, outcome: str, now: datetime) -> bool:
@@ -636,7 +692,7 @@ class Transitions:
         )
         change.emit(decided, record.request_id, now)
         entry = _entry(now, Status.processed, label, Actor.service, agent_id)
-        return self.apply(record, change.history(entry))
+        return self.close(record, change.history(entry), now)
 
     def ask(
         self,
@@ -682,6 +738,8 @@ class Transitions:
             },
             remove=("information_request",),
         )
+        change.audit("QuestionUnanswered", _after(record, status=Status.in_progress), now,
+                     Actor.system)  # fmt: skip
         return self.apply(
             record, change.history(_entry(now, Status.in_progress, label, Actor.system))
         )
@@ -705,8 +763,8 @@ class Transitions:
         change.outbox(record.request_id, now)
         withdrawn = events.RequestWithdrawn.of(_after(record, status=Status.withdrawn), now)
         change.emit(withdrawn, record.request_id, now)
-        return self.apply(
-            record, change.history(_entry(now, Status.withdrawn, label, Actor.member))
+        return self.close(
+            record, change.history(_entry(now, Status.withdrawn, label, Actor.member)), now
         )
 
     def reclassify(
@@ -758,6 +816,7 @@ class Transitions:
             {f":m{n}": m for n, m in enumerate(sorted(message_ids))},
             add={"replies_delivered": set(message_ids)},
         )
+        change.audit("RepliesDelivered", record, now, Actor.service)
         return self.apply(record, change.history(_entry(now, record.status, label, Actor.service)))
 
     def flag_for_agents(self, record: RequestRecord, now: datetime) -> bool:
@@ -771,6 +830,7 @@ class Transitions:
             },
         )
         label = "Traitement automatique interrompu : un conseiller reprend votre demande"
+        change.audit("FlaggedForAgents", record, now, Actor.system)
         return self.apply(record, change.history(_entry(now, record.status, label, Actor.system)))
 
     def deadline_at_risk(self, record: RequestRecord, due_at: str, now: datetime) -> bool:
@@ -796,12 +856,17 @@ class Transitions:
     def work_list(
         self, service: str, state: str, limit: int, start: dict[str, Any] | None = None
     ) -> tuple[list[RequestRecord], dict[str, Any] | None]:
-        """A service's requests in one state, urgent first, then oldest first."""
+        """A service's requests in one state, urgent first, then oldest first (those past their
+        retention left out)."""
         kwargs: dict[str, Any] = {
             "TableName": table(),
             "IndexName": "gsi_service",
             "KeyConditionExpression": "svc_pk = :p",
-            "ExpressionAttributeValues": serialize({":p": service_partition(service, state)}),
+            "FilterExpression": NOT_EXPIRED,
+            "ExpressionAttributeNames": {"#expires_at": "expires_at"},
+            "ExpressionAttributeValues": serialize(
+                {":p": service_partition(service, state), ":now": retention.epoch(clock.now())}
+            ),
             "Limit": limit,
         }
         if start:

@@ -12,13 +12,16 @@ from functools import cached_property
 from chalicelib.domain.limits import MemberLimits
 from chalicelib.settings import get_settings
 from chalicelib.store.access import AccessLog
+from chalicelib.store.audit import AuditTrail
 from chalicelib.store.bus import Bus
 from chalicelib.store.documents import DocumentRepository
+from chalicelib.store.exports import ExportRepository
 from chalicelib.store.files import FileStore
 from chalicelib.store.members import MemberRepository
 from chalicelib.store.notifications import Messenger, NotificationRecords
 from chalicelib.store.queues import Queues
 from chalicelib.store.requests import RequestRepository, Transitions
+from chalicelib.store.retention import PurgeSchedule
 from chalicelib.store.uploads import UploadRepository
 
 
@@ -58,8 +61,20 @@ class DynamoUnitOfWork:
         return Bus()
 
     @cached_property
+    def audit(self) -> AuditTrail:
+        return AuditTrail()
+
+    @cached_property
     def access(self) -> AccessLog:
-        return AccessLog()
+        return AccessLog(self.audit)  # each access written with its audit record
+
+    @cached_property
+    def retention(self) -> PurgeSchedule:
+        return PurgeSchedule()
+
+    @cached_property
+    def exports(self) -> ExportRepository:
+        return ExportRepository()
 
     @cached_property
     def notifications(self) -> NotificationRecords:

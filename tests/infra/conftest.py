@@ -31,4 +31,5 @@ def prod_package(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         template, problems = decode_str(path.read_text())
         assert not problems, problems
         templates[name] = dict(template)
+    templates["dist"] = out  # the zips beside them
     return templates

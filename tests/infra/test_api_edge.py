@@ -28,7 +28,10 @@ def test_api_gateway_checks_the_token_on_every_route_but_the_public_document(
     }
     assert len(operations) >= 20
     open_ones = {key for key, op in operations.items() if not op.get("security")}
-    assert open_ones == {("GET", "/openapi.json")}
+    # and the CORS preflights, which carry no token (tests/infra/test_portal_deployment.py)
+    preflights = {key for key in operations if key[0] == "OPTIONS"}
+    assert preflights == {("OPTIONS", path) for path in api["DefinitionBody"]["paths"]}
+    assert open_ones == {("GET", "/openapi.json")} | preflights
     for key, operation in operations.items():
         if key not in open_ones:
             assert operation["security"] == [{"CognitoIdToken": []}], key

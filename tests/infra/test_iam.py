@@ -2,8 +2,9 @@
 named in this account, and what each kind may not do, evaluated on the policies themselves.
 
 The evaluator below resolves the templates' `Fn::Sub` for one account and answers "does an
-Allow statement match this action on this ARN?" (our policies hold no Deny). It ignores
-conditions, so "not allowed" here is a lower bound of what AWS refuses.
+Allow statement match this action on this ARN?". It ignores conditions and denials (the only
+ones are the audit trail's, on its keys: `test_audit_infra.py` evaluates them), so "not
+allowed" here is a lower bound of what AWS refuses.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def obj(key: str, account: str = ACCOUNT) -> str:
     return f"arn:aws:s3:::generation-demarches-prod-{account}/{key}"
 
 
-ALL_QUEUES = ["intake", *(f"svc-{s}" for s in SERVICES), "notifications"]
+ALL_QUEUES = ["intake", *(f"svc-{s}" for s in SERVICES), "notifications", "exports"]
 EVERY_QUEUE = ALL_QUEUES + [f"{q}-dlq" for q in ALL_QUEUES]
 
 
@@ -118,7 +119,7 @@ def test_every_function_has_a_role_and_each_kind_its_own_policy(
     prod_package: dict[str, Any], roles: dict[str, Role]
 ) -> None:
     expected = {"app", "router", "outbox_sweeper", "sla_watch", "notifications", "sms_morning",
-                *(f"svc_{s}" for s in SERVICES)}  # fmt: skip
+                "exports_builder", *(f"svc_{s}" for s in SERVICES)}  # fmt: skip
     assert set(roles) == expected
     role_ids = {
         r["Properties"]["Role"]["Fn::GetAtt"][0]
@@ -213,6 +214,20 @@ def test_the_schedules_read_no_queue_and_no_file(roles: dict[str, Role]) -> None
         assert not watch.allows("s3:GetObject", obj(key))
 
 
+def test_the_daily_watch_deletes_closed_requests_files_but_reads_none(
+    roles: dict[str, Role],
+) -> None:
+    """docs/retention.md: attachments and letters' PDFs go on their day, every version."""
+    watch = roles["sla_watch"]
+    for key in ("requests/M1/2026-11/r/a", "documents/M1/2026-11/d.pdf"):
+        assert watch.allows("s3:DeleteObjectVersion", obj(key))
+        assert not watch.allows("s3:GetObject", obj(key))
+    assert watch.allows("s3:ListBucketVersions", obj("")[:-1])
+    for key in ("uploads/M1/u", "exports/M1/e.zip"):
+        assert not watch.allows("s3:DeleteObjectVersion", obj(key))
+    assert not watch.allows("dynamodb:DeleteItem", table())  # done entries expire by TTL
+
+
 def test_only_the_api_reads_the_directory_and_the_members_uploads(roles: dict[str, Role]) -> None:
     readers = {
         name for name, role in roles.items() if role.allows("dynamodb:Query", table("-directory"))
@@ -254,3 +269,27 @@ def test_the_notifications_read_their_queue_the_profiles_and_send_nothing_else(
         assert not role.allows("events:PutEvents", "arn:aws:events:eu-west-3:1:event-bus/x")
     assert morning.allows("dynamodb:Query", table())  # the SMS kept through the night
     assert not morning.allows("ses:SendEmail", IDENTITY)
+
+
+def test_the_export_builder_reads_the_members_files_and_writes_only_exports(
+    roles: dict[str, Role],
+) -> None:
+    builder, api = roles["exports_builder"], roles["app"]
+    for action in CONSUME:
+        assert builder.allows(action, queue("exports"))
+    for name in EVERY_QUEUE:
+        if name != "exports":
+            assert not builder.allows("sqs:ReceiveMessage", queue(name)), name
+        assert not builder.allows("sqs:SendMessage", queue(name)), name
+    assert api.allows("sqs:SendMessage", queue("exports"))
+    for key in ("requests/M1/2026-11/r/a", "documents/M1/2026-11/d.pdf"):
+        assert builder.allows("s3:GetObject", obj(key))
+        assert not builder.allows("s3:PutObject", obj(key))
+    assert builder.allows("s3:PutObject", obj("exports/M1/e.zip"))
+    assert not builder.allows("s3:GetObject", obj("uploads/M1/u"))
+    assert api.allows("s3:GetObject", obj("exports/M1/e.zip"))  # the link is the API's
+    assert builder.allows("dynamodb:Query", table())
+    assert builder.allows("dynamodb:UpdateItem", table())
+    assert not builder.allows("dynamodb:PutItem", table())
+    assert not builder.allows("dynamodb:Query", table("-directory"))
+    assert not builder.allows("events:PutEvents", "arn:aws:events:eu-west-3:1:event-bus/x")

@@ -10,16 +10,24 @@ first.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import IO, Any
 
 from ulid import ULID
 
-from chalicelib.domain import clock, events
+from chalicelib.domain import audit, clock, events
 from chalicelib.domain.access import AccessRecord
+from chalicelib.domain.audit import AuditEntry, AuditRecord, Link
 from chalicelib.domain.documents import DocumentRecord, DocumentSummary, pdf_filename
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.exports import (
+    BUILD_CLAIM,
+    ZIP,
+    ExportPointer,
+    ExportRecord,
+    ExportStatus,
+)
 from chalicelib.domain.limits import MemberLimits
 from chalicelib.domain.members import BankAccount, Beneficiary, Member, Preferences
 from chalicelib.domain.notifications import Email
@@ -50,6 +58,7 @@ from chalicelib.store.requests import (
     RequestClosed,
     UploadTaken,
 )
+from chalicelib.store.retention import PurgeEntry
 from chalicelib.store.uploads import TooManyUnusedUploads
 
 
@@ -338,6 +347,18 @@ class FakeTransitions:
             return False
         entry = _entry(now, stored.status, label, Actor.service)
         self._change(record, {"acknowledged_at": clock.iso_z(now), **extra}, entry)
+        self._audit(record, now, "RequestAcknowledged", Actor.service)
+        return True
+
+    def attachments_deleted(self, record: RequestRecord, label: str, now: datetime) -> bool:
+        stored, _ = self._state(record)
+        if stored.attachments_deleted_at is not None:
+            return False
+        entry = _entry(now, stored.status, label, Actor.system)
+        gone = {"attachments": [], "attachments_deleted_at": clock.iso_z(now),
+                "attachments_kept_until": None}  # fmt: skip
+        self._change(record, gone, entry)
+        self._audit(record, now, "AttachmentsDeleted", Actor.system)
         return True
 
     def claim_decision(self, record: RequestRecord, outcome: str, now: datetime) -> bool:
@@ -402,6 +423,7 @@ class FakeTransitions:
         updates = {"status": Status.in_progress, "unanswered": True, "information_request": None}
         entry = _entry(now, Status.in_progress, label, Actor.system)
         self._change(record, updates, entry, {"priority": "0"})
+        self._audit(record, now, "QuestionUnanswered", Actor.system)
         return True
 
     def withdraw(
@@ -452,6 +474,7 @@ class FakeTransitions:
             return False
         updates = {"replies_delivered": stored.replies_delivered | message_ids}
         self._change(record, updates, _entry(now, stored.status, label, Actor.service))
+        self._audit(record, now, "RepliesDelivered", Actor.service)
         return True
 
     def flag_for_agents(self, record: RequestRecord, now: datetime) -> bool:
@@ -461,6 +484,7 @@ class FakeTransitions:
         label = "Traitement automatique interrompu : un conseiller reprend votre demande"
         entry = _entry(now, stored.status, label, Actor.system)
         self._change(record, {"needs_attention": True}, entry, {"priority": "0"})
+        self._audit(record, now, "FlaggedForAgents", Actor.system)
         return True
 
     def deadline_at_risk(self, record: RequestRecord, due_at: str, now: datetime) -> bool:
@@ -470,6 +494,12 @@ class FakeTransitions:
         extra["priority"] = "0"
         self._emit(record, now, events.ComplaintDeadlineAtRisk, due_at=due_at)
         return True
+
+    def _audit(self, record: RequestRecord, now: datetime, action: str, by: Actor) -> None:
+        """A change no event announces: for the audit trail alone (`outbox.to_audit`)."""
+        key = (record.member_id, record.request_id)
+        entry = outbox.to_audit(action, self._requests.records[key], now, by.value)
+        self._requests.emit(key, now, entry)
 
     def _emit(
         self, record: RequestRecord, now: datetime, event: type[events.EventDetail], **added: Any
@@ -619,6 +649,11 @@ class FakeFiles:
             self.objects.pop(key, None)
             self.download_names.pop(key, None)
 
+    def purge(self, prefixes: Sequence[str]) -> int:
+        gone = [k for k in self.objects if any(k.startswith(p) for p in prefixes)]
+        self.delete(gone)
+        return len(gone)
+
     def presigned_download(self, key: str, content_type: str, now: datetime) -> dict[str, str]:
         return {"url": f"memory://{key}", "expires_at": clock.iso_z(now + timedelta(minutes=5))}
 
@@ -724,11 +759,58 @@ class FakeMessenger:
         self.sms.append((phone, text))
 
 
-class FakeAccess:
+class FakeAudit:
+    """The day chains as the table holds them (sequence → the item's own fields), appended on
+    the same promise: consecutive records, each event once."""
+
     def __init__(self) -> None:
+        self.chains: dict[str, dict[int, dict[str, Any]]] = {}
+        self.marked: set[str] = set()
+        self.failing = False  # as DynamoDB unreachable
+
+    def append(
+        self, entries: Sequence[AuditEntry], now: datetime, *, dedupe: bool = True
+    ) -> list[AuditRecord]:
+        if self.failing:
+            from botocore.exceptions import EndpointConnectionError
+
+            raise EndpointConnectionError(endpoint_url="memory://dynamodb")
+        fresh = [e for e in entries if not (dedupe and e.entry_id in self.marked)]
+        day = clock.paris_date(now).isoformat()
+        chain = self.chains.setdefault(day, {})
+        head = max(chain, default=None)
+        previous = Link(head, chain[head]["hash"]) if head is not None else None
+        records = audit.seal_all(fresh, day, previous, clock.iso_z(now))
+        for record in records:
+            content = record.content()
+            del content["day"], content["sequence"]
+            chain[record.sequence] = {**content, "hash": record.hash}
+        if dedupe:
+            self.marked |= {r.entry_id for r in records}
+        return records
+
+    def day(self, day: str) -> list[tuple[int, dict[str, Any]]]:
+        return [(n, dict(fields)) for n, fields in sorted(self.chains.get(day, {}).items())]
+
+    def actions(self, request_id: str | None = None) -> list[str]:
+        """Every record's action, in chain order (all days)."""
+        return [
+            fields["action"]
+            for _, chain in sorted(self.chains.items())
+            for _, fields in sorted(chain.items())
+            if request_id is None or fields["request_id"] == request_id
+        ]
+
+
+class FakeAccess:
+    def __init__(self, trail: FakeAudit | None = None) -> None:
         self.records: dict[str, list[AccessRecord]] = {}
+        self._trail = trail or FakeAudit()
 
     def record(self, member_id: str, entry: AccessRecord, now: datetime) -> None:
+        """With its audit record, or not at all."""
+        access_id = str(ULID.from_datetime(now))
+        self._trail.append([audit.of_access(member_id, access_id, entry)], now, dedupe=False)
         self.records.setdefault(member_id, []).append(entry)
 
     def page(
@@ -738,6 +820,102 @@ class FakeAccess:
         offset = int(start["offset"]) if start else 0
         more = offset + limit < len(newest)
         return newest[offset : offset + limit], ({"offset": offset + limit} if more else None)
+
+
+class FakeExports:
+    """An export and the member's guard change on the same conditions as the table's."""
+
+    def __init__(self, files: FakeFiles) -> None:
+        self._files = files
+        self.records: dict[tuple[str, str], ExportRecord] = {}
+        self.building: dict[str, ExportRecord] = {}  # member → the export holding the guard
+        self.claimed_until: dict[tuple[str, str], datetime] = {}
+        self.sent: list[ExportPointer] = []
+        self.stored: list[str] = []  # every zip written, in order (a second build shows)
+        self.failing_sends = False  # as SQS unreachable
+
+    def start(self, record: ExportRecord, now: datetime) -> bool:
+        holder = self.building.get(record.member_id)
+        if holder is not None and clock.parse_timestamp(holder.build_by) >= now:
+            return False
+        self.building[record.member_id] = record
+        self.records[(record.member_id, record.export_id)] = record
+        return True
+
+    def abandon(self, record: ExportRecord) -> None:
+        if self.building.get(record.member_id) == record:
+            del self.building[record.member_id]
+        key = (record.member_id, record.export_id)
+        self.records[key] = self.records[key].model_copy(update={"build_by": record.created_at})
+
+    def get(self, member_id: str, export_id: str) -> ExportRecord:
+        if (member_id, export_id) not in self.records:
+            raise NotFound("Export introuvable.")
+        return self.records[(member_id, export_id)]
+
+    def claim(self, member_id: str, export_id: str, now: datetime) -> bool:
+        record = self.records[(member_id, export_id)]
+        held = self.claimed_until.get((member_id, export_id))
+        if record.status is not ExportStatus.building:
+            return False
+        if clock.parse_timestamp(record.build_by) <= now or (held is not None and held >= now):
+            return False
+        self.claimed_until[(member_id, export_id)] = now + BUILD_CLAIM
+        return True
+
+    def finish(self, record: ExportRecord, object_key: str, size: int, now: datetime) -> bool:
+        key = (record.member_id, record.export_id)
+        if self.records[key].status is not ExportStatus.building:
+            return False
+        self.records[key] = self.records[key].model_copy(
+            update={"status": ExportStatus.ready, "ready_at": clock.iso_z(now),
+                    "object_key": object_key, "size": size}
+        )  # fmt: skip
+        self.claimed_until.pop(key, None)
+        holder = self.building.get(record.member_id)
+        if holder is not None and holder.export_id == record.export_id:
+            del self.building[record.member_id]
+        return True
+
+    def send(self, pointer: ExportPointer) -> None:
+        if self.failing_sends:
+            raise ConnectionError("SQS unreachable")
+        self.sent.append(pointer)
+
+    def read(self, key: str) -> Iterator[bytes] | None:
+        if key not in self._files.objects:
+            return None
+        body = self._files.objects[key][0]
+        return iter([body[i : i + 7] for i in range(0, len(body), 7)])  # in small chunks
+
+    def store(self, key: str, archive: IO[bytes], download_name: str) -> None:
+        self._files.put(key, archive.read(), ZIP, download_name)
+        self.stored.append(key)
+
+    def link(self, key: str, now: datetime, until: datetime) -> str:
+        seconds = min(300, int((until - now).total_seconds()))
+        return f"memory://{key}?expires={seconds}"
+
+
+class FakeRetention:
+    """Purge entries by day, the watch's progress, and which requests lost their attachments."""
+
+    def __init__(self) -> None:
+        self.entries: dict[date, list[PurgeEntry]] = {}
+        self.done: set[PurgeEntry] = set()
+        self.through: date | None = None
+
+    def due(self, day: date) -> list[PurgeEntry]:
+        return [e for e in self.entries.get(day, []) if e not in self.done]
+
+    def carried_out(self, entry: PurgeEntry, now: datetime) -> None:
+        self.done.add(entry)
+
+    def purged_through(self) -> date | None:
+        return self.through
+
+    def finished(self, day: date) -> None:
+        self.through = max(day, self.through) if self.through else day
 
 
 class FakeUnitOfWork:
@@ -750,7 +928,10 @@ class FakeUnitOfWork:
         self.documents = FakeDocuments(self.requests, self.files)
         self.queues = FakeQueues()
         self.bus = FakeBus()
-        self.access = FakeAccess()
+        self.audit = FakeAudit()
+        self.access = FakeAccess(self.audit)
+        self.retention = FakeRetention()
+        self.exports = FakeExports(self.files)
         self.notifications = FakeNotifications()
         self.messenger = FakeMessenger()
         # API.md's, as every stage sets them; a test may set smaller ones.

@@ -169,7 +169,7 @@ def test_the_limits_are_settings_of_the_stage_api_mds_by_default(
         monkeypatch.setenv(name, value)
     for name in ("UNUSED_UPLOADS_MAX", "REQUESTS_PER_DAY", "REPLIES_PER_DAY"):
         monkeypatch.delenv(name, raising=False)
-    settings = Settings()
+    settings = Settings.from_environment()
     assert (settings.unused_uploads_max, settings.requests_per_day, settings.replies_per_day) == (
         20,
         30,

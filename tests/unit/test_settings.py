@@ -75,7 +75,7 @@ def test_outside_local_two_distinct_secrets_start_the_app(env: pytest.MonkeyPatc
 
 
 def test_the_local_stage_runs_on_its_own_distinct_defaults(env: pytest.MonkeyPatch) -> None:
-    settings = Settings()  # type: ignore[call-arg]
+    settings = Settings.from_environment()
     assert settings.stage == "local"
     assert settings.cursor_secret != settings.log_pseudonym_secret
 

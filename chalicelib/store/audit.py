@@ -1,0 +1,187 @@
+"""The audit trail in DynamoDB: `AUDIT#<Paris day>` / `<sequence>` (zero-padded), kept six
+years (TTL), never updated nor deleted by the app (its roles may not: `.chalice/policy-*.json`).
+
+Appending reads where the day's chain ends (its head item, `AUDIT#<day>#HEAD`: one consistent
+GetItem), seals the new records after it (`domain/audit.py`) and, in one transaction, puts them
+on condition that their sequence numbers are still free (`attribute_not_exists`) and moves the
+head on condition it has not moved: of two concurrent writers, one wins, the other reads the new
+head and tries again. (The head spares a Query per append; the chain never depends on it: a
+lost head is found out by the records' own condition, and the last record read instead.)
+
+An event is recorded once: its mark (`AUDITED#<entry id>`) is put in the same transaction, on
+condition it is new, so a redelivered outbox entry changes nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.domain import audit, clock
+from chalicelib.domain.audit import AuditEntry, AuditRecord, Link
+from chalicelib.store import keys
+from chalicelib.store.dynamo import deserialize, dynamodb, query_all, serialize, table
+
+AUDIT_KEPT = timedelta(days=6 * 366)  # docs/retention.md: six years
+ATTEMPTS = 12  # a contended day's head: each attempt is one Query and one transaction
+RECORDS_PER_TRANSACTION = 40  # a record and its mark each: 100 items at most per transaction
+_NEW = "attribute_not_exists(pk)"
+
+
+def _move_head(day: str, head: Link | None, last: AuditRecord, expires_at: int) -> dict[str, Any]:
+    """The head now names `last`, on condition it still names what this writer read: the
+    conditional write that serialises concurrent writers (the records' own
+    `attribute_not_exists` holds even if the head were lost)."""
+    item = {**keys.audit_head_key(day), "entity": "audit_head", "sequence": last.sequence,
+            "hash": last.hash, "expires_at": expires_at}  # fmt: skip
+    if head is None:
+        return _put(item)
+    put = _put(item, "#sequence = :read")
+    put["Put"]["ExpressionAttributeNames"] = {"#sequence": "sequence"}
+    put["Put"]["ExpressionAttributeValues"] = serialize({":read": head.sequence})
+    return put
+
+
+class AuditUnavailable(Exception):
+    """The day's chain stayed contended through every attempt: nothing was appended."""
+
+
+def _put(item: Mapping[str, Any], condition: str | None = _NEW) -> dict[str, Any]:
+    put: dict[str, Any] = {"TableName": table(), "Item": serialize(item)}
+    if condition:
+        put["ConditionExpression"] = condition
+    return {"Put": put}
+
+
+def _stored(record: AuditRecord, expires_at: int) -> dict[str, Any]:
+    """The record's content as attributes (day and sequence are its key), its hash, its TTL."""
+    content = record.content()
+    del content["day"], content["sequence"]
+    return {
+        **keys.audit_key(record.day, record.sequence),
+        "entity": "audit",
+        **content,
+        "hash": record.hash,
+        "expires_at": expires_at,
+    }
+
+
+class AuditTrail:
+    def append(
+        self, entries: Sequence[AuditEntry], now: datetime, *, dedupe: bool = True
+    ) -> list[AuditRecord]:
+        """Append to the chain of `now`'s Paris day; with `dedupe`, each entry once ever (its
+        `entry_id`): the records appended (those already recorded are left out)."""
+        appended: list[AuditRecord] = []
+        for start in range(0, len(entries), RECORDS_PER_TRANSACTION):
+            chunk = entries[start : start + RECORDS_PER_TRANSACTION]
+            appended += self.append_with(chunk, now, dedupe=dedupe)
+        return appended
+
+    def append_with(
+        self,
+        entries: Sequence[AuditEntry],
+        now: datetime,
+        *,
+        dedupe: bool = True,
+        items: Sequence[Mapping[str, Any]] = (),
+    ) -> list[AuditRecord]:
+        """As `append`, in one transaction with `items` (put as they are): the access log's
+        record and its audit record are written together, or neither is."""
+        day = clock.paris_date(now).isoformat()
+        expires_at = int((now + AUDIT_KEPT).timestamp())
+        pending = list(entries)
+        resync = False
+        for attempt in range(ATTEMPTS):
+            if not pending:
+                return []
+            head = self._head(day)
+            # The head says where the chain ends; if a record was found where it said none
+            # was (a head lost), the chain's own last record is read instead.
+            previous = self._tail(day) if resync else head
+            records = audit.seal_all(pending, day, previous, clock.iso_z(now))
+            operations = [_move_head(day, head, records[-1], expires_at)]
+            operations += [_put(_stored(r, expires_at)) for r in records]
+            if dedupe:
+                operations += [
+                    _put({**keys.audited_key(r.entry_id), "entity": "audited", "day": day,
+                          "sequence": r.sequence, "expires_at": expires_at})
+                    for r in records
+                ]  # fmt: skip
+            operations += [_put(item, None) for item in items]
+            try:
+                dynamodb().transact_write_items(TransactItems=operations)
+                return records
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+                taken = reasons[1 : 1 + len(records)]
+                marks = reasons[1 + len(records) : 1 + 2 * len(records)] if dedupe else []
+                done = {r.entry_id for r, code in zip(records, marks, strict=False)
+                        if code == "ConditionalCheckFailed"}  # fmt: skip
+                pending = [e for e in pending if e.entry_id not in done]  # already in a chain
+                resync = (
+                    reasons[:1] != ["ConditionalCheckFailed"] and "ConditionalCheckFailed" in taken
+                )
+                if not {"ConditionalCheckFailed", "TransactionConflict"} & set(
+                    reasons[: 1 + len(records)]
+                ):
+                    continue  # only marks refused: the rest goes at once
+            # Another writer moved the head first: read it again, after a pause that grows and
+            # spreads the writers apart.
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311  # jitter
+        raise AuditUnavailable(day)
+
+    def _head(self, day: str) -> Link | None:
+        """Where the day's chain ends, as its head item says (one consistent GetItem)."""
+        answer = dynamodb().get_item(
+            TableName=table(), Key=serialize(keys.audit_head_key(day)), ConsistentRead=True
+        )
+        if "Item" not in answer:
+            return None
+        head = deserialize(answer["Item"])
+        return Link(int(head["sequence"]), str(head["hash"]))
+
+    def _tail(self, day: str) -> Link | None:
+        """The day's last record itself (one Query, newest first)."""
+        answer = dynamodb().query(
+            TableName=table(),
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=serialize({":pk": keys.audit_pk(day)}),
+            ProjectionExpression="sk, #hash",
+            ExpressionAttributeNames={"#hash": "hash"},
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
+        if not answer["Items"]:
+            return None
+        last = deserialize(answer["Items"][0])
+        return Link(_sequence(last["sk"]), str(last.get("hash", "")))
+
+    def day(self, day: str) -> list[tuple[int, dict[str, Any]]]:
+        """A day's records as stored, in order: (sequence, the item's own fields)."""
+        items = query_all(
+            TableName=table(),
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=serialize({":pk": keys.audit_pk(day)}),
+            ConsistentRead=True,
+        )
+        return [
+            (_sequence(item["sk"]), {k: v for k, v in item.items() if k not in _STORAGE})
+            for item in items
+        ]
+
+
+_STORAGE = frozenset({"pk", "sk", "entity", "expires_at"})
+
+
+def _sequence(sk: str) -> int:
+    """A record's sequence number from its key; 0 for a key no writer of ours makes."""
+    return int(sk) if sk.isdigit() else 0

@@ -1,0 +1,165 @@
+"""Retention in the store (`docs/retention.md`): what a request's closing writes beside it, and
+the purge schedule the daily watch carries out.
+
+At closing (processed or withdrawn), in the same transaction as the request's own update:
+its letters' items (`DOC#`) and guards (`LETTER#`) get the request's TTL (closing + 5 years),
+the full IBAN a bank-details request held is deleted, and one purge entry per kind of file is
+put under the Paris day it falls due (`PURGE#<day>`): the attachments' (90 days) and the
+letters' PDFs (5 years). S3 cannot count an object's age from an event of ours, so the watch
+deletes those files on their day, and the bucket's lifecycle rules are the backstop.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.domain import catalog, clock, retention
+from chalicelib.domain.requests import RequestRecord, month_of
+from chalicelib.domain.retention import Purged
+from chalicelib.domain.states import Actor
+from chalicelib.store import keys
+from chalicelib.store.dynamo import deserialize, dynamodb, query_all, serialize, table
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PurgeEntry:
+    """Files of one closed request to delete on `day`: every object under each prefix."""
+
+    day: str
+    member_id: str
+    request_id: str
+    what: Purged
+    prefixes: tuple[str, ...]
+
+
+def _set_ttl(key: dict[str, str], expires_at: int) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": table(),
+            "Key": serialize(key),
+            "UpdateExpression": "SET expires_at = :expires",
+            "ExpressionAttributeValues": serialize({":expires": expires_at}),
+        }
+    }
+
+
+def _purge(day: date, record: RequestRecord, what: Purged, prefixes: list[str]) -> dict[str, Any]:
+    entry = {
+        **keys.purge_key(day.isoformat(), record.member_id, record.request_id, what.value),
+        "entity": "purge",
+        "member_id": record.member_id,
+        "request_id": record.request_id,
+        "what": what.value,
+        "prefixes": prefixes,
+    }
+    return {"Put": {"TableName": table(), "Item": serialize(entry)}}
+
+
+def letters_of(member_id: str, request_id: str) -> list[tuple[dict[str, str], str]]:
+    """(guard key, document id) of every letter issued for the request: one Query."""
+    guards = keys.letter_guard_key(member_id, request_id, "")
+    found = query_all(
+        TableName=table(),
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :guards)",
+        ExpressionAttributeValues=serialize({":pk": guards["pk"], ":guards": guards["sk"]}),
+        ProjectionExpression="pk, sk, document_id",
+        ConsistentRead=True,
+    )
+    return [({"pk": i["pk"], "sk": i["sk"]}, str(i["document_id"])) for i in found]
+
+
+def closing(record: RequestRecord, now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """What the request's closing sets on it, and the other writes of the same transaction."""
+    expires_at = retention.epoch(retention.request_expires(now))
+    assign: dict[str, Any] = {"expires_at": expires_at}
+    operations: list[dict[str, Any]] = []
+    pdfs = []
+    for guard, document_id in letters_of(record.member_id, record.request_id):
+        operations.append(_set_ttl(guard, expires_at))
+        month = month_of(document_id)
+        operations.append(_set_ttl(keys.document_key(record.member_id, month, document_id),
+                                   expires_at))  # fmt: skip
+        pdfs.append(keys.document_object(record.member_id, month, document_id))
+    if pdfs:
+        operations.append(_purge(retention.letters_purge_day(now), record, Purged.letters, pdfs))
+    # Replies bring files too: one the request read here may not list yet is still under it.
+    if record.attachments or any(m.author == Actor.member for m in record.messages):
+        day = retention.attachments_purge_day(now)
+        prefix = keys.attachments_prefix(record.member_id, record.month, record.request_id)
+        operations.append(_purge(day, record, Purged.attachments, [prefix]))
+        if record.attachments:
+            assign["attachments_kept_until"] = day.isoformat()
+    if catalog.handling_for(record.type, complaint=record.complaint).holds_iban:
+        # Under review until the decision (or the withdrawal): never kept beyond.
+        bank = keys.bank_details_key(record.member_id, record.request_id)
+        operations.append({"Delete": {"TableName": table(), "Key": serialize(bank)}})
+    return assign, operations
+
+
+class PurgeSchedule:
+    """`PURGE#<day>` entries and how far the watch got; the request's trace of a purge."""
+
+    def due(self, day: date) -> list[PurgeEntry]:
+        """The entries of `day` not carried out yet."""
+        found = query_all(
+            TableName=table(),
+            KeyConditionExpression="pk = :pk",
+            FilterExpression="attribute_not_exists(done_at)",
+            ExpressionAttributeValues=serialize({":pk": keys.purge_partition(day.isoformat())}),
+            ConsistentRead=True,
+        )
+        return [
+            PurgeEntry(
+                day=day.isoformat(),
+                member_id=str(item["member_id"]),
+                request_id=str(item["request_id"]),
+                what=Purged(item["what"]),
+                prefixes=tuple(str(p) for p in item["prefixes"]),
+            )
+            for item in found
+        ]
+
+    def carried_out(self, entry: PurgeEntry, now: datetime) -> None:
+        """Marked done (the watch's role deletes no item): TTL removes it a month later."""
+        dynamodb().update_item(
+            TableName=table(),
+            Key=serialize(
+                keys.purge_key(entry.day, entry.member_id, entry.request_id, entry.what.value)
+            ),
+            UpdateExpression="SET done_at = :now, expires_at = :expires",
+            ExpressionAttributeValues=serialize(
+                {
+                    ":now": clock.iso_z(now),
+                    ":expires": retention.epoch(now + retention.PURGE_ENTRY_KEPT),
+                }
+            ),
+        )
+
+    def purged_through(self) -> date | None:
+        answer = dynamodb().get_item(
+            TableName=table(), Key=serialize(keys.purge_progress_key()), ConsistentRead=True
+        )
+        day = deserialize(answer.get("Item", {})).get("day")
+        return date.fromisoformat(day) if day else None
+
+    def finished(self, day: date) -> None:
+        """Every entry of `day` carried out: the next run starts the day after (never earlier)."""
+        try:
+            dynamodb().update_item(
+                TableName=table(),
+                Key=serialize(keys.purge_progress_key()),
+                UpdateExpression="SET #day = :day",
+                ConditionExpression="attribute_not_exists(#day) OR #day < :day",
+                ExpressionAttributeNames={"#day": "day"},
+                ExpressionAttributeValues=serialize({":day": day.isoformat()}),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise

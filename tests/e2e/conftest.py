@@ -1,0 +1,155 @@
+"""The portal in a real headless Chromium (Debian's), against the session's local stack.
+
+One browser for the whole session; each test gets fresh contexts (one per person signed in).
+The portal is served by `infra/portal_server.py` on the session's `portal_origin` (a free
+port, listed in the test stack's `PORTAL_ORIGINS` and bucket CORS), configured for the API
+that `http_api` serves over HTTP and for the moto server's Cognito. Every page is watched: a
+JavaScript error or a Content-Security-Policy violation (an inline script or style) fails the
+test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+
+from infra import seed
+from infra.local_stack import LocalStack, create_account
+from infra.portal_server import PortalServer, local_config, serve_portal
+
+# Without these, Chromium waits on the network it cannot reach here (updates, sync, QUIC).
+# A letter's first rendering in the session loads fpdf2 and the font; two cores are shared.
+TIMEOUT_MS = 20_000
+expect.set_options(timeout=TIMEOUT_MS)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def portal(local_stack: LocalStack, http_api: str, portal_origin: str) -> Iterator[PortalServer]:
+    """The portal on `portal_origin` (tests/conftest.py): an origin the test stack's CORS lists."""
+    parts = urlsplit(portal_origin)
+    server = serve_portal(
+        local_config(
+            http_api, local_stack.endpoint_url, local_stack.region, local_stack.app_client_id
+        ),
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 80,
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail(
+            "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
+        )
+    launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()
+
+
+PASSWORD = "Portail-de-test-2026!"
+_accounts = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    password: str
+    member_id: str | None
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def _account(stack: LocalStack, member_id: str | None, groups: tuple[str, ...] = ()) -> Account:
+    username = f"portail-{next(_accounts)}-{member_id or 'agent'}"
+    create_account(stack, username, PASSWORD, member_id, groups)
+    return Account(username, PASSWORD, member_id, stack.id_token(username, PASSWORD))
+
+
+@pytest.fixture
+def member(local_stack: LocalStack, today: date) -> Account:
+    """A fresh member shaped like the demo alice (spouse, children of 19 and 12)."""
+    member_id = f"W{next(_accounts):09d}"
+    seed.seed_member(*seed.alice(today, member_id))
+    return _account(local_stack, member_id)
+
+
+@pytest.fixture
+def agent_everywhere(local_stack: LocalStack) -> Account:
+    """An agent of every service, like the demo `agent`."""
+    from chalicelib.domain.catalog import Service
+
+    return _account(local_stack, None, tuple(f"agent-{s.value}" for s in Service))
+
+
+@dataclass
+class Watched:
+    """A browser context whose pages' errors and CSP violations are collected."""
+
+    context: BrowserContext
+    page: Page
+    problems: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def open_page(browser: Browser, portal: PortalServer) -> Iterator[Callable[..., Watched]]:
+    """Opens a fresh context (cookies, storage) on the portal; closed and checked at the end."""
+    opened: list[Watched] = []
+
+    def open_(origin: str | None = None, **options: Any) -> Watched:
+        context = browser.new_context(
+            base_url=origin or portal.url,
+            accept_downloads=True,
+            locale="fr-FR",
+            timezone_id="Europe/Paris",
+            viewport={"width": 1280, "height": 900},
+            **options,
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        watched = Watched(context, page)
+
+        def on_console(message: Any) -> None:
+            text = message.text
+            if "Content Security Policy" in text or "Content-Security-Policy" in text:
+                watched.problems.append(f"CSP: {text}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: watched.problems.append(f"page error: {error}"))
+        opened.append(watched)
+        return watched
+
+    yield open_
+    problems = [p for w in opened for p in w.problems]
+    for watched in opened:
+        watched.context.close()
+    assert not problems, problems

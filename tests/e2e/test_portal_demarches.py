@@ -1,0 +1,135 @@
+"""Every démarche type filed through the forms the portal generates from the catalogue, with
+real files sent from the browser to the bucket, then followed on the timeline."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from playwright.sync_api import expect
+from portal_pages import (
+    a_pdf,
+    api_get,
+    choose_beneficiary,
+    fill_data,
+    request_id_after_filing,
+    sign_in,
+)
+
+from chalicelib.domain.catalog import REQUEST_TYPES
+
+
+def _catalog_entry(catalog: dict[str, Any], code: str) -> dict[str, Any]:
+    return next(t for c in catalog["categories"] for t in c["types"] if t["type"] == code)
+
+
+def test_every_type_is_filed_through_its_generated_form_and_followed_on_the_timeline(
+    open_page: Any, member: Any, http_api: str, pump: Any, today: date
+) -> None:
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    catalog = api_get(http_api, member.headers, "/catalog")
+    filed: dict[str, str] = {}
+    for request_type in REQUEST_TYPES:
+        entry = _catalog_entry(catalog, request_type.type)
+        if request_type.type.startswith("contact."):
+            page.goto("/#/echanger")  # the contact form is « Échanger avec Génération »
+        else:
+            page.goto("/#/demarches")
+            page.get_by_role("link", name=entry["label"], exact=True).click()
+        page.get_by_role("heading", level=1).wait_for()
+        choose_beneficiary(page)
+        fill_data(page, request_type.data_model.example(today))
+        if entry["description_required"]:
+            page.locator('[name="description"]').fill("Merci de traiter ma demande.")
+        files = page.locator('input[type=file][name="upload_ids"]')
+        if entry["attachments_allowed"]:
+            files.set_input_files([a_pdf(f"{request_type.type}.pdf")])
+        else:
+            expect(files).to_have_count(0)
+        page.locator("form button[type=submit]").click()
+        filed[request_type.type] = request_id_after_filing(page)
+
+    pump.drain()
+    statuses = {s["code"]: s for s in catalog["statuses"]}
+    page.goto("/#/suivi")
+    page.locator(".frise a").first.wait_for()
+    for code, request_id in filed.items():
+        request = api_get(http_api, member.headers, f"/requests/{request_id}")
+        assert request["type"] == code
+        entry = _catalog_entry(catalog, code)
+        assert len(request["attachments"]) == (1 if entry["attachments_allowed"] else 0), code
+        link = page.locator(f'.frise a[data-request="{request_id}"]')
+        expect(link).to_contain_text(request["label"])
+        icon = link.locator("img[data-icon]")
+        expect(icon).to_have_attribute("data-icon", statuses[request["status"]]["icon"])
+        assert icon.evaluate("img => img.complete && img.naturalWidth > 0"), code
+        expect(link).to_contain_text(statuses[request["status"]]["label"])
+
+        link.click()
+        detail = page.locator(".detail")
+        expect(detail.get_by_role("heading", level=2)).to_have_text(request["label"])
+        detail.get_by_text("Voir le rappel de ma demande").click()
+        recall = detail.locator("dl.rappel").first
+        schema = entry["data_schema"]
+        for field in request["recall"]["data"]:
+            title = schema["properties"][field].get("title", field)
+            expect(recall.locator("dt", has_text=title).first).to_be_visible()
+        for attachment in request["attachments"]:
+            expect(
+                detail.get_by_role("button", name=attachment["filename"], exact=False)
+            ).to_be_visible()
+
+
+def test_a_double_click_files_once(open_page: Any, member: Any, http_api: str) -> None:
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    posts: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            posts.append(r.url) if r.method == "POST" and r.url.endswith("/requests") else None
+        ),
+    )
+    page.goto("/#/demarches/vie.autre")
+    choose_beneficiary(page)
+    page.locator('[name="description"]').fill("Je souhaite recevoir mon tableau de garanties.")
+    page.locator("form button[type=submit]").dblclick()
+    request_id_after_filing(page)
+    page.wait_for_timeout(300)  # a second submission, if any, would have left by now
+    timeline = api_get(http_api, member.headers, "/requests")
+    filed = [r for m in timeline["months"] for r in m["requests"]]
+    assert len(filed) == 1, filed
+    assert len(posts) == 1, posts
+
+
+def test_the_apis_errors_are_shown_next_to_the_fields_they_name(
+    open_page: Any, member: Any, http_api: str
+) -> None:
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/demarches/vie.coordonnees_bancaires")
+    choose_beneficiary(page)
+    fill_data(page, {"iban": "FR76 3000 6000 0112 3456 7890 188", "holder_name": "Alice Martin"})
+    page.locator('input[type=file][name="upload_ids"]').set_input_files([a_pdf("rib.pdf")])
+    page.get_by_role("button", name="Envoyer ma demande").click()
+
+    iban = page.locator('[data-field="data.iban"]')
+    expect(iban.locator(".erreur")).to_be_visible()  # the API's 422 names `data.iban`
+    expect(iban.locator("input")).to_have_attribute("aria-invalid", "true")
+    message_id = iban.locator(".erreur").get_attribute("id")
+    assert message_id in (iban.locator("input").get_attribute("aria-describedby") or "")
+    expect(page.locator(".resume-erreurs")).to_be_focused()
+    # the file went to the bucket first, its progress shown to the end
+    expect(page.locator(".progressions progress")).to_have_js_property("value", 100)
+    expect(page.locator(".progressions")).to_contain_text("envoyé")
+
+    page.locator('input[type=file][name="upload_ids"]').set_input_files(
+        [{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"pas un PDF"}]
+    )
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    files = page.locator('[data-field="upload_ids"]')
+    expect(files.locator(".erreur")).to_be_visible()  # POST /uploads refused the type (415)
+    expect(files.locator("input")).to_have_attribute("aria-invalid", "true")
+    timeline = api_get(http_api, member.headers, "/requests")
+    assert timeline["months"] == []

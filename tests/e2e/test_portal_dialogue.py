@@ -1,0 +1,129 @@
+"""The dialogue in two browsers: an agent asks in the console, the member answers with a file,
+the agent decides, the letter downloads as a PDF; a complaint contests a request; a
+withdrawal."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from playwright.sync_api import expect
+from portal_pages import (
+    a_pdf,
+    a_reimbursement,
+    api_get,
+    file_via_api,
+    request_id_after_filing,
+    sign_in,
+)
+
+
+def test_an_agent_asks_the_member_answers_with_a_file_the_agent_decides_and_the_letter_is_a_pdf(
+    open_page: Any, member: Any, agent_everywhere: Any, http_api: str, pump: Any, today: date
+) -> None:
+    care_date = (today - timedelta(days=3)).isoformat()
+    request_id = file_via_api(
+        http_api, member.headers, a_reimbursement(member.member_id, care_date), with_file=True
+    )
+    pump.drain()
+
+    console = open_page().page
+    sign_in(console, agent_everywhere.username, agent_everywhere.password)
+    console.goto(f"/#/console/dossier/{member.member_id}/{request_id}")
+    console.get_by_role("heading", name="Envoi de justificatif de remboursement").wait_for()
+    download = console.get_by_role("link", name="Télécharger facture.pdf")
+    expect(download).to_be_visible()
+    console.get_by_label("Message à l'adhérent").fill("Merci d'envoyer la facture détaillée.")
+    console.get_by_role("button", name="Envoyer la demande d'informations").click()
+    expect(console.locator('dd[data-info="Statut"]')).to_have_text("En attente de votre réponse")
+
+    portal = open_page().page
+    sign_in(portal, member.username, member.password)
+    portal.goto(f"/#/suivi/{request_id}")
+    detail = portal.locator(".detail")
+    expect(detail).to_contain_text("Merci d'envoyer la facture détaillée.")
+    expect(portal.locator(f'.frise a[data-request="{request_id}"] img')).to_have_attribute(
+        "data-icon", "action"
+    )
+    detail.get_by_label("Votre message").fill("Voici la facture détaillée.")
+    detail.locator('input[type=file][name="upload_ids"]').set_input_files(
+        [a_pdf("facture-detaillee.pdf")]
+    )
+    detail.get_by_role("button", name="Envoyer ma réponse").click()
+    expect(detail.locator(".messages")).to_contain_text("Voici la facture détaillée.")
+    replied = api_get(http_api, member.headers, f"/requests/{request_id}")
+    assert replied["status"] == "in_progress"
+    assert [a["filename"] for a in replied["attachments"]] == [
+        "facture.pdf",
+        "facture-detaillee.pdf",
+    ]
+    pump.drain()
+
+    console.reload()
+    console.get_by_role("heading", name="Envoi de justificatif de remboursement").wait_for()
+    expect(console.get_by_role("link", name="Télécharger facture-detaillee.pdf")).to_be_visible()
+    console.get_by_label("Décision").select_option("accepted")
+    console.get_by_label("Montant accordé (€)").fill("42.50")
+    console.get_by_role("button", name="Enregistrer la décision").click()
+    expect(console.locator('dd[data-info="Statut"]')).to_have_text("Traitée")
+    pump.drain()
+
+    portal.goto("/#/courriers")
+    letters = portal.locator(".liste-documents li")
+    expect(letters.first).to_be_visible()
+    decided = api_get(http_api, member.headers, f"/requests/{request_id}")
+    assert decided["status"] == "processed" and decided["outcome"] == "accepted"
+    letter = decided["documents"][-1]
+    with portal.expect_download() as got:
+        portal.locator(f'button[data-document="{letter["document_id"]}"]').click()
+    path = got.value.path()
+    with open(path, "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+    assert got.value.suggested_filename.endswith(".pdf")
+
+
+def test_a_complaint_contests_a_request_from_its_detail(
+    open_page: Any, member: Any, http_api: str, today: date
+) -> None:
+    care_date = (today - timedelta(days=5)).isoformat()
+    contested = file_via_api(
+        http_api, member.headers, a_reimbursement(member.member_id, care_date), with_file=True
+    )
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto(f"/#/suivi/{contested}")
+    page.locator(".detail").get_by_role("link", name="Contester cette demande").click()
+    page.get_by_role("heading", name="Formuler une réclamation").wait_for()
+    expect(page.get_by_label("Je souhaite formuler une réclamation")).to_be_checked()
+    page.get_by_label("Sujet de la demande").select_option(label="Mes remboursements")
+    page.get_by_label("Détail").select_option(label="Montant du remboursement contesté")
+    page.get_by_label("Décrivez votre demande").fill("Le montant remboursé ne correspond pas.")
+    page.get_by_role("button", name="Envoyer", exact=True).click()
+    complaint_id = request_id_after_filing(page)
+    complaint = api_get(http_api, member.headers, f"/requests/{complaint_id}")
+    assert complaint["complaint"] is True
+    assert complaint["related_request_id"] == contested
+    assert complaint["recall"]["data"] == {
+        "subject": "remboursements",
+        "detail": "montant_conteste",
+    }
+
+
+def test_a_member_withdraws_a_request(
+    open_page: Any, member: Any, http_api: str, today: date
+) -> None:
+    care_date = (today - timedelta(days=2)).isoformat()
+    request_id = file_via_api(
+        http_api, member.headers, a_reimbursement(member.member_id, care_date), with_file=True
+    )
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto(f"/#/suivi/{request_id}")
+    detail = page.locator(".detail")
+    detail.get_by_role("button", name="Retirer ma demande").click()
+    confirm = detail.get_by_role("button", name="Confirmer le retrait")
+    expect(confirm).to_be_focused()
+    confirm.click()
+    expect(detail.locator("[data-status]").first).to_have_text("Retirée")
+    expect(detail.get_by_role("button", name="Retirer ma demande")).to_have_count(0)
+    assert api_get(http_api, member.headers, f"/requests/{request_id}")["status"] == "withdrawn"

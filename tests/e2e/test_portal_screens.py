@@ -1,0 +1,170 @@
+"""Every screen in Chromium: reachable and usable with the keyboard alone, free of serious
+accessibility violations (axe-core), refused to pages of other origins (CORS); screenshots of
+each with `make screenshots`."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from playwright.sync_api import Page, expect
+from portal_pages import (
+    a_reimbursement,
+    api_get,
+    axe_violations,
+    file_via_api,
+    request_id_after_filing,
+    screenshot,
+    sign_in,
+)
+
+
+def _tab_to(page: Page, accessible_name: str, limit: int = 120) -> None:
+    """Press Tab until the focused element's text or label is `accessible_name`."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            """() => { const e = document.activeElement; if (!e) return '';
+                 const label = e.labels && e.labels[0] ? e.labels[0].textContent : '';
+                 return (label || e.getAttribute('aria-label') || e.textContent || '').trim(); }"""
+        )
+        if focused == accessible_name or focused.startswith(accessible_name + " ("):
+            return
+    raise AssertionError(f"{accessible_name!r} not reached with Tab")
+
+
+def test_a_demarche_is_filed_with_the_keyboard_alone(
+    open_page: Any, member: Any, http_api: str
+) -> None:
+    page = open_page().page
+    page.goto("/#/connexion")
+    page.get_by_label("Identifiant").wait_for()
+    _tab_to(page, "Identifiant")
+    page.keyboard.type(member.username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(member.password)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Mes démarches").wait_for()
+
+    _tab_to(page, "Modification des coordonnées de contact ou postales")
+    page.keyboard.press("Enter")
+    page.get_by_role(
+        "heading", name="Modification des coordonnées de contact ou postales"
+    ).wait_for()
+    _tab_to(page, "Alice Martin — Adhérent(e), né(e) le 14 mars 1984")
+    page.keyboard.press("Space")
+    _tab_to(page, "Téléphone")
+    page.keyboard.type("06 11 22 33 44")
+    _tab_to(page, "Envoyer ma demande")
+    page.keyboard.press("Enter")
+    request_id = request_id_after_filing(page)
+    # the confirmation's heading has the focus, so a screen reader hears it
+    expect(page.get_by_role("heading", name="Votre demande a bien été envoyée")).to_be_focused()
+    filed = api_get(http_api, member.headers, f"/requests/{request_id}")
+    assert filed["type"] == "vie.coordonnees"
+    assert filed["recall"]["data"]["phone"] == "06 11 22 33 44"
+
+
+def test_a_page_of_another_origin_is_refused_by_cors(
+    open_page: Any, member: Any, http_api: str, portal: Any
+) -> None:
+    call = """async ([api, token]) => {
+        try {
+            const answer = await fetch(api + '/me', {headers: {Authorization: 'Bearer ' + token}});
+            return 'read ' + answer.status;
+        } catch (error) { return 'refused: ' + error.name; }
+    }"""
+    ours = open_page().page
+    ours.goto("/")
+    assert ours.evaluate(call, [http_api, member.token]) == "read 200"
+    # the same server under another name is another origin, which the stage does not allow
+    other_origin = portal.url.replace("127.0.0.1", "localhost")
+    other = open_page(origin=other_origin).page
+    other.goto("/")
+    assert other.evaluate(call, [http_api, member.token]) == "refused: TypeError"
+
+
+SCREENS_OF_A_MEMBER = [
+    ("demarches", "/#/demarches", "Mes démarches"),
+    (
+        "formulaire-situation-familiale",
+        "/#/demarches/vie.situation_familiale",
+        "Changement de situation familiale",
+    ),
+    (
+        "formulaire-justificatif",
+        "/#/demarches/sante.justificatif",
+        "Envoi de justificatif de remboursement",
+    ),
+    ("suivi", "/#/suivi", "Suivi de mes demandes"),
+    ("courriers", "/#/courriers", "Mes courriers et documents"),
+    ("echanger", "/#/echanger", "Échanger avec Génération"),
+    ("professionnels", "/#/professionnels", "Rechercher un professionnel de santé partenaire"),
+    ("preferences", "/#/preferences", "Mes préférences"),
+    ("informations", "/#/informations", "Mes informations"),
+]
+
+
+def test_no_screen_has_a_serious_accessibility_violation(
+    open_page: Any,
+    member: Any,
+    agent_everywhere: Any,
+    http_api: str,
+    pump: Any,
+    today: date,
+    local_stack: Any,
+) -> None:
+    from infra.professionals_seed import seed_professionals
+
+    seed_professionals(frozenset({"75"}))
+    care_date = (today - timedelta(days=4)).isoformat()
+    request_id = file_via_api(
+        http_api, member.headers, a_reimbursement(member.member_id, care_date), with_file=True
+    )
+    file_via_api(
+        http_api,
+        member.headers,
+        {"type": "sante.attestation_tiers_payant", "beneficiary_ids": [f"{member.member_id}-01"]},
+    )
+    pump.drain()  # the attestation is issued: a letter to list
+    found: dict[str, list[dict[str, Any]]] = {}
+
+    page = open_page().page
+    page.goto("/#/connexion")
+    page.get_by_label("Identifiant").wait_for()
+    found["connexion"] = axe_violations(page)
+    screenshot(page, "connexion")
+    sign_in(page, member.username, member.password)
+    for name, path, title in SCREENS_OF_A_MEMBER:
+        page.goto(path)
+        page.get_by_role("heading", name=title, level=1).wait_for()
+        if name == "suivi":
+            page.locator(f'.frise a[data-request="{request_id}"]').click()
+            page.locator(".detail").get_by_text("Voir le rappel de ma demande").click()
+        if name == "courriers":
+            page.locator(".liste-documents li").first.wait_for()
+        if name == "professionnels":
+            page.get_by_label("Spécialité").select_option("opticien")
+            page.get_by_label("Code postal").fill("75011")
+            page.get_by_role("button", name="Rechercher").click()
+            page.locator("ol.professionnels li").first.wait_for()
+        found[name] = axe_violations(page)
+        screenshot(page, name)
+    page.goto("/#/demarches/vie.coordonnees_bancaires")
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    page.locator(".resume-erreurs").wait_for()
+    found["erreurs"] = axe_violations(page)
+    screenshot(page, "erreurs")
+
+    console = open_page().page
+    sign_in(console, agent_everywhere.username, agent_everywhere.password)
+    console.goto("/#/console/remboursements/open")
+    console.get_by_role("heading", name="Console des services — Remboursements").wait_for()
+    found["console"] = axe_violations(console)
+    screenshot(console, "console")
+    console.goto(f"/#/console/dossier/{member.member_id}/{request_id}")
+    console.get_by_role("heading", name="Envoi de justificatif de remboursement").wait_for()
+    found["console-dossier"] = axe_violations(console)
+    screenshot(console, "console-dossier")
+
+    assert {name: v for name, v in found.items() if v} == {}

@@ -1,0 +1,85 @@
+"""The documents list is one read, whatever the window (issue 18): a member-wide index of
+documents by date, rather than a Query per month. And the timeline's first page reads only the
+months it returns."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from chalicelib.store import keys
+from infra import seed
+from infra.history_seed import seed_history
+from infra.local_stack import LocalStack, create_account
+from tests.conftest import PASSWORD, Api, SignedIn
+from tests.routing.test_every_type import example
+
+
+@pytest.fixture(scope="module")
+def historian(local_stack: LocalStack) -> SignedIn:
+    """A member with two years of requests and letters, filed by the app's own code."""
+    member_id = "DOCS0000001"
+    seed.seed_member(*seed.alice(date.today(), member_id))
+    create_account(local_stack, "docs-historian", PASSWORD, member_id)
+    seed_history(member_id)
+    return SignedIn("docs-historian", member_id, local_stack.id_token("docs-historian", PASSWORD))
+
+
+@pytest.mark.parametrize("months", [1, 3, 6, 12, 24])
+def test_documents_are_one_query_whatever_the_window(
+    api: Api, historian: SignedIn, aws_calls: list[str], months: int
+) -> None:
+    api.get("/me", historian)  # the account binding is read once per token: not this route's
+    aws_calls.clear()
+    answer = api.get(f"/documents?months={months}", historian)
+    assert answer.status == 200
+    assert aws_calls == ["dynamodb.Query"]
+
+
+def test_two_years_of_letters_from_one_read_newest_first(api: Api, historian: SignedIn) -> None:
+    documents = api.get("/documents?months=24", historian).body["documents"]
+    assert len({d["created_at"][:7] for d in documents}) >= 12  # spread over many months
+    dates = [d["created_at"] for d in documents]
+    assert dates == sorted(dates, reverse=True)
+    last_year = api.get("/documents?months=12", historian).body["documents"]
+    assert [d for d in documents if d["created_at"] >= last_year[-1]["created_at"]] == last_year
+
+
+def test_the_timelines_first_page_reads_only_the_months_it_returns(
+    api: Api, historian: SignedIn, aws_calls: list[str]
+) -> None:
+    api.get("/me", historian)
+    aws_calls.clear()
+    page = api.get("/requests?limit=3", historian).body
+    assert len(page["months"]) == 3
+    assert aws_calls.count("dynamodb.Query") == 3
+    assert aws_calls.count("dynamodb.GetItem") == 1  # the calendar
+    assert len(aws_calls) == 4
+
+
+def test_documents_written_before_the_index_are_listed_once_backfilled(
+    api: Api, local_stack: LocalStack, alice: SignedIn
+) -> None:
+    """A letter stored before `gsi_documents` existed has no index keys: the one-off backfill
+    (scripts/backfill_documents_index.py) gives them, and it shows."""
+    from scripts.backfill_documents_index import backfill
+
+    assert alice.member_id is not None
+    dynamodb = local_stack.client("dynamodb")
+    table = local_stack.outputs["TableName"]
+    body = example(api, alice, "sante.attestation_tiers_payant", date.today())
+    answer = api.post("/requests", alice, body=body)
+    assert answer.status == 201, answer.body
+    from infra.queue_pump import QueuePump
+
+    QueuePump(local_stack).drain()
+    [letter] = api.get("/documents?months=1", alice).body["documents"]
+    key = keys.document_key(alice.member_id, letter["created_at"][:7], letter["document_id"])
+    old = {name: {"S": value} for name, value in key.items()}
+    dynamodb.update_item(TableName=table, Key=old, UpdateExpression="REMOVE doc_pk, doc_sk")
+    assert api.get("/documents?months=1", alice).body["documents"] == []  # as before the index
+
+    assert backfill(dynamodb, table) >= 1
+    assert api.get("/documents?months=1", alice).body["documents"] == [letter]
+    assert backfill(dynamodb, table) == 0  # idempotent

@@ -1,0 +1,348 @@
+"""Retention (`docs/retention.md`), through the HTTP API and moto, with a frozen clock: each
+thing is kept until its time and gone after it. moto runs neither DynamoDB's TTL nor S3's
+lifecycle rules: `tests/aws_expiry.py` does what AWS does, at the frozen moment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.domain import clock, retention
+from chalicelib.domain.requests import month_of
+from chalicelib.store import keys
+from infra.local_stack import LocalStack
+from infra.queue_pump import QueuePump
+from tests.aws_expiry import (
+    Lifecycle,
+    current_objects,
+    due,
+    expire_items,
+    template_rules,
+    versions,
+)
+from tests.conftest import PDF_BYTES, Api, SignedIn, upload
+
+DAY = timedelta(days=1)
+
+
+def _freeze(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
+    monkeypatch.setattr(clock, "now", lambda: moment)
+
+
+def _paris(day: date, hour: int = 8) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=clock.PARIS)
+
+
+def _justificatif(api: Api, who: SignedIn, today: date) -> str:
+    data = {"care_date": (today - timedelta(days=2)).isoformat(), "amount": "80.00",
+            "care_type": "optique"}  # fmt: skip
+    body = {"type": "sante.justificatif", "beneficiary_ids": [f"{who.member_id}-01"],
+            "data": data, "upload_ids": [upload(api, who, PDF_BYTES)]}  # fmt: skip
+    answer = api.post("/requests", who, body=body)
+    assert answer.status == 201, answer.body
+    return str(answer.body["request_id"])
+
+
+def _refuse(api: Api, agent: SignedIn, who: SignedIn, request_id: str) -> None:
+    path = f"/backoffice/members/{who.member_id}/requests/{request_id}/decision"
+    answer = api.post(path, agent, body={"outcome": "refused", "message": "Facture illisible."})
+    assert answer.status == 200, answer.body
+
+
+def _item(stack: LocalStack, key: dict[str, str]) -> dict[str, Any] | None:
+    answer = stack.client("dynamodb").get_item(
+        TableName=stack.outputs["TableName"], Key={k: {"S": v} for k, v in key.items()}
+    )
+    item: dict[str, Any] | None = answer.get("Item")
+    return item
+
+
+def _attachments_prefix(who: SignedIn, request_id: str) -> str:
+    assert who.member_id is not None
+    return keys.attachments_prefix(who.member_id, month_of(request_id), request_id)
+
+
+@pytest.fixture
+def watch_on(local_stack: LocalStack) -> Iterator[Callable[..., None]]:
+    """The daily watch run at 08:00 Paris on a day, having finished through the day before
+    (or through `finished_through`: a missed run). The suite's other tests run the watch at
+    their own dates, so each test says where it starts, and leaves no progress behind."""
+    from chalicelib.routing.sla import watch
+
+    dynamodb = local_stack.client("dynamodb")
+    table = local_stack.outputs["TableName"]
+    progress = {k: {"S": v} for k, v in keys.purge_progress_key().items()}
+
+    def run(day: date, finished_through: date | None = None) -> None:
+        through = (finished_through or day - DAY).isoformat()
+        dynamodb.put_item(TableName=table, Item={**progress, "day": {"S": through}})
+        watch(_paris(day))
+
+    yield run
+    dynamodb.delete_item(TableName=table, Key=progress)
+
+
+def test_attachments_are_deleted_by_the_daily_watch_90_days_after_the_decision_and_not_before(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    agent: SignedIn,
+    today: date,
+    watch_on: Callable[..., None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    request_id = _justificatif(api, alice, today)
+    pump.drain()
+    closed_at = clock.now()
+    _freeze(monkeypatch, closed_at)
+    _refuse(api, agent, alice, request_id)
+    due_on = clock.paris_date(closed_at) + timedelta(days=90)
+    detail = api.get(f"/requests/{request_id}", alice).body
+    assert len(detail["attachments"]) == 1
+    assert detail["attachments_kept_until"] == due_on.isoformat()
+    assert detail["attachments_deleted_at"] is None
+    prefix = _attachments_prefix(alice, request_id)
+    assert len(current_objects(local_stack, prefix)) == 1
+
+    watch_on(due_on - DAY)
+    assert len(current_objects(local_stack, prefix)) == 1
+    assert len(api.get(f"/requests/{request_id}", alice).body["attachments"]) == 1
+
+    watch_on(due_on)
+    assert versions(local_stack, prefix) == []  # every version: no bytes kept 30 days more
+    detail = api.get(f"/requests/{request_id}", alice).body
+    assert detail["attachments"] == [] and detail["attachments_kept_until"] is None
+    assert clock.paris_date(detail["attachments_deleted_at"]) == due_on
+    labels = [entry["label"] for entry in detail["history"]]
+    assert labels[-1] == retention.ATTACHMENTS_PURGED_LABEL
+    assert detail["status"] == "processed" and detail["outcome"] == "refused"  # the rest stays
+    agent_view = api.get(f"/backoffice/members/{alice.member_id}/requests/{request_id}", agent)
+    assert agent_view.body["attachments"] == []  # nothing left to offer agents either
+
+    watch_on(due_on)  # run again: said once
+    labels = [e["label"] for e in api.get(f"/requests/{request_id}", alice).body["history"]]
+    assert labels.count(retention.ATTACHMENTS_PURGED_LABEL) == 1
+
+
+def test_a_missed_watch_deletes_a_withdrawn_requests_attachments_on_its_next_run(
+    api: Api,
+    local_stack: LocalStack,
+    bob: SignedIn,
+    today: date,
+    watch_on: Callable[..., None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    request_id = _justificatif(api, bob, today)
+    withdrawn_at = clock.now()
+    _freeze(monkeypatch, withdrawn_at)
+    answer = api.post(f"/requests/{request_id}/withdrawal", bob, body={})
+    assert answer.status == 200 and answer.body["status"] == "withdrawn"
+    due_on = clock.paris_date(withdrawn_at) + timedelta(days=90)
+    assert answer.body["attachments_kept_until"] == due_on.isoformat()
+    prefix = _attachments_prefix(bob, request_id)
+    # The watch did not run on the day nor the next: its run two days late catches up.
+    watch_on(due_on + 2 * DAY, finished_through=due_on - DAY)
+    assert versions(local_stack, prefix) == []
+    assert api.get(f"/requests/{request_id}", bob).body["attachments"] == []
+
+
+def test_a_withdrawn_bank_details_request_no_longer_holds_the_full_iban(
+    api: Api, pump: QueuePump, local_stack: LocalStack, alice: SignedIn
+) -> None:
+    body = {"type": "vie.coordonnees_bancaires", "beneficiary_ids": [f"{alice.member_id}-01"],
+            "data": {"iban": "FR7630006000011234567890189", "holder_name": "Alice Martin"},
+            "upload_ids": [upload(api, alice, PDF_BYTES, filename="rib.pdf")]}  # fmt: skip
+    request_id = api.post("/requests", alice, body=body).body["request_id"]
+    pump.drain()  # checked by the cotisations service: held for an agent
+    assert alice.member_id is not None
+    held = keys.bank_details_key(alice.member_id, request_id)
+    assert _item(local_stack, held) is not None
+    assert api.post(f"/requests/{request_id}/withdrawal", alice, body={}).status == 200
+    assert _item(local_stack, held) is None  # in the withdrawal's own transaction
+
+
+def test_a_closed_request_and_its_letters_go_5_years_after_closing_and_not_before(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    agent_all: SignedIn,
+    today: date,
+    watch_on: Callable[..., None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert alice.member_id is not None
+    request_id = _justificatif(api, alice, today)
+    pump.drain()
+    closed_at = clock.now()
+    _freeze(monkeypatch, closed_at)
+    _refuse(api, agent_all, alice, request_id)
+    [letter] = api.get(f"/requests/{request_id}", alice).body["documents"]
+    expires = retention.request_expires(closed_at)
+    gone_at = datetime.fromtimestamp(retention.epoch(expires), UTC)
+    request_month, letter_month = month_of(request_id), month_of(letter["document_id"])
+    request_key = keys.request_key(alice.member_id, request_month, request_id)
+    document_key = keys.document_key(alice.member_id, letter_month, letter["document_id"])
+    guard = keys.letter_guard_key(alice.member_id, request_id, "refus_remboursement")
+    pdf = keys.document_object(alice.member_id, letter_month, letter["document_id"])
+    for key in (request_key, document_key, guard):
+        item = _item(local_stack, key)
+        assert item is not None and int(item["expires_at"]["N"]) == retention.epoch(expires), key
+    scope = (f"MEMBER#{alice.member_id}",)
+    timeline = f"/requests?month={request_month}"
+    work_list = "/backoffice/services/remboursements/requests?state=processed&limit=100"
+
+    _freeze(monkeypatch, gone_at - DAY)
+    assert [r["request_id"] for m in api.get(timeline, alice).body["months"]
+            for r in m["requests"]] == [request_id]  # fmt: skip
+    assert api.get(f"/requests/{request_id}", alice).status == 200
+    expire_items(local_stack, gone_at - DAY, scope)
+    for key in (request_key, document_key, guard):
+        assert _item(local_stack, key) is not None, key
+
+    # Expired, not yet deleted (DynamoDB takes up to days): no reader sees it any more.
+    _freeze(monkeypatch, gone_at + timedelta(seconds=1))
+    assert api.get(timeline, alice).body["months"] == []
+    assert api.get(f"/requests/{request_id}", alice).status == 404
+    assert api.get(f"/documents/{letter['document_id']}/download", alice).status == 404
+    listed = api.get(work_list, agent_all).body["requests"]
+    assert request_id not in [r["request_id"] for r in listed]
+
+    expire_items(local_stack, gone_at, scope)
+    for key in (request_key, document_key, guard):
+        assert _item(local_stack, key) is None, key
+
+    # The letter's PDF: the watch deletes it on the day its request expires, not the day before.
+    letters_day = clock.paris_date(expires)
+    watch_on(letters_day - DAY)
+    assert current_objects(local_stack, pdf) == [pdf]
+    watch_on(letters_day)
+    assert versions(local_stack, pdf) == []
+
+
+def test_the_documents_list_and_the_timeline_skip_what_expired_before_ttl_removes_it(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    agent: SignedIn,
+    today: date,
+) -> None:
+    assert alice.member_id is not None
+    kept = _justificatif(api, alice, today)
+    expired = _justificatif(api, alice, today)
+    pump.drain()
+    _refuse(api, agent, alice, kept)
+    _refuse(api, agent, alice, expired)
+    [gone_letter] = api.get(f"/requests/{expired}", alice).body["documents"]
+    # As if their TTL had passed a minute ago, DynamoDB not having deleted them yet.
+    dynamodb = local_stack.client("dynamodb")
+    past = {":t": {"N": str(retention.epoch(clock.now()) - 60)}}
+    for key in (
+        keys.request_key(alice.member_id, month_of(expired), expired),
+        keys.document_key(
+            alice.member_id, month_of(gone_letter["document_id"]), gone_letter["document_id"]
+        ),
+    ):
+        dynamodb.update_item(
+            TableName=local_stack.outputs["TableName"],
+            Key={k: {"S": v} for k, v in key.items()},
+            UpdateExpression="SET expires_at = :t",
+            ExpressionAttributeValues=past,
+        )
+    listed = [d["request_id"] for d in api.get("/documents", alice).body["documents"]]
+    assert kept in listed and expired not in listed
+    assert api.get(f"/documents/{gone_letter['document_id']}/download", alice).status == 404
+    on_timeline = [r["request_id"] for m in api.get("/requests", alice).body["months"]
+                   for r in m["requests"]]  # fmt: skip
+    assert kept in on_timeline and expired not in on_timeline
+    assert api.get(f"/requests/{expired}", alice).status == 404
+    assert api.get(f"/requests/{kept}", alice).status == 200
+
+
+def test_staged_uploads_and_their_records_go_after_a_day_and_not_before(
+    api: Api, local_stack: LocalStack, bob: SignedIn
+) -> None:
+    assert bob.member_id is not None
+    upload_id = upload(api, bob, PDF_BYTES)
+    staged = keys.staged_object(bob.member_id, upload_id)
+    [created] = [
+        v["LastModified"]
+        for v in local_stack.client("s3")
+        .list_object_versions(Bucket=local_stack.outputs["BucketName"], Prefix=staged)
+        .get("Versions", [])
+    ]
+    record = _item(local_stack, keys.upload_key(bob.member_id, upload_id))
+    assert record is not None
+    record_expires = datetime.fromtimestamp(int(record["expires_at"]["N"]), UTC)
+    assert timedelta(hours=23) < record_expires - created <= timedelta(hours=24, minutes=1)
+    scope = (f"MEMBER#{bob.member_id}",)
+    expire_items(local_stack, record_expires - timedelta(seconds=1), scope)
+    assert _item(local_stack, keys.upload_key(bob.member_id, upload_id)) is not None
+    expire_items(local_stack, record_expires, scope)
+    assert _item(local_stack, keys.upload_key(bob.member_id, upload_id)) is None
+
+    lifecycle = Lifecycle(local_stack)
+    gone = due(created, 1)  # the next midnight UTC after a day
+    assert lifecycle.apply(gone - timedelta(minutes=1), staged) == []
+    assert current_objects(local_stack, staged) == [staged]
+    assert lifecycle.apply(gone, staged) == [f"expired {staged}"]
+    assert current_objects(local_stack, staged) == []  # a delete marker; the bytes a day more
+    assert lifecycle.apply(gone + DAY - timedelta(minutes=1), staged) == []
+    assert lifecycle.apply(gone + DAY, staged) == [f"deleted {staged}"]
+    assert versions(local_stack, staged) == [f"{staged} (marker)"]
+
+
+@pytest.mark.parametrize("rule", template_rules(), ids=lambda rule: rule.id)
+def test_each_lifecycle_rule_keeps_an_object_the_day_before_and_expires_it_the_day_after(
+    local_stack: LocalStack, rule: Any
+) -> None:
+    """Every rule of the template, on an object under its prefix (and with its tags)."""
+    if rule.days is None:
+        pytest.skip("this rule expires no current version")
+    s3 = local_stack.client("s3")
+    bucket = local_stack.outputs["BucketName"]
+    key = f"{rule.prefix}retention-test/{rule.id}-{datetime.now(UTC).timestamp()}"
+    tagging = "&".join(f"{k}={v}" for k, v in rule.tags.items())
+    s3.put_object(Bucket=bucket, Key=key, Body=b"x", **({"Tagging": tagging} if tagging else {}))
+    [version] = s3.list_object_versions(Bucket=bucket, Prefix=key)["Versions"]
+    gone = due(version["LastModified"], rule.days)
+    lifecycle = Lifecycle(local_stack)
+    assert lifecycle.apply(gone - DAY, key) == []
+    assert lifecycle.apply(gone - timedelta(seconds=1), key) == []
+    assert current_objects(local_stack, key) == [key]
+    assert lifecycle.apply(gone + DAY, key) == [f"expired {key}"]
+    assert current_objects(local_stack, key) == []
+    if rule.noncurrent_days is not None:
+        assert lifecycle.apply(gone + DAY * rule.noncurrent_days + DAY, key) == [f"deleted {key}"]
+        assert versions(local_stack, key) == [f"{key} (marker)"]
+
+
+def test_the_local_bucket_has_the_templates_lifecycle_rules(local_stack: LocalStack) -> None:
+    """The local stack applies the same rules the helper reads (moto stores, never runs them)."""
+    configured = local_stack.client("s3").get_bucket_lifecycle_configuration(
+        Bucket=local_stack.outputs["BucketName"]
+    )["Rules"]
+    assert sorted(r["ID"] for r in configured) == sorted(r.id for r in template_rules())
+
+
+@pytest.mark.parametrize(
+    ("key", "days"),
+    [
+        ("uploads/M1/u", 1),  # staged uploads: a day
+        (
+            "requests/M1/2026-11/r/a",
+            730,
+        ),  # attachments' backstop (the watch: 90 days after closing)
+        ("documents/M1/2026-11/d.pdf", 2557),  # letters' backstop (the watch: 5 years after)
+        ("exports/M1/e.zip", 7),  # a member's export: 7 days
+    ],
+)
+def test_docs_retention_table_is_what_the_bucket_rules_say(key: str, days: int) -> None:
+    """The ages `docs/retention.md` states, held to the template: the shortest rule wins."""
+    rules = [r for r in template_rules() if r.matches(key, {}) and r.days is not None]
+    assert rules and min(r.days for r in rules if r.days is not None) == days

@@ -1,0 +1,88 @@
+// Small DOM helpers: every text goes in as text (never as HTML), so nothing a member or the API
+// wrote can run as markup.
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on") && typeof value === "function") {
+      el.addEventListener(name.slice(2), value);
+    } else if (name === "class") {
+      el.className = value;
+    } else if (name === "dataset") {
+      Object.assign(el.dataset, value);
+    } else if (value === true) {
+      el.setAttribute(name, "");
+    } else {
+      el.setAttribute(name, String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+export function replace(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+let ids = 0;
+export function uid(prefix = "c") {
+  ids += 1;
+  return `${prefix}-${ids}`;
+}
+
+// One polite live region for statuses that are not next to a field.
+export function announce(message) {
+  const region = document.getElementById("annonce");
+  region.textContent = "";
+  window.setTimeout(() => {
+    region.textContent = message;
+  }, 50);
+}
+
+const PARIS = "Europe/Paris";
+export function formatDate(value) {
+  if (!value) return "";
+  const date = value.length === 10 ? new Date(`${value}T12:00:00Z`) : new Date(value);
+  return date.toLocaleDateString("fr-FR", { timeZone: PARIS, day: "numeric", month: "long", year: "numeric" });
+}
+
+export function formatDateTime(value) {
+  return new Date(value).toLocaleString("fr-FR", {
+    timeZone: PARIS, day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit",
+  });
+}
+
+export function formatMonth(month) {
+  const label = new Date(`${month}-15T12:00:00Z`).toLocaleDateString("fr-FR", { month: "long", year: "numeric", timeZone: PARIS });
+  return label.charAt(0).toUpperCase() + label.slice(1);
+}
+
+export function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} o`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} Ko`;
+  return `${(bytes / 1024 / 1024).toFixed(1).replace(".", ",")} Mo`;
+}
+
+export function beneficiaryNames(beneficiaries) {
+  return beneficiaries.map((b) => `${b.first_name} ${b.last_name}`).join(", ");
+}
+
+// A page heading that takes the focus, so a screen reader hears where a link led.
+export function heading(text, level = 1) {
+  return h(`h${level}`, { tabindex: "-1", class: "titre-page" }, text);
+}
+
+export function focusHeading(root) {
+  const title = root.querySelector(".titre-page");
+  if (title) title.focus();
+}

@@ -1,0 +1,76 @@
+// API errors shown where they belong: each `error.fields[].field` (`data.iban`,
+// `beneficiary_ids`, `upload_ids`…) next to the field of the same path (`data-field`), the rest
+// in a summary at the top of the form, which takes the focus.
+import { h, uid } from "./dom.js";
+
+export function clearErrors(form) {
+  for (const old of form.querySelectorAll(".erreur, .resume-erreurs")) old.remove();
+  for (const invalid of form.querySelectorAll("[aria-invalid]")) {
+    invalid.removeAttribute("aria-invalid");
+    const described = (invalid.getAttribute("aria-describedby") || "").split(" ").filter((i) => !i.startsWith("erreur-"));
+    if (described.length) invalid.setAttribute("aria-describedby", described.join(" "));
+    else invalid.removeAttribute("aria-describedby");
+  }
+}
+
+function holderOf(form, path) {
+  const parts = path.split(".");
+  while (parts.length) {
+    const candidate = form.querySelector(`[data-field="${CSS.escape(parts.join("."))}"]`);
+    if (candidate) return candidate;
+    parts.pop();
+  }
+  return null;
+}
+
+// The field's own name, without its « (obligatoire) » mark: the summary says which field.
+function labelOf(control, holder) {
+  const named = holder.tagName === "FIELDSET" ? holder.querySelector("legend") : control.labels && control.labels[0];
+  if (!named) return "";
+  const copy = named.cloneNode(true);
+  for (const mark of copy.querySelectorAll(".obligatoire")) mark.remove();
+  return copy.textContent.trim();
+}
+
+export function showErrors(form, error) {
+  clearErrors(form);
+  const fields = error.fields || [];
+  const unplaced = [];
+  const links = [];
+  for (const { field, message } of fields) {
+    const holder = holderOf(form, field || "");
+    if (!holder) {
+      unplaced.push(message);
+      continue;
+    }
+    const id = uid("erreur");
+    const text = h("p", { class: "erreur", id }, message);
+    const control = holder.matches("input, select, textarea") ? holder : holder.querySelector("input, select, textarea");
+    if (holder.tagName === "FIELDSET") holder.querySelector("legend").after(text);
+    else if (control && control.parentElement === holder) control.after(text);
+    else holder.append(text);
+    if (control) {
+      control.setAttribute("aria-invalid", "true");
+      const described = control.getAttribute("aria-describedby");
+      control.setAttribute("aria-describedby", described ? `${described} ${id}` : id);
+      if (!control.id) control.id = uid("champ");
+      const label = labelOf(control, holder);
+      links.push(h("li", {}, h("a", { href: `#${control.id}`, dataset: { target: control.id } }, label ? `${label} : ${message}` : message)));
+    } else {
+      links.push(h("li", {}, message));
+    }
+  }
+  const summary = h("div", { class: "resume-erreurs", role: "alert", tabindex: "-1" },
+    h("p", {}, fields.length ? "Votre demande n'a pas pu être envoyée :" : error.message || "La demande n'a pas abouti."),
+    links.length || unplaced.length ? h("ul", {}, links, unplaced.map((m) => h("li", {}, m))) : null,
+  );
+  // An in-page link to a field moves the focus to it, without touching the router's hash.
+  summary.addEventListener("click", (event) => {
+    const target = event.target.closest("a[data-target]");
+    if (!target) return;
+    event.preventDefault();
+    document.getElementById(target.dataset.target).focus();
+  });
+  form.prepend(summary);
+  summary.focus();
+}

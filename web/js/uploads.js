@@ -1,0 +1,80 @@
+// Files: `POST /uploads` gives a presigned POST (its policy fixes the key, the type and the
+// size), then the browser sends the file straight to the bucket. XMLHttpRequest, because only
+// it reports upload progress.
+import { h, uid, formatSize } from "./dom.js";
+import { post } from "./api.js";
+
+export const ACCEPTED = "application/pdf,image/jpeg,image/png,image/gif";
+
+// A file field with its progress list: returns {element, input, files(), upload()}.
+export function fileField({ name, label, required = false, hint }) {
+  const id = uid("fichiers");
+  const hintId = `${id}-aide`;
+  const input = h("input", {
+    type: "file", id, name, multiple: true, accept: ACCEPTED,
+    "aria-describedby": hintId, "aria-required": required ? "true" : null,
+  });
+  const progress = h("ul", { class: "progressions", "aria-live": "polite" });
+  const element = h("div", { class: "champ", dataset: { field: name } },
+    h("label", { for: id }, label, required ? h("span", { class: "obligatoire" }, " (obligatoire)") : null),
+    h("p", { class: "aide", id: hintId }, hint || "PDF, JPEG, PNG ou GIF ; 5 Mo au plus par fichier, 5 fichiers et 15 Mo en tout."),
+    input,
+    progress,
+  );
+  return {
+    element,
+    input,
+    async upload() {
+      const files = Array.from(input.files || []);
+      progress.replaceChildren();
+      const ids = [];
+      for (const file of files) ids.push(await uploadOne(file, progress));
+      return ids;
+    },
+  };
+}
+
+async function uploadOne(file, list) {
+  const bar = h("progress", { max: "100", value: "0" });
+  const status = h("span", { class: "etat" }, "en attente");
+  const item = h("li", {}, h("span", { class: "nom" }, `${file.name} (${formatSize(file.size)})`), " ", bar, " ", status);
+  bar.setAttribute("aria-label", `Envoi de ${file.name}`);
+  list.append(item);
+  const ticket = await post("/uploads", {
+    filename: file.name,
+    content_type: file.type || "application/octet-stream",
+    size: file.size,
+  });
+  await new Promise((resolve, reject) => {
+    const form = new FormData();
+    for (const [key, value] of Object.entries(ticket.fields)) form.append(key, value);
+    form.append("file", file);
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", ticket.url);
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) bar.value = Math.round((event.loaded / event.total) * 100);
+    });
+    xhr.addEventListener("load", () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        bar.value = 100;
+        status.textContent = "envoyé";
+        resolve();
+      } else {
+        status.textContent = "échec";
+        reject(uploadError(file, "Le fichier n'a pas pu être envoyé."));
+      }
+    });
+    xhr.addEventListener("error", () => {
+      status.textContent = "échec";
+      reject(uploadError(file, "Le fichier n'a pas pu être envoyé (réseau)."));
+    });
+    xhr.send(form);
+  });
+  return ticket.upload_id;
+}
+
+function uploadError(file, message) {
+  const error = new Error(`${file.name} : ${message}`);
+  error.fields = [{ field: "upload_ids", message: `${file.name} : ${message}` }];
+  return error;
+}

@@ -1,0 +1,157 @@
+// The agents' console: a service's work lists (open, waiting, processed, withdrawn), a
+// request's detail with its attachments to download, and the three acts: ask the member for
+// information, decide, reclassify.
+import { h, heading, replace, uid, announce, formatDate, formatDateTime, formatSize, beneficiaryNames } from "../dom.js";
+import { get, post, getCatalog, statusOf } from "../api.js";
+import { agentServices } from "../auth.js";
+import { recallList } from "../schemaform.js";
+import { guard } from "../submit.js";
+import { findType } from "./demarches.js";
+
+export const SERVICES = {
+  remboursements: "Remboursements", devis: "Devis", hospitalisation: "Hospitalisation",
+  tiers_payant: "Tiers-payant", adhesion: "Adhésion", cotisations: "Cotisations",
+  reclamations: "Réclamations", relation_adherent: "Relation adhérent",
+};
+const STATES = [["open", "À traiter"], ["waiting", "En attente de l'adhérent"], ["processed", "Traitées"], ["withdrawn", "Retirées"]];
+const OUTCOMES = [["accepted", "Acceptée"], ["partially_accepted", "Acceptée en partie"], ["refused", "Refusée"]];
+
+function nav(current, state) {
+  const services = agentServices();
+  return h("nav", { class: "onglets", "aria-label": "Services et listes" },
+    h("ul", { class: "services" }, services.map((s) => h("li", {},
+      h("a", { href: `#/console/${s}/${state || "open"}`, "aria-current": s === current ? "page" : null }, SERVICES[s] || s)))),
+    current ? h("ul", { class: "etats" }, STATES.map(([code, label]) => h("li", {},
+      h("a", { href: `#/console/${current}/${code}`, "aria-current": code === state ? "page" : null }, label)))) : null);
+}
+
+export async function renderConsole(main, service, state = "open") {
+  const services = agentServices();
+  if (!services.length) {
+    replace(main, h("div", { class: "page" }, heading("Console des services"), h("p", {}, "Votre compte n'est rattaché à aucun service.")));
+    return;
+  }
+  if (!service) service = services[0];
+  const catalog = await getCatalog();
+  const answer = await get(`/backoffice/services/${service}/requests`, { state });
+  const rows = answer.requests.map((r) => h("tr", {},
+    h("td", {}, formatDate(r.created_at)),
+    h("td", {}, h("a", { href: `#/console/dossier/${r.member_id}/${r.request_id}`, dataset: { request: r.request_id } }, r.label),
+      r.complaint ? h("span", { class: "etiquette" }, "Réclamation") : null, r.needs_attention ? h("span", { class: "etiquette urgent" }, "Urgent") : null),
+    h("td", {}, r.member_id),
+    h("td", {}, beneficiaryNames(r.beneficiaries)),
+    h("td", {}, statusOf(catalog, r.status).label),
+    h("td", {}, r.due_at ? formatDate(r.due_at) : "—")));
+  const stateLabel = STATES.find(([c]) => c === state)[1];
+  replace(main, h("div", { class: "page large" },
+    heading(`Console des services — ${SERVICES[service] || service}`),
+    nav(service, state),
+    h("h2", {}, stateLabel),
+    rows.length
+      ? h("table", { class: "liste" },
+        h("caption", { class: "sr-only" }, `${SERVICES[service]} : ${stateLabel}, les plus urgentes puis les plus anciennes`),
+        h("thead", {}, h("tr", {}, ["Déposée le", "Demande", "Adhérent", "Bénéficiaires", "Statut", "Échéance"].map((t) => h("th", { scope: "col" }, t)))),
+        h("tbody", {}, rows))
+      : h("p", {}, "Aucune demande dans cette liste.")));
+}
+
+export async function renderDossier(main, memberId, requestId) {
+  const catalog = await getCatalog();
+  const request = await get(`/backoffice/members/${memberId}/requests/${requestId}`);
+  const found = findType(catalog, request.type);
+  const open = request.status === "in_progress" || request.status === "waiting_for_member";
+  const base = `/backoffice/members/${memberId}/requests/${requestId}`;
+  const reload = async (message) => {
+    await renderDossier(main, memberId, requestId);
+    announce(message);
+  };
+  replace(main, h("div", { class: "page large" },
+    h("p", { class: "fil" }, h("a", { href: `#/console/${request.service}/open` }, `Console — ${SERVICES[request.service] || request.service}`)),
+    heading(`${request.label}${request.complaint ? " (réclamation)" : ""}`),
+    h("dl", { class: "resume" },
+      [["Adhérent", request.member_id], ["Déposée le", formatDateTime(request.created_at)], ["Bénéficiaire(s)", beneficiaryNames(request.beneficiaries)],
+        ["Statut", statusOf(catalog, request.status).label], ["Service", SERVICES[request.service] || request.service],
+        ["Échéance", request.due_at ? formatDate(request.due_at) : "—"], ["Référence", request.request_id]]
+        .map(([k, v]) => [h("dt", {}, k), h("dd", { dataset: { info: k } }, v)])),
+    h("section", {}, h("h2", {}, "Ce que l'adhérent a déposé"),
+      recallList(request.recall.data, found ? found.type.data_schema : {}),
+      request.recall.description ? h("p", { class: "description" }, request.recall.description) : null),
+    h("section", {}, h("h2", {}, "Pièces jointes"), request.attachments.length
+      ? h("ul", {}, request.attachments.map((a) => h("li", {},
+        h("a", { href: a.download.url, rel: "noopener", dataset: { attachment: a.attachment_id } }, `Télécharger ${a.filename}`), ` (${formatSize(a.size)})`)))
+      : h("p", {}, "Aucune.")),
+    request.messages.length ? h("section", {}, h("h2", {}, "Échanges"), h("ol", { class: "messages" }, request.messages.map((m) => h("li", { class: `message ${m.author}` },
+      h("p", { class: "auteur" }, m.author === "member" ? "Adhérent" : "Service", ` — ${formatDateTime(m.at)}`), h("p", {}, m.text),
+      m.attachment_ids.length ? h("p", { class: "discret" }, `${m.attachment_ids.length} pièce(s) jointe(s)`) : null)))) : null,
+    h("section", {}, h("h2", {}, "Historique"), h("ol", {}, request.history.map((e) => h("li", {}, `${formatDateTime(e.at)} — ${e.label}`)))),
+    open ? h("div", { class: "cartes actes" },
+      askForm(base, reload), decisionForm(base, reload), reclassifyForm(base, request, reload)) : null));
+}
+
+function textarea(label, name, required = true) {
+  const id = uid("champ");
+  return h("div", { class: "champ", dataset: { field: name } },
+    h("label", { for: id }, label, required ? h("span", { class: "obligatoire" }, " (obligatoire)") : null),
+    h("textarea", { id, name, rows: "4", maxlength: "2000" }));
+}
+
+function askForm(base, reload) {
+  const days = uid("champ");
+  const form = h("form", { class: "formulaire carte", novalidate: true, "aria-labelledby": `${days}-t` },
+    h("h2", { id: `${days}-t` }, "Demander des informations"),
+    textarea("Message à l'adhérent", "message"),
+    h("div", { class: "champ", dataset: { field: "respond_within_days" } }, h("label", { for: days }, "Délai de réponse (jours)"),
+      h("input", { id: days, name: "respond_within_days", type: "number", min: "1", max: "60", value: "30" })),
+    h("button", { type: "submit", class: "principal" }, "Envoyer la demande d'informations"));
+  guard(form, async () => {
+    await post(`${base}/information-request`, {
+      message: form.elements.message.value.trim(), respond_within_days: Number(form.elements.respond_within_days.value),
+    });
+    await reload("La demande d'informations est envoyée à l'adhérent.");
+  });
+  return form;
+}
+
+function decisionForm(base, reload) {
+  const outcome = uid("champ");
+  const amount = uid("champ");
+  const form = h("form", { class: "formulaire carte", novalidate: true, "aria-labelledby": `${outcome}-t` },
+    h("h2", { id: `${outcome}-t` }, "Décider"),
+    h("div", { class: "champ", dataset: { field: "outcome" } }, h("label", { for: outcome }, "Décision"),
+      h("select", { id: outcome, name: "outcome" }, OUTCOMES.map(([c, l]) => h("option", { value: c }, l)))),
+    h("div", { class: "champ", dataset: { field: "amount" } }, h("label", { for: amount }, "Montant accordé (€)"),
+      h("p", { class: "aide", id: `${amount}-aide` }, "Requis pour accepter un remboursement, un devis ou une prise en charge, par ex. 42.50"),
+      h("input", { id: amount, name: "amount", type: "text", inputmode: "decimal", "aria-describedby": `${amount}-aide` })),
+    textarea("Message du courrier", "message", false),
+    h("button", { type: "submit", class: "principal" }, "Enregistrer la décision"));
+  guard(form, async () => {
+    const body = { outcome: form.elements.outcome.value };
+    const message = form.elements.message.value.trim();
+    const value = form.elements.amount.value.trim().replace(",", ".");
+    if (message) body.message = message;
+    if (value) body.amount = value;
+    await post(`${base}/decision`, body);
+    await reload("La décision est enregistrée ; le courrier rejoint les documents de l'adhérent.");
+  });
+  return form;
+}
+
+function reclassifyForm(base, request, reload) {
+  const complaintId = uid("champ");
+  const serviceId = uid("champ");
+  const form = h("form", { class: "formulaire carte", novalidate: true, "aria-labelledby": `${serviceId}-t` },
+    h("h2", { id: `${serviceId}-t` }, "Reclasser"),
+    request.complaint ? null : h("div", { class: "champ case", dataset: { field: "complaint" } },
+      h("input", { type: "checkbox", id: complaintId, name: "complaint" }), h("label", { for: complaintId }, "C'est une réclamation")),
+    h("div", { class: "champ", dataset: { field: "service" } }, h("label", { for: serviceId }, "Ou l'envoyer au service"),
+      h("select", { id: serviceId, name: "service" }, h("option", { value: "" }, "Choisissez…"),
+        Object.entries(SERVICES).filter(([code]) => code !== request.service).map(([code, label]) => h("option", { value: code }, label)))),
+    h("button", { type: "submit", class: "secondaire" }, "Reclasser"));
+  guard(form, async () => {
+    const complaint = form.elements.complaint && form.elements.complaint.checked;
+    const body = complaint ? { complaint: true } : { service: form.elements.service.value || null };
+    await post(`${base}/reclassification`, body);
+    await reload("La demande est reclassée.");
+  });
+  return form;
+}

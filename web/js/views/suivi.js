@@ -1,0 +1,210 @@
+// « Suivi de mes demandes »: the history by month on the left (state icons of the catalogue,
+// status and type filters, « Voir plus » with the cursor), a request's detail on the right.
+import { h, heading, replace, uid, announce, formatDate, formatDateTime, formatMonth, formatSize, beneficiaryNames } from "../dom.js";
+import { get, post, getCatalog, statusOf } from "../api.js";
+import { recallList } from "../schemaform.js";
+import { fileField } from "../uploads.js";
+import { guard, cachedUploads } from "../submit.js";
+import { findType } from "./demarches.js";
+import { openDownload } from "./courriers.js";
+
+const OPEN = new Set(["in_progress", "waiting_for_member"]);
+
+export async function renderSuivi(main, requestId) {
+  const catalog = await getCatalog();
+  let layout = main.querySelector(".suivi");
+  if (!layout) {
+    layout = await buildLayout(main, catalog);
+  }
+  const detail = layout.querySelector(".detail");
+  for (const link of layout.querySelectorAll(".frise a")) {
+    if (link.dataset.request === requestId) link.setAttribute("aria-current", "true");
+    else link.removeAttribute("aria-current");
+  }
+  if (!requestId) {
+    replace(detail, h("p", { class: "discret" }, "Sélectionnez une demande dans l'historique pour en afficher le détail."));
+    return;
+  }
+  replace(detail, h("p", {}, "Chargement…"));
+  const request = await get(`/requests/${requestId}`);
+  renderDetail(detail, request, catalog);
+  detail.querySelector("h2").focus();
+}
+
+async function buildLayout(main, catalog) {
+  const statusId = uid("champ");
+  const typeId = uid("champ");
+  const types = catalog.categories.flatMap((c) => c.types);
+  const filters = h("form", { class: "filtres", novalidate: true },
+    h("div", { class: "champ" }, h("label", { for: statusId }, "Statut"),
+      h("select", { id: statusId, name: "status" }, h("option", { value: "" }, "Tous"),
+        catalog.statuses.map((s) => h("option", { value: s.code }, s.label)))),
+    h("div", { class: "champ" }, h("label", { for: typeId }, "Type de demande"),
+      h("select", { id: typeId, name: "type" }, h("option", { value: "" }, "Tous"),
+        types.map((t) => h("option", { value: t.type }, t.label)))),
+    h("button", { type: "submit" }, "Filtrer"));
+  const timeline = h("div", { class: "frise", "aria-live": "polite", "aria-busy": "true" });
+  const more = h("button", { type: "button", class: "secondaire", hidden: true }, "Voir plus");
+  const layout = h("div", { class: "suivi" },
+    h("section", { class: "historique", "aria-labelledby": "historique-titre" },
+      h("h2", { id: "historique-titre" }, "Historique de mes demandes"), filters, timeline, more),
+    h("section", { class: "detail", "aria-label": "Détail de ma démarche", tabindex: "-1" }));
+  replace(main, h("div", { class: "page large" }, heading("Suivi de mes demandes"), layout));
+
+  let cursor = null;
+  let query = {};
+  async function load(reset) {
+    timeline.setAttribute("aria-busy", "true");
+    const page = await get("/requests", reset ? { ...query, limit: 6 } : { cursor });
+    if (reset) timeline.replaceChildren();
+    for (const month of page.months) timeline.append(monthBlock(month, catalog));
+    if (reset && page.months.length === 0) timeline.append(h("p", {}, "Aucune demande pour ces critères."));
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    timeline.setAttribute("aria-busy", "false");
+    return page;
+  }
+  filters.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    query = { status: filters.elements.status.value, type: filters.elements.type.value };
+    const page = await load(true);
+    const count = page.months.reduce((n, m) => n + m.requests.length, 0);
+    announce(`${count} demande${count > 1 ? "s" : ""} affichée${count > 1 ? "s" : ""}.`);
+  });
+  more.addEventListener("click", async () => {
+    const before = timeline.querySelectorAll("a").length;
+    await load(false);
+    const first = timeline.querySelectorAll("a")[before];
+    if (first) first.focus();
+  });
+  await load(true);
+  return layout;
+}
+
+function statusBadge(catalog, code) {
+  const status = statusOf(catalog, code);
+  return h("span", { class: `statut statut-${status.color || "grey"}`, dataset: { status: code } },
+    h("img", { src: `img/${status.icon}.svg`, alt: "", width: "20", height: "20", dataset: { icon: status.icon } }),
+    ` ${status.label}`);
+}
+
+function monthBlock(month, catalog) {
+  const id = uid("mois");
+  return h("section", { class: "mois", "aria-labelledby": id },
+    h("h3", { id }, formatMonth(month.month)),
+    h("ol", {}, month.requests.map((r) => h("li", {},
+      h("a", { href: `#/suivi/${r.request_id}`, class: "demande", dataset: { request: r.request_id, type: r.type } },
+        h("span", { class: "type" }, r.label),
+        h("span", { class: "date" }, formatDate(r.created_at)),
+        h("span", { class: "benef" }, beneficiaryNames(r.beneficiaries)),
+        statusBadge(catalog, r.status))))));
+}
+
+function renderDetail(detail, request, catalog) {
+  const found = findType(catalog, request.type);
+  const schema = found ? found.type.data_schema : {};
+  const rows = [
+    ["Type de demande", request.complaint ? `${request.label} (réclamation)` : request.label],
+    ["Date", formatDate(request.created_at)],
+    ["Bénéficiaire(s)", beneficiaryNames(request.beneficiaries)],
+    ["Statut", statusBadge(catalog, request.status)],
+    request.outcome ? ["Décision", { accepted: "Acceptée", refused: "Refusée", partially_accepted: "Acceptée en partie" }[request.outcome]] : null,
+    request.due_at ? ["Réponse attendue avant le", formatDate(request.due_at)] : null,
+    ["Référence", request.request_id],
+  ].filter(Boolean);
+  const recall = h("details", { class: "rappel-demande" },
+    h("summary", {}, "Voir le rappel de ma demande"),
+    recallList(request.recall.data, schema),
+    request.recall.description ? h("p", { class: "description" }, request.recall.description) : null,
+    attachmentsBlock(request));
+  replace(detail,
+    h("h2", { tabindex: "-1" }, request.label),
+    h("dl", { class: "resume" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    request.information_request && request.status === "waiting_for_member"
+      ? h("div", { class: "encadre attention", role: "note" },
+        h("h3", {}, "Génération attend votre réponse"),
+        h("p", {}, request.information_request.message),
+        h("p", {}, `À fournir avant le ${formatDate(request.information_request.respond_before)}.`))
+      : null,
+    recall,
+    request.documents.length
+      ? h("section", {}, h("h3", {}, "Courriers"), h("ul", {}, request.documents.map((d) => h("li", {},
+        h("button", { type: "button", class: "lien", onclick: () => openDownload(d.document_id) }, `${d.title} (PDF)`)))))
+      : null,
+    request.messages.length
+      ? h("section", {}, h("h3", {}, "Échanges"), h("ol", { class: "messages" }, request.messages.map((m) => h("li", { class: `message ${m.author}` },
+        h("p", { class: "auteur" }, m.author === "member" ? "Vous" : "Génération", ` — ${formatDateTime(m.at)}`),
+        h("p", {}, m.text),
+        m.attachment_ids.length ? h("p", { class: "discret" }, `${m.attachment_ids.length} pièce(s) jointe(s)`) : null))))
+      : null,
+    h("section", {}, h("h3", {}, "Historique"), h("ol", { class: "historique-etapes" }, request.history.map((e) => h("li", {}, `${formatDateTime(e.at)} — ${e.label}`)))),
+    OPEN.has(request.status) ? replyForm(detail, request, catalog) : null,
+    actions(detail, request, catalog));
+}
+
+function attachmentsBlock(request) {
+  if (!request.attachments.length) return null;
+  const open = OPEN.has(request.status);
+  return h("section", {}, h("h3", {}, "Pièces jointes"),
+    h("ul", {}, request.attachments.map((a) => h("li", {},
+      open
+        ? h("button", { type: "button", class: "lien", onclick: () => openAttachment(request.request_id, a.attachment_id) }, `${a.filename} (${formatSize(a.size)})`)
+        : `${a.filename} (${formatSize(a.size)})`))));
+}
+
+async function openAttachment(requestId, attachmentId) {
+  const link = await get(`/requests/${requestId}/attachments/${attachmentId}`);
+  followLink(link.url);
+}
+
+export function followLink(url) {
+  const a = h("a", { href: url, rel: "noopener" });
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+function replyForm(detail, request, catalog) {
+  const id = uid("champ");
+  const message = h("textarea", { id, name: "message", rows: "4", maxlength: "2000", "aria-required": "true" });
+  const files = fileField({ name: "upload_ids", label: "Documents à joindre" });
+  const uploads = cachedUploads(files);
+  const form = h("form", { class: "formulaire", novalidate: true, "aria-labelledby": `${id}-titre` },
+    h("h3", { id: `${id}-titre` }, request.status === "waiting_for_member" ? "Répondre à Génération" : "Compléter ma demande"),
+    h("div", { class: "champ", dataset: { field: "message" } }, h("label", { for: id }, "Votre message", h("span", { class: "obligatoire" }, " (obligatoire)")), message),
+    files.element,
+    h("button", { type: "submit", class: "principal" }, "Envoyer ma réponse"));
+  guard(form, async (key) => {
+    const body = { message: message.value.trim(), upload_ids: await uploads() };
+    const updated = await post(`/requests/${request.request_id}/replies`, body, { "Idempotency-Key": key });
+    renderDetail(detail, updated, catalog);
+    announce("Votre réponse a bien été envoyée.");
+    detail.querySelector("h2").focus();
+  });
+  return form;
+}
+
+function actions(detail, request, catalog) {
+  const buttons = [];
+  if (OPEN.has(request.status)) {
+    const confirm = h("button", { type: "button", class: "danger", hidden: true }, "Confirmer le retrait");
+    const ask = h("button", { type: "button", class: "secondaire" }, "Retirer ma demande");
+    ask.addEventListener("click", () => {
+      confirm.hidden = false;
+      confirm.focus();
+      announce("Confirmez le retrait de votre demande : elle ne sera pas traitée.");
+    });
+    confirm.addEventListener("click", async () => {
+      confirm.disabled = true;
+      const updated = await post(`/requests/${request.request_id}/withdrawal`, {});
+      renderDetail(detail, updated, catalog);
+      announce("Votre demande est retirée.");
+      detail.querySelector("h2").focus();
+    });
+    buttons.push(ask, confirm);
+  }
+  if (!request.complaint) {
+    buttons.push(h("a", { href: `#/echanger?conteste=${request.request_id}`, class: "bouton secondaire" }, "Contester cette demande"));
+  }
+  return h("div", { class: "actions" }, buttons);
+}
