@@ -173,4 +173,5 @@ def seed_history(member_id: str, now: datetime | None = None) -> int:
         )
         waiting = uow.requests.get(member_id, still_open[-1])
         ask(uow, waiting, question, now - timedelta(days=2), agent_id=None)
+        uow.deliver(now - timedelta(days=2, minutes=-1))  # its service renders the letter
     return filed

@@ -97,6 +97,31 @@ def bob(local_stack: LocalStack, today: date) -> SignedIn:
     return _sign_up(local_stack, member_id)
 
 
+@dataclass(frozen=True)
+class Historian:
+    """A member with two years of requests and letters, filed through the app's own code."""
+
+    who: SignedIn
+    filed: int
+    seeded_on: date  # the Paris day the seed began: its audit records are in that day's chain
+
+
+@pytest.fixture(scope="session")
+def historian(local_stack: LocalStack) -> Historian:
+    """Seeded once for the session (`infra/history_seed.py` takes seconds): its tests read it,
+    and one that tampers with what it wrote puts it back."""
+    from chalicelib.domain import clock
+    from infra.history_seed import seed_history
+
+    member_id = "HIST0000001"
+    seed.seed_member(*seed.alice(date.today(), member_id))
+    create_account(local_stack, "historian", PASSWORD, member_id)
+    started = clock.today()
+    filed = seed_history(member_id)
+    who = SignedIn("historian", member_id, local_stack.id_token("historian", PASSWORD))
+    return Historian(who, filed, started)
+
+
 @pytest.fixture
 def agent(local_stack: LocalStack) -> SignedIn:
     return _sign_up(local_stack, None, tuple(f"agent-{s}" for s in ("devis", "remboursements")))

@@ -188,9 +188,11 @@ def decide(member_id: str, request_id: str) -> Response:
     """Decide a request (agents).
 
     Records the outcome: the request becomes processed, what an approval changes is applied to
-    the member's file (bank details, a child's coverage, a new beneficiary), and a letter PDF
-    joins the member's documents. A refusal, in whole or in part, needs a `message`. Safe to
-    retry: a request already processed answers 409.
+    the member's file (bank details, a child's coverage, a new beneficiary), and a letter is
+    owed to the member: `letter` names it (its id and title), and the PDF joins their
+    documents a moment later, once the service has rendered it (until then its download
+    answers 404). A refusal, in whole or in part, needs a `message`. Safe to retry: a request
+    already processed answers 409.
     """
     payload = body.json_body(blueprint.current_request)
     record = _agent_record(member_id, request_id)
@@ -206,6 +208,7 @@ def decide(member_id: str, request_id: str) -> Response:
         message=decision.message,
         amount=decision.amount_value,
         agent_id=_agent_id(),
+        render_here=False,  # the service's handler renders it: the API loads no PDF library
     )
     view = _agent_view(uow.requests.get(member_id, request_id), now)
     answer = DecisionAnswer(

@@ -224,4 +224,7 @@ class AgentRequestView(RequestDetail):
 
 
 class DecisionAnswer(AgentRequestView):
-    letter: DocumentRef = Field(description="The letter the decision sent to the member")
+    letter: DocumentRef = Field(
+        description="The letter the decision owes the member: in their documents once rendered by "
+        "the service, a moment later"
+    )

@@ -30,6 +30,7 @@ from ulid import ULID
 from chalicelib.domain import catalog, clock
 from chalicelib.domain.deadlines import acknowledgement_due
 from chalicelib.domain.demarches import NoData
+from chalicelib.domain.effects import CoverageChange
 from chalicelib.domain.errors import BadRequest, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.members import Beneficiary, mask_iban
 from chalicelib.domain.model import Model
@@ -423,6 +424,32 @@ class RequestDetail(RequestSummary):
     )
 
 
+class DueLetter(Model):
+    """A letter the request owes: recorded in the same write as the change that calls for it
+    (an agent's decision or question), rendered by its service's handler, the one kind of
+    function that loads the letters' layer (docs/design-notes.md, "Letters off the API").
+    Kept on the request item as canonical JSON in a string set (`letters_due`), so adding and
+    settling one are atomic set operations; never shown to anyone."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    document_id: str
+    title: str
+    decided_at: Timestamp  # the letter is dated the Paris day of the change, not of its rendering
+    occurrence: str | None = None  # the question's message id: one letter per question
+    outcome: str | None = None
+    message: str | None = None
+    amount: str | None = None
+    effective_on: date | None = None
+    answer_due_on: date | None = None
+    coverage_changes: tuple[CoverageChange, ...] = ()
+
+    def encoded(self) -> str:
+        """What the item's string set holds: the same letter, the same string."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+
 class RequestRecord(RequestDetail):
     """The stored request: the detail plus whose it is, who acted, and the service's flags."""
 
@@ -434,6 +461,14 @@ class RequestRecord(RequestDetail):
     needs_attention: bool = False  # its service's handler gave up: an agent takes it over
     unanswered: bool = False  # the member let the question's deadline pass
     replies_delivered: set[str] = Field(default_factory=set)  # answers its service has seen
+    letters_due: set[str] = Field(default_factory=set)  # `DueLetter.encoded()`, until rendered
+    # Closed: when it goes (closing + 5 years, epoch seconds: DynamoDB's TTL), its letters too.
+    expires_at: int | None = None
+
+    def due_letters(self) -> list[DueLetter]:
+        """The letters the request owes, oldest first."""
+        due = [DueLetter.model_validate_json(encoded) for encoded in self.letters_due]
+        return sorted(due, key=lambda letter: letter.document_id)
 
     def detail(self) -> RequestDetail:
         """What the member reads: the agents' ids and the service's flags left out (the

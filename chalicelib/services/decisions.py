@@ -1,6 +1,7 @@
 """Deciding a request: an agent's decision, or a service's automatic one. The request becomes
 processed with its outcome, an acceptance changes the member's file as its type says, and the
-type's letter for that outcome is issued."""
+type's letter for that outcome is owed in the same write: rendered at once where letters are
+rendered (the services' handlers), handed over to the request's service otherwise (the API)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from chalicelib.domain import catalog, clock
-from chalicelib.domain.documents import DocumentRecord
 from chalicelib.domain.effects import Accepted, CoverageChange
 from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
-from chalicelib.domain.members import Beneficiary
-from chalicelib.domain.requests import RequestRecord
+from chalicelib.domain.requests import DueLetter, RequestRecord
 from chalicelib.domain.states import DECIDED_LABELS, Outcome, Status
 from chalicelib.services.dispatching import dispatch
-from chalicelib.services.letters import issue_letter
+from chalicelib.services.letters import issue_due_letters, owe_letter
 from chalicelib.services.ports import UnitOfWork
 
 
@@ -29,8 +28,12 @@ def decide(
     amount: Decimal | None = None,
     label: str | None = None,
     agent_id: str | None = None,
-) -> DocumentRecord:
-    """The request becomes processed with this outcome, its effects applied, its letter issued.
+    render_here: bool = True,
+) -> DueLetter:
+    """The request becomes processed with this outcome, its effects applied, its letter owed;
+    rendered here with `render_here` (a function with the letters' layer), else by the
+    service's handler the change hands the request over to. Returns the letter (its id and
+    title are known before it is rendered).
 
     Safe to retry with the same outcome (every step is idempotent); another outcome, or a
     request already processed, is a conflict. A refusal, whole or partial, says why.
@@ -61,34 +64,29 @@ def decide(
             beneficiary_ids=[b.beneficiary_id for b in record.beneficiaries],
         )
         changes = tuple(effect(accepted, uow.members))
-    letter = issue_letter(
-        uow,
+    letter = owe_letter(
         handling.letter(record.recall.data, outcome),
-        record,
         now,
         outcome=outcome.value,
         message=message or None,
         amount=amount,
-        filed=record.recall.model_dump(mode="json"),
-        filed_on=clock.paris_date(record.created_at),
-        beneficiaries=concerned_beneficiaries(uow, record),
         effective_on=clock.paris_date(now) if effect is not None else None,
         coverage_changes=changes,
     )
     finished = uow.transitions.finish(
-        record, outcome.value, label or DECIDED_LABELS[outcome], now, agent_id
+        record,
+        outcome.value,
+        label or DECIDED_LABELS[outcome],
+        now,
+        agent_id,
+        letter=letter,
+        hand_over=not render_here,
     )
     if not finished:
         raise Conflict("Cette demande est déjà traitée.")
     if handling.holds_iban:
         uow.members.forget_held_iban(record.member_id, record.request_id)
+    if render_here:
+        issue_due_letters(uow, uow.requests.get(record.member_id, record.request_id))
     dispatch(uow, record.member_id, record.request_id, now)
     return letter
-
-
-def concerned_beneficiaries(uow: UnitOfWork, record: RequestRecord) -> tuple[Beneficiary, ...]:
-    """The beneficiaries the request concerns, as the contract holds them (a letter names them)."""
-    wanted = {b.beneficiary_id for b in record.beneficiaries}
-    return tuple(
-        b for b in uow.members.beneficiaries(record.member_id) if b.beneficiary_id in wanted
-    )

@@ -12,7 +12,6 @@ from ulid import ULID
 from chalicelib.domain import catalog, clock
 from chalicelib.domain.catalog import Service
 from chalicelib.domain.deadlines import acknowledgement_due
-from chalicelib.domain.documents import DocumentRecord
 from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
 from chalicelib.domain.model import Model
 from chalicelib.domain.requests import (
@@ -26,7 +25,6 @@ from chalicelib.domain.requests import (
 )
 from chalicelib.domain.states import Actor, Status
 from chalicelib.domain.text import NOT_BLANK
-from chalicelib.services.decisions import concerned_beneficiaries
 from chalicelib.services.dispatching import dispatch
 from chalicelib.services.filing import (
     Filed,
@@ -38,7 +36,7 @@ from chalicelib.services.filing import (
     limit_reached,
     race_winner,
 )
-from chalicelib.services.letters import issue_letter
+from chalicelib.services.letters import owe_letter
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store import keys
 from chalicelib.store.requests import (
@@ -132,45 +130,40 @@ def ask(
     body: InformationRequestBody,
     now: datetime,
     agent_id: str | None,
-) -> DocumentRecord:
+) -> None:
     """The service asks the member for a document or an answer: the request waits for them,
-    and a letter "Demande de pièces complémentaires" joins their documents. Asking the same
-    question again while it waits is a retry: the same question, the same letter."""
+    and a letter "Demande de pièces complémentaires" is owed them, rendered by the service's
+    handler the request is handed over to. Asking the same question again while it waits is
+    a retry: the same question, the same letter."""
     if not record.is_open():
         raise _closed(record)
     due_on = clock.paris_date(now) + timedelta(days=body.respond_within_days)
     waiting = record.information_request
     if record.status is Status.waiting_for_member and waiting and waiting.message == body.message:
-        message_id = next(m.message_id for m in reversed(record.messages) if m.author == "service")
-        due_on = clock.paris_date(waiting.respond_before)
-    else:
-        message = AgentMessage(
-            message_id=str(ULID.from_datetime(now)),
-            at=clock.iso_z(now),
-            author=Actor.service,
-            text=body.message,
-            agent_id=agent_id,
-        )
-        question = InformationRequest(
-            asked_at=message.at, message=body.message, respond_before=clock.end_of_day(due_on)
-        )
-        if not uow.transitions.ask(record, question, message, ASKED_LABEL, now):
-            raise _closed(uow.requests.get(record.member_id, record.request_id))
-        message_id = message.message_id
-    letter = issue_letter(
-        uow,
+        dispatch(uow, record.member_id, record.request_id, now)  # if the first one could not
+        return  # asked already: its letter owed with the question, or issued
+    message = AgentMessage(
+        message_id=str(ULID.from_datetime(now)),
+        at=clock.iso_z(now),
+        author=Actor.service,
+        text=body.message,
+        agent_id=agent_id,
+    )
+    question = InformationRequest(
+        asked_at=message.at, message=body.message, respond_before=clock.end_of_day(due_on)
+    )
+    letter = owe_letter(
         "demande_pieces",
-        record,
         now,
-        occurrence=message_id,
+        occurrence=message.message_id,
         message=body.message,
         answer_due_on=due_on,
-        filed=record.recall.model_dump(mode="json"),
-        filed_on=clock.paris_date(record.created_at),
-        beneficiaries=concerned_beneficiaries(uow, record),
     )
+    if not uow.transitions.ask(
+        record, question, message, ASKED_LABEL, now, letter=letter, hand_over=True
+    ):
+        raise _closed(uow.requests.get(record.member_id, record.request_id))
     dispatch(uow, record.member_id, record.request_id, now)
-    return letter
 
 
 def reply(

@@ -21,6 +21,7 @@ from chalicelib.domain.notifications import Email
 from chalicelib.domain.requests import (
     AgentMessage,
     Attachment,
+    DueLetter,
     InformationRequest,
     RequestPointer,
     RequestRecord,
@@ -94,6 +95,9 @@ class Transitions(Protocol):
         label: str,
         now: datetime,
         agent_id: str | None = None,
+        *,
+        letter: DueLetter | None = None,
+        hand_over: bool = False,
         **extra: Any,
     ) -> bool: ...
 
@@ -104,6 +108,9 @@ class Transitions(Protocol):
         message: AgentMessage,
         label: str,
         now: datetime,
+        *,
+        letter: DueLetter | None = None,
+        hand_over: bool = False,
     ) -> bool: ...
 
     def unanswered(self, record: RequestRecord, label: str, now: datetime) -> bool: ...
@@ -168,6 +175,8 @@ class Documents(Protocol):
         document_id: str | None = None,
         postal_dispatch: bool = False,
         announce: dict[str, Any] | None = None,
+        settles: str | None = None,
+        request_expires_at: int | None = None,
     ) -> DocumentRecord: ...
 
     def get(self, member_id: str, document_id: str) -> DocumentRecord: ...

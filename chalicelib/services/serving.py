@@ -20,9 +20,9 @@ from chalicelib.domain.iban import holder_problem, iban_problem
 from chalicelib.domain.requests import RequestPointer, RequestRecord
 from chalicelib.domain.states import Actor, Outcome, Status
 from chalicelib.observability import metric
-from chalicelib.services.decisions import concerned_beneficiaries, decide
+from chalicelib.services.decisions import decide
 from chalicelib.services.dispatching import dispatch
-from chalicelib.services.letters import issue_letter
+from chalicelib.services.letters import concerned_beneficiaries, issue_due_letters, issue_letter
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store.queues import service_queue
 
@@ -47,8 +47,13 @@ def route(uow: UnitOfWork, pointer: RequestPointer, now: datetime) -> Service:
 
 
 def serve(uow: UnitOfWork, pointer: RequestPointer, now: datetime) -> None:
-    """What the request's service does by itself when the request reaches it."""
+    """What the request's service does by itself when the request reaches it: first the
+    letters it owes (an agent's decision or question hands the request over for them: the API
+    renders none), then its automatic step."""
     record = uow.requests.get(pointer.member_id, pointer.request_id)
+    if record.letters_due:
+        issue_due_letters(uow, record)
+        dispatch(uow, record.member_id, record.request_id, now)  # their LetterIssued events
     if record.status is Status.withdrawn:
         # Already off the service's work list: the handler only says it saw it.
         logger.info("request %s withdrawn by the member", record.request_id)

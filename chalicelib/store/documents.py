@@ -21,6 +21,7 @@ from chalicelib.store import keys
 from chalicelib.store.dynamo import deserialize, dynamodb, query_all, serialize, table
 from chalicelib.store.files import FileStore
 from chalicelib.store.requests import NOT_EXPIRED
+from chalicelib.store.retention import late_letter
 
 PDF = "application/pdf"
 
@@ -73,11 +74,17 @@ class DocumentRepository:
         document_id: str | None = None,
         postal_dispatch: bool = False,
         announce: dict[str, Any] | None = None,
+        settles: str | None = None,
+        request_expires_at: int | None = None,
     ) -> DocumentRecord:
         """Store the PDF, then the item, request link and guard in one transaction.
 
         With a request, the guard (`LETTER#<request>#<kind>`) makes a second issue of the same
-        letter a no-op that returns the first one.
+        letter a no-op that returns the first one. `settles`: the request owed this letter
+        (`DueLetter.encoded()`), no longer once it is stored. `request_expires_at`: the
+        request's retention as read (set when it closed); a letter of a closed request goes
+        with it (`store/retention.late_letter`), and one stored as its request closes is not
+        lost to either: the write holds only if the request's `expires_at` is still as read.
         """
         document_id = document_id or str(ULID.from_datetime(now))
         month = month_of(document_id)
@@ -101,6 +108,8 @@ class DocumentRepository:
             "entity": "document",
             **record.model_dump(mode="json"),
         }
+        if request_expires_at is not None:
+            item["expires_at"] = request_expires_at
         if request_id is None:  # nothing else to keep in step with it
             try:
                 dynamodb().put_item(TableName=table(), Item=serialize(item))
@@ -116,7 +125,9 @@ class DocumentRepository:
                 **keys.letter_guard_key(member_id, request_id, _guard(kind, occurrence)),
                 "entity": "letter_guard",
                 "document_id": document_id,
+                "expires_at": request_expires_at,
             }
+            closed = request_expires_at is not None
             operations += [
                 {
                     "Put": {
@@ -132,17 +143,27 @@ class DocumentRepository:
                             keys.request_key(member_id, month_of(request_id), request_id)
                         ),
                         "UpdateExpression": "SET documents = list_append(documents, :doc)"
-                        + _ANNOUNCE * (announce is not None),
-                        "ConditionExpression": "attribute_exists(pk)",
+                        + _ANNOUNCE * (announce is not None)
+                        + " DELETE letters_due :settled" * (settles is not None),
+                        "ConditionExpression": "attribute_exists(pk) AND "
+                        + (
+                            "expires_at = :expires"
+                            if closed
+                            else "attribute_not_exists(expires_at)"
+                        ),
                         "ExpressionAttributeValues": serialize(
                             {
                                 ":doc": [{"document_id": document_id, "title": title}],
+                                **({":expires": request_expires_at} if closed else {}),
                                 **(_announced(announce, request_id, now) if announce else {}),
+                                **({":settled": {settles}} if settles is not None else {}),
                             }
                         ),
                     }
                 },
             ]
+        if request_expires_at is not None:
+            operations.append(late_letter(member_id, request_id, key, request_expires_at))
         try:
             dynamodb().transact_write_items(TransactItems=operations)
         except ClientError as error:

@@ -16,6 +16,7 @@ from chalicelib.domain.requests import (
     AgentHistoryEntry,
     AgentMessage,
     Attachment,
+    DueLetter,
     InformationRequest,
     RequestRecord,
     RequestSummary,
@@ -26,7 +27,7 @@ from chalicelib.observability import correlation_id
 from chalicelib.store import keys, outbox
 from chalicelib.store import retention as retention_store
 from chalicelib.store.dynamo import deserialize, dynamodb, parallel_map, query_all, serialize, table
-from chalicelib.store.queues import INTAKE
+from chalicelib.store.queues import INTAKE, service_queue
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 HELD_IBAN_TTL = timedelta(days=90)
@@ -203,7 +204,7 @@ class RequestRepository:
         month = record.month
         item = {
             **keys.request_key(record.member_id, month, record.request_id),
-            **record.model_dump(mode="json", exclude={"replies_delivered"}),
+            **record.model_dump(mode="json", exclude={"replies_delivered", "letters_due"}),
             "entity": "request",
             "pending_pk": keys.PENDING_PARTITION,
             "pending_sk": f"{record.created_at}#{record.request_id}",
@@ -578,6 +579,17 @@ def _after(record: RequestRecord, **changed: Any) -> RequestRecord:
     return record.model_copy(update=changed)
 
 
+def _owe(
+    change: Change, record: RequestRecord, now: datetime, letter: DueLetter | None, hand_over: bool
+) -> None:
+    """The letter a change calls for, owed in the same write; handed over to the service's
+    handler (the function that renders letters) through the outbox."""
+    if letter is not None:
+        change.add["letters_due"] = {letter.encoded()}
+    if hand_over:
+        change.pend(record.request_id, now, outbox.to_queue(service_queue(record.service), now))
+
+
 def _entry(
     now: datetime, status: Status, label: str, by: Actor, agent_id: str | None = None
 ) -> AgentHistoryEntry:
@@ -671,9 +683,14 @@ class Transitions:
         label: str,
         now: datetime,
         agent_id: str | None = None,
+        *,
+        letter: DueLetter | None = None,
+        hand_over: bool = False,
         **extra: Any,
     ) -> bool:
-        """The request becomes processed: once, from an open state only."""
+        """The request becomes processed: once, from an open state only. With the letter it
+        owes (`letter`) and, `hand_over`, a pointer to its service's queue whose handler will
+        render it."""
         change = Change(
             _OPEN,
             dict(_OPEN_VALUES),
@@ -691,6 +708,7 @@ class Transitions:
             _after(record, status=Status.processed), now, outcome=outcome
         )
         change.emit(decided, record.request_id, now)
+        _owe(change, record, now, letter, hand_over)
         entry = _entry(now, Status.processed, label, Actor.service, agent_id)
         return self.close(record, change.history(entry), now)
 
@@ -701,9 +719,12 @@ class Transitions:
         message: AgentMessage,
         label: str,
         now: datetime,
+        *,
+        letter: DueLetter | None = None,
+        hand_over: bool = False,
     ) -> bool:
         """The service asks the member: the request waits for them, first on no work list but
-        the service's `waiting` one."""
+        the service's `waiting` one; with the letter it owes, as `finish`."""
         change = Change(
             _OPEN,
             dict(_OPEN_VALUES),
@@ -722,6 +743,7 @@ class Transitions:
             respond_before=question.respond_before,
         )
         change.emit(asked, record.request_id, now)
+        _owe(change, record, now, letter, hand_over)
         entry = _entry(now, Status.waiting_for_member, label, Actor.service, message.agent_id)
         return self.apply(record, change.history(entry))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -60,6 +60,33 @@ def _purge(day: date, record: RequestRecord, what: Purged, prefixes: list[str]) 
         "prefixes": prefixes,
     }
     return {"Put": {"TableName": table(), "Item": serialize(entry)}}
+
+
+def late_letter(member_id: str, request_id: str, pdf_key: str, expires_at: int) -> dict[str, Any]:
+    """A letter stored after its request closed (a decision's letter, rendered by the service
+    once the decision is recorded) goes with it: its PDF joins the request's letters' purge
+    entry, created if the closing had no letter yet. The caller gives the item and guard the
+    same `expires_at`."""
+    closed_day = clock.paris_date(datetime.fromtimestamp(expires_at, UTC))
+    key = keys.purge_key(closed_day.isoformat(), member_id, request_id, Purged.letters.value)
+    return {
+        "Update": {
+            "TableName": table(),
+            "Key": serialize(key),
+            "UpdateExpression": "SET entity = :entity, member_id = :member, request_id = :request,"
+            " what = :what, prefixes = list_append(if_not_exists(prefixes, :none), :pdf)",
+            "ExpressionAttributeValues": serialize(
+                {
+                    ":entity": "purge",
+                    ":member": member_id,
+                    ":request": request_id,
+                    ":what": Purged.letters.value,
+                    ":none": [],
+                    ":pdf": [pdf_key],
+                }
+            ),
+        }
+    }
 
 
 def letters_of(member_id: str, request_id: str) -> list[tuple[dict[str, str], str]]:

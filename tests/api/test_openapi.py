@@ -449,10 +449,12 @@ def test_real_answers_are_those_the_document_describes(
     check("GET", "/requests/{request_id}/attachments/{attachment_id}", attachment, 409)
 
     document_id = decided.body["letter"]["document_id"]
+    download = f"/documents/{document_id}/download"
+    check("GET", "/documents/{document_id}/download", download, 404)  # owed, not yet rendered
+    pump.drain()  # the service's handler renders it
     listed = check("GET", "/documents", "/documents?months=1", 200)
     assert document_id in [d["document_id"] for d in listed.body["documents"]]
     check("GET", "/documents", "/documents?months=2", 422)
-    download = f"/documents/{document_id}/download"
     check("GET", "/documents/{document_id}/download", download, 200)
 
     export = "/me/exports/{export_id}"

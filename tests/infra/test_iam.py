@@ -174,6 +174,18 @@ def test_the_api_sends_to_queues_but_never_receives_or_deletes_a_message(
             assert not api.allows(action, queue(name)), (action, name)
 
 
+def test_the_api_reads_letters_but_renders_and_writes_none(roles: dict[str, Role]) -> None:
+    """Letters are rendered by the services' handlers (the letters' layer is theirs): the API
+    presigns their downloads and hands decisions over, and cannot write or delete a letter."""
+    api = roles["app"]
+    letter = obj("documents/M1/2026-11/d.pdf")
+    assert api.allows("s3:GetObject", letter)
+    assert not api.allows("s3:PutObject", letter)
+    assert not api.allows("s3:DeleteObject", letter)
+    for service in SERVICES:
+        assert api.allows("sqs:SendMessage", queue(f"svc-{service}"))  # the hand-over
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_a_service_handler_reads_its_own_queue_and_no_other(
     roles: dict[str, Role], service: str

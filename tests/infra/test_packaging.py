@@ -112,8 +112,8 @@ def test_functions_ship_the_code_and_share_a_layer_of_dependencies(
 def test_only_the_functions_that_render_letters_load_the_letters_layer(
     packaged: dict[str, Any],
 ) -> None:
-    """fpdf2, fontTools, Pillow and the fonts are 20 MB zipped: the router, the notifications,
-    the exports and the schedules never render a letter and never load them."""
+    """fpdf2, fontTools, Pillow and the fonts are 20 MB zipped: the API, the router, the
+    notifications, the exports and the schedules never render a letter and never load them."""
     resources = packaged["template"]["Resources"]
     with_letters = {
         name
@@ -124,7 +124,7 @@ def test_only_the_functions_that_render_letters_load_the_letters_layer(
     services = {name for name in resources if name.startswith("Svc") and "Role" not in name}
     services = {n for n in services if resources[n]["Type"] == "AWS::Serverless::Function"}
     assert len(services) == 8
-    assert with_letters == services | {"APIHandler"}
+    assert with_letters == services  # not the API: it hands letters over to the services
     layer = resources["LettersLayer"]["Properties"]
     assert layer["ContentUri"] == "./letters-layer.zip"
     assert layer["CompatibleRuntimes"] == ["python3.11"]

@@ -123,9 +123,13 @@ def test_refused_reimbursement_is_processed_with_the_refusal_letter(
         message="La facture ne mentionne pas le bénéficiaire des soins.",
     )
     assert decided.status == 200, decided.body
+    owed = decided.body["letter"]
+    assert api.get(f"/documents/{owed['document_id']}/download", alice).status == 404
+    pump.drain()  # the service's handler renders the letter the decision owes
     detail = api.get(f"/requests/{request_id}", alice).body
     assert (detail["status"], detail["outcome"]) == ("processed", "refused")
     [letter] = detail["documents"]
+    assert letter == owed  # the letter the decision named
     assert letter["title"] == "Refus de remboursement"
     listed = api.get("/documents?months=1", alice).body["documents"]
     assert letter["document_id"] in [d["document_id"] for d in listed]
@@ -163,6 +167,7 @@ def test_paid_reimbursement_letter(
     )
     assert decided.status == 200, decided.body
     assert decided.body["letter"]["title"] == title
+    pump.drain()
     assert "64,00" in _pdf_text(api, alice, decided.body["letter"]["document_id"])
 
 
@@ -242,6 +247,7 @@ def test_refused_complaint_answer_names_the_mediator(
         message="Votre contrat ne couvre pas ce dépassement.",
     )
     assert decided.status == 200, decided.body
+    pump.drain()
     text = _pdf_text(api, alice, decided.body["letter"]["document_id"])
     assert "Médiation" in text or "médiateur" in text.lower()
 

@@ -49,6 +49,7 @@ def test_the_service_asks_the_member_answers_and_the_service_sees_it_once(
     assert detail["status"] == "waiting_for_member"
     assert detail["information_request"]["message"] == "Merci d'envoyer la facture détaillée."
     assert "agent_id" not in json.dumps(detail)  # the member never sees who
+    pump.drain()  # the service's handler renders the letter the question owes
     assert [d["title"] for d in api.get("/documents?months=1", alice).body["documents"]] == [
         "Demande de pièces complémentaires"
     ]

@@ -9,21 +9,15 @@ from datetime import date
 import pytest
 
 from chalicelib.store import keys
-from infra import seed
-from infra.history_seed import seed_history
-from infra.local_stack import LocalStack, create_account
-from tests.conftest import PASSWORD, Api, SignedIn
+from infra.local_stack import LocalStack
+from tests.conftest import Api, Historian, SignedIn
 from tests.routing.test_every_type import example
 
 
-@pytest.fixture(scope="module")
-def historian(local_stack: LocalStack) -> SignedIn:
-    """A member with two years of requests and letters, filed by the app's own code."""
-    member_id = "DOCS0000001"
-    seed.seed_member(*seed.alice(date.today(), member_id))
-    create_account(local_stack, "docs-historian", PASSWORD, member_id)
-    seed_history(member_id)
-    return SignedIn("docs-historian", member_id, local_stack.id_token("docs-historian", PASSWORD))
+@pytest.fixture
+def historian(historian: Historian) -> SignedIn:
+    """The session's member with two years of requests and letters."""
+    return historian.who
 
 
 @pytest.mark.parametrize("months", [1, 3, 6, 12, 24])

@@ -93,6 +93,7 @@ def test_every_type_is_filed_routed_and_decided_with_the_right_letter(
     assert answer.status == 200, answer.body
     assert answer.body["status"] == "processed" and answer.body["outcome"] == outcome.value
     letter = answer.body["letter"]
+    pump.drain()  # the service's handler renders the letter the decision owes
     documents = api.get("/documents?months=1", alice).body["documents"]
     issued = {d["document_id"]: d["kind"] for d in documents if d["request_id"] == request_id}
     assert issued[letter["document_id"]] == handling.letter(body["data"], outcome)

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from infra import seed
-from infra.history_seed import seed_history
-from infra.local_stack import LocalStack, create_account
-from tests.conftest import PASSWORD, Api, SignedIn
+from tests.conftest import Api, Historian
 
 
-def test_two_years_of_requests_and_letters(api: Api, local_stack: LocalStack, today: date) -> None:
-    member_id = "HIST0000001"
-    seed.seed_member(*seed.alice(today, member_id))
-    create_account(local_stack, "history-alice", PASSWORD, member_id)
-    who = SignedIn("history-alice", member_id, local_stack.id_token("history-alice", PASSWORD))
-    filed = seed_history(member_id)
+def test_two_years_of_requests_and_letters(api: Api, historian: Historian) -> None:
+    who, filed = historian.who, historian.filed
     assert filed >= 30
 
     months = api.get("/requests?limit=12", who).body

@@ -36,6 +36,7 @@ from chalicelib.domain.requests import (
     AgentMessage,
     Attachment,
     DocumentRef,
+    DueLetter,
     InformationRequest,
     RequestPointer,
     RequestRecord,
@@ -48,7 +49,7 @@ from chalicelib.domain.uploads import Upload
 from chalicelib.store import outbox
 from chalicelib.store.files import Inspected
 from chalicelib.store.notifications import DeferredSms
-from chalicelib.store.queues import INTAKE
+from chalicelib.store.queues import INTAKE, service_queue
 from chalicelib.store.requests import (
     DailyLimit,
     DailyLimitReached,
@@ -377,6 +378,9 @@ class FakeTransitions:
         label: str,
         now: datetime,
         agent_id: str | None = None,
+        *,
+        letter: DueLetter | None = None,
+        hand_over: bool = False,
         **extra: Any,
     ) -> bool:
         stored, _ = self._state(record)
@@ -391,6 +395,7 @@ class FakeTransitions:
         }
         self._change(record, updates, entry, {"processed_at": clock.iso_z(now)})
         self._emit(record, now, events.RequestDecided, outcome=outcome)
+        self._owe(record, now, letter, hand_over)
         return True
 
     def ask(
@@ -400,6 +405,9 @@ class FakeTransitions:
         message: AgentMessage,
         label: str,
         now: datetime,
+        *,
+        letter: DueLetter | None = None,
+        hand_over: bool = False,
     ) -> bool:
         stored, _ = self._state(record)
         if stored.status not in OPEN_STATUSES:
@@ -414,6 +422,7 @@ class FakeTransitions:
         self._change(record, updates, entry, {"priority": "1"})
         respond_before = question.respond_before
         self._emit(record, now, events.InformationRequested, respond_before=respond_before)
+        self._owe(record, now, letter, hand_over)
         return True
 
     def unanswered(self, record: RequestRecord, label: str, now: datetime) -> bool:
@@ -495,6 +504,17 @@ class FakeTransitions:
         self._emit(record, now, events.ComplaintDeadlineAtRisk, due_at=due_at)
         return True
 
+    def _owe(
+        self, record: RequestRecord, now: datetime, letter: DueLetter | None, hand_over: bool
+    ) -> None:
+        key = (record.member_id, record.request_id)
+        stored = self._requests.records[key]
+        if letter is not None:
+            due = stored.letters_due | {letter.encoded()}
+            self._requests.records[key] = stored.model_copy(update={"letters_due": due})
+        if hand_over:
+            self._requests.emit(key, now, outbox.to_queue(service_queue(stored.service), now))
+
     def _audit(self, record: RequestRecord, now: datetime, action: str, by: Actor) -> None:
         """A change no event announces: for the audit trail alone (`outbox.to_audit`)."""
         key = (record.member_id, record.request_id)
@@ -560,6 +580,8 @@ class FakeDocuments:
         document_id: str | None = None,
         postal_dispatch: bool = False,
         announce: dict[str, Any] | None = None,
+        settles: str | None = None,
+        request_expires_at: int | None = None,
     ) -> DocumentRecord:
         if request_id is not None and (
             existing := self.existing_letter(member_id, request_id, kind, occurrence)
@@ -585,7 +607,10 @@ class FakeDocuments:
             key = (member_id, request_id)
             stored = self._requests.records[key]
             documents = [*stored.documents, DocumentRef(document_id=document_id, title=title)]
-            self._requests.records[key] = stored.model_copy(update={"documents": documents})
+            due = stored.letters_due - {settles}
+            self._requests.records[key] = stored.model_copy(
+                update={"documents": documents, "letters_due": due}
+            )
             if announce is not None:
                 self._requests.emit(key, now, announce)
         return record

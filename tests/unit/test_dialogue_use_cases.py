@@ -34,7 +34,32 @@ def _waiting(uow: FakeUnitOfWork) -> str:
     record = uow.requests.get(MEMBER, request_id)
     question = InformationRequestBody(message="Merci d'envoyer la facture détaillée.")
     dialogue.ask(uow, record, question, NOW, agent_id="agent-7")
+    _deliver(uow)  # the service's handler renders the letter the question owes
     return request_id
+
+
+def test_asking_owes_the_letter_and_the_services_handler_renders_it(
+    uow: FakeUnitOfWork,
+) -> None:
+    """The API renders no letter (the letters' layer is the services' handlers'): the question
+    owes its letter in the same write and hands the request over to its service."""
+    request_id = _file(uow, _justificatif(uow))
+    _deliver(uow)
+    question = InformationRequestBody(message="Merci d'envoyer la facture détaillée.")
+    dialogue.ask(uow, uow.requests.get(MEMBER, request_id), question, NOW, agent_id="agent-7")
+    asked = uow.requests.get(MEMBER, request_id)
+    [owed] = asked.due_letters()
+    assert (owed.kind, owed.title) == ("demande_pieces", "Demande de pièces complémentaires")
+    assert uow.documents.records == {} or all(
+        d.kind != "demande_pieces" for d in uow.documents.records.values()
+    )
+    _deliver(uow)
+    done = uow.requests.get(MEMBER, request_id)
+    assert done.letters_due == set()
+    assert [d.document_id for d in done.documents] == [owed.document_id]
+    assert uow.documents.get(MEMBER, owed.document_id).created_at == asked.messages[0].at
+    _deliver(uow)  # a redelivery issues nothing twice
+    assert len(uow.documents.records) == 1
 
 
 def test_the_service_asks_and_the_request_waits_with_its_letter(uow: FakeUnitOfWork) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from chalicelib.domain import catalog
 from chalicelib.domain.errors import Conflict, ValidationFailed
-from chalicelib.domain.requests import RequestPointer
+from chalicelib.domain.requests import DueLetter, RequestPointer
 from chalicelib.domain.states import Outcome, Status
 from chalicelib.domain.uploads import UploadRequest
 from chalicelib.services import decisions, filing, following, serving, sweeping
@@ -60,6 +60,11 @@ def _deliver(uow: FakeUnitOfWork, at: datetime = NOW) -> None:
     for service in catalog.Service:
         for pointer in uow.queues.take(service_queue(service.value)):
             serving.serve(uow, pointer, at)
+
+
+def _issued(uow: FakeUnitOfWork, letter: DueLetter) -> bytes:
+    """The PDF of a letter a decision owed, as stored once rendered."""
+    return uow.documents.pdf(uow.documents.get(MEMBER, letter.document_id))
 
 
 def _justificatif(uow: FakeUnitOfWork) -> dict[str, Any]:
@@ -176,7 +181,7 @@ def test_an_accepted_reimbursement_is_processed_with_its_letter(uow: FakeUnitOfW
     ]
     assert (letter.kind, letter.title) == ("remboursement", "Votre remboursement")
     assert [d.document_id for d in done.documents] == [letter.document_id]
-    text = _text(uow.documents.pdf(letter))
+    text = _text(_issued(uow, letter))
     assert "30,00" in text and "Alice Martin" in text
 
 
@@ -257,7 +262,7 @@ def test_accepting_a_reimbursement_says_how_much_zero_included(uow: FakeUnitOfWo
             decisions.decide(uow, record, outcome, NOW, message="En partie.")
         assert refused.value.fields[0].field == "amount"
     letter = decisions.decide(uow, record, Outcome.accepted, NOW, amount=Decimal("0.00"))
-    assert "0,00" in _text(uow.documents.pdf(letter))
+    assert "0,00" in _text(_issued(uow, letter))
 
 
 def test_an_accepted_birth_adds_the_child_to_the_contract(uow: FakeUnitOfWork) -> None:
@@ -358,7 +363,7 @@ def test_a_decision_letter_names_the_beneficiaries_it_concerns(uow: FakeUnitOfWo
     _deliver(uow)
     record = uow.requests.get(MEMBER, request_id)
     letter = decisions.decide(uow, record, Outcome.accepted, NOW, amount=Decimal("800.00"))
-    text = _text(uow.documents.pdf(letter))
+    text = _text(_issued(uow, letter))
     assert "Bénéficiaire" in text and "Hugo Martin" in text
 
 
@@ -438,7 +443,7 @@ def test_a_divorce_concerns_the_spouse_and_ends_their_coverage_on_the_day(
     letter = decisions.decide(uow, uow.requests.get(MEMBER, request_id), Outcome.accepted, NOW)
     julien = next(b for b in uow.members.beneficiaries(MEMBER) if b.beneficiary_id == SPOUSE)
     assert julien.coverage_end == date(2026, 10, 15)
-    text = _text(uow.documents.pdf(letter)).replace("\u00a0", " ")
+    text = _text(_issued(uow, letter)).replace("\u00a0", " ")
     assert "La couverture de Julien Martin par votre contrat prend fin le 15 octobre 2026" in text
 
 
@@ -454,7 +459,7 @@ def test_a_birth_adds_the_child_covered_from_the_day_and_the_letter_says_so(
     letter = decisions.decide(uow, uow.requests.get(MEMBER, request_id), Outcome.accepted, NOW)
     noe = uow.members.beneficiaries(MEMBER)[-1]
     assert (noe.first_name, noe.coverage_start) == ("Noé", date(2026, 10, 1))
-    text = _text(uow.documents.pdf(letter)).replace("\u00a0", " ")
+    text = _text(_issued(uow, letter)).replace("\u00a0", " ")
     assert "Noé Martin est couvert(e) par votre contrat à compter du 1er octobre 2026" in text
 
 
