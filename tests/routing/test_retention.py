@@ -67,10 +67,15 @@ def _attachments_prefix(who: SignedIn, request_id: str) -> str:
 
 @pytest.fixture
 def watch_on(local_stack: LocalStack) -> Iterator[Callable[..., None]]:
-    """The daily watch run at 08:00 Paris on a day, having finished through the day before
-    (or through `finished_through`: a missed run). The suite's other tests run the watch at
-    their own dates, so each test says where it starts, and leaves no progress behind."""
-    from chalicelib.routing.sla import watch
+    """The daily watch's purges (`services.retention.purge_due`, its retention part) run at
+    08:00 Paris on a day, having finished through the day before (or through
+    `finished_through`: a missed run). The suite's other tests run the watch at their own
+    dates, so each test says where it starts, and leaves no progress behind. Not the whole
+    watch: months or years ahead, every question and complaint the suite left open is overdue
+    and the watch would work through all of them (that the watch purges is
+    `test_the_daily_watch_carries_out_the_days_purges`)."""
+    from chalicelib.services.retention import purge_due
+    from chalicelib.store.unit_of_work import unit_of_work
 
     dynamodb = local_stack.client("dynamodb")
     table = local_stack.outputs["TableName"]
@@ -79,10 +84,44 @@ def watch_on(local_stack: LocalStack) -> Iterator[Callable[..., None]]:
     def run(day: date, finished_through: date | None = None) -> None:
         through = (finished_through or day - DAY).isoformat()
         dynamodb.put_item(TableName=table, Item={**progress, "day": {"S": through}})
-        watch(_paris(day))
+        purge_due(unit_of_work(), _paris(day))
 
     yield run
     dynamodb.delete_item(TableName=table, Key=progress)
+
+
+def test_the_daily_watch_carries_out_the_days_purges(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    agent: SignedIn,
+    today: date,
+) -> None:
+    """The scheduled watch (`routing/sla.watch`) purges what is due today: a closed request's
+    attachments' entry, aged to today (the test below ages the request itself)."""
+    from chalicelib.routing.sla import watch
+
+    request_id = _justificatif(api, alice, today)
+    pump.drain()
+    _refuse(api, agent, alice, request_id)
+    dynamodb, table = local_stack.client("dynamodb"), local_stack.outputs["TableName"]
+    due_on = clock.paris_date(clock.now()) + timedelta(days=90)
+    later = keys.purge_key(due_on.isoformat(), str(alice.member_id), request_id, "attachments")
+    entry = _item(local_stack, later)
+    assert entry is not None
+    dynamodb.delete_item(TableName=table, Key={k: {"S": v} for k, v in later.items()})
+    entry["pk"] = {"S": keys.purge_partition(clock.today().isoformat())}
+    dynamodb.put_item(TableName=table, Item=entry)
+    progress = {k: {"S": v} for k, v in keys.purge_progress_key().items()}
+    yesterday = (clock.today() - DAY).isoformat()
+    dynamodb.put_item(TableName=table, Item={**progress, "day": {"S": yesterday}})
+    try:
+        watch()
+    finally:
+        dynamodb.delete_item(TableName=table, Key=progress)
+    assert versions(local_stack, _attachments_prefix(alice, request_id)) == []
+    assert api.get(f"/requests/{request_id}", alice).body["attachments"] == []
 
 
 def test_attachments_are_deleted_by_the_daily_watch_90_days_after_the_decision_and_not_before(
