@@ -20,6 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.domain.requests import month_of
 from infra.local_stack import LocalStack, load_template
 
 NOT_DELETED_AFTER = timedelta(days=5 * 365)  # DynamoDB ignores TTLs this far in the past
@@ -32,42 +33,65 @@ def ttl_attribute() -> str:
 
 def expire_items(stack: LocalStack, now: datetime, scope: tuple[str, ...] = ("",)) -> int:
     """Delete what DynamoDB's TTL would have deleted by `now`, among the items whose partition
-    key starts with one of `scope` (a test keeps to its own member). Returns how many."""
+    key starts with one of `scope` (a test keeps to its own member, `MEMBER#<id>`: its profile
+    partition and its months'). Returns how many."""
     dynamodb = stack.client("dynamodb")
     table = stack.outputs["TableName"]
     attribute = ttl_attribute()
     cutoff = int(now.timestamp())
     deleted = 0
-    # Filtered in the emulator: the suite's table is large, and sending all of it over HTTP
-    # at every call cost tens of seconds a test.
-    prefixes = [s for s in scope if s]
-    within = " OR ".join(f"begins_with(pk, :scope{n})" for n in range(len(prefixes)))
-    filtered: dict[str, Any] = (
-        {
-            "FilterExpression": f"attribute_exists(#ttl) AND ({within})",
-            "ExpressionAttributeValues": {f":scope{n}": {"S": s} for n, s in enumerate(prefixes)},
-        }
-        if len(prefixes) == len(scope)
-        else {"FilterExpression": "attribute_exists(#ttl)"}
-    )
-    for page in dynamodb.get_paginator("scan").paginate(
-        TableName=table,
-        ProjectionExpression="pk, sk, #ttl",
-        ExpressionAttributeNames={"#ttl": attribute},
-        **filtered,
-    ):
-        for item in page["Items"]:
-            value = item.get(attribute, {}).get("N")  # TTL reads numbers only
-            if value is None or not item["pk"]["S"].startswith(scope):
-                continue
-            expires = int(Decimal(value))
-            if (
-                expires <= cutoff
-                and now - datetime.fromtimestamp(expires, UTC) <= NOT_DELETED_AFTER
-            ):
-                dynamodb.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
-                deleted += 1
+    for item in _items_with_ttl(stack, scope, attribute):
+        value = item.get(attribute, {}).get("N")  # TTL reads numbers only
+        if value is None or not item["pk"]["S"].startswith(scope):
+            continue
+        expires = int(Decimal(value))
+        if expires <= cutoff and now - datetime.fromtimestamp(expires, UTC) <= NOT_DELETED_AFTER:
+            dynamodb.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
+            deleted += 1
     return deleted
+
+
+def _items_with_ttl(stack: LocalStack, scope: tuple[str, ...], attribute: str) -> Any:
+    """A member's items, partition by partition (the profile's, and each month the calendar
+    or the documents' index names); anything else, by a scan of the table (slow on the
+    suite's table: keep it to tests that need it)."""
+    dynamodb = stack.client("dynamodb")
+    table = stack.outputs["TableName"]
+    wanted = {
+        "ProjectionExpression": "pk, sk, #ttl",
+        "ExpressionAttributeNames": {"#ttl": attribute},
+    }
+    if not all(s.startswith("MEMBER#") for s in scope):
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table, **wanted):
+            yield from page["Items"]
+        return
+    for member_pk in scope:
+        partitions = {member_pk, *(f"{member_pk}#{m}" for m in _months(stack, member_pk))}
+        for pk in sorted(partitions):
+            for page in dynamodb.get_paginator("query").paginate(
+                TableName=table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": pk}},
+                **wanted,
+            ):
+                yield from page["Items"]
+
+
+def _months(stack: LocalStack, member_pk: str) -> set[str]:
+    dynamodb = stack.client("dynamodb")
+    table = stack.outputs["TableName"]
+    calendar = dynamodb.get_item(
+        TableName=table, Key={"pk": {"S": member_pk}, "sk": {"S": "CALENDAR"}}
+    ).get("Item", {})
+    months = set(calendar.get("request_months", {}).get("SS", []))
+    for page in dynamodb.get_paginator("query").paginate(
+        TableName=table,
+        IndexName="gsi_documents",
+        KeyConditionExpression="doc_pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": member_pk}},
+    ):
+        months |= {month_of(item["document_id"]["S"]) for item in page["Items"]}  # Paris
+    return months
 
 
 @dataclass(frozen=True)
