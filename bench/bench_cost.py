@@ -189,7 +189,14 @@ class CostMeter:
     def _object_size(self, params: dict[str, Any]) -> int:
         if "Body" in params:
             body = params["Body"]
-            return len(body) if isinstance(body, bytes | bytearray | memoryview | str) else 0
+            if isinstance(body, bytes | bytearray | memoryview | str):
+                return len(body)
+            if hasattr(body, "seek") and hasattr(body, "tell"):  # a file-like body
+                position = body.tell()
+                size = int(body.seek(0, 2))
+                body.seek(position)
+                return size
+            return 0
         return 0  # a copy: its size was counted when the browser posted it
 
     def _dynamodb(self, operation: str, params: dict[str, Any], response: dict[str, Any]) -> None:
