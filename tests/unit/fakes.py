@@ -44,7 +44,7 @@ from chalicelib.domain.requests import (
     Status,
     month_of,
 )
-from chalicelib.domain.states import OPEN_STATUSES, Actor
+from chalicelib.domain.states import OPEN_STATUSES, Actor, Outcome
 from chalicelib.domain.uploads import Upload
 from chalicelib.store import outbox
 from chalicelib.store.files import Inspected
@@ -389,7 +389,7 @@ class FakeTransitions:
         entry = _entry(now, Status.processed, label, Actor.service, agent_id)
         updates = {
             "status": Status.processed,
-            "outcome": outcome,
+            "outcome": Outcome(outcome),  # stored as the table holds it: a valid outcome
             "information_request": None,
             **extra,
         }
