@@ -4,6 +4,15 @@ Queue names here are logical: `infra/chalice-merge.yaml` points each event sourc
 stateful stack's queue of the stage, and the local queue pump maps them the same way.
 """
 
+# ruff: noqa: E402  (the imports follow `gc.disable()`, on purpose)
+import gc
+
+# A cold start imports a few hundred modules that allocate long-lived objects (classes, models,
+# botocore's service models): the cyclic collector ran several full passes over them during the
+# import, about 30 ms of every cold start (docs/performance.md). No collection while the app is
+# imported; what the import built is then frozen out of every later collection.
+gc.disable()
+
 from typing import Any
 
 from chalice import Chalice, Cron, Rate
@@ -105,3 +114,6 @@ for service, function_name in SERVICE_FUNCTIONS.items():
     app.on_sqs_message(queue=f"svc-{service.value}", batch_size=10, name=function_name)(
         _service_handler(service)
     )
+
+gc.freeze()  # the app and its modules live as long as the process: never scanned again
+gc.enable()
