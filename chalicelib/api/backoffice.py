@@ -244,8 +244,8 @@ def information_request(member_id: str, request_id: str) -> Response:
 
     The request waits for the member (`waiting_for_member`) until they answer or
     `respond_within_days` (default 30) pass; the detail shows the question, and a letter
-    « Demande de pièces complémentaires » joins the member's documents. Asking the same
-    question again while it waits changes nothing.
+    « Demande de pièces complémentaires » joins the member's documents a moment later, once
+    the service has rendered it. Asking the same question again while it waits changes nothing.
     """
     payload = body.json_body(blueprint.current_request)
     record = _agent_record(member_id, request_id)
