@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import ValidationError
 
 from chalicelib.domain.requests import RequestPointer
 from chalicelib.observability import CORRELATION_ATTRIBUTE, correlated, failure, metric
@@ -38,24 +39,29 @@ def _flag_for_agents(pointer: RequestPointer) -> None:
         logger.error("could not flag request %s", pointer.request_id, extra=failure(error))
 
 
-def process_batch(
-    event: dict[str, Any], handle: Callable[[RequestPointer], object], function: str
+def process_records(
+    event: dict[str, Any],
+    handle: Callable[[SQSRecord], object],
+    function: str,
+    on_last_failure: Callable[[SQSRecord], None] | None = None,
 ) -> dict[str, Any]:
+    """Every record handed to `handle` in the correlation id it carries (if any); a failure is
+    logged by ids only, counted, and reported for SQS to retry that record alone; on the
+    failure that sends it to the DLQ, `on_last_failure` is told."""
+
     def record_handler(record: SQSRecord) -> None:
         attribute = record.message_attributes[CORRELATION_ATTRIBUTE]
         incoming = attribute.string_value if attribute else None
         with correlated(incoming, function=function):
-            pointer: RequestPointer | None = None
             try:
-                pointer = RequestPointer.model_validate_json(record.body)
-                handle(pointer)
+                handle(record)
             except Exception as error:
                 # IDs only: the message id says which; no body, no exception message.
                 logger.error("record %s failed", record.message_id, extra=failure(error))
                 metric("HandlerFailures", function=function)
                 receives = int(record.attributes.approximate_receive_count or 0)
-                if pointer is not None and receives >= MAX_RECEIVES:
-                    _flag_for_agents(pointer)
+                if on_last_failure is not None and receives >= MAX_RECEIVES:
+                    on_last_failure(record)
                 raise
 
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -63,4 +69,25 @@ def process_batch(
         process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=None
         )
+    )
+
+
+def process_batch(
+    event: dict[str, Any], handle: Callable[[RequestPointer], object], function: str
+) -> dict[str, Any]:
+    """Records that carry a request's pointer; one about to go to the DLQ puts its request
+    before an agent."""
+
+    def last_failure(record: SQSRecord) -> None:
+        try:
+            pointer = RequestPointer.model_validate_json(record.body)
+        except ValidationError:
+            return  # not a pointer: nothing to flag
+        _flag_for_agents(pointer)
+
+    return process_records(
+        event,
+        lambda record: handle(RequestPointer.model_validate_json(record.body)),
+        function,
+        last_failure,
     )

@@ -4,23 +4,16 @@ decode → call `services/notifications`. A record that fails 5 times goes to th
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.domain import clock
-from chalicelib.observability import correlated, failure, metric
+from chalicelib.observability import correlated
+from chalicelib.routing.batch import process_records
 from chalicelib.services.notifications import notify, send_due_sms
 from chalicelib.settings import get_settings
 from chalicelib.store.unit_of_work import unit_of_work
-
-logger = logging.getLogger(__name__)
 
 FUNCTION = "notifications"
 
@@ -31,23 +24,12 @@ def preferences_url() -> str:
 
 
 def handle_notifications(event: dict[str, Any]) -> dict[str, Any]:
-    def record_handler(record: SQSRecord) -> None:
-        with correlated(None, function=FUNCTION):
-            try:
-                envelope = json.loads(record.body)  # EventBridge's event, as its rule sends it
-                detail_type, detail = envelope["detail-type"], envelope["detail"]
-                notify(unit_of_work(), detail_type, detail, clock.now(), preferences_url())
-            except Exception as error:
-                logger.error("record %s failed", record.message_id, extra=failure(error))
-                metric("HandlerFailures", function=FUNCTION)
-                raise
+    def handle(record: SQSRecord) -> None:
+        envelope = json.loads(record.body)  # EventBridge's event, as its rule sends it
+        detail_type, detail = envelope["detail-type"], envelope["detail"]
+        notify(unit_of_work(), detail_type, detail, clock.now(), preferences_url())
 
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(
-        process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=None
-        )
-    )
+    return process_records(event, handle, FUNCTION)
 
 
 def morning_sms() -> int:
