@@ -10,7 +10,7 @@ import re
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -218,6 +218,17 @@ def post_form(url: str, fields: dict[str, str], data: bytes, filename: str = "f"
 
     answer = requests.post(url, data=fields, files={"file": (filename, data)}, timeout=30)
     return answer.status_code
+
+
+def file_justificatif(api: Api, who: SignedIn, today: date) -> str:
+    """A reimbursement receipt with one PDF, filed through the API: its request id."""
+    data = {"care_date": (today - timedelta(days=2)).isoformat(), "amount": "80.00",
+            "care_type": "optique"}  # fmt: skip
+    body = {"type": "sante.justificatif", "beneficiary_ids": [f"{who.member_id}-01"],
+            "data": data, "upload_ids": [upload(api, who, PDF_BYTES)]}  # fmt: skip
+    answer = api.post("/requests", who, body=body)
+    assert answer.status == 201, answer.body
+    return str(answer.body["request_id"])
 
 
 def upload(

@@ -4,27 +4,19 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from botocore.exceptions import ClientError
 
 from infra.queue_pump import QueuePump
-from tests.conftest import PDF_BYTES, Api, SignedIn, upload
-
-
-def _justificatif(api: Api, who: SignedIn, today: date) -> str:
-    data = {"care_date": (today - timedelta(days=2)).isoformat(), "amount": "80.00",
-            "care_type": "optique"}  # fmt: skip
-    body = {"type": "sante.justificatif", "beneficiary_ids": [f"{who.member_id}-01"],
-            "data": data, "upload_ids": [upload(api, who, PDF_BYTES)]}  # fmt: skip
-    return str(api.post("/requests", who, body=body).body["request_id"])
+from tests.conftest import Api, SignedIn, file_justificatif
 
 
 def test_a_back_office_read_and_action_show_in_the_members_access_log(
     api: Api, pump: QueuePump, alice: SignedIn, bob: SignedIn, agent: SignedIn, today: date
 ) -> None:
-    request_id = _justificatif(api, alice, today)
+    request_id = file_justificatif(api, alice, today)
     pump.drain()
     assert api.get("/me/access-log", alice).body == {"entries": [], "next_cursor": None}
     path = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
@@ -60,7 +52,7 @@ def test_no_record_no_answer(
 ) -> None:
     from chalicelib.store.access import AccessLog
 
-    request_id = _justificatif(api, alice, today)
+    request_id = file_justificatif(api, alice, today)
     pump.drain()
 
     def unrecordable(self: AccessLog, *args: object) -> None:

@@ -20,7 +20,7 @@ from chalicelib.store.audit import AuditTrail
 from infra import audit_verify
 from infra.local_stack import LocalStack
 from infra.queue_pump import QueuePump
-from tests.conftest import PDF_BYTES, Api, Historian, SignedIn, upload
+from tests.conftest import Api, Historian, SignedIn, file_justificatif
 
 
 def _days(start: date) -> list[str]:
@@ -59,21 +59,11 @@ def _chain_on(day: date, length: int) -> str:
     return day.isoformat()
 
 
-def _justificatif(api: Api, who: SignedIn, today: date) -> str:
-    data = {"care_date": (today - timedelta(days=2)).isoformat(), "amount": "80.00",
-            "care_type": "optique"}  # fmt: skip
-    body = {"type": "sante.justificatif", "beneficiary_ids": [f"{who.member_id}-01"],
-            "data": data, "upload_ids": [upload(api, who, PDF_BYTES)]}  # fmt: skip
-    answer = api.post("/requests", who, body=body)
-    assert answer.status == 201, answer.body
-    return str(answer.body["request_id"])
-
-
 def test_changes_and_back_office_accesses_land_in_the_chain_in_order(
     api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date
 ) -> None:
     start = clock.today()
-    request_id = _justificatif(api, alice, today)
+    request_id = file_justificatif(api, alice, today)
     pump.drain()
     path = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
     assert api.get(path, agent).status == 200
@@ -112,7 +102,7 @@ def test_no_audit_record_no_access_record_and_no_answer(
     api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    request_id = _justificatif(api, alice, today)
+    request_id = file_justificatif(api, alice, today)
     pump.drain()
 
     def unavailable(self: AuditTrail, *args: object, **kwargs: object) -> None:
@@ -189,7 +179,7 @@ def test_an_event_dispatched_again_is_recorded_once(
         raise ClientError({"Error": {"Code": "InternalServerError", "Message": "gone"}}, "Update")
 
     monkeypatch.setattr(RequestRepository, "clear_outbox", dies)
-    request_id = _justificatif(api, alice, today)
+    request_id = file_justificatif(api, alice, today)
     monkeypatch.undo()
     assert [r["action"] for r in _records(_days(start), request_id)] == ["RequestFiled"]
     assert sweep_pending(datetime.now(UTC) + timedelta(minutes=2)) >= 1  # sent again

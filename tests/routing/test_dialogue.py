@@ -5,24 +5,14 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import requests
 
 from infra.local_stack import LocalStack
 from infra.queue_pump import QueuePump
-from tests.conftest import PDF_BYTES, Api, SignedIn, _sign_up, upload
-
-
-def _justificatif(api: Api, who: SignedIn, today: date) -> str:
-    data = {"care_date": (today - timedelta(days=2)).isoformat(), "amount": "80.00",
-            "care_type": "optique"}  # fmt: skip
-    body = {"type": "sante.justificatif", "beneficiary_ids": [f"{who.member_id}-01"],
-            "data": data, "upload_ids": [upload(api, who, PDF_BYTES)]}  # fmt: skip
-    answer = api.post("/requests", who, body=body)
-    assert answer.status == 201, answer.body
-    return str(answer.body["request_id"])
+from tests.conftest import PDF_BYTES, Api, SignedIn, _sign_up, file_justificatif, upload
 
 
 def _backoffice(who: SignedIn, request_id: str, action: str = "") -> str:
@@ -38,7 +28,7 @@ def _ask(api: Api, agent: SignedIn, who: SignedIn, request_id: str, **body: Any)
 def test_the_service_asks_the_member_answers_and_the_service_sees_it_once(
     api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date
 ) -> None:
-    request_id = _justificatif(api, alice, today)
+    request_id = file_justificatif(api, alice, today)
     pump.drain()
     asked = _ask(api, agent, alice, request_id, respond_within_days=10)
     assert asked.status == 200, asked.body
@@ -87,7 +77,7 @@ def test_the_service_asks_the_member_answers_and_the_service_sees_it_once(
 def test_asking_or_answering_a_closed_request_is_a_conflict(
     api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date
 ) -> None:
-    request_id = _justificatif(api, alice, today)
+    request_id = file_justificatif(api, alice, today)
     pump.drain()
     decided = api.post(
         _backoffice(alice, request_id, "decision"),
@@ -107,7 +97,7 @@ def test_asking_or_answering_a_closed_request_is_a_conflict(
 def test_a_withdrawn_request_leaves_its_work_list_and_its_files_are_closed(
     api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date
 ) -> None:
-    request_id = _justificatif(api, alice, today)
+    request_id = file_justificatif(api, alice, today)
     detail = api.get(f"/requests/{request_id}", alice).body
     attachment = detail["attachments"][0]["attachment_id"]
     withdrawn = api.post(f"/requests/{request_id}/withdrawal", alice, body={"reason": "Doublon."})
@@ -145,7 +135,7 @@ def test_an_agent_never_acts_on_their_own_file(
     member_id = f"C{today.toordinal()}{threading.get_ident() % 1000:03d}"
     seed.seed_member(*seed.claire(today, member_id))
     claire = _sign_up(local_stack, member_id, ("agent-remboursements",))
-    request_id = _justificatif(api, claire, today)
+    request_id = file_justificatif(api, claire, today)
     pump.drain()
     for action, body in (
         ("decision", {"outcome": "accepted", "amount": "80.00"}),
@@ -160,7 +150,7 @@ def test_an_agent_never_acts_on_their_own_file(
 def test_an_agent_reclassifies_a_request_as_a_complaint(
     api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn, today: date
 ) -> None:
-    request_id = _justificatif(api, alice, today)
+    request_id = file_justificatif(api, alice, today)
     pump.drain()
     moved = api.post(
         _backoffice(alice, request_id, "reclassification"), agent_all, body={"complaint": True}
@@ -182,8 +172,8 @@ def test_an_agent_reclassifies_a_request_as_a_complaint(
 def test_a_complaint_contests_one_of_the_members_own_requests(
     api: Api, pump: QueuePump, alice: SignedIn, bob: SignedIn, agent_all: SignedIn, today: date
 ) -> None:
-    contested = _justificatif(api, alice, today)
-    bobs = _justificatif(api, bob, today)
+    contested = file_justificatif(api, alice, today)
+    bobs = file_justificatif(api, bob, today)
     body = {
         "type": "contact.demande",
         "complaint": True,
@@ -206,7 +196,7 @@ def test_a_complaint_contests_one_of_the_members_own_requests(
 def test_the_timeline_filters_on_status_and_type(
     api: Api, pump: QueuePump, alice: SignedIn, today: date
 ) -> None:
-    reimbursement = _justificatif(api, alice, today)
+    reimbursement = file_justificatif(api, alice, today)
     body = {"type": "sante.attestation_tiers_payant", "beneficiary_ids": [f"{alice.member_id}-01"]}
     attestation = api.post("/requests", alice, body=body).body["request_id"]
     pump.drain()
@@ -229,7 +219,7 @@ def test_a_reply_and_a_decision_arriving_together_lose_nothing(
     api: Api, http_api: str, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date
 ) -> None:
     for _ in range(3):
-        request_id = _justificatif(api, alice, today)
+        request_id = file_justificatif(api, alice, today)
         pump.drain()
         assert _ask(api, agent, alice, request_id).status == 200
         answers: dict[str, int] = {}
@@ -266,7 +256,7 @@ def test_a_reply_delivered_twice_by_sqs_is_seen_once(
     api: Api, pump: QueuePump, local_stack: LocalStack, alice: SignedIn, agent: SignedIn,
     today: date,
 ) -> None:  # fmt: skip
-    request_id = _justificatif(api, alice, today)
+    request_id = file_justificatif(api, alice, today)
     pump.drain()
     assert _ask(api, agent, alice, request_id).status == 200
     assert (

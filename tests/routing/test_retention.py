@@ -23,7 +23,7 @@ from tests.aws_expiry import (
     template_rules,
     versions,
 )
-from tests.conftest import PDF_BYTES, Api, SignedIn, upload
+from tests.conftest import PDF_BYTES, Api, SignedIn, file_justificatif, upload
 
 DAY = timedelta(days=1)
 
@@ -34,16 +34,6 @@ def _freeze(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
 
 def _paris(day: date, hour: int = 8) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=clock.PARIS)
-
-
-def _justificatif(api: Api, who: SignedIn, today: date) -> str:
-    data = {"care_date": (today - timedelta(days=2)).isoformat(), "amount": "80.00",
-            "care_type": "optique"}  # fmt: skip
-    body = {"type": "sante.justificatif", "beneficiary_ids": [f"{who.member_id}-01"],
-            "data": data, "upload_ids": [upload(api, who, PDF_BYTES)]}  # fmt: skip
-    answer = api.post("/requests", who, body=body)
-    assert answer.status == 201, answer.body
-    return str(answer.body["request_id"])
 
 
 def _refuse(api: Api, agent: SignedIn, who: SignedIn, request_id: str) -> None:
@@ -102,7 +92,7 @@ def test_the_daily_watch_carries_out_the_days_purges(
     attachments' entry, aged to today (the test below ages the request itself)."""
     from chalicelib.routing.sla import watch
 
-    request_id = _justificatif(api, alice, today)
+    request_id = file_justificatif(api, alice, today)
     pump.drain()
     _refuse(api, agent, alice, request_id)
     dynamodb, table = local_stack.client("dynamodb"), local_stack.outputs["TableName"]
@@ -134,7 +124,7 @@ def test_attachments_are_deleted_by_the_daily_watch_90_days_after_the_decision_a
     watch_on: Callable[..., None],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    request_id = _justificatif(api, alice, today)
+    request_id = file_justificatif(api, alice, today)
     pump.drain()
     closed_at = clock.now()
     _freeze(monkeypatch, closed_at)
@@ -175,7 +165,7 @@ def test_a_missed_watch_deletes_a_withdrawn_requests_attachments_on_its_next_run
     watch_on: Callable[..., None],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    request_id = _justificatif(api, bob, today)
+    request_id = file_justificatif(api, bob, today)
     withdrawn_at = clock.now()
     _freeze(monkeypatch, withdrawn_at)
     answer = api.post(f"/requests/{request_id}/withdrawal", bob, body={})
@@ -215,7 +205,7 @@ def test_a_closed_request_and_its_letters_go_5_years_after_closing_and_not_befor
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert alice.member_id is not None
-    request_id = _justificatif(api, alice, today)
+    request_id = file_justificatif(api, alice, today)
     pump.drain()
     closed_at = clock.now()
     _freeze(monkeypatch, closed_at)
@@ -273,8 +263,8 @@ def test_the_documents_list_and_the_timeline_skip_what_expired_before_ttl_remove
     today: date,
 ) -> None:
     assert alice.member_id is not None
-    kept = _justificatif(api, alice, today)
-    expired = _justificatif(api, alice, today)
+    kept = file_justificatif(api, alice, today)
+    expired = file_justificatif(api, alice, today)
     pump.drain()
     _refuse(api, agent, alice, kept)
     _refuse(api, agent, alice, expired)
