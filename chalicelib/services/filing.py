@@ -143,8 +143,7 @@ def file_request(
     )
     if previous is not None:
         return _replay(previous, fingerprint)
-    if count >= limit.limit:
-        raise limit_reached(limit, now)
+    refuse_when_full(count, limit, now)
     chosen = check_against_contract(new, beneficiaries, today)
     if new.related_request_id is not None:
         _check_contested(uow, member_id, new.related_request_id)
@@ -205,7 +204,12 @@ def limit_reached(limit: DailyLimit, now: datetime) -> TooManyRequests:
 def check_room(uow: UnitOfWork, member_id: str, limit: DailyLimit, now: datetime) -> None:
     """Refuse early (one read) a member whose day is full, before any file is read or copied;
     what holds the limit is the write's own condition (`RequestRepository.create`, `reply`)."""
-    if uow.requests.day_count(member_id, limit) >= limit.limit:
+    refuse_when_full(uow.requests.day_count(member_id, limit), limit, now)
+
+
+def refuse_when_full(count: int, limit: DailyLimit, now: datetime) -> None:
+    """`count` of today's already at the limit: 429 until midnight, Paris time."""
+    if count >= limit.limit:
         raise limit_reached(limit, now)
 
 

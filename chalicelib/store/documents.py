@@ -120,48 +120,41 @@ class DocumentRepository:
         operations: list[dict[str, Any]] = [
             {"Put": {"TableName": table(), "Item": serialize(item)}},
         ]
-        if request_id is not None:
-            guard = {
-                **keys.letter_guard_key(member_id, request_id, _guard(kind, occurrence)),
-                "entity": "letter_guard",
-                "document_id": document_id,
-                "expires_at": request_expires_at,
-            }
-            closed = request_expires_at is not None
-            operations += [
-                {
-                    "Put": {
-                        "TableName": table(),
-                        "Item": serialize(guard),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": table(),
-                        "Key": serialize(
-                            keys.request_key(member_id, month_of(request_id), request_id)
-                        ),
-                        "UpdateExpression": "SET documents = list_append(documents, :doc)"
-                        + _ANNOUNCE * (announce is not None)
-                        + " DELETE letters_due :settled" * (settles is not None),
-                        "ConditionExpression": "attribute_exists(pk) AND "
-                        + (
-                            "expires_at = :expires"
-                            if closed
-                            else "attribute_not_exists(expires_at)"
-                        ),
-                        "ExpressionAttributeValues": serialize(
-                            {
-                                ":doc": [{"document_id": document_id, "title": title}],
-                                **({":expires": request_expires_at} if closed else {}),
-                                **(_announced(announce, request_id, now) if announce else {}),
-                                **({":settled": {settles}} if settles is not None else {}),
-                            }
-                        ),
-                    }
-                },
-            ]
+        guard = {
+            **keys.letter_guard_key(member_id, request_id, _guard(kind, occurrence)),
+            "entity": "letter_guard",
+            "document_id": document_id,
+            "expires_at": request_expires_at,
+        }
+        closed = request_expires_at is not None
+        operations += [
+            {
+                "Put": {
+                    "TableName": table(),
+                    "Item": serialize(guard),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": table(),
+                    "Key": serialize(keys.request_key(member_id, month_of(request_id), request_id)),
+                    "UpdateExpression": "SET documents = list_append(documents, :doc)"
+                    + _ANNOUNCE * (announce is not None)
+                    + " DELETE letters_due :settled" * (settles is not None),
+                    "ConditionExpression": "attribute_exists(pk) AND "
+                    + ("expires_at = :expires" if closed else "attribute_not_exists(expires_at)"),
+                    "ExpressionAttributeValues": serialize(
+                        {
+                            ":doc": [{"document_id": document_id, "title": title}],
+                            **({":expires": request_expires_at} if closed else {}),
+                            **(_announced(announce, request_id, now) if announce else {}),
+                            **({":settled": {settles}} if settles is not None else {}),
+                        }
+                    ),
+                }
+            },
+        ]
         if request_expires_at is not None:
             operations.append(late_letter(member_id, request_id, key, request_expires_at))
         try:
