@@ -45,7 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PASSWORD = "Bench-Password-2026!"  # noqa: S105 (a throwaway account in its own moto)
-OVERHEAD_TARGET_MS = 1.0
+OVERHEAD_TARGET_MS = 1.0  # the reads (issue 18, target 4)
+FILING_OVERHEAD_TARGET_MS = 1.5  # `POST /requests` with 2 attachments
 COLD_START_TARGET = 1.6
 BUNDLE_TARGET_MB = 15.0
 HEAVY = ("fpdf", "PIL", "fontTools", "pystrich", "chalicelib.letters.render")
@@ -141,15 +142,20 @@ class AwsMeter:
 
     def _replay(self, operation: str, params: dict[str, Any]) -> Any:
         """The recorded answer to the same call, else to the same operation (new ids)."""
-        key = _key(params)
         with self._lock:
             same_op = [r for r in self._unused if r.operation == operation]
             if not same_op:
                 raise RuntimeError(f"replay: no recorded answer left for {operation}")
-            # The same call; else the same object (concurrent calls come in any order); else
-            # the first answer left to this operation (new ids in the body).
-            same_object = [r for r in same_op if r.object_key and r.object_key == params.get("Key")]
-            chosen = next((r for r in same_op if r.params == key), (same_object or same_op)[0])
+            if len(same_op) == 1:  # no need to tell calls apart (the key is costly to build)
+                chosen = same_op[0]
+            else:
+                # The same call; else the same object (concurrent calls come in any order);
+                # else the first answer left to this operation (new ids in the body).
+                key = _key(params)
+                same_object = [
+                    r for r in same_op if r.object_key and r.object_key == params.get("Key")
+                ]
+                chosen = next((r for r in same_op if r.params == key), (same_object or same_op)[0])
             self._unused.remove(chosen)
         if chosen.body is not None:
             return {**chosen.response, "Body": _stream(chosen.body)}
@@ -174,6 +180,7 @@ class Measured:
     replayed: list[float] = field(default_factory=list)  # total with AWS answers replayed
     calls: Counter[str] = field(default_factory=Counter)  # per-run call signature → runs
     expected_calls: int | None = None
+    own_target: float = OVERHEAD_TARGET_MS
 
     @property
     def own(self) -> list[float]:
@@ -193,6 +200,7 @@ class Operation:
     expected_calls: int | None
     prepare: Callable[[], dict[str, Any] | None] = lambda: None  # the body, built untimed
     status: int = 200
+    own_target: float = OVERHEAD_TARGET_MS
 
 
 def _signature(calls: Counter[str]) -> str:
@@ -222,7 +230,9 @@ def _measure(
     runs: int,
     warmup: int,
 ) -> Measured:
-    measured = Measured(operation.label, expected_calls=operation.expected_calls)
+    measured = Measured(
+        operation.label, expected_calls=operation.expected_calls, own_target=operation.own_target
+    )
     meter.mode = "live"
     for run in range(warmup + runs):
         body = operation.prepare()
@@ -408,6 +418,7 @@ def bench_operations(runs: int, own_process: bool) -> tuple[list[Measured], Meas
                     None,
                     prepare=two_uploads,
                     status=201,
+                    own_target=FILING_OVERHEAD_TARGET_MS,
                 ),
             ]
             results = [_measure(client, meter, op, headers, runs, warmup) for op in operations]
@@ -461,9 +472,9 @@ def print_operations(results: list[Measured], floor: Measured) -> None:
             print(f"  {m.label}: AWS calls {m.call_count} (minimum {m.expected_calls}): {verdict}")
     for m in results:
         own_p50 = _percentile(m.own, 0.5)
-        verdict = "met" if own_p50 <= OVERHEAD_TARGET_MS else "MISSED"
+        verdict = "met" if own_p50 <= m.own_target else "MISSED"
         print(
-            f"  {m.label}: own overhead p50 {own_p50:.2f} ms (≤ {OVERHEAD_TARGET_MS:.0f} ms): "
+            f"  {m.label}: own overhead p50 {own_p50:.2f} ms (≤ {m.own_target:g} ms): "
             f"{verdict}; replayed {_percentile(m.replayed, 0.5):.2f} ms"
         )
 

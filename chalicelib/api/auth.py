@@ -58,7 +58,25 @@ class Principal:
 
 
 class TokenVerifier:
-    def __init__(self, issuer: str, audience: str, jwks_url: str, cache_seconds: int) -> None:
+    """Verifies a token's signature and claims once, then remembers the exact token string it
+    accepted until the token expires, `remember_seconds` at most (bounded, least recently used
+    out first): a member's portal sends the same ID token with every call of the hour it lives,
+    and the signature check and the base64 decoding were a third of a read's own time
+    (docs/performance.md). Only the exact string verified before is served from memory: any
+    other byte is a new token, checked in full. As with API Gateway's authorizer cache, a key
+    withdrawn from the pool's JWKS stops a remembered token after `remember_seconds`."""
+
+    def __init__(
+        self,
+        issuer: str,
+        audience: str,
+        jwks_url: str,
+        cache_seconds: int,
+        *,
+        remember_seconds: float = 300,
+        max_remembered: int = 1024,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._issuer = issuer
         self._audience = audience
         import jwt  # on first use: the queue and schedule functions never verify a token
@@ -66,8 +84,28 @@ class TokenVerifier:
         self._jwks = jwt.PyJWKClient(
             jwks_url, cache_jwk_set=True, lifespan=cache_seconds, timeout=5
         )
+        self._remember_seconds = remember_seconds
+        self._max_remembered = max_remembered
+        self._clock = clock
+        self._remembered: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def verify(self, token: str) -> Principal:
+        now = self._clock()
+        with self._lock:
+            entry = self._remembered.get(token)
+            if entry is not None and now < entry[1]:
+                self._remembered.move_to_end(token)
+                return entry[0]
+        principal, expires_at = self._verified(token)
+        with self._lock:
+            self._remembered[token] = (principal, min(expires_at, now + self._remember_seconds))
+            while len(self._remembered) > self._max_remembered:
+                self._remembered.popitem(last=False)
+        return principal
+
+    def _verified(self, token: str) -> tuple[Principal, float]:
+        """The full check: header, key, signature, issuer, audience, times, token use."""
         import jwt
 
         try:
@@ -94,11 +132,12 @@ class TokenVerifier:
             raise Unauthorized("Un jeton d'identité (ID token) est attendu.")
         groups = claims.get("cognito:groups") or []
         member_id = claims.get("custom:member_id")
-        return Principal(
+        principal = Principal(
             subject=str(claims["sub"]),
             member_id=str(member_id) if member_id else None,
             groups=frozenset(str(g) for g in groups),
         )
+        return principal, float(claims["exp"])
 
 
 class AccountBindings:

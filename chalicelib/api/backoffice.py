@@ -142,7 +142,7 @@ def work_list(service: str) -> Response:
         )
         for record in records
     ]
-    return json_response(WorkList(requests=items, next_cursor=next_cursor).model_dump(mode="json"))
+    return json_response(WorkList(requests=items, next_cursor=next_cursor))
 
 
 @blueprint.route(
@@ -164,7 +164,7 @@ def agent_detail(member_id: str, request_id: str) -> Response:
     record = _agent_record(member_id, request_id)
     now = clock.now()
     privacy.record_access(unit_of_work(), record, Action.consulted, _agent_id(), now)
-    return json_response(_agent_view(record, now).model_dump(mode="json"))
+    return json_response(_agent_view(record, now))
 
 
 @blueprint.route(
@@ -215,7 +215,7 @@ def decide(member_id: str, request_id: str) -> Response:
         **view.model_dump(),
         letter=DocumentRef(document_id=letter.document_id, title=letter.title),
     )
-    return json_response(answer.model_dump(mode="json"))
+    return json_response(answer)
 
 
 @blueprint.route(
@@ -255,7 +255,7 @@ def information_request(member_id: str, request_id: str) -> Response:
     privacy.record_access(uow, record, Action.asked, _agent_id(), now)
     dialogue.ask(uow, record, question, now, _agent_id())
     view = _agent_view(uow.requests.get(member_id, request_id), now)
-    return json_response(view.model_dump(mode="json"))
+    return json_response(view)
 
 
 @blueprint.route(
@@ -288,4 +288,4 @@ def reclassification(member_id: str, request_id: str) -> Response:
     now = clock.now()
     privacy.record_access(unit_of_work(), record, Action.reclassified, _agent_id(), now)
     moved = dialogue.reclassify(unit_of_work(), record, wanted, now, _agent_id())
-    return json_response(_agent_view(moved, now).model_dump(mode="json"))
+    return json_response(_agent_view(moved, now))

@@ -36,7 +36,7 @@ def list_documents() -> Response:
     member_id = current_member_id()
     months = DocumentsQuery.from_request(blueprint.current_request).months
     documents = following.documents(unit_of_work(), member_id, months, clock.now())
-    return json_response(DocumentList(documents=documents).model_dump(mode="json"))
+    return json_response(DocumentList(documents=documents))
 
 
 @blueprint.route(
@@ -52,4 +52,4 @@ def download_document(document_id: str) -> Response:
     A presigned GET of the PDF, valid a few minutes, saved as `<title>-<date>.pdf`.
     """
     link = following.document_link(unit_of_work(), current_member_id(), document_id, clock.now())
-    return json_response(DownloadLink.model_validate(link).model_dump(mode="json"))
+    return json_response(DownloadLink.model_validate(link))

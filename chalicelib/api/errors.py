@@ -29,11 +29,18 @@ JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Contro
 
 
 def json_response(
-    body: Any, status_code: int = 200, headers: dict[str, str] | None = None
+    body: BaseModel | Any, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    # Serialised here so French text stays readable UTF-8 rather than \u escapes.
+    """Serialised here, compact, French text as readable UTF-8 rather than \\u escapes. A model
+    is written by pydantic's serializer directly (the same JSON, in a fraction of the time of
+    dumping it to Python objects and those to JSON: docs/performance.md)."""
+    text = (
+        body.model_dump_json()
+        if isinstance(body, BaseModel)
+        else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    )
     return Response(
-        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        body=text,
         status_code=status_code,
         headers={**JSON_HEADERS, **(headers or {})},
     )

@@ -54,7 +54,7 @@ def start_export() -> Response:
     body.validated(NewExport, body.json_body_or_empty(blueprint.current_request))
     answer = exporting.start_export(unit_of_work(), current_member_id(), clock.now())
     headers = {"Location": f"/me/exports/{answer.export_id}"}
-    return json_response(answer.model_dump(mode="json"), 202, headers)
+    return json_response(answer, 202, headers)
 
 
 @blueprint.route(
@@ -72,4 +72,4 @@ def export_status(export_id: str) -> Response:
     export whose build never finished is `expired` too: ask for another.
     """
     answer = exporting.export_status(unit_of_work(), current_member_id(), export_id, clock.now())
-    return json_response(answer.model_dump(mode="json"))
+    return json_response(answer)

@@ -30,7 +30,7 @@ def get_me() -> Response:
     characters) and contract. `bank_account` is null when none is on file.
     """
     member = MemberRepository().get(current_member_id())
-    return json_response(MeAnswer.of(member).model_dump(mode="json"))
+    return json_response(MeAnswer.of(member))
 
 
 @blueprint.route(
@@ -48,7 +48,7 @@ def get_my_beneficiaries() -> Response:
     """
     beneficiaries = MemberRepository().beneficiaries(current_member_id())
     answer = BeneficiariesAnswer.of(beneficiaries)
-    return json_response(answer.model_dump(mode="json"))
+    return json_response(answer)
 
 
 @blueprint.route(
@@ -66,7 +66,7 @@ def get_my_preferences() -> Response:
     posted.
     """
     chosen = preferences.preferences(unit_of_work(), current_member_id())
-    return json_response(chosen.model_dump(mode="json"))
+    return json_response(chosen)
 
 
 @blueprint.route(
@@ -92,4 +92,4 @@ def put_my_preferences() -> Response:
     """
     payload = body.json_body(blueprint.current_request)
     chosen = preferences.set_preferences(unit_of_work(), current_member_id(), payload)
-    return json_response(chosen.model_dump(mode="json"))
+    return json_response(chosen)

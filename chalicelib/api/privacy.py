@@ -61,4 +61,4 @@ def access_log() -> Response:
     entries = [AccessEntry.model_validate(r.model_dump(include=set(AccessEntry.model_fields)))
                for r in records]  # fmt: skip
     answer = AccessLogAnswer(entries=entries, next_cursor=next_cursor)
-    return json_response(answer.model_dump(mode="json"))
+    return json_response(answer)

@@ -149,7 +149,7 @@ def search_professionals() -> Response:
             departments=departments,
         ),
     )
-    return json_response(answer.model_dump(mode="json"))
+    return json_response(answer)
 
 
 def _read(search: Search, departments: list[str]) -> list[Professional]:

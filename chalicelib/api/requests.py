@@ -133,7 +133,7 @@ def timeline() -> Response:
         months=[TimelineMonth(month=m, requests=found) for m, found in page.months],
         next_cursor=_cursor_after(page.last_month, member_id) if page.last_month else None,
     )
-    return json_response(answer.model_dump(mode="json"))
+    return json_response(answer)
 
 
 @blueprint.route(
@@ -150,7 +150,7 @@ def request_detail(request_id: str) -> Response:
     the IBAN masked), attachments and the letters sent.
     """
     record = unit_of_work().requests.get(current_member_id(), request_id)
-    return json_response(record.detail().model_dump(mode="json"))
+    return json_response(record.detail())
 
 
 @blueprint.route(
@@ -173,7 +173,7 @@ def download_attachment(request_id: str, attachment_id: str) -> Response:
     uow = unit_of_work()
     record = uow.requests.get(current_member_id(), request_id)
     link = following.attachment_link(uow, record, attachment_id, clock.now(), agent=False)
-    return json_response(DownloadLink.model_validate(link).model_dump(mode="json"))
+    return json_response(DownloadLink.model_validate(link))
 
 
 def _cursor_after(month: str, member_id: str) -> str:
@@ -262,4 +262,4 @@ def withdraw(request_id: str) -> Response:
     payload = body.json_body_or_empty(blueprint.current_request)
     wanted = body.validated(dialogue.WithdrawalBody, payload)
     detail = dialogue.withdraw(unit_of_work(), member_id, request_id, wanted, clock.now())
-    return json_response(detail.model_dump(mode="json"))
+    return json_response(detail)

@@ -65,4 +65,4 @@ def create_upload() -> Response:
     """
     wanted = body.validated(UploadRequest, body.json_body(blueprint.current_request))
     ticket = filing.create_upload(unit_of_work(), current_member_id(), wanted, clock.now())
-    return json_response(UploadTicket.model_validate(ticket).model_dump(mode="json"), 201)
+    return json_response(UploadTicket.model_validate(ticket), 201)

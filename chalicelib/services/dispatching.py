@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -20,11 +21,19 @@ logger = logging.getLogger(__name__)
 
 
 def dispatch(
-    uow: UnitOfWork, member_id: str, request_id: str, now: datetime, correlation: str | None = None
+    uow: UnitOfWork,
+    member_id: str,
+    request_id: str,
+    now: datetime,
+    correlation: str | None = None,
+    *,
+    entries: list[dict[str, Any]] | None = None,
 ) -> bool:
     """Send what the request's outbox holds, then clear it. False (all of it still pending, for
-    the sweeper) when a send fails: sent again later, at least once."""
-    entries = uow.requests.outbox(member_id, request_id)
+    the sweeper) when a send fails: sent again later, at least once. `entries`: the outbox as
+    the caller just wrote it in a new request (no read); by default it is read."""
+    if entries is None:
+        entries = uow.requests.outbox(member_id, request_id)
     if not entries:
         return True
     try:

@@ -162,7 +162,7 @@ def file_request(
     ]
     try:
         with keeping_copies(uow, copies, new.upload_ids):
-            uow.requests.create(
+            filed_outbox = uow.requests.create(
                 record,
                 now,
                 limit=limit,
@@ -178,7 +178,7 @@ def file_request(
     staged_keys = [keys.staged_object(member_id, a.attachment_id) for a in record.attachments]
     concurrently(
         lambda: uow.files.delete(staged_keys),
-        lambda: dispatch(uow, member_id, record.request_id, now),
+        lambda: dispatch(uow, member_id, record.request_id, now, entries=filed_outbox),
     )
     return Filed(record.request_id, detail)
 

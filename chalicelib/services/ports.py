@@ -45,7 +45,9 @@ class Requests(Protocol):
         limit: DailyLimit,
         idempotency: IdempotencyClaim | None = None,
         bank_iban: str | None = None,
-    ) -> None: ...
+    ) -> list[dict[str, Any]]:
+        """The request written; returns the outbox it was born with."""
+        ...
 
     def reply(
         self,

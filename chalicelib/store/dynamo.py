@@ -31,11 +31,54 @@ THROTTLING_CODES = frozenset(
 
 
 def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
+    """An item in DynamoDB's JSON, its None attributes left out: boto3's `TypeSerializer`,
+    with the types our items are made of (str, bool, int, Decimal, None, dict, list) written
+    directly. boto3's checks each value against every type in turn: a third of filing's own
+    time went there (docs/performance.md). Sets, bytes and anything else still go through
+    boto3's, and so do its errors (a float is refused); tests/unit/test_dynamo_json.py holds
+    the two to the same output."""
+    return {k: _to_dynamodb(v) for k, v in item.items() if v is not None}
 
 
 def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+    """An item read from DynamoDB as Python values, as boto3's `TypeDeserializer` gives them
+    (numbers as Decimal, sets as sets, binaries as `Binary`), the common types read directly."""
+    return {k: _from_dynamodb(v) for k, v in item.items()}
+
+
+_INT_LIMIT = 10**38  # DynamoDB numbers keep 38 significant digits
+
+
+def _to_dynamodb(value: Any) -> dict[str, Any]:
+    kind = type(value)
+    if kind is str:
+        return {"S": value}
+    if kind is bool:
+        return {"BOOL": value}
+    if kind is int and -_INT_LIMIT < value < _INT_LIMIT:  # else boto3's precision check
+        return {"N": str(value)}
+    if value is None:
+        return {"NULL": True}
+    if kind is dict:
+        return {"M": {k: _to_dynamodb(v) for k, v in value.items()}}
+    if kind is list:
+        return {"L": [_to_dynamodb(v) for v in value]}
+    written: dict[str, Any] = _serializer.serialize(value)  # sets, bytes, subclasses; errors
+    return written
+
+
+def _from_dynamodb(value: Mapping[str, Any]) -> Any:
+    if len(value) == 1:
+        ((kind, data),) = value.items()
+        if kind == "S":
+            return data
+        if kind == "M":
+            return {k: _from_dynamodb(v) for k, v in data.items()}
+        if kind == "L":
+            return [_from_dynamodb(v) for v in data]
+        if kind == "BOOL" or kind == "NULL":
+            return data if kind == "BOOL" else None
+    return _deserializer.deserialize(value)  # numbers, sets, binaries; boto3's errors too
 
 
 T = TypeVar("T")
@@ -49,9 +92,27 @@ def parallel_map(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
     """`function` over `items` concurrently, in order, on one pool per process.
 
     A pool per call started up to 8 threads on every request: about 1 ms of a timeline read
-    (bench/bench_api.py). Tasks must not call parallel_map themselves (they would wait on it).
+    (bench/bench_api.py). The first item runs in the calling thread while the pool runs the
+    others: one thread hand-over fewer per item list, none for a single item (each hand-over is
+    a thread waking up and taking the GIL, tens of microseconds). The first failure, in the
+    items' order, is raised once the items before it are done; the items not started are
+    cancelled. Tasks must not call parallel_map themselves (they would wait on it).
     """
-    return list(_shared_pool().map(_in_context(function), items))
+    listed = list(items)
+    if not listed:
+        return []
+    run = _in_context(function)
+    if len(listed) == 1:
+        return [run(listed[0])]
+    pending = [_shared_pool().submit(run, item) for item in listed[1:]]
+    try:
+        results = [run(listed[0])]
+        results.extend(future.result() for future in pending)
+    except BaseException:
+        for future in pending:
+            future.cancel()
+        raise
+    return results
 
 
 def _shared_pool() -> ThreadPoolExecutor:

@@ -194,12 +194,13 @@ class RequestRepository:
         limit: DailyLimit,
         idempotency: IdempotencyClaim | None = None,
         bank_iban: str | None = None,
-    ) -> None:
+    ) -> list[dict[str, Any]]:
         """Request + calendar + the day's count (+ idempotency record, uploads marked used,
         held IBAN): one transaction. `DailyLimitReached` when the day's count is full.
 
         The request is born with its outbox (the pointer for intake, its `RequestFiled` event)
         and pending: the dispatcher sends both and clears it, the sweeper what stays pending.
+        Returns that outbox as a read would give it back, for the dispatcher not to read it.
         """
         month = record.month
         item = {
@@ -219,11 +220,12 @@ class RequestRepository:
             "svc_pk": service_partition(record.service, "open"),
             "svc_sk": service_sort(NORMAL, record.created_at, record.request_id),
         }
+        written = serialize(item)
         operations: list[dict[str, Any]] = [
             {
                 "Put": {
                     "TableName": table(),
-                    "Item": serialize(item),
+                    "Item": written,
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
@@ -262,6 +264,8 @@ class RequestRepository:
             [a.attachment_id for a in record.attachments],
             count_at,
         )
+        filed_outbox: list[dict[str, Any]] = deserialize({"outbox": written["outbox"]})["outbox"]
+        return filed_outbox
 
     def reply(
         self,

@@ -221,3 +221,79 @@ def test_agent_groups_are_read_from_the_token(local_stack: LocalStack, agent: Si
     principal = verifier().verify(agent.token)
     assert principal.agent_services == {"devis", "remboursements"}
     assert principal.member_id is None
+
+
+def _counting_verifier(local_stack: LocalStack, **options: Any) -> tuple[Any, list[str]]:
+    """A verifier of the local pool whose full checks (signature, claims) are counted."""
+    from chalicelib.api.auth import TokenVerifier
+
+    verifier = TokenVerifier(
+        issuer=f"https://cognito-idp.{local_stack.region}.amazonaws.com/{local_stack.user_pool_id}",
+        audience=local_stack.app_client_id,
+        jwks_url=local_stack.jwks_url,
+        cache_seconds=3600,
+        **options,
+    )
+    checked: list[str] = []
+    full_check = verifier._verified
+
+    def counted(token: str) -> Any:
+        checked.append(token)
+        return full_check(token)
+
+    verifier._verified = counted  # type: ignore[method-assign]
+    return verifier, checked
+
+
+def test_a_verified_token_is_remembered_until_it_expires_and_no_longer(
+    local_stack: LocalStack, alice: SignedIn
+) -> None:
+    now = time.time()
+    clock = [now]
+    verifier, checked = _counting_verifier(
+        local_stack, remember_seconds=300, clock=lambda: clock[0]
+    )
+    token = _pool_signed({**_claims(alice.token), "iat": int(now), "exp": int(now) + 120})
+    assert verifier.verify(token).member_id == alice.member_id
+    assert verifier.verify(token).member_id == alice.member_id
+    assert checked == [token]  # the second call was served from memory
+    clock[0] = int(now) + 120  # the token's `exp`: never served from memory again
+    verifier.verify(token)  # (the full check still runs on the real clock, still valid there)
+    assert checked == [token, token]
+
+
+def test_a_token_is_checked_in_full_again_after_remember_seconds(
+    local_stack: LocalStack, alice: SignedIn
+) -> None:
+    clock = [time.time()]
+    verifier, checked = _counting_verifier(local_stack, remember_seconds=60, clock=lambda: clock[0])
+    verifier.verify(alice.token)
+    clock[0] += 59
+    verifier.verify(alice.token)
+    clock[0] += 2  # a key withdrawn from the JWKS stops a remembered token after this
+    verifier.verify(alice.token)
+    assert len(checked) == 2
+
+
+def test_only_the_exact_token_verified_is_remembered(
+    local_stack: LocalStack, alice: SignedIn, bob: SignedIn
+) -> None:
+    from chalicelib.domain.errors import Unauthorized
+
+    verifier, checked = _counting_verifier(local_stack, max_remembered=1)
+    verifier.verify(alice.token)
+    header, payload, signature = alice.token.split(".")
+    flipped = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
+    with pytest.raises(Unauthorized):
+        verifier.verify(f"{header}.{payload}.{flipped}")
+    with pytest.raises(Unauthorized):
+        verifier.verify(alice.token + "x")
+    assert verifier.verify(bob.token).member_id == bob.member_id  # pushes alice's out (1 kept)
+    assert verifier.verify(alice.token).member_id == alice.member_id
+    assert checked == [
+        alice.token,
+        f"{header}.{payload}.{flipped}",
+        alice.token + "x",
+        bob.token,
+        alice.token,
+    ]

@@ -285,6 +285,36 @@ def test_pointer_with_ids_only_reaches_intake(
     ]
 
 
+def test_filing_sends_its_outbox_without_reading_it_back_and_clears_it(
+    api: Api, local_stack: LocalStack, alice: SignedIn
+) -> None:
+    """The outbox a new request is born with goes out from memory (docs/performance.md, issue
+    18): no read of the request item, and the request leaves the pending list all the same."""
+    from chalicelib import aws
+    from chalicelib.store.requests import RequestRepository
+
+    drain_queue(local_stack, "intake")
+    reads: list[dict[str, Any]] = []
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if model.name in {"GetItem", "Query", "BatchGetItem"}:
+            reads.append(params)
+
+    client = aws.client("dynamodb")
+    client.meta.events.register("before-parameter-build.dynamodb", record)
+    try:
+        created = api.post("/requests", alice, body=_body(alice, "vie.autre", {})).body
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb", record)
+    assert reads  # the recorder sees the reads filing does make (beneficiaries, day count)
+    request_sk = f"REQ#{created['request_id']}"
+    assert [r for r in reads if request_sk in str(r.get("Key"))] == []
+    assert drain_queue(local_stack, "intake") == [
+        {"request_id": created["request_id"], "member_id": alice.member_id}
+    ]
+    assert RequestRepository().outbox(alice.member_id, created["request_id"]) == []
+
+
 # --- idempotency (Stripe's semantics) -----------------------------------------------------
 
 

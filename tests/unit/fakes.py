@@ -167,7 +167,7 @@ class FakeRequests:
         limit: DailyLimit,
         idempotency: IdempotencyClaim | None = None,
         bank_iban: str | None = None,
-    ) -> None:
+    ) -> list[dict[str, Any]]:
         if self.fail_creates:
             self.fail_creates -= 1
             raise RuntimeError("transaction failed")
@@ -203,6 +203,7 @@ class FakeRequests:
             self._uploads.records[upload_key] = used
         if bank_iban is not None:
             self._members.held[key] = bank_iban
+        return self.outbox(record.member_id, record.request_id)
 
     def reply(
         self,

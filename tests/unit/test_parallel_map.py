@@ -1,0 +1,70 @@
+"""`parallel_map` and `concurrently` (store/dynamo.py): results in order, the first item in the
+calling thread, the caller's context in every task, failures raised in the items' order."""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+
+import pytest
+
+from chalicelib.store.dynamo import concurrently, parallel_map
+
+_seen: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="")
+
+
+def test_results_come_back_in_the_items_order_whatever_finishes_first() -> None:
+    def slow_first(n: int) -> int:
+        time.sleep(0.02 if n == 0 else 0)
+        return n * 10
+
+    assert parallel_map(slow_first, range(5)) == [0, 10, 20, 30, 40]
+    assert parallel_map(slow_first, []) == []
+    assert parallel_map(slow_first, [3]) == [30]
+
+
+def test_the_first_item_runs_in_the_calling_thread_and_the_others_on_the_pool() -> None:
+    threads = parallel_map(lambda _: threading.current_thread().name, range(3))
+    assert threads[0] == threading.current_thread().name
+    assert all(name.startswith("dynamodb-read") for name in threads[1:])
+    assert parallel_map(lambda _: threading.current_thread().name, [0]) == [threads[0]]
+
+
+def test_every_task_sees_the_callers_context_and_cannot_change_it() -> None:
+    _seen.set("correlation-42")
+
+    def read_then_write(_: int) -> str:
+        value = _seen.get()
+        _seen.set("changed by a task")
+        return value
+
+    assert parallel_map(read_then_write, range(3)) == ["correlation-42"] * 3
+    assert _seen.get() == "correlation-42"
+
+
+def test_the_first_failure_in_the_items_order_is_raised() -> None:
+    def fail_on_odd(n: int) -> int:
+        if n % 2:
+            raise ValueError(f"item {n}")
+        return n
+
+    with pytest.raises(ValueError, match="item 1"):
+        parallel_map(fail_on_odd, range(4))
+
+
+def test_concurrently_waits_for_every_call_then_raises_the_first_failure() -> None:
+    finished: list[str] = []
+
+    def slow() -> str:
+        time.sleep(0.05)
+        finished.append("slow")
+        return "slow"
+
+    def broken() -> str:
+        raise RuntimeError("broken")
+
+    with pytest.raises(RuntimeError, match="broken"):
+        concurrently(broken, slow)
+    assert finished == ["slow"]  # not left running behind the failure
+    assert concurrently(slow, lambda: 2) == ("slow", 2)
