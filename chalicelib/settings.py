@@ -1,7 +1,5 @@
 """The one place that reads configuration: environment variables, validated once, on first use."""
 
-from __future__ import annotations
-
 import os
 from functools import lru_cache
 
@@ -72,7 +70,7 @@ class Settings(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _secrets_fit_stage(self) -> Settings:
+    def _secrets_fit_stage(self) -> "Settings":
         """Outside the local stage, no committed default and no short or shared key: refuse."""
         if self.stage == LOCAL_STAGE:
             return self
@@ -106,7 +104,7 @@ class Settings(BaseModel):
         return f"{self.queue_prefix}{queue}"
 
     @classmethod
-    def from_environment(cls) -> Settings:
+    def from_environment(cls) -> "Settings":
         return cls.model_validate(dict(os.environ))
 
 

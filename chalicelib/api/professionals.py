@@ -9,8 +9,6 @@ The answer: `{"professionals": [...], "next_cursor": str | null, "area": {...}}`
 says where distances are measured from and which départements were read.
 """
 
-from __future__ import annotations
-
 from chalice.app import Response
 
 from chalicelib.api.errors import ApiBlueprint, json_response
@@ -53,7 +51,7 @@ class ProfessionalAnswer(Model):
     distance_km: float
 
     @classmethod
-    def of(cls, ranked: Ranked) -> ProfessionalAnswer:
+    def of(cls, ranked: Ranked) -> "ProfessionalAnswer":
         p = ranked.professional
         return cls(
             professional_id=p.professional_id,

@@ -6,8 +6,6 @@ what the document says and what the route accepts are the same constraints. An u
 parameter answers 400; a bad value 422, naming each parameter with its message (`Invalid`).
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, Self, get_args

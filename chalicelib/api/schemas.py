@@ -4,8 +4,6 @@ Each route builds its answer through its model, and `api/openapi.py` publishes t
 the answer and the document cannot drift apart.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Annotated, Any
 

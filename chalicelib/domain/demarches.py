@@ -5,8 +5,6 @@ Rules that depend on the day take it from the validation context (`{"today": dat
 can pin it; without one they use today's date in Paris.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
@@ -223,7 +221,7 @@ class CoordonneesData(DemarcheData):
         return {"phone": "06 11 22 33 44"}
 
     @model_validator(mode="after")
-    def _at_least_one(self) -> CoordonneesData:
+    def _at_least_one(self) -> "CoordonneesData":
         if self.email is None and self.phone is None and self.postal_address is None:
             raise ValueError("indiquez au moins un e-mail, un téléphone ou une adresse postale")
         return self
@@ -465,7 +463,7 @@ class ContactDemandeData(DemarcheData):
         return None
 
     @model_validator(mode="after")
-    def _from_catalogue(self) -> ContactDemandeData:
+    def _from_catalogue(self) -> "ContactDemandeData":
         subject = SUBJECTS_BY_CODE.get(self.subject)
         if subject is None:
             raise ValueError(f"sujet inconnu: {self.subject}")

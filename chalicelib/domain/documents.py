@@ -1,7 +1,5 @@
 """Documents: the letters and PDFs "Mes courriers et documents" lists."""
 
-from __future__ import annotations
-
 from datetime import date
 
 from chalicelib.domain import clock

@@ -6,8 +6,6 @@ put on the EventBridge bus by the dispatcher or, when that fails, by the sweeper
 so consumers dedupe on `event_id`. `docs/asyncapi.json` is generated from these models.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
@@ -45,7 +43,7 @@ class EventDetail(Model):
         return cls.__name__
 
     @classmethod
-    def of(cls, request: Any, at: datetime, **added: Any) -> EventDetail:
+    def of(cls, request: Any, at: datetime, **added: Any) -> "EventDetail":
         """The event of this change to `request` (a request record, as the change left it)."""
         return cls(
             event_id=str(ULID.from_datetime(at)),

@@ -6,8 +6,6 @@ lifecycle rule on `exports/`, the item's TTL). A build that has not finished by 
 (the queue gave up on it: its DLQ) is `expired` too, and no longer blocks a new export.
 """
 
-from __future__ import annotations
-
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
@@ -58,7 +56,7 @@ class ExportRecord(Model):
     size: int | None = None
 
     @classmethod
-    def new(cls, member_id: str, export_id: str, now: datetime) -> ExportRecord:
+    def new(cls, member_id: str, export_id: str, now: datetime) -> "ExportRecord":
         return cls(
             export_id=export_id,
             member_id=member_id,

@@ -1,7 +1,5 @@
 """Members, their contract and beneficiaries: pure models, no storage."""
 
-from __future__ import annotations
-
 from datetime import date
 from enum import StrEnum
 
@@ -131,7 +129,7 @@ class MeAnswer(Model):
     contract: Contract
 
     @classmethod
-    def of(cls, member: Member) -> MeAnswer:
+    def of(cls, member: Member) -> "MeAnswer":
         account = member.bank_account
         return cls(
             **member.model_dump(exclude={"bank_account"}),
@@ -156,7 +154,7 @@ class BeneficiariesAnswer(Model):
     beneficiaries: list[BeneficiaryAnswer]
 
     @classmethod
-    def of(cls, beneficiaries: list[Beneficiary]) -> BeneficiariesAnswer:
+    def of(cls, beneficiaries: list[Beneficiary]) -> "BeneficiariesAnswer":
         return cls(
             beneficiaries=[BeneficiaryAnswer.model_validate(b.model_dump()) for b in beneficiaries]
         )

@@ -6,8 +6,6 @@ Pure Python. The place index (`chalicelib/data/places_fr.json.gz`) is written by
 so importing the app stays cheap.
 """
 
-from __future__ import annotations
-
 import gzip
 import json
 import math
@@ -139,7 +137,7 @@ class Department:
     bounds: Disc
 
     @classmethod
-    def of(cls, code: str, name: str, communes: Sequence[Disc]) -> Department:
+    def of(cls, code: str, name: str, communes: Sequence[Disc]) -> "Department":
         latitude = sum(d.latitude for d in communes) / len(communes)
         longitude = sum(d.longitude for d in communes) / len(communes)
         reach = max(
@@ -164,7 +162,7 @@ class PlaceIndex:
         self._departments = departments
 
     @classmethod
-    def from_document(cls, document: Mapping[str, Any]) -> PlaceIndex:
+    def from_document(cls, document: Mapping[str, Any]) -> "PlaceIndex":
         if document.get("format") != PLACES_FORMAT:
             raise ValueError("place index: unknown format")
         places = {

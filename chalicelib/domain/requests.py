@@ -4,8 +4,6 @@ Pure: no boto3, no Chalice. The API validates a body with `parse_new_request`, c
 against the member's contract with `check_against_contract`, and builds a `RequestRecord`.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 import operator

@@ -1,7 +1,5 @@
 """Attachments: which files a member may send, and how we know a file is what it says."""
 
-from __future__ import annotations
-
 import re
 import unicodedata
 

@@ -4,8 +4,6 @@ Pure Python and pydantic only: the API side imports this to list documents (titl
 build contexts without loading fpdf2.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date

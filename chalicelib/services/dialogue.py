@@ -1,8 +1,6 @@
 """The dialogue on a request: the service asks, the member answers or withdraws, an agent
 hands the request on (to the complaints service, or to the right service)."""
 
-from __future__ import annotations
-
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
