@@ -12,7 +12,7 @@ DIST := dist/$(STAGE)
 IAC_VENV := .venv-iac
 IAC_STAMP := $(IAC_VENV)/.installed
 
-.PHONY: run test lint token clean bench load package deploy iac-scan openapi asyncapi outbox e2e-deps screenshots audit-verify
+.PHONY: run test lint token clean bench load package deploy iac-scan openapi routes asyncapi outbox e2e-deps screenshots audit-verify
 
 $(STAMP): requirements.txt requirements-letters.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -85,6 +85,11 @@ lint: $(STAMP)
 # The committed copy of GET /openapi.json; a test fails while it is stale.
 openapi: $(STAMP)
 	$(BIN)/python scripts/write_openapi.py docs/openapi.json
+
+# The table app.py registers the routes from (chalicelib/api/lazy.py); a test fails while it is
+# stale: run after adding, removing or changing a route.
+routes: $(STAMP)
+	$(BIN)/python -m chalicelib.api.lazy chalicelib/api/route_table.py
 
 # The committed AsyncAPI document of the domain events; a test fails while it is stale.
 asyncapi: $(STAMP)

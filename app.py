@@ -17,38 +17,18 @@ from typing import Any
 
 from chalice import Chalice, Cron, Rate
 
-from chalicelib.api import (
-    backoffice,
-    documents,
-    exports,
-    members,
-    openapi,
-    privacy,
-    professionals,
-    reference,
-    requests,
-    uploads,
-)
 from chalicelib.api.auth import authenticate
 from chalicelib.api.cors import add_preflights, cors
-from chalicelib.domain.catalog import Service
+from chalicelib.api.lazy import register_lazily
+from chalicelib.api.route_table import ROUTES
+from chalicelib.domain.services import Service
 
 app = Chalice(app_name="generation-demarches")
 app.register_middleware(cors, "http")  # outermost: every answer, errors included
 app.register_middleware(authenticate, "http")
-for module in (
-    reference,
-    members,
-    privacy,
-    exports,
-    professionals,
-    requests,
-    uploads,
-    documents,
-    backoffice,
-):
-    app.register_blueprint(module.blueprint)
-app.register_blueprint(openapi.blueprint)  # generated from the routes above
+# Each route's module is imported on the route's first call, never by the functions that serve
+# no route (api/lazy.py); `GET /openapi.json` is read from them all.
+register_lazily(app, ROUTES)
 add_preflights(app)  # a browser's CORS preflight on every path (api/cors.py)
 
 

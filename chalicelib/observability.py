@@ -14,11 +14,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
+import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import lru_cache
 from typing import Any
 
 from ulid import ULID
@@ -42,8 +42,23 @@ class _CurrentStdout(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
-@lru_cache(maxsize=1)
+_made_logger: Any = None
+_making_logger = threading.Lock()
+
+
 def powertools_logger() -> Any:
+    """The one Powertools logger of the process, made on first use: once, even when the first
+    uses come at once (two made together reset each other's formatter: `AttributeError` on
+    the first lines of a threaded local server)."""
+    global _made_logger
+    if _made_logger is None:
+        with _making_logger:
+            if _made_logger is None:
+                _made_logger = _make_logger()
+    return _made_logger
+
+
+def _make_logger() -> Any:
     from aws_lambda_powertools import Logger
 
     log = Logger(service=SERVICE, logger_handler=_CurrentStdout(), serialize_stacktrace=False)

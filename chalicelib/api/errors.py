@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from chalice.app import Blueprint, Response
+from chalice.app import Blueprint, Chalice, Response
 from pydantic import BaseModel
 
 from chalicelib.api.gateway import GATEWAY_TOKEN_CHECK
@@ -89,7 +89,20 @@ def as_response(view: Callable[..., Any]) -> Callable[..., Any]:
 
 class ApiBlueprint(Blueprint):
     """A Blueprint whose views answer errors in the API.md shape, and whose routes are declared
-    with their documentation: `GET /openapi.json` is read from them (`api/openapi.py`)."""
+    with their documentation: `GET /openapi.json` is read from them (`api/openapi.py`).
+
+    Its routes' views are kept by path and method (`views`): the app registers them from a
+    table and imports their module on first call (`api/lazy.py`), then `bind`s the blueprint to
+    itself, as registering it would have, so that its views read the current request."""
+
+    def __init__(self, import_name: str) -> None:
+        super().__init__(import_name)
+        self.views: dict[tuple[str, str], Callable[..., Any]] = {}
+
+    def bind(self, app: Chalice) -> None:
+        """Its views read `app`'s current request (set on each call: cheap, and right again
+        after a tool registered the blueprint on an app of its own, `lazy.eager_app`)."""
+        self._current_app = app
 
     def route(  # type: ignore[override]  # the documentation keywords are required
         self,
@@ -144,6 +157,8 @@ class ApiBlueprint(Blueprint):
             mapped = as_response(view)
             document(mapped, docs)
             register(mapped)
+            for method in kwargs.get("methods", ["GET"]):
+                self.views[(path, method)] = mapped
             return view
 
         return decorator

@@ -27,6 +27,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from chalicelib.api.errors import JSON_HEADERS, ApiBlueprint
+from chalicelib.api.lazy import target
 from chalicelib.api.route_docs import (
     MAX_BODY_KB,
     REPLIES_PER_DAY,
@@ -329,13 +330,14 @@ def _routes(app: Chalice) -> Iterator[_Route]:
         for method, entry in methods.items():
             if method == "OPTIONS":  # the browsers' CORS preflights (api/cors.py), not operations
                 continue
-            docs = docs_of(entry.view_function)
-            if docs is None or not docs.summary_and_description(entry.view_function)[0]:
+            view = target(entry.view_function)  # a route registered from its table: its own
+            docs = docs_of(view)
+            if docs is None or not docs.summary_and_description(view)[0]:
                 undocumented.append(f"{method} {path} ({entry.view_name})")
                 continue
             if docs.tag not in TAGS:
                 raise LookupError(f"{method} {path}: unknown tag {docs.tag!r}")
-            yield _Route(path, method, entry.view_name, entry.view_function, docs)
+            yield _Route(path, method, entry.view_name, view, docs)
     if undocumented:
         raise LookupError(
             "routes without their documentation (declared through `ApiBlueprint.route`, with a "

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
+from chalicelib.api.lazy import target
 from chalicelib.domain.catalog import REQUEST_TYPES
 from chalicelib.domain.uploads import MAX_FILE_BYTES
 from chalicelib.settings import Settings
@@ -99,9 +100,10 @@ def document(view_function: Callable[..., Any], docs: RouteDocs) -> None:
 
 
 def docs_of(view_function: Callable[..., Any]) -> RouteDocs | None:
-    """What the route of this function says about itself; None for a route not declared with
-    its documentation (not through `ApiBlueprint`)."""
-    return _DOCS.get(view_function)
+    """What the route of this function says about itself (of the route's own view, for a route
+    the app registered from its table: `api/lazy.py`); None for a route not declared with its
+    documentation (not through `ApiBlueprint`)."""
+    return _DOCS.get(target(view_function))
 
 
 # -- wording and tables the routes' documentation shares -------------------------------------------

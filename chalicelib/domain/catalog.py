@@ -21,22 +21,11 @@ from pydantic import BaseModel
 from chalicelib.domain import clock, effects
 from chalicelib.domain import demarches as d
 from chalicelib.domain.members import Beneficiary, Relationship
+from chalicelib.domain.services import Service as Service
 from chalicelib.domain.states import STATUS_DISPLAY, Outcome
 from chalicelib.domain.subjects import SUBJECTS as SUBJECTS
 from chalicelib.domain.subjects import SUBJECTS_BY_CODE as SUBJECTS_BY_CODE
 from chalicelib.domain.subjects import Choice
-
-
-class Service(StrEnum):
-    remboursements = "remboursements"
-    devis = "devis"
-    hospitalisation = "hospitalisation"
-    tiers_payant = "tiers_payant"
-    adhesion = "adhesion"
-    cotisations = "cotisations"
-    reclamations = "reclamations"
-    relation_adherent = "relation_adherent"
-
 
 SERVICE_LABELS: dict[Service, str] = {
     Service.remboursements: "Service Remboursements",
