@@ -131,15 +131,16 @@ def file_request(
             if previous is not None:
                 return _replay(previous, fingerprint)
         raise
-    previous, count, beneficiaries, uploads = concurrently(
+    # The first call runs in this thread (`parallel_map`): the one with the most to parse.
+    beneficiaries, uploads, count, previous = concurrently(
+        lambda: uow.members.beneficiaries(member_id),
+        lambda: uow.uploads.get_many(member_id, new.upload_ids),
+        lambda: uow.requests.day_count(member_id, limit),
         lambda: (
             uow.requests.idempotency(member_id, idempotency_key, now)
             if idempotency_key is not None
             else None
         ),
-        lambda: uow.requests.day_count(member_id, limit),
-        lambda: uow.members.beneficiaries(member_id),
-        lambda: uow.uploads.get_many(member_id, new.upload_ids),
     )
     if previous is not None:
         return _replay(previous, fingerprint)
@@ -176,9 +177,9 @@ def file_request(
         return _replay(race_winner(uow, member_id, idempotency_key, now), fingerprint)
     metric("RequestsFiled", type=record.type)
     staged_keys = [keys.staged_object(member_id, a.attachment_id) for a in record.attachments]
-    concurrently(
-        lambda: uow.files.delete(staged_keys),
+    concurrently(  # the dispatch (the audit record, the bus, the queue) in this thread
         lambda: dispatch(uow, member_id, record.request_id, now, entries=filed_outbox),
+        lambda: uow.files.delete(staged_keys),
     )
     return Filed(record.request_id, detail)
 
