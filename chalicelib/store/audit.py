@@ -28,9 +28,22 @@ from chalicelib.store import keys
 from chalicelib.store.dynamo import deserialize, dynamodb, query_all, serialize, table
 
 AUDIT_KEPT = timedelta(days=6 * 366)  # docs/retention.md: six years
-ATTEMPTS = 12  # a contended day's head: each attempt is one Query and one transaction
+# A contended day's head: each attempt is one GetItem and one transaction. Writers that lost
+# wait a random time under a ceiling that doubles each time ("full jitter"), so that many at
+# once spread out rather than collide again; they give up after `BUDGET_SECONDS` (the caller
+# answers 503 or leaves the entries to the sweeper), well inside the API's 29 s.
+ATTEMPTS = 40
+BUDGET_SECONDS = 8.0
+BACKOFF_BASE_SECONDS = 0.01
+BACKOFF_CAP_SECONDS = 0.4
 RECORDS_PER_TRANSACTION = 40  # a record and its mark each: 100 items at most per transaction
 _NEW = "attribute_not_exists(pk)"
+
+
+def _backoff(attempt: int) -> float:
+    """Full jitter: a random pause under a ceiling doubling with each lost attempt."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+    return random.uniform(0, ceiling)  # noqa: S311  # spreading writers, not a secret
 
 
 def _move_head(day: str, head: Link | None, last: AuditRecord, expires_at: int) -> dict[str, Any]:
@@ -97,9 +110,12 @@ class AuditTrail:
         expires_at = int((now + AUDIT_KEPT).timestamp())
         pending = list(entries)
         resync = False
+        deadline = time.monotonic() + BUDGET_SECONDS
         for attempt in range(ATTEMPTS):
             if not pending:
                 return []
+            if attempt and time.monotonic() > deadline:
+                break
             head = self._head(day)
             # The head says where the chain ends; if a record was found where it said none
             # was (a head lost), the chain's own last record is read instead.
@@ -135,7 +151,7 @@ class AuditTrail:
                     continue  # only marks refused: the rest goes at once
             # Another writer moved the head first: read it again, after a pause that grows and
             # spreads the writers apart.
-            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311  # jitter
+            time.sleep(_backoff(attempt))
         raise AuditUnavailable(day)
 
     def _head(self, day: str) -> Link | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -151,6 +152,72 @@ def test_two_concurrent_appends_take_consecutive_places(
     assert {fields["entry_id"] for _, fields in stored} == {_entry(1).entry_id, _entry(2).entry_id}
     assert sorted(r.sequence for records in appended for r in records) == [1, 2]
     assert audit.verify("2020-01-02", stored).intact
+
+
+def test_many_writers_at_once_all_get_their_place_in_the_chain(
+    local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy moment (the load's 16 members and agents at once, on a slow store: each
+    transaction 60 ms): every writer gets through, spread out by the growing random pauses,
+    none refused (503) nor left for the sweeper."""
+    from chalicelib.store import audit as audit_store
+    from chalicelib.store.audit import AuditUnavailable
+
+    client = audit_store.dynamodb()
+
+    class SlowTransactions:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(client, name)
+
+        def transact_write_items(self, **kwargs: Any) -> Any:
+            time.sleep(0.06)
+            return client.transact_write_items(**kwargs)
+
+    monkeypatch.setattr(audit_store, "dynamodb", SlowTransactions)
+    moment = datetime(2020, 1, 3, 11, tzinfo=UTC)
+    start = threading.Barrier(24)
+    refused: list[AuditUnavailable] = []
+
+    def write(n: int) -> None:
+        start.wait(timeout=30)
+        try:
+            AuditTrail().append([_entry(100 + n)], moment)
+        except AuditUnavailable as error:
+            refused.append(error)
+
+    writers = [threading.Thread(target=write, args=(n,)) for n in range(24)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=60)
+    assert refused == []
+    stored = AuditTrail().day("2020-01-03")
+    assert [sequence for sequence, _ in stored] == list(range(1, 25))
+    assert audit.verify("2020-01-03", stored).intact
+
+
+def test_a_writer_that_never_gets_through_gives_up_within_its_budget(
+    local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import audit as audit_store
+
+    _chain_on(date(2020, 1, 4), 1)
+    monkeypatch.setattr(audit_store, "BUDGET_SECONDS", 0.5)
+    monkeypatch.setattr(AuditTrail, "_head", lambda self, day: audit.Link(0, "stale"))
+    started = time.monotonic()
+    with pytest.raises(audit_store.AuditUnavailable):
+        AuditTrail().append([_entry(7)], datetime(2020, 1, 4, 12, tzinfo=UTC))
+    assert time.monotonic() - started < 0.5 + audit_store.BACKOFF_CAP_SECONDS + 2
+
+
+def test_the_pause_after_a_lost_attempt_grows_then_stays_under_its_cap() -> None:
+    from chalicelib.store.audit import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS, _backoff
+
+    for attempt in range(12):
+        ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+        pauses = [_backoff(attempt) for _ in range(200)]
+        assert all(0 <= p <= ceiling for p in pauses)
+        assert max(pauses) > ceiling / 2  # spread over the whole range, not a fixed step
 
 
 def test_a_lost_head_is_found_out_and_the_chain_goes_on(local_stack: LocalStack) -> None:
