@@ -111,7 +111,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.bench_cost
 
 # Needs `make run` (same API_PORT) in another terminal: 2,000 démarches from 67 members, 16 at a
-# time (30 démarches a day each at most: API.md, "Limits").
+# time (30 démarches a day each at most: API.md, "Limits"), then the dialogue on them (questions,
+# replies, withdrawals, decisions) and every notification counted (docs/performance.md).
 load: $(STAMP)
 	$(BIN)/python scripts/load.py --api-port $(API_PORT)
 

@@ -171,8 +171,12 @@ def _read_partitions_only(table_class: Any) -> None:
         if scope is None or scope[0] is not table:
             return list(listed(table))
         if scope[1] is None:  # an index's query: every item, in no particular order
-            return [i for p in table.items.values() for i in
-                    (p.values() if table.range_key_attr else [p])]  # fmt: skip
+            # Each `list(…values())` is copied in one step (C, under the GIL): a writer adding
+            # a partition or an item meanwhile cannot break the iteration ("dictionary changed
+            # size during iteration", which moto answered 500 under `make load`).
+            partitions = list(table.items.values())
+            return [i for p in partitions for i in
+                    (list(p.values()) if table.range_key_attr else [p])]  # fmt: skip
         found = table.items.get(scope[1])
         if not found:
             return []

@@ -1,22 +1,59 @@
-"""`make load`: 2,000 démarches of every type, 16 members filing at a time, against `make run`.
+"""`make load`: 2,000 démarches of every type, 16 members filing at a time, against `make run`;
+then the dialogue on them (questions, replies, withdrawals, decisions) and the notifications.
 
 Needs the local stack of `make run` running in another terminal (it reads `.local/stack.json`).
 A member may file 30 démarches a day (`REQUESTS_PER_DAY`, API.md "Limits"), so the load creates
 as many fresh member accounts (Cognito) and profiles as the total needs (67 for 2,000), and no
-fewer than the concurrency. 16 threads take the members in turn; each member files its share
-(at most the day's limit) of démarches of every type of `GET /catalog` in turn (attachments
-through the presigned POST where the type requires them, each used at once, an
-`Idempotency-Key` on every other one), and reads its timeline (`GET /requests`) and its
-documents (`GET /documents`) after each filing. A 429 is a failure like any other.
+fewer than the concurrency; each member has an e-mail address and a mobile number of its own
+(`load-<run>-<n>@example.fr`, `07 …`). Preferences: half the members keep a new profile's
+defaults (e-mail on, SMS off); the others set theirs first (`PUT /me/preferences`): one in four
+e-mail and SMS, one in four SMS only.
 
-Then it waits, with a bounded timeout, for the queue pump of `make run` to route every request,
-and checks each one through `GET /requests/{id}`: routed ("Transmise au …" in its history and a
-service), and, where the service acts alone, done (tiers-payant attestation and change of
-contact details processed, invalid IBAN refused when filed, complaint acknowledged with its
-letter, every other request acknowledged). It also checks every queue and DLQ is empty.
+Filing: 16 threads take the members in turn; each member files its share (at most the day's limit)
+of démarches of every type of `GET /catalog` in turn (attachments through the presigned POST where
+the type requires them, each used at once, an `Idempotency-Key` on each, as the portal sends it; a
+bank-details change with a wrong IBAN is refused when filed, 422, as it should), and reads its
+timeline (`GET /requests`) and its documents (`GET /documents`) after each filing. A 429 is a
+failure like any other. Then it waits, with a bounded timeout, for the queue pump of `make run` to
+route every request (running the app's outbox sweeper every minute meanwhile, as the stage's
+schedule does: `make run` pumps the queues but runs no schedule), and checks each one through `GET
+/requests/{id}`: routed ("Transmise au …" in its history and a service), and, where the service
+acts alone, done (tiers-payant attestation and change of contact details processed, complaint
+acknowledged with its letter, every other request acknowledged).
 
-Prints p50/p99 latency per operation and the throughput; exits 1 on any 5xx, any unexpected
-answer, or any request not settled in time. Loopback only; bounded in count and in time.
+Dialogue: the requests still in progress that brought their member no news yet (neither processed
+nor answered with a letter: not the ones their service handled alone, nor the complaints) are shared
+out, 20 at a time: 8 asked by the service and answered by the member, 2 asked then withdrawn, 4
+withdrawn, 3 decided by an agent, 3 left alone. The agent is the demo `agent` (every
+`agent-<service>` group, no member file of its own, so never on its own file): it reads the request
+(`GET /backoffice/members/{m}/requests/{id}`), then asks (`…/information-request`) or decides
+(`…/decision`: accepted, with an amount where the type needs one, or refused with a reason). The
+member answers (`POST /requests/{id}/replies`): one reply in three with a file through the presigned
+POST, one in two with an `Idempotency-Key` sent twice (the second must replay: `Idempotent-Replayed:
+true`, same messages); or withdraws (`POST /requests/{id}/withdrawal`, sent twice: the second
+answers the same; a reason every other time). A member's acts run in turn, 16 members at a time; at
+most 50 replies a day each (API.md "Limits": the load sends about 8). An agent's call that fails
+(counted as such) leaves its request alone. After the queues are empty again, each request acted on
+is checked: answered → `in_progress` with the question and the answer in `messages`, the answer
+handed to the service ("Réponse transmise au …"), the question's letter in `documents`; withdrawn →
+`withdrawn` (with the question's letter if it was asked); decided → `processed` with that outcome
+and its letter.
+
+Notifications: the e-mails (SES v2) and SMS (SNS) the run made moto record, read the way
+`make outbox` reads them (`infra.outbox.sent`), and the SMS kept for 08:00 when the run falls in
+the quiet hours (20:00–08:00 in Paris; the app's `NotificationRecords.due_sms`). The app tells a
+member of an information request, a decision and a letter, once per event and channel, and a
+decision or question with its letter (events of one request within 15 minutes) make one
+message; its texts name the démarche's date, never the request (no identifier, no content).
+So the load expects, per member and channel the member chose, exactly one message per request
+that brought news (processed or answered with a letter on filing, asked, decided): it counts
+them per recipient (address, number) and per (member, request) for the kept SMS, and fails on
+any more (a duplicate), any fewer (a lost one), any to a member who turned that channel off, or
+an e-mail whose subject names none of its recipient's démarches.
+
+Prints p50/p99 latency per operation, the throughput, the dialogue and notification counts;
+exits 1 on any 5xx, any unexpected answer, any request not settled in time, any queue or DLQ
+not empty, or any notification missing or repeated. Loopback only; bounded in count and time.
 
     .venv/bin/python scripts/load.py [--api-port 8000] [--requests 2000] [--concurrency 16]
 """
@@ -29,7 +66,7 @@ import os
 import sys
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -44,6 +81,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a file too, not only with -m
 
 from infra.local_stack import STATE_FILE, LocalStack  # noqa: E402
+from infra.outbox import sent  # noqa: E402
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost"})
 PASSWORD = "Charge-Locale-2026!"  # noqa: S105 (throwaway accounts in the local moto)
@@ -54,6 +92,21 @@ JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(8192)
 INVALID_IBAN = "FR7630006000011234567890188"  # well formed, wrong check digits
 VALID_IBAN = "FR76 3000 6000 0112 3456 7890 189"
 DOCUMENT_WINDOWS = (1, 3, 6, 12, 24)
+
+# The dialogue, 20 requests at a time (see the module's docstring).
+ASK_REPLY, ASK_WITHDRAW, WITHDRAW, DECIDE, UNTOUCHED = (
+    "asked, answered", "asked, withdrawn", "withdrawn", "decided", "left alone"
+)  # fmt: skip
+PLAN = (ASK_REPLY,) * 8 + (ASK_WITHDRAW,) * 2 + (WITHDRAW,) * 4 + (DECIDE,) * 3 + (UNTOUCHED,) * 3
+QUESTION = "Merci de nous adresser la facture détaillée de l'établissement."
+ANSWER = "Voici la facture détaillée demandée, bonne réception."
+REASON = "J'ai finalement réglé cette question par téléphone."
+AMOUNT_TYPES = frozenset(
+    {"sante.justificatif", "sante.devis", "sante.prise_en_charge_hospitaliere"}
+)  # an acceptance names an amount (API.md, back-office decision)
+BACKOFFICE = "/backoffice/members/{m}/requests/{id}"
+# (e-mail, SMS) by member number modulo 4; the others keep a new profile's defaults (True, False).
+CHANNELS = {2: (True, True), 3: (False, True)}
 
 
 @dataclass(frozen=True)
@@ -103,8 +156,9 @@ def _kinds(catalog_types: set[str]) -> list[Kind]:
     return [k for k in kinds if k.request_type in catalog_types]
 
 
-def _data(kind: Kind, today: date, n: int) -> dict[str, Any]:
-    """Valid `data` per type (as tests/api/test_requests_filing.py files them)."""
+def _data(kind: Kind, today: date, n: int, phone: str) -> dict[str, Any]:
+    """Valid `data` per type (as tests/api/test_requests_filing.py files them). A change of
+    contact details keeps the member's own number (`phone`): the SMS are counted by number."""
     by_type: dict[str, dict[str, Any]] = {
         "sante.justificatif": {
             "care_date": (today - timedelta(days=3)).isoformat(),
@@ -120,7 +174,7 @@ def _data(kind: Kind, today: date, n: int) -> dict[str, Any]:
         },
         "sante.attestation_tiers_payant": {},
         "vie.coordonnees": {
-            "phone": f"06 11 22 {n % 100:02d} 44",
+            "phone": phone,
             "postal_address": {"line1": "5 rue Oberkampf", "postal_code": "75011", "city": "Paris"},
         },
         "vie.coordonnees_bancaires": {
@@ -186,6 +240,10 @@ class Member:
     username: str
     member_id: str
     token: str
+    email: str
+    phone: str
+    by_email: bool = True  # the defaults of a new profile (`domain/members.Preferences`)
+    by_sms: bool = False
 
     @property
     def headers(self) -> dict[str, str]:
@@ -200,6 +258,20 @@ class Filed:
 
 
 @dataclass
+class Act:
+    """What the dialogue does with one filed request, and what it saw on the way."""
+
+    filed: Filed
+    action: str
+    attachments: int  # the request's attachments when filed
+    outcome: str | None = None  # a decision's
+    reply_upload: bool = False
+    reply_key: str | None = None
+    reason: str | None = None  # a withdrawal's
+    refused: str | None = None  # the plan an agent's call failed on (the request left alone)
+
+
+@dataclass
 class Recorder:
     """Latencies per operation, statuses, and the failures worth printing (thread-safe)."""
 
@@ -210,6 +282,8 @@ class Recorder:
     failures: list[str] = field(default_factory=list)
     total: int = 0
     filings: int = 0
+    refused: int = 0  # the wrong IBANs, refused when filed as they should be
+    retried: int = 0  # calls sent again after a reset connection (safe ones only)
     started: float = field(default_factory=time.perf_counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -223,13 +297,23 @@ class Recorder:
         **kwargs: Any,
     ) -> requests.Response | None:
         started = time.perf_counter()
-        try:
-            answer = session.request(method, url, timeout=HTTP_TIMEOUT, **kwargs)
-        except requests.RequestException as error:
-            with self._lock:
-                self.statuses[operation][0] += 1
-                self.failures.append(f"{operation}: {type(error).__name__}: {error}")
-            return None
+        # A connection the local server reset (`chalice local` has a small listen backlog) is
+        # tried again once, as a client does, where that is safe: a read, a PUT, or a call
+        # carrying its `Idempotency-Key`. Counted apart; any other error is a failure.
+        safe = method in {"GET", "PUT"} or "Idempotency-Key" in (kwargs.get("headers") or {})
+        for attempt in (1, 2):
+            try:
+                answer = session.request(method, url, timeout=HTTP_TIMEOUT, **kwargs)
+                break
+            except requests.ConnectionError as error:
+                if safe and attempt == 1:
+                    with self._lock:
+                        self.retried += 1
+                    time.sleep(0.5)
+                    continue
+                return self._broken(operation, error)
+            except requests.RequestException as error:
+                return self._broken(operation, error)
         elapsed = (time.perf_counter() - started) * 1000
         allowed = expected if isinstance(expected, tuple) else (expected,)
         with self._lock:
@@ -239,10 +323,17 @@ class Recorder:
                 self.failures.append(f"{operation}: {answer.status_code} {answer.text[:300]!r}")
         return answer if answer.status_code in allowed else None
 
-    def filed(self) -> None:
-        """Count one filing; a progress line every tenth of the total."""
+    def _broken(self, operation: str, error: Exception) -> None:
+        with self._lock:
+            self.statuses[operation][0] += 1
+            self.failures.append(f"{operation}: {type(error).__name__}: {error}")
+
+    def filed(self, refused: bool = False) -> None:
+        """Count one filing (refused as it should be, or filed); a progress line every tenth of
+        the total."""
         with self._lock:
             self.filings += 1
+            self.refused += refused
             if self.filings % max(1, self.total // 10) == 0:
                 elapsed = time.perf_counter() - self.started
                 print(f"  {self.filings}/{self.total} filed, {elapsed:.0f} s", flush=True)
@@ -253,6 +344,45 @@ class Recorder:
 
     def count(self, predicate: Callable[[int], bool]) -> int:
         return sum(n for by in self.statuses.values() for s, n in by.items() if predicate(s))
+
+
+@dataclass
+class Progress:
+    """A progress line every tenth of `total` (thread-safe)."""
+
+    what: str
+    total: int
+    done: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def step(self) -> None:
+        with self._lock:
+            self.done += 1
+            if self.done % max(1, self.total // 10) == 0:
+                elapsed = time.perf_counter() - self.started
+                print(f"  {self.done}/{self.total} {self.what}, {elapsed:.0f} s", flush=True)
+
+
+@dataclass
+class Sweeper:
+    """The outbox sweeper (`routing/sweeper.sweep_pending`), every minute as the stage's
+    schedule runs it: what a dispatch left pending (the audit trail contended, a send failed)
+    goes out a minute later. `make run` pumps the queues but runs no schedule, so the load runs
+    this one, in its own process, while it waits for the queues."""
+
+    last: float = field(default_factory=time.monotonic)
+    runs: int = 0
+    sent: int = 0
+
+    def tick(self) -> None:
+        if time.monotonic() - self.last < 60:
+            return
+        from chalicelib.routing.sweeper import sweep_pending
+
+        self.last = time.monotonic()
+        self.runs += 1
+        self.sent += sweep_pending()
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -268,8 +398,9 @@ def _require_loopback(url: str, what: str) -> None:
 
 
 def _sign_up(stack: LocalStack, run: str, count: int, today: date) -> list[Member]:
-    """`count` members, each an account and a profile (written by the app's own repository:
-    `point_app_at` first)."""
+    """`count` members, each an account and a profile shaped like alice's but with an address
+    and a number of its own (written by the app's own repository: `point_app_at` first). Half
+    keep the default preferences; `_member_session` sets the others' (`CHANNELS`)."""
     from infra import seed
     from infra.local_stack import create_account
 
@@ -277,10 +408,57 @@ def _sign_up(stack: LocalStack, run: str, count: int, today: date) -> list[Membe
     for n in range(count):
         member_id = f"L{run}{n:03d}"
         username = f"load-{run}-{n:03d}"
-        seed.seed_member(*seed.alice(today, member_id))
+        digits = f"{n:08d}"
+        phone = "07 " + " ".join(digits[i : i + 2] for i in range(0, 8, 2))
+        profile, beneficiaries = seed.alice(today, member_id)
+        email = f"{username}@example.fr"
+        seed.seed_member(profile.model_copy(update={"email": email, "phone": phone}), beneficiaries)
         create_account(stack, username, PASSWORD, member_id)
-        members.append(Member(username, member_id, stack.id_token(username, PASSWORD)))
+        token = stack.id_token(username, PASSWORD)
+        member = Member(username, member_id, token, email, phone)
+        member.by_email, member.by_sms = CHANNELS.get(n % 4, (True, False))
+        members.append(member)
     return members
+
+
+def _refresh_tokens(stack: LocalStack, members: list[Member]) -> None:
+    """New ID tokens (moto's last an hour; a full run takes longer)."""
+    for member in members:
+        member.token = stack.id_token(member.username, PASSWORD)
+
+
+def _upload(
+    api: str,
+    session: requests.Session,
+    recorder: Recorder,
+    member: Member,
+    attachment: tuple[str, str, bytes],
+) -> str | None:
+    """`POST /uploads`, then the file to the presigned POST: the upload's id, None on failure."""
+    filename, content_type, data = attachment
+    form = recorder.call(
+        session,
+        "POST /uploads",
+        "POST",
+        f"{api}/uploads",
+        201,
+        headers=member.headers,
+        json={"filename": filename, "content_type": content_type, "size": len(data)},
+    )
+    if form is None:
+        return None
+    presigned = form.json()
+    _require_loopback(presigned["url"], "the presigned POST")
+    posted = recorder.call(
+        session,
+        "S3 presigned POST (moto)",
+        "POST",
+        presigned["url"],
+        (200, 201, 204),
+        data=presigned["fields"],
+        files={"file": (filename, data)},
+    )
+    return None if posted is None else str(presigned["upload_id"])
 
 
 def _file_one(
@@ -293,38 +471,17 @@ def _file_one(
     today: date,
 ) -> Filed | None:
     upload_ids: list[str] = []
-    for filename, content_type, data in kind.attachments:
-        form = recorder.call(
-            session,
-            "POST /uploads",
-            "POST",
-            f"{api}/uploads",
-            201,
-            headers=member.headers,
-            json={"filename": filename, "content_type": content_type, "size": len(data)},
-        )
-        if form is None:
+    for attachment in kind.attachments:
+        upload_id = _upload(api, session, recorder, member, attachment)
+        if upload_id is None:
             return None
-        presigned = form.json()
-        _require_loopback(presigned["url"], "the presigned POST")
-        sent = recorder.call(
-            session,
-            "S3 presigned POST (moto)",
-            "POST",
-            presigned["url"],
-            (200, 201, 204),
-            data=presigned["fields"],
-            files={"file": (filename, data)},
-        )
-        if sent is None:
-            return None
-        upload_ids.append(str(presigned["upload_id"]))
+        upload_ids.append(upload_id)
 
     beneficiary = "03" if kind.request_type == "vie.prolongation_droits_enfant" else "01"
     body: dict[str, Any] = {
         "type": kind.request_type,
         "beneficiary_ids": [f"{member.member_id}-{beneficiary}"],
-        "data": _data(kind, today, n),
+        "data": _data(kind, today, n, member.phone),
     }
     if kind.request_type in {"vie.autre", "contact.demande"}:
         body["description"] = "Bonjour, pourriez-vous m'aider ? Merci d'avance."
@@ -332,9 +489,9 @@ def _file_one(
         body["complaint"] = True
     if upload_ids:
         body["upload_ids"] = upload_ids
-    headers = dict(member.headers)
-    if n % 2 == 0:
-        headers["Idempotency-Key"] = f"load-{member.username}-{n}"
+    # One key per filing, as the reference portal sends it: a filing whose connection broke is
+    # sent again with it (`Recorder.call`), and cannot be filed twice.
+    headers = {**member.headers, "Idempotency-Key": f"load-{member.username}-{n}"}
     # An IBAN whose check digits are wrong is refused when filed (422 on `data.iban`).
     refused = kind.iban == INVALID_IBAN
     created = recorder.call(
@@ -346,8 +503,12 @@ def _file_one(
         headers=headers,
         json=body,
     )
-    if created is None or refused:
+    if created is None:
         return None
+    if refused:
+        recorder.filed(refused=True)
+        return None
+    recorder.filed()
     return Filed(member, str(created.json()["request_id"]), kind)
 
 
@@ -361,9 +522,23 @@ def _member_session(
     today: date,
     deadline: float,
 ) -> list[Filed]:
-    """One member: file, then read the timeline and the documents; `share` times, in turn."""
+    """One member: its preferences if they are not the defaults; then file, and read the
+    timeline and the documents, `share` times, in turn."""
     filed: list[Filed] = []
     with requests.Session() as session:
+        if (member.by_email, member.by_sms) != (True, False):
+            chosen = {"email": member.by_email, "sms": member.by_sms, "paperless": True}
+            stored = recorder.call(
+                session,
+                "PUT /me/preferences",
+                "PUT",
+                f"{api}/me/preferences",
+                200,
+                headers=member.headers,
+                json=chosen,
+            )
+            if stored is not None and stored.json() != chosen:
+                recorder.fail(f"{member.username}: preferences stored as {stored.json()}")
         for n in range(share):
             if time.monotonic() > deadline:
                 recorder.fail(f"{member.username}: load deadline reached after {n} filings")
@@ -372,7 +547,6 @@ def _member_session(
             one = _file_one(api, session, recorder, member, kind, n, today)
             if one is not None:
                 filed.append(one)
-                recorder.filed()
             recorder.call(
                 session, "GET /requests", "GET", f"{api}/requests", 200, headers=member.headers
             )
@@ -388,17 +562,27 @@ def _member_session(
     return filed
 
 
+@dataclass
+class Settled:
+    unrouted: list[Filed]
+    not_done: list[Filed]  # routed, but not (yet) what was expected
+    drained: float  # seconds until the queues were empty
+    details: dict[str, dict[str, Any]]  # the last detail read, by request id
+
+
 def _settle(
     api: str,
     recorder: Recorder,
     stack: LocalStack,
     filed: list[Filed],
+    expect: Callable[[Filed], Callable[[dict[str, Any]], bool]],
     timeout: float,
     workers: int,
-) -> tuple[list[Filed], list[Filed], float]:
+    sweeper: Sweeper,
+    operation: str = "GET /requests/{id}",
+) -> Settled:
     """Wait (bounded) for the queue pump to empty the queues, then check every request: routed,
-    and its service's own step done. Returns (unrouted, routed but not done, seconds until the
-    queues were empty)."""
+    and as `expect` says (again, until the deadline, for those not yet)."""
     started = time.monotonic()
     deadline = started + timeout
     last_report = 0.0
@@ -408,6 +592,7 @@ def _settle(
         )
         if waiting == 0:
             break
+        sweeper.tick()
         if time.monotonic() - last_report >= 15:
             last_report = time.monotonic()
             print(f"  queue pump: {waiting} messages still queued", flush=True)
@@ -415,13 +600,14 @@ def _settle(
     drained = time.monotonic() - started
 
     sessions = threading.local()
+    details: dict[str, dict[str, Any]] = {}
 
     def check(one: Filed) -> tuple[bool, bool]:
         if not hasattr(sessions, "session"):
             sessions.session = requests.Session()
         answer = recorder.call(
             sessions.session,
-            "GET /requests/{id}",
+            operation,
             "GET",
             f"{api}/requests/{one.request_id}",
             200,
@@ -429,8 +615,8 @@ def _settle(
         )
         if answer is None:
             return False, False
-        detail = answer.json()
-        return _routed(detail), _routed(detail) and _expected(one.kind)(detail)
+        detail = details[one.request_id] = answer.json()
+        return _routed(detail), _routed(detail) and expect(one)(detail)
 
     pending = list(filed)
     unrouted: list[Filed] = []
@@ -448,7 +634,8 @@ def _settle(
             ]
             pending = unrouted + not_done
             if not pending or time.monotonic() > deadline:
-                return unrouted, not_done, drained
+                return Settled(unrouted, not_done, drained, details)
+            sweeper.tick()
             time.sleep(2)
 
 
@@ -467,6 +654,288 @@ def _queue_depths(stack: LocalStack) -> dict[str, int]:
     return depths
 
 
+def _had_news(detail: dict[str, Any]) -> bool:
+    """Whether its member was told of the request on filing: processed, or answered by letter."""
+    return detail["status"] == "processed" or bool(detail["documents"])
+
+
+def _plan(filed: list[Filed], details: dict[str, dict[str, Any]]) -> list[Act]:
+    """The dialogue's share-out (`PLAN`) of the requests still in progress that brought their
+    member no news yet: a question or a decision on one of them is then its first news, one
+    message whatever the timing."""
+    eligible = [
+        one
+        for one in filed
+        if (detail := details.get(one.request_id)) is not None
+        and detail["status"] == "in_progress"
+        and not detail["complaint"]
+        and not _had_news(detail)
+    ]
+    acts: list[Act] = []
+    seen: Counter[str] = Counter()
+    for j, one in enumerate(eligible):
+        action = PLAN[j % len(PLAN)]
+        n = seen[action]
+        seen[action] += 1
+        act = Act(one, action, len(details[one.request_id]["attachments"]))
+        if action == ASK_REPLY:
+            act.reply_upload = n % 3 == 0
+            act.reply_key = f"reply-{one.request_id}" if n % 2 == 0 else None
+        elif action in (ASK_WITHDRAW, WITHDRAW):
+            act.reason = REASON if n % 2 == 0 else None
+        elif action == DECIDE:
+            act.outcome = "accepted" if n % 2 == 0 else "refused"
+        acts.append(act)
+    return acts
+
+
+def _message_ids(answer: requests.Response) -> list[str]:
+    return [str(m["message_id"]) for m in answer.json()["messages"]]
+
+
+def _dialogue_member(
+    api: str,
+    recorder: Recorder,
+    progress: Progress,
+    agent: dict[str, str],
+    acts: list[Act],
+    deadline: float,
+) -> None:
+    """One member's requests, in turn: the agent's acts and the member's, each as it comes."""
+    with requests.Session() as session, requests.Session() as backoffice:
+        for act in acts:
+            if time.monotonic() > deadline:
+                recorder.fail(f"{act.filed.member.username}: dialogue deadline reached")
+                return
+            _act(api, recorder, session, backoffice, agent, act)
+            progress.step()
+
+
+def _act(
+    api: str,
+    recorder: Recorder,
+    session: requests.Session,
+    backoffice: requests.Session,
+    agent: dict[str, str],
+    act: Act,
+) -> None:
+    one = act.filed
+    file = api + BACKOFFICE.format(m=one.member.member_id, id=one.request_id)
+    if act.action in (ASK_REPLY, ASK_WITHDRAW, DECIDE):
+        # The agent opens the request first, as the console does.
+        read = recorder.call(
+            backoffice, "GET /backoffice/…/requests/{id}", "GET", file, 200, headers=agent
+        )
+        if read is None:  # failed (counted): nothing was done, the request is left alone
+            act.refused, act.action = act.action, UNTOUCHED
+            return
+    if act.action in (ASK_REPLY, ASK_WITHDRAW):
+        asked = recorder.call(
+            backoffice,
+            "POST …/information-request",
+            "POST",
+            f"{file}/information-request",
+            200,
+            headers=agent,
+            json={"message": QUESTION, "respond_within_days": 15},
+        )
+        if asked is None:
+            act.refused, act.action = act.action, UNTOUCHED
+            return
+        if asked.json()["status"] != "waiting_for_member":
+            recorder.fail(f"{one.request_id}: asked, then {asked.json()['status']}")
+    if act.action == ASK_REPLY:
+        _reply(api, recorder, session, act)
+    elif act.action in (ASK_WITHDRAW, WITHDRAW):
+        _withdraw(api, recorder, session, act)
+    elif act.action == DECIDE:
+        decision: dict[str, Any] = {
+            "outcome": act.outcome,
+            "message": "Votre demande est acceptée."
+            if act.outcome == "accepted"
+            else "Le document transmis est illisible.",
+        }
+        if act.outcome == "accepted" and one.kind.request_type in AMOUNT_TYPES:
+            decision["amount"] = "25.00"
+        decided = recorder.call(
+            backoffice,
+            "POST …/decision",
+            "POST",
+            f"{file}/decision",
+            200,
+            headers=agent,
+            json=decision,
+        )
+        if decided is None:
+            act.refused, act.action = act.action, UNTOUCHED
+        elif decided.json()["status"] != "processed":
+            recorder.fail(f"{one.request_id}: decided, then {decided.json()['status']}")
+
+
+def _reply(api: str, recorder: Recorder, session: requests.Session, act: Act) -> None:
+    """The member's answer; with a key, sent twice: the second must replay the first."""
+    member, request_id = act.filed.member, act.filed.request_id
+    upload_ids: list[str] = []
+    if act.reply_upload:
+        upload_id = _upload(
+            api, session, recorder, member, ("facture.pdf", "application/pdf", PDF_BYTES)
+        )
+        if upload_id is None:
+            return
+        upload_ids.append(upload_id)
+    headers = dict(member.headers)
+    if act.reply_key is not None:
+        headers["Idempotency-Key"] = act.reply_key
+    url = f"{api}/requests/{request_id}/replies"
+    body = {"message": ANSWER, "upload_ids": upload_ids}
+    first = recorder.call(
+        session, "POST /requests/{id}/replies", "POST", url, 201, headers=headers, json=body
+    )
+    if first is None:
+        return
+    if first.json()["status"] != "in_progress" or "Idempotent-Replayed" in first.headers:
+        recorder.fail(f"{request_id}: answered, then {first.json()['status']} {first.headers}")
+    if act.reply_key is None:
+        return
+    again = recorder.call(
+        session, "POST …/replies (same key again)", "POST", url, 201, headers=headers, json=body
+    )
+    if again is not None and (
+        again.headers.get("Idempotent-Replayed") != "true"
+        or _message_ids(again) != _message_ids(first)
+    ):
+        recorder.fail(f"{request_id}: the reply sent again with its key was not a replay")
+
+
+def _withdraw(api: str, recorder: Recorder, session: requests.Session, act: Act) -> None:
+    """The member withdraws the request, twice: the second answers the same."""
+    member, request_id = act.filed.member, act.filed.request_id
+    url = f"{api}/requests/{request_id}/withdrawal"
+    body = {"reason": act.reason} if act.reason else {}
+    first = recorder.call(
+        session, "POST /requests/{id}/withdrawal", "POST", url, 200, headers=member.headers,
+        json=body,
+    )  # fmt: skip
+    if first is None:
+        return
+    if first.json()["status"] != "withdrawn":
+        recorder.fail(f"{request_id}: withdrawn, then {first.json()['status']}")
+    again = recorder.call(
+        session, "POST …/withdrawal (again)", "POST", url, 200, headers=member.headers, json=body
+    )
+    if again is not None and (
+        again.json()["status"] != "withdrawn" or _message_ids(again) != _message_ids(first)
+    ):
+        recorder.fail(f"{request_id}: the withdrawal sent again did not answer the same")
+
+
+def _dialogue_expected(act: Act) -> Callable[[dict[str, Any]], bool]:
+    """What the request's detail shows once the queues have carried the dialogue through."""
+
+    def authors(detail: dict[str, Any]) -> list[str]:
+        return [str(m["author"]) for m in detail["messages"]]
+
+    if act.action == ASK_REPLY:
+        files = 1 if act.reply_upload else 0
+        return lambda d: (
+            d["status"] == "in_progress"
+            and authors(d) == ["service", "member"]
+            and [m["text"] for m in d["messages"]] == [QUESTION, ANSWER]
+            and len(d["messages"][1]["attachment_ids"]) == files
+            and len(d["attachments"]) == act.attachments + files
+            and len(d["documents"]) == 1  # the question's letter
+            and any(str(h["label"]).startswith("Réponse transmise au ") for h in d["history"])
+        )
+    if act.action in (ASK_WITHDRAW, WITHDRAW):
+        asked = act.action == ASK_WITHDRAW
+        wanted = (["service"] if asked else []) + (["member"] if act.reason else [])
+        return lambda d: (
+            d["status"] == "withdrawn"
+            and authors(d) == wanted
+            and len(d["documents"]) == (1 if asked else 0)
+        )
+    return lambda d: (
+        d["status"] == "processed" and d["outcome"] == act.outcome and len(d["documents"]) == 1
+    )
+
+
+@dataclass
+class Notified:
+    """The notifications of the run against what the load expects."""
+
+    expected: int = 0  # messages, every channel the members chose
+    emails: int = 0
+    sms_sent: int = 0
+    sms_kept: int = 0  # for 08:00 (quiet hours)
+    duplicates: int = 0
+    missing: int = 0
+    unwanted: int = 0  # on a channel the member turned off
+    problems: list[str] = field(default_factory=list)
+
+
+def _notifications(
+    stack: LocalStack,
+    members: list[Member],
+    news: dict[str, set[str]],
+    baseline: tuple[int, int],
+    now: datetime,
+) -> Notified:
+    """Each member chose its channels; on each, one message per request that brought news
+    (`news`: member id → request ids). E-mails and sent SMS counted per address and number
+    (their texts name the démarche's date only), the SMS kept for 08:00 per (member, request)."""
+    from chalicelib.domain import notifications as texts
+    from chalicelib.store.notifications import NotificationRecords
+
+    emails, sms = sent(stack.endpoint_url)  # newest first
+    emails, sms = emails[: len(emails) - baseline[0]], sms[: len(sms) - baseline[1]]
+    by_address: dict[str, list[str]] = defaultdict(list)
+    for email in emails:
+        by_address[email.to].append(email.subject)
+    by_number = Counter(one.phone for one in sms)
+    ours = {member.member_id for member in members}
+    kept: dict[str, Counter[str]] = defaultdict(Counter)
+    for deferred in NotificationRecords().due_sms(now + timedelta(days=8)):
+        if deferred.member_id in ours:
+            kept[deferred.member_id][deferred.request_id] += 1
+    result = Notified()
+
+    def compare(member: Member, channel: str, chosen: bool, got: int, wanted: int) -> None:
+        expected = wanted if chosen else 0
+        result.expected += expected
+        if got > expected and not chosen:
+            result.unwanted += got
+            result.problems.append(f"{member.username}: {got} {channel} though turned off")
+        elif got > expected:
+            result.duplicates += got - expected
+            result.problems.append(f"{member.username}: {got} {channel} for {expected} news")
+        elif got < expected:
+            result.missing += expected - got
+            result.problems.append(f"{member.username}: {got} {channel} for {expected} news")
+
+    for member in members:
+        requests_with_news = news.get(member.member_id, set())
+        subjects = by_address.get(member.email, [])
+        result.emails += len(subjects)
+        compare(member, "e-mails", member.by_email, len(subjects), len(requests_with_news))
+        dates = {texts.email(request_id, "").subject for request_id in requests_with_news}
+        for subject in subjects:
+            if subject not in dates:
+                result.problems.append(f"{member.username}: e-mail {subject!r} names none")
+        mine = kept.get(member.member_id, Counter())
+        number = texts.e164(member.phone)
+        result.sms_sent += by_number[number]
+        result.sms_kept += sum(mine.values())
+        got = by_number[number] + sum(mine.values())
+        compare(member, "SMS", member.by_sms, got, len(requests_with_news))
+        for request_id, times in mine.items():
+            if times > 1:
+                result.duplicates += times - 1
+                result.problems.append(f"{member.username}: {times} SMS kept for {request_id}")
+            if request_id not in requests_with_news:
+                result.problems.append(f"{member.username}: an SMS kept for {request_id}")
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -474,16 +943,22 @@ def main() -> int:
     )
     parser.add_argument("--requests", type=int, default=2000, help="démarches filed (2000)")
     parser.add_argument(
-        "--concurrency", type=int, default=16, help="members filing at the same time (16)"
+        "--concurrency",
+        type=int,
+        default=16,
+        help="members at work at the same time, filing then in the dialogue (16)",
     )
     parser.add_argument(
-        "--deadline", type=float, default=1800, help="seconds the filing phase may last (1800)"
+        "--deadline",
+        type=float,
+        default=1800,
+        help="seconds the filing phase, then the dialogue, may last each (1800)",
     )
     parser.add_argument(
         "--settle-timeout",
         type=float,
-        default=600,
-        help="seconds to wait for the queue pump to route and process everything (600)",
+        default=1200,  # the pump took 412 to 564 s to catch up after 2,000 filings, here
+        help="seconds to wait, each time, for the queue pump to carry everything through (1200)",
     )
     args = parser.parse_args()
     total = max(1, min(args.requests, 20_000))
@@ -524,12 +999,17 @@ def main() -> int:
         f"load: {total} démarches from {member_count} members ({per_day} a day at most each), "
         f"{concurrency} at a time, against {api} (moto {stack.endpoint_url})"
     )
+    emails, texts = sent(stack.endpoint_url)
+    baseline = (len(emails), len(texts))  # what moto recorded before this run
     members = _sign_up(stack, run, member_count, today)
     catalog = requests.get(f"{api}/catalog", headers=members[0].headers, timeout=HTTP_TIMEOUT)
     catalog.raise_for_status()
     types = {t["type"] for c in catalog.json()["categories"] for t in c["types"]}
     kinds = _kinds(types)
-    print(f"  {len(members)} members signed up; {len(types)} démarche types, {len(kinds)} kinds")
+    print(
+        f"  {len(members)} members signed up; {len(types)} démarche types, {len(kinds)} kinds",
+        flush=True,
+    )
 
     recorder = Recorder(total=total)
     shares = [
@@ -548,51 +1028,164 @@ def main() -> int:
         )
     load_seconds = time.perf_counter() - started
     filed = [one for batch in per_member for one in batch]
-    api_calls = sum(len(t) for op, t in recorder.timings.items() if not op.startswith("S3 "))
-    print(f"  filed {len(filed)} démarches in {load_seconds:.1f} s; checking them")
+    api_calls = _api_calls(recorder)
+    print(f"  filed {len(filed)} démarches in {load_seconds:.1f} s; checking them", flush=True)
 
-    unrouted, not_done, waited = _settle(
-        api, recorder, stack, filed, max(1.0, min(args.settle_timeout, 3600)), concurrency
+    settle_timeout = max(1.0, min(args.settle_timeout, 3600))
+    sweeper = Sweeper()
+    first = _settle(
+        api,
+        recorder,
+        stack,
+        filed,
+        lambda one: _expected(one.kind),
+        settle_timeout,
+        concurrency,
+        sweeper,
+    )
+    print(f"  queues empty {first.drained:.0f} s after the last filing; the dialogue", flush=True)
+
+    # The dialogue, 16 members at a time, each member's requests in turn.
+    acts = _plan(filed, first.details)
+    acted = [act for act in acts if act.action != UNTOUCHED]
+    _refresh_tokens(stack, members)
+    from infra.seed import DEMO_PASSWORD
+
+    agent = {"Authorization": f"Bearer {stack.id_token('agent', DEMO_PASSWORD)}"}
+    per_member_acts: dict[str, list[Act]] = defaultdict(list)
+    for act in acted:
+        per_member_acts[act.filed.member.member_id].append(act)
+    progress = Progress("requests through the dialogue", len(acted))
+    calls_before = _api_calls(recorder)
+    started = time.perf_counter()
+    deadline = time.monotonic() + max(1.0, min(args.deadline, 7200))
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(
+            pool.map(
+                lambda batch: _dialogue_member(api, recorder, progress, agent, batch, deadline),
+                per_member_acts.values(),
+            )
+        )
+    dialogue_seconds = time.perf_counter() - started
+    dialogue_calls = _api_calls(recorder) - calls_before
+    print(
+        f"  {len(acted)} requests through the dialogue in {dialogue_seconds:.1f} s; checking",
+        flush=True,
+    )
+    acted = [act for act in acts if act.action != UNTOUCHED]  # an agent's call may have failed
+
+    _refresh_tokens(stack, members)
+    expectations = {act.filed.request_id: _dialogue_expected(act) for act in acted}
+    second = _settle(
+        api,
+        recorder,
+        stack,
+        [act.filed for act in acted],
+        lambda one: expectations[one.request_id],
+        settle_timeout,
+        concurrency,
+        sweeper,
+        "GET /requests/{id} (dialogue)",
     )
     depths = _queue_depths(stack)
 
-    print(f"\n{'operation':<28} {'count':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  statuses")
+    news: dict[str, set[str]] = defaultdict(set)
+    for one in filed:
+        if _had_news(first.details.get(one.request_id, {"status": "", "documents": []})):
+            news[one.member.member_id].add(one.request_id)
+    for act in acted:
+        if act.action != WITHDRAW:  # asked or decided: its first news
+            news[act.filed.member.member_id].add(act.filed.request_id)
+    notified = _notifications(stack, members, news, baseline, datetime.now(UTC))
+
+    width = max(len(operation) for operation in recorder.timings)
+    header = f"{'count':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  statuses"
+    print(f"\n{'operation':<{width}} {header}")
     for operation, timings in recorder.timings.items():
         statuses = ", ".join(f"{s}×{n}" for s, n in sorted(recorder.statuses[operation].items()))
         print(
-            f"{operation:<28} {len(timings):>6} {_percentile(timings, 0.5):>8.1f} "
+            f"{operation:<{width}} {len(timings):>6} {_percentile(timings, 0.5):>8.1f} "
             f"{_percentile(timings, 0.99):>8.1f} {max(timings):>8.1f}  {statuses}"
         )
     by_kind: dict[str, int] = defaultdict(int)
     for one in filed:
         by_kind[one.kind.name] += 1
-    print("\nfiled per kind: " + ", ".join(f"{k} {n}" for k, n in by_kind.items()))
+    print(
+        "\nfiled per kind: " + ", ".join(f"{k} {n}" for k, n in by_kind.items())
+        + f"; refused when filed (wrong IBAN): {recorder.refused}"
+    )  # fmt: skip
     print(
         f"\nfiling phase: {load_seconds:.1f} s, {api_calls} API calls (reads included, "
         f"verification excluded): {api_calls / load_seconds:.1f} calls/s, "
         f"{len(filed) / load_seconds:.1f} démarches/s"
     )
-    print(f"queue pump: waited {waited:.1f} s after the last filing for the queues to empty")
-    server_errors = recorder.count(lambda s: s >= 500)
-    print(f"5xx: {server_errors}   other unexpected answers: {len(recorder.failures)}")
+    print(f"queue pump: waited {first.drained:.1f} s after the last filing for the queues to empty")
+    by_action = Counter(act.action for act in acts)
+    answered = [act for act in acted if act.action == ASK_REPLY]
+    decided = [act for act in acted if act.action == DECIDE]
     print(
-        f"lost: {len(unrouted)} not routed, {len(not_done)} routed but not done by their service, "
-        f"{total - len(filed)} not filed"
+        f"dialogue: {len(acts)} requests in progress without news: "
+        + ", ".join(f"{action} {by_action[action]}" for action in dict.fromkeys(PLAN))
+        + f" ({sum(bool(a.refused) for a in acts)} of them because an agent's call failed)"
+        f"; replies with a file {sum(a.reply_upload for a in answered)}, sent twice with their "
+        f"key {sum(a.reply_key is not None for a in answered)}; withdrawals with a reason "
+        f"{sum(a.reason is not None for a in acted)}; decisions accepted "
+        f"{sum(a.outcome == 'accepted' for a in decided)}, "
+        f"refused {sum(a.outcome == 'refused' for a in decided)}"
+    )
+    print(
+        f"dialogue phase: {dialogue_seconds:.1f} s, {dialogue_calls} API calls: "
+        f"{dialogue_calls / dialogue_seconds:.1f} calls/s; queues empty "
+        f"{second.drained:.1f} s after it"
+    )
+    print(
+        f"outbox sweeper (run by the load every minute while it waits, as the stage's schedule "
+        f"would: `make run` has none): {sweeper.runs} runs, {sweeper.sent} requests' pending "
+        "changes sent"
+    )
+    print(
+        f"notifications: {sum(len(ids) for ids in news.values())} requests brought news, "
+        f"{notified.expected} messages expected on the channels chosen; e-mails sent "
+        f"{notified.emails}, SMS sent {notified.sms_sent}, SMS kept for 08:00 "
+        f"{notified.sms_kept}; duplicates {notified.duplicates}, missing {notified.missing}, "
+        f"on a channel turned off {notified.unwanted}"
+    )
+    server_errors = recorder.count(lambda s: s >= 500)
+    print(
+        f"5xx: {server_errors}   other unexpected answers: {len(recorder.failures)}   "
+        f"calls sent again after a reset connection: {recorder.retried}"
+    )
+    not_filed = total - len(filed) - recorder.refused
+    print(
+        f"lost: {len(first.unrouted)} not routed, {len(first.not_done)} routed but not done by "
+        f"their service, {not_filed} not filed, {len(second.unrouted) + len(second.not_done)} "
+        "not as the dialogue left them"
     )
     busy = {queue: depth for queue, depth in depths.items() if depth}
     print(f"queues and DLQs not empty: {busy or 'none'}")
-    for failure in recorder.failures[:10]:
+    for failure in recorder.failures[:10] + notified.problems[:10]:
         print(f"  {failure}")
+    for one in (first.unrouted + first.not_done + second.unrouted + second.not_done)[:5]:
+        detail = second.details.get(one.request_id) or first.details.get(one.request_id)
+        print(f"  not settled: {one.kind.name} {one.request_id} {detail}"[:600])
     ok = (
         not recorder.failures
         and server_errors == 0
-        and not unrouted
-        and not not_done
-        and len(filed) == total
+        and not first.unrouted
+        and not first.not_done
+        and not_filed == 0
+        and not second.unrouted
+        and not second.not_done
         and not busy
+        and not notified.problems
     )
     print("\nPASS" if ok else "\nFAIL")
     return 0 if ok else 1
+
+
+def _api_calls(recorder: Recorder) -> int:
+    """Calls to our API so far (the browser's posts to the bucket left out)."""
+    return sum(len(t) for op, t in recorder.timings.items() if not op.startswith("S3 "))
 
 
 if __name__ == "__main__":
