@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MOTO_PORT ?= 5000
 API_PORT ?= 8000
+PORTAL_PORT ?= 8080
 # USER is also the login's environment variable: only a USER= given to make picks the account.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),alice)
 STAGE ?= dev
@@ -28,7 +29,8 @@ $(IAC_STAMP): pyproject.toml
 	touch $(IAC_STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m infra.local_stack --moto-port $(MOTO_PORT) --api-port $(API_PORT)
+	$(BIN)/python -m infra.local_stack --moto-port $(MOTO_PORT) --api-port $(API_PORT) \
+		--portal-port $(PORTAL_PORT)
 
 token: $(STAMP)
 	@$(BIN)/python -m infra.token $(TOKEN_USER)

@@ -604,7 +604,7 @@ def main() -> int:
         if not _port_free(port):
             print(
                 f"port {port} is already in use: stop what holds it, or pass "
-                "MOTO_PORT=/API_PORT= to make run",
+                "MOTO_PORT=/API_PORT=/PORTAL_PORT= to make run",
                 file=sys.stderr,
             )
             return 1
