@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from chalicelib.domain.errors import (
     AppError,
@@ -57,6 +57,34 @@ class Principal:
             raise Forbidden("Vous n'êtes pas agent de ce service.")
 
 
+V = TypeVar("V")
+
+
+class _Memory(Generic[V]):
+    """A bounded map whose entries stand until their own moment (least recently used out first,
+    beyond `max_entries`); thread-safe. `until` and `now` are on the caller's clock."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[V, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, now: float) -> V | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[1] <= now:
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: str, value: V, until: float) -> None:
+        with self._lock:
+            self._entries[key] = (value, until)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+
+
 class TokenVerifier:
     """Verifies a token's signature and claims once, then remembers the exact token string it
     accepted until the token expires, `remember_seconds` at most (bounded, least recently used
@@ -85,23 +113,16 @@ class TokenVerifier:
             jwks_url, cache_jwk_set=True, lifespan=cache_seconds, timeout=5
         )
         self._remember_seconds = remember_seconds
-        self._max_remembered = max_remembered
         self._clock = clock
-        self._remembered: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._remembered: _Memory[Principal] = _Memory(max_remembered)
 
     def verify(self, token: str) -> Principal:
         now = self._clock()
-        with self._lock:
-            entry = self._remembered.get(token)
-            if entry is not None and now < entry[1]:
-                self._remembered.move_to_end(token)
-                return entry[0]
+        remembered = self._remembered.get(token, now)
+        if remembered is not None:
+            return remembered
         principal, expires_at = self._verified(token)
-        with self._lock:
-            self._remembered[token] = (principal, min(expires_at, now + self._remember_seconds))
-            while len(self._remembered) > self._max_remembered:
-                self._remembered.popitem(last=False)
+        self._remembered.put(token, principal, min(expires_at, now + self._remember_seconds))
         return principal
 
     def _verified(self, token: str) -> tuple[Principal, float]:
@@ -159,35 +180,18 @@ class AccountBindings:
     ) -> None:
         self._lookup = lookup
         self._ttl = ttl_seconds
-        self._max_entries = max_entries
         self._clock = clock
-        self._cache: OrderedDict[str, tuple[str, float]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._bound: _Memory[str] = _Memory(max_entries)
 
     def hold(self, member_id: str, subject: str) -> None:
-        if self._cached(member_id) == subject:
+        if self._bound.get(member_id, self._clock()) == subject:
             return
         bound = self._lookup(member_id)
         if bound is not None:
-            self._remember(member_id, bound)
+            self._bound.put(member_id, bound, self._clock() + self._ttl)
         if bound != subject:
             logger.warning("token refused: its account is not the member's")
             raise Forbidden("Ce compte n'est pas rattaché à cet adhérent.")
-
-    def _cached(self, member_id: str) -> str | None:
-        with self._lock:
-            entry = self._cache.get(member_id)
-            if entry is None or entry[1] <= self._clock():
-                return None
-            self._cache.move_to_end(member_id)
-            return entry[0]
-
-    def _remember(self, member_id: str, sub: str) -> None:
-        with self._lock:
-            self._cache[member_id] = (sub, self._clock() + self._ttl)
-            self._cache.move_to_end(member_id)
-            while len(self._cache) > self._max_entries:
-                self._cache.popitem(last=False)
 
 
 @lru_cache(maxsize=1)
