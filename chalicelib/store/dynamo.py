@@ -32,11 +32,11 @@ THROTTLING_CODES = frozenset(
 
 def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
     """An item in DynamoDB's JSON, its None attributes left out: boto3's `TypeSerializer`,
-    with the types our items are made of (str, bool, int, Decimal, None, dict, list) written
+    with most of what our items are made of (str, bool, int, None, dict, list) written
     directly. boto3's checks each value against every type in turn: a third of filing's own
-    time went there (docs/performance.md). Sets, bytes and anything else still go through
-    boto3's, and so do its errors (a float is refused); tests/unit/test_dynamo_json.py holds
-    the two to the same output."""
+    time went there (docs/performance.md). Decimals, sets, bytes and anything else still go
+    through boto3's, and so do its errors (a float is refused); tests/unit/test_dynamo_json.py
+    holds the two to the same output."""
     return {k: _to_dynamodb(v) for k, v in item.items() if v is not None}
 
 
@@ -76,8 +76,10 @@ def _from_dynamodb(value: Mapping[str, Any]) -> Any:
             return {k: _from_dynamodb(v) for k, v in data.items()}
         if kind == "L":
             return [_from_dynamodb(v) for v in data]
-        if kind == "BOOL" or kind == "NULL":
-            return data if kind == "BOOL" else None
+        if kind == "BOOL":
+            return data
+        if kind == "NULL":
+            return None
     return _deserializer.deserialize(value)  # numbers, sets, binaries; boto3's errors too
 
 
