@@ -101,8 +101,8 @@ asyncapi: $(STAMP)
 outbox: $(STAMP)
 	@$(BIN)/python -m infra.outbox
 
-# A Paris day's audit chain (DAY=YYYY-MM-DD, default today) in the running `make run`: OK with its
-# count, or the first broken link (exit 1).
+# A Paris day's audit chains (DAY=YYYY-MM-DD, default today) in the running `make run`: OK with
+# their count, or each broken chain's first broken link (exit 1).
 audit-verify: $(STAMP)
 	@$(BIN)/python -m infra.audit_verify $(if $(DAY),--day $(DAY))
 

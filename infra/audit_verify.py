@@ -1,8 +1,9 @@
-"""`make audit-verify [DAY=YYYY-MM-DD]`: checks a Paris day's audit chain (default: today) in the
-running `make run`'s table, link by link, with the same check the daily watch runs.
+"""`make audit-verify [DAY=YYYY-MM-DD]`: checks a Paris day's audit chains (default: today) in
+the running `make run`'s table, link by link, with the same check the daily watch runs.
 
-Prints `OK <day>: <n> records, chain intact`, or `BROKEN <day> at sequence <n>: <why>` (content
-hash mismatch, predecessor mismatch, a gap) naming the first broken link, and exits 1.
+Prints `OK <day>: <n> records in <k> chains, every chain intact`, or, for each broken chain,
+`BROKEN <day> chain <nn> at sequence <n>: <why>` (content hash mismatch, predecessor mismatch,
+a gap, an end the chain's head does not name) naming its first broken link, and exits 1.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """The audit trail: every change of a request and every access to a member's file, appended to
-one chain per Paris day. Each record carries its sequence number (1, 2, 3… within the day), the
-SHA-256 of its predecessor's record and the SHA-256 of its own canonical content (which holds
-that predecessor's hash): editing, deleting or inserting a record breaks the chain at the first
-link it touches, and `verify` names that link.
+one of a Paris day's `SHARDS` chains, the member's (`shard_of`: a member's records of a day are
+in one chain, in order). Each record carries its sequence number (1, 2, 3… within its chain),
+the SHA-256 of its predecessor's record and the SHA-256 of its own canonical content (which
+holds that predecessor's hash, its day and its chain): editing, deleting or inserting a record
+breaks the chain at the first link it touches, and `verify` names that link; the chain's head
+(where the writers say it ends) names a record deleted from its end.
 
 Identifiers and codes only (member, request, action, actor kind, the agent's id for an agent,
 status, times, correlation id): never a name, a text, an amount or anything of one's health.
@@ -68,10 +70,21 @@ class AuditEntry(BaseModel):
     correlation_id: str | None = None
 
 
+SHARDS = 16  # a day's chains: writers of different members never wait for each other
+
+
+def shard_of(member_id: str) -> int:
+    """The chain of a member's records (the same in every process: not Python's `hash`)."""
+    return int.from_bytes(hashlib.sha256(member_id.encode()).digest()[:4], "big") % SHARDS
+
+
 class AuditRecord(AuditEntry):
-    """A link of a day's chain."""
+    """A link of one of a day's chains."""
 
     day: str = Field(description="The Paris day of the chain (YYYY-MM-DD)")
+    shard: int | None = Field(
+        default=None, ge=0, description="Which of the day's chains (none: a day before shards)"
+    )
     sequence: int = Field(ge=1)
     recorded_at: str = Field(description="When it was appended (UTC)")
     previous_hash: str
@@ -91,10 +104,16 @@ def content_hash(content: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(content)).hexdigest()
 
 
-def genesis(day: str) -> str:
-    """The "predecessor" of a day's first record: bound to the day, so a whole chain copied
-    under another day does not verify."""
-    return hashlib.sha256(f"AUDIT#{day}".encode()).hexdigest()
+def chain_name(day: str, shard: int | None) -> str:
+    """`2026-11-10#03`: a day's chain as keys and reports name it (the day alone for a day
+    written before the chains were sharded)."""
+    return day if shard is None else f"{day}#{shard:02d}"
+
+
+def genesis(day: str, shard: int | None = None) -> str:
+    """The "predecessor" of a chain's first record: bound to the day and the chain, so a whole
+    chain copied under another day or chain does not verify."""
+    return hashlib.sha256(f"AUDIT#{chain_name(day, shard)}".encode()).hexdigest()
 
 
 class Link(NamedTuple):
@@ -104,14 +123,17 @@ class Link(NamedTuple):
     hash: str
 
 
-def seal(entry: AuditEntry, day: str, previous: Link | None, recorded_at: str) -> AuditRecord:
-    """`entry` as the record that follows `previous` (None: the day's first)."""
+def seal(
+    entry: AuditEntry, day: str, previous: Link | None, recorded_at: str, shard: int | None = None
+) -> AuditRecord:
+    """`entry` as the record that follows `previous` (None: the chain's first)."""
     unsealed = {
         **entry.model_dump(mode="json"),
         "day": day,
+        "shard": shard,
         "sequence": previous.sequence + 1 if previous else 1,
         "recorded_at": recorded_at,
-        "previous_hash": previous.hash if previous else genesis(day),
+        "previous_hash": previous.hash if previous else genesis(day, shard),
         "hash": "",
     }
     record = AuditRecord.model_validate(unsealed)
@@ -119,12 +141,16 @@ def seal(entry: AuditEntry, day: str, previous: Link | None, recorded_at: str) -
 
 
 def seal_all(
-    entries: Iterable[AuditEntry], day: str, previous: Link | None, recorded_at: str
+    entries: Iterable[AuditEntry],
+    day: str,
+    previous: Link | None,
+    recorded_at: str,
+    shard: int | None = None,
 ) -> list[AuditRecord]:
     """Consecutive records after `previous`."""
     sealed: list[AuditRecord] = []
     for entry in entries:
-        record = seal(entry, day, previous, recorded_at)
+        record = seal(entry, day, previous, recorded_at, shard)
         sealed.append(record)
         previous = Link(record.sequence, record.hash)
     return sealed
@@ -179,53 +205,117 @@ class Break(StrEnum):
     content = "content hash mismatch"
     predecessor = "predecessor mismatch"
     unreadable = "not an audit record"
+    end = "end mismatch: the chain's head names a record the chain does not hold"
+
+
+class StoredChain(NamedTuple):
+    """One of a day's chains as stored: its records (sequence from the item's key, the item's
+    own fields) and its head (read before the records), if any."""
+
+    shard: int | None
+    records: list[tuple[int, dict[str, Any]]]
+    head: Link | None = None
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """A day's chain checked: intact (with how many records), or its first broken link."""
+    """A chain checked: intact (with how many records), or its first broken link."""
 
     day: str
     count: int
     broken_at: int | None = None
     reason: Break | None = None
+    shard: int | None = None
 
     @property
     def intact(self) -> bool:
         return self.broken_at is None
 
     def describe(self) -> str:
+        where = self.day if self.shard is None else f"{self.day} chain {self.shard:02d}"
         if self.intact:
-            return f"OK {self.day}: {self.count} records, chain intact"
-        return f"BROKEN {self.day} at sequence {self.broken_at}: {self.reason}"
+            return f"OK {where}: {self.count} records, chain intact"
+        return f"BROKEN {where} at sequence {self.broken_at}: {self.reason}"
 
 
-def verify(day: str, stored: Iterable[tuple[int, Mapping[str, Any]]]) -> Verdict:
-    """Check a day's chain from its stored records: (sequence from the item's key, the item's
-    own fields). The first broken link is named: a sequence number missing (gap), a record
-    whose content does not hash to its `hash` (edited), or one whose `previous_hash` is not its
-    predecessor's `hash` (a record replaced, inserted or moved)."""
-    expected, previous_hash, count = 1, genesis(day), 0
+@dataclass(frozen=True)
+class DayVerdict:
+    """Every chain of a day checked."""
+
+    day: str
+    chains: tuple[Verdict, ...]
+
+    @property
+    def intact(self) -> bool:
+        return all(chain.intact for chain in self.chains)
+
+    @property
+    def count(self) -> int:
+        return sum(chain.count for chain in self.chains)
+
+    @property
+    def broken(self) -> list[Verdict]:
+        return [chain for chain in self.chains if not chain.intact]
+
+    def describe(self) -> str:
+        """One line if every chain is intact; else one line per broken chain."""
+        if self.intact:
+            return (f"OK {self.day}: {self.count} records in {len(self.chains)} chains, "
+                    "every chain intact")  # fmt: skip
+        return "\n".join(chain.describe() for chain in self.broken)
+
+
+def verify(
+    day: str,
+    stored: Iterable[tuple[int, Mapping[str, Any]]],
+    *,
+    shard: int | None = None,
+    head: Link | None = None,
+) -> Verdict:
+    """Check one of a day's chains from its stored records: (sequence from the item's key, the
+    item's own fields). The first broken link is named: a sequence number missing (gap), a
+    record whose content does not hash to its `hash` (edited), one whose `previous_hash` is not
+    its predecessor's `hash` (a record replaced, inserted or moved), or, the chain intact, a
+    head naming a record it does not hold (records deleted from its end, or the last one
+    replaced). A head read before the records may name an earlier one: writers went on."""
+    expected, previous_hash, count = 1, genesis(day, shard), 0
+    hashes: dict[int, str] = {}
     for sequence, fields in sorted(stored, key=lambda pair: pair[0]):
         if sequence < expected:  # a key no writer makes (a chain's keys are 1, 2, 3…)
-            return Verdict(day, count, sequence, Break.unreadable)
+            return Verdict(day, count, sequence, Break.unreadable, shard)
         if sequence > expected:
-            return Verdict(day, count, expected, Break.gap)
+            return Verdict(day, count, expected, Break.gap, shard)
         content = {k: v for k, v in fields.items() if k != "hash"} | {
             "day": day,
             "sequence": sequence,
         }
+        if shard is not None:
+            content["shard"] = shard
         try:
             digest = content_hash(content)
         except (TypeError, ValueError):  # a value JSON cannot hold: not what was written
-            return Verdict(day, count, sequence, Break.content)
+            return Verdict(day, count, sequence, Break.content, shard)
         if digest != fields.get("hash"):
-            return Verdict(day, count, sequence, Break.content)
+            return Verdict(day, count, sequence, Break.content, shard)
         try:
             record = AuditRecord.model_validate({**content, "hash": digest})
         except ValidationError:
-            return Verdict(day, count, sequence, Break.unreadable)
+            return Verdict(day, count, sequence, Break.unreadable, shard)
         if record.previous_hash != previous_hash:
-            return Verdict(day, count, sequence, Break.predecessor)
+            return Verdict(day, count, sequence, Break.predecessor, shard)
         expected, previous_hash, count = sequence + 1, record.hash, count + 1
-    return Verdict(day, count)
+        hashes[sequence] = record.hash
+    if head is not None and hashes.get(head.sequence) != head.hash:
+        return Verdict(day, count, min(head.sequence, count + 1), Break.end, shard)
+    return Verdict(day, count, shard=shard)
+
+
+def verify_day(day: str, chains: Iterable[StoredChain]) -> DayVerdict:
+    """Every chain of a Paris day, each checked on its own."""
+    return DayVerdict(
+        day,
+        tuple(
+            verify(day, chain.records, shard=chain.shard, head=chain.head)
+            for chain in sorted(chains, key=lambda c: -1 if c.shard is None else c.shard)
+        ),
+    )

@@ -1,5 +1,5 @@
 """The audit trail's use cases: what the dispatcher appends, and the check of a day's chain
-(`make audit-verify`, and the daily watch on yesterday's)."""
+(`make audit-verify`, and the daily watch on yesterday's), every chain of the day."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain import audit, clock
-from chalicelib.domain.audit import Verdict
+from chalicelib.domain.audit import DayVerdict
 from chalicelib.observability import metric
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store import outbox
@@ -40,19 +40,21 @@ def record_changes(uow: UnitOfWork, entries: Sequence[dict[str, Any]]) -> int:
     return len(uow.audit.append(changes, clock.now(), dedupe=True))
 
 
-def verify_day(uow: UnitOfWork, day: date) -> Verdict:
-    """A Paris day's chain, checked link by link: intact, or its first broken link."""
-    return audit.verify(day.isoformat(), uow.audit.day(day.isoformat()))
+def verify_day(uow: UnitOfWork, day: date) -> DayVerdict:
+    """A Paris day's chains, each checked link by link: intact, or its first broken link."""
+    return audit.verify_day(day.isoformat(), uow.audit.day(day.isoformat()))
 
 
-def watch_chain(uow: UnitOfWork, now: datetime) -> Verdict:
-    """The daily watch: yesterday's chain (closed by then), and the metric the alarm reads,
+def watch_chain(uow: UnitOfWork, now: datetime) -> DayVerdict:
+    """The daily watch: yesterday's chains (closed by then), and the metric the alarm reads,
     `AuditChainBroken` 1 or 0."""
     verdict = verify_day(uow, clock.paris_date(now) - timedelta(days=1))
     metric("AuditChainBroken", 0 if verdict.intact else 1)
     if verdict.intact:
-        logger.info("audit chain %s intact: %d records", verdict.day, verdict.count)
-    else:
-        logger.error("audit chain %s broken at %s: %s", verdict.day, verdict.broken_at,
-                     verdict.reason)  # fmt: skip
+        logger.info("audit chains of %s intact: %d records in %d chains", verdict.day,
+                    verdict.count, len(verdict.chains))  # fmt: skip
+    for broken in verdict.broken:
+        logger.error("audit chain %s broken at %s: %s",
+                     audit.chain_name(broken.day, broken.shard), broken.broken_at,
+                     broken.reason)  # fmt: skip
     return verdict

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import IO, Any, Protocol
 
 from chalicelib.domain.access import AccessRecord
-from chalicelib.domain.audit import AuditEntry, AuditRecord
+from chalicelib.domain.audit import AuditEntry, AuditRecord, StoredChain
 from chalicelib.domain.documents import DocumentRecord, DocumentSummary
 from chalicelib.domain.effects import MemberFile
 from chalicelib.domain.exports import ExportPointer, ExportRecord
@@ -263,7 +263,7 @@ class AuditTrail(Protocol):
         self, entries: Sequence[AuditEntry], now: datetime, *, dedupe: bool = True
     ) -> list[AuditRecord]: ...
 
-    def day(self, day: str) -> list[tuple[int, dict[str, Any]]]: ...
+    def day(self, day: str) -> list[StoredChain]: ...
 
 
 class Exports(Protocol):

@@ -1,11 +1,15 @@
-"""The audit trail in DynamoDB: `AUDIT#<Paris day>` / `<sequence>` (zero-padded), kept six
-years (TTL), never updated nor deleted by the app (its roles may not: `.chalice/policy-*.json`).
+"""The audit trail in DynamoDB: `AUDIT#<Paris day>#<chain>` / `<sequence>` (zero-padded), kept
+six years (TTL), never updated nor deleted by the app (its roles may not:
+`.chalice/policy-*.json`). A day has `audit.SHARDS` chains, each in its own partition; a
+member's records go to the member's (`audit.shard_of`), so only writers for members of the same
+chain wait for each other. (Days written before the chains were sharded have one,
+`AUDIT#<day>`, still read and checked.)
 
-Appending reads where the day's chain ends (its head item, `AUDIT#<day>#HEAD`: one consistent
+Appending reads where the chain ends (its head item, `AUDIT#<day>#<chain>#HEAD`: one consistent
 GetItem), seals the new records after it (`domain/audit.py`) and, in one transaction, puts them
 on condition that their sequence numbers are still free (`attribute_not_exists`) and moves the
 head on condition it has not moved: of two concurrent writers, one wins, the other reads the new
-head and tries again. (The head spares a Query per append; the chain never depends on it: a
+head and tries again. (The head spares a Query per append; appending never depends on it: a
 lost head is found out by the records' own condition, and the last record read instead.)
 
 An event is recorded once: its mark (`AUDITED#<entry id>`) is put in the same transaction, on
@@ -23,7 +27,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.domain import audit, clock
-from chalicelib.domain.audit import AuditEntry, AuditRecord, Link
+from chalicelib.domain.audit import SHARDS, AuditEntry, AuditRecord, Link, StoredChain
 from chalicelib.store import keys
 from chalicelib.store.dynamo import deserialize, dynamodb, query_all, serialize, table
 
@@ -46,11 +50,12 @@ def _backoff(attempt: int) -> float:
     return random.uniform(0, ceiling)  # noqa: S311  # spreading writers, not a secret
 
 
-def _move_head(day: str, head: Link | None, last: AuditRecord, expires_at: int) -> dict[str, Any]:
+def _move_head(head: Link | None, last: AuditRecord, expires_at: int) -> dict[str, Any]:
     """The head now names `last`, on condition it still names what this writer read: the
     conditional write that serialises concurrent writers (the records' own
     `attribute_not_exists` holds even if the head were lost)."""
-    item = {**keys.audit_head_key(day), "entity": "audit_head", "sequence": last.sequence,
+    item = {**keys.audit_head_key(last.day, last.shard), "entity": "audit_head",
+            "sequence": last.sequence,
             "hash": last.hash, "expires_at": expires_at}  # fmt: skip
     if head is None:
         return _put(item)
@@ -61,7 +66,7 @@ def _move_head(day: str, head: Link | None, last: AuditRecord, expires_at: int) 
 
 
 class AuditUnavailable(Exception):
-    """The day's chain stayed contended through every attempt: nothing was appended."""
+    """The chain stayed contended through every attempt: nothing was appended."""
 
 
 def _put(item: Mapping[str, Any], condition: str | None = _NEW) -> dict[str, Any]:
@@ -75,8 +80,9 @@ def _stored(record: AuditRecord, expires_at: int) -> dict[str, Any]:
     """The record's content as attributes (day and sequence are its key), its hash, its TTL."""
     content = record.content()
     del content["day"], content["sequence"]
+    content.pop("shard", None)
     return {
-        **keys.audit_key(record.day, record.sequence),
+        **keys.audit_key(record.day, record.sequence, record.shard),
         "entity": "audit",
         **content,
         "hash": record.hash,
@@ -88,12 +94,17 @@ class AuditTrail:
     def append(
         self, entries: Sequence[AuditEntry], now: datetime, *, dedupe: bool = True
     ) -> list[AuditRecord]:
-        """Append to the chain of `now`'s Paris day; with `dedupe`, each entry once ever (its
-        `entry_id`): the records appended (those already recorded are left out)."""
+        """Append to `now`'s Paris day, each entry to its member's chain; with `dedupe`, each
+        entry once ever (its `entry_id`): the records appended (those already recorded are
+        left out). Each chain's share is its own transaction(s)."""
+        by_chain: dict[int, list[AuditEntry]] = {}
+        for entry in entries:
+            by_chain.setdefault(audit.shard_of(entry.member_id), []).append(entry)
         appended: list[AuditRecord] = []
-        for start in range(0, len(entries), RECORDS_PER_TRANSACTION):
-            chunk = entries[start : start + RECORDS_PER_TRANSACTION]
-            appended += self.append_with(chunk, now, dedupe=dedupe)
+        for chain in by_chain.values():
+            for start in range(0, len(chain), RECORDS_PER_TRANSACTION):
+                chunk = chain[start : start + RECORDS_PER_TRANSACTION]
+                appended += self.append_with(chunk, now, dedupe=dedupe)
         return appended
 
     def append_with(
@@ -104,8 +115,13 @@ class AuditTrail:
         dedupe: bool = True,
         items: Sequence[Mapping[str, Any]] = (),
     ) -> list[AuditRecord]:
-        """As `append`, in one transaction with `items` (put as they are): the access log's
-        record and its audit record are written together, or neither is."""
+        """As `append`, for entries of one chain (one member's, say), in one transaction with
+        `items` (put as they are): the access log's record and its audit record are written
+        together, or neither is."""
+        shards = {audit.shard_of(entry.member_id) for entry in entries}
+        if len(shards) > 1:
+            raise ValueError("one transaction appends to one chain: entries of one member's")
+        shard = shards.pop() if shards else 0
         day = clock.paris_date(now).isoformat()
         expires_at = int((now + AUDIT_KEPT).timestamp())
         pending = list(entries)
@@ -116,12 +132,12 @@ class AuditTrail:
                 return []
             if attempt and time.monotonic() > deadline:
                 break
-            head = self._head(day)
+            head = self._head(day, shard)
             # The head says where the chain ends; if a record was found where it said none
             # was (a head lost), the chain's own last record is read instead.
-            previous = self._tail(day) if resync else head
-            records = audit.seal_all(pending, day, previous, clock.iso_z(now))
-            operations = [_move_head(day, head, records[-1], expires_at)]
+            previous = self._tail(day, shard) if resync else head
+            records = audit.seal_all(pending, day, previous, clock.iso_z(now), shard)
+            operations = [_move_head(head, records[-1], expires_at)]
             operations += [_put(_stored(r, expires_at)) for r in records]
             if dedupe:
                 operations += [
@@ -152,24 +168,24 @@ class AuditTrail:
             # Another writer moved the head first: read it again, after a pause that grows and
             # spreads the writers apart.
             time.sleep(_backoff(attempt))
-        raise AuditUnavailable(day)
+        raise AuditUnavailable(audit.chain_name(day, shard))
 
-    def _head(self, day: str) -> Link | None:
-        """Where the day's chain ends, as its head item says (one consistent GetItem)."""
+    def _head(self, day: str, shard: int | None) -> Link | None:
+        """Where a chain ends, as its head item says (one consistent GetItem)."""
         answer = dynamodb().get_item(
-            TableName=table(), Key=serialize(keys.audit_head_key(day)), ConsistentRead=True
+            TableName=table(), Key=serialize(keys.audit_head_key(day, shard)), ConsistentRead=True
         )
         if "Item" not in answer:
             return None
         head = deserialize(answer["Item"])
         return Link(int(head["sequence"]), str(head["hash"]))
 
-    def _tail(self, day: str) -> Link | None:
-        """The day's last record itself (one Query, newest first)."""
+    def _tail(self, day: str, shard: int | None) -> Link | None:
+        """A chain's last record itself (one Query, newest first)."""
         answer = dynamodb().query(
             TableName=table(),
             KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues=serialize({":pk": keys.audit_pk(day)}),
+            ExpressionAttributeValues=serialize({":pk": keys.audit_pk(day, shard)}),
             ProjectionExpression="sk, #hash",
             ExpressionAttributeNames={"#hash": "hash"},
             ScanIndexForward=False,
@@ -181,18 +197,26 @@ class AuditTrail:
         last = deserialize(answer["Items"][0])
         return Link(_sequence(last["sk"]), str(last.get("hash", "")))
 
-    def day(self, day: str) -> list[tuple[int, dict[str, Any]]]:
-        """A day's records as stored, in order: (sequence, the item's own fields)."""
-        items = query_all(
-            TableName=table(),
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues=serialize({":pk": keys.audit_pk(day)}),
-            ConsistentRead=True,
-        )
-        return [
-            (_sequence(item["sk"]), {k: v for k, v in item.items() if k not in _STORAGE})
-            for item in items
-        ]
+    def day(self, day: str) -> list[StoredChain]:
+        """A day's chains as stored, each with its head read first (a head read after would
+        name records a reader had not seen): the chains that hold a record or a head, and the
+        day's one chain of before the shards if it has records."""
+        chains = []
+        for shard in (None, *range(SHARDS)):
+            head = self._head(day, shard)
+            items = query_all(
+                TableName=table(),
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues=serialize({":pk": keys.audit_pk(day, shard)}),
+                ConsistentRead=True,
+            )
+            if items or head:
+                records = [
+                    (_sequence(item["sk"]), {k: v for k, v in item.items() if k not in _STORAGE})
+                    for item in items
+                ]
+                chains.append(StoredChain(shard, records, head))
+        return chains
 
 
 _STORAGE = frozenset({"pk", "sk", "entity", "expires_at"})

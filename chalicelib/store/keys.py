@@ -127,19 +127,20 @@ AUDIT = "AUDIT#"
 AUDITED = "AUDITED#"
 
 
-def audit_pk(day: str) -> str:
-    """A Paris day's audit chain (`day`: YYYY-MM-DD)."""
-    return f"{AUDIT}{day}"
+def audit_pk(day: str, shard: int | None = None) -> str:
+    """One of a Paris day's audit chains (`day`: YYYY-MM-DD; `shard`: which; none for a day
+    written before the chains were sharded): `AUDIT#2026-11-10#03`."""
+    return f"{AUDIT}{day}" if shard is None else f"{AUDIT}{day}#{shard:02d}"
 
 
-def audit_key(day: str, sequence: int) -> dict[str, str]:
-    """One link of a day's chain; zero-padded, so the key's order is the chain's."""
-    return {"pk": audit_pk(day), "sk": f"{sequence:010d}"}
+def audit_key(day: str, sequence: int, shard: int | None = None) -> dict[str, str]:
+    """One link of a chain; zero-padded, so the key's order is the chain's."""
+    return {"pk": audit_pk(day, shard), "sk": f"{sequence:010d}"}
 
 
-def audit_head_key(day: str) -> dict[str, str]:
-    """Where a day's chain ends (its last sequence and hash): one GetItem to find the tail."""
-    return {"pk": f"{audit_pk(day)}#HEAD", "sk": "HEAD"}
+def audit_head_key(day: str, shard: int | None = None) -> dict[str, str]:
+    """Where a chain ends (its last sequence and hash): one GetItem to find the tail."""
+    return {"pk": f"{audit_pk(day, shard)}#HEAD", "sk": "HEAD"}
 
 
 def audited_key(entry_id: str) -> dict[str, str]:

@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
+from chalicelib.store import keys
 from tests.infra.test_iam import _resources, table
 
 WRITERS = {"app", "router", "outbox_sweeper", "sla_watch"}  # plus every svc_<service>
-AUDIT_ITEM = "AUDIT#2026-11-28"
+AUDIT_ITEM = keys.audit_pk("2026-11-28", 3)  # a record of one of the day's chains
+AUDIT_HEAD = keys.audit_head_key("2026-11-28", 3)["pk"]
 MARK = "AUDITED#01JD0000000000000000000001"
 MEMBER_ITEM = "MEMBER#0012345601"
 
@@ -30,11 +32,11 @@ class ConditionalRole:
             return False
         if not any(fnmatchcase(table(), r) for r in _resources(statement.get("Resource", []))):
             return False
-        for operator, keys in statement.get("Condition", {}).items():
+        for operator, condition in statement.get("Condition", {}).items():
             assert operator in ("ForAnyValue:StringLike", "ForAllValues:StringLike"), operator
-            assert list(keys) == ["dynamodb:LeadingKeys"], keys
+            assert list(condition) == ["dynamodb:LeadingKeys"], condition
             # One partition key per write: ForAnyValue and ForAllValues agree.
-            if not any(fnmatchcase(leading_key, p) for p in keys["dynamodb:LeadingKeys"]):
+            if not any(fnmatchcase(leading_key, p) for p in condition["dynamodb:LeadingKeys"]):
                 return False
         return True
 
@@ -62,6 +64,8 @@ def test_only_the_writers_append_to_the_audit_trail(roles: dict[str, Conditional
     appenders = {name for name, role in roles.items() if role.may("dynamodb:PutItem", AUDIT_ITEM)}
     expected = WRITERS | {name for name in roles if name.startswith("svc_")}
     assert appenders == expected
+    heads = {name for name, role in roles.items() if role.may("dynamodb:PutItem", AUDIT_HEAD)}
+    assert heads == expected
     marks = {name for name, role in roles.items() if role.may("dynamodb:PutItem", MARK)}
     assert marks == expected
     # The notifications still write their own records; the schedules only audit items.
@@ -73,7 +77,7 @@ def test_only_the_writers_append_to_the_audit_trail(roles: dict[str, Conditional
 @pytest.mark.parametrize(
     "action", ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]
 )
-@pytest.mark.parametrize("item", [AUDIT_ITEM, MARK])
+@pytest.mark.parametrize("item", [AUDIT_ITEM, AUDIT_HEAD, keys.audit_pk("2026-11-28"), MARK])
 def test_no_function_rewrites_or_deletes_an_audit_record(
     roles: dict[str, ConditionalRole], action: str, item: str
 ) -> None:

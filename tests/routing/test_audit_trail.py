@@ -1,6 +1,7 @@
 """The tamper-evident audit trail, in the table: every change and every back-office access lands
-in the day's chain, in order, once; concurrent writers take consecutive places; an edited or
-deleted record is named by the check (`make audit-verify`, the daily watch)."""
+in its member's chain of the day, in order, once; concurrent writers take consecutive places,
+and writers for members of different chains never wait for each other; an edited or deleted
+record is named by the check (`make audit-verify`, the daily watch)."""
 
 from __future__ import annotations
 
@@ -34,22 +35,36 @@ def _days(start: date) -> list[str]:
 
 
 def _records(days: list[str], request_id: str | None = None) -> list[dict[str, Any]]:
-    """The records of these days' chains, in chain order, with their sequence and day."""
+    """The records of these days' chains, in chain order, with their day, chain and sequence."""
     trail = AuditTrail()
     return [
-        {**fields, "sequence": sequence, "day": day}
+        {**fields, "sequence": sequence, "day": day, "shard": chain.shard}
         for day in days
-        for sequence, fields in trail.day(day)
+        for chain in trail.day(day)
+        for sequence, fields in chain.records
         if request_id is None or fields["request_id"] == request_id
     ]
 
 
-def _entry(n: int) -> AuditEntry:
+MEMBER = "T000000000"
+SHARD = audit.shard_of(MEMBER)  # the chain of every `_entry`
+
+
+def _entry(n: int, member_id: str = MEMBER) -> AuditEntry:
     return AuditEntry(
         kind=Kind.change, action="RequestFiled", entry_id=f"01JD00000000000000000{n:05d}",
-        at="2020-01-02T08:00:00.000Z", member_id="T000000000",
+        at="2020-01-02T08:00:00.000Z", member_id=member_id,
         request_id="01JD0000000000000000000REQ", actor=audit.ActorKind.member, status="in_progress",
     )  # fmt: skip
+
+
+def _chain(day: str, shard: int = SHARD) -> list[tuple[int, dict[str, Any]]]:
+    """One chain's records as stored."""
+    return next((c.records for c in AuditTrail().day(day) if c.shard == shard), [])
+
+
+def _key(day: str, sequence: int, shard: int | None = SHARD) -> dict[str, dict[str, str]]:
+    return {k: {"S": v} for k, v in keys.audit_key(day, sequence, shard).items()}
 
 
 def _chain_on(day: date, length: int) -> str:
@@ -84,6 +99,7 @@ def test_changes_and_back_office_accesses_land_in_the_chain_in_order(
         "LetterIssued",  # rendered by the service's handler the decision hands the request to
     ]
     assert all(r["member_id"] == alice.member_id for r in records)
+    assert {r["shard"] for r in records} == {audit.shard_of(alice.member_id)}
     consulted = records[3]
     assert (consulted["kind"], consulted["actor"]) == ("access", "agent")
     assert consulted["agent_id"] and consulted["correlation_id"]
@@ -94,9 +110,9 @@ def test_changes_and_back_office_accesses_land_in_the_chain_in_order(
     text = json.dumps(records, ensure_ascii=False)
     for personal in ("Alice", "Martin", "80.00", "optique", "Facture illisible"):
         assert personal not in text
-    # Their places in the day's chain, which verifies whole (every other test's records too).
+    # Their places in the day's chains, which verify whole (every other test's records too).
     for day in days:
-        assert audit.verify(day, AuditTrail().day(day)).intact, day
+        assert audit.verify_day(day, AuditTrail().day(day)).intact, day
 
 
 def test_no_audit_record_no_access_record_and_no_answer(
@@ -127,8 +143,8 @@ def test_two_concurrent_appends_take_consecutive_places(
     both_read = threading.Barrier(2)
     read_head = AuditTrail._head
 
-    def racing_head(self: AuditTrail, day: str) -> audit.Link | None:
-        head = read_head(self, day)
+    def racing_head(self: AuditTrail, day: str, shard: int | None) -> audit.Link | None:
+        head = read_head(self, day, shard)
         heads.append(head)
         if len(heads) <= 2:
             both_read.wait(timeout=10)
@@ -147,17 +163,17 @@ def test_two_concurrent_appends_take_consecutive_places(
         writer.join(timeout=30)
 
     assert heads[:2] == [None, None] and len(heads) == 3  # the loser read the head once more
-    stored = AuditTrail().day("2020-01-02")
+    stored = _chain("2020-01-02")
     assert [sequence for sequence, _ in stored] == [1, 2]
     assert {fields["entry_id"] for _, fields in stored} == {_entry(1).entry_id, _entry(2).entry_id}
     assert sorted(r.sequence for records in appended for r in records) == [1, 2]
-    assert audit.verify("2020-01-02", stored).intact
+    assert audit.verify_day("2020-01-02", AuditTrail().day("2020-01-02")).intact
 
 
 def test_many_writers_at_once_all_get_their_place_in_the_chain(
     local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A busy moment (the load's 16 members and agents at once, on a slow store: each
+    """A busy moment on one chain (24 writers for one member at once, on a slow store: each
     transaction 60 ms): every writer gets through, spread out by the growing random pauses,
     none refused (503) nor left for the sweeper."""
     from chalicelib.store import audit as audit_store
@@ -191,9 +207,61 @@ def test_many_writers_at_once_all_get_their_place_in_the_chain(
     for writer in writers:
         writer.join(timeout=60)
     assert refused == []
-    stored = AuditTrail().day("2020-01-03")
+    stored = _chain("2020-01-03")
     assert [sequence for sequence, _ in stored] == list(range(1, 25))
-    assert audit.verify("2020-01-03", stored).intact
+    assert audit.verify_day("2020-01-03", AuditTrail().day("2020-01-03")).intact
+
+
+def test_writers_for_members_of_different_chains_never_wait_for_each_other(
+    local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One writer per chain, all at once (the moment of the load's 503s): each reads its
+    chain's head once and appends at the first attempt, and each chain verifies."""
+    members: dict[int, str] = {}
+    for n in range(1000):
+        members.setdefault(audit.shard_of(f"T{n:09d}"), f"T{n:09d}")
+    assert sorted(members) == list(range(audit.SHARDS))
+    reads: list[int | None] = []
+    read_head = AuditTrail._head
+
+    def counted_head(self: AuditTrail, day: str, shard: int | None) -> audit.Link | None:
+        reads.append(shard)
+        return read_head(self, day, shard)
+
+    monkeypatch.setattr(AuditTrail, "_head", counted_head)
+    moment = datetime(2020, 1, 8, 11, tzinfo=UTC)
+    start = threading.Barrier(audit.SHARDS)
+
+    def write(shard: int) -> None:
+        start.wait(timeout=30)
+        AuditTrail().append([_entry(200 + shard, members[shard])], moment)
+
+    writers = [threading.Thread(target=write, args=(shard,)) for shard in members]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=60)
+    assert sorted(reads) == list(range(audit.SHARDS))  # one read each: no writer lost a race
+    monkeypatch.undo()
+    chains = AuditTrail().day("2020-01-08")
+    assert [(c.shard, [n for n, _ in c.records]) for c in chains] == [
+        (shard, [1]) for shard in range(audit.SHARDS)
+    ]
+    assert audit.verify_day("2020-01-08", chains).intact
+
+
+def test_one_append_of_several_members_goes_to_each_members_chain(
+    local_stack: LocalStack,
+) -> None:
+    other = next(f"T{n:09d}" for n in range(1, 100) if audit.shard_of(f"T{n:09d}") != SHARD)
+    moment = datetime(2020, 1, 9, 11, tzinfo=UTC)
+    records = AuditTrail().append([_entry(301), _entry(302, other), _entry(303)], moment)
+    assert [(r.shard, r.sequence) for r in records] == [
+        (SHARD, 1), (SHARD, 2), (audit.shard_of(other), 1)
+    ]  # fmt: skip
+    assert audit.verify_day("2020-01-09", AuditTrail().day("2020-01-09")).count == 3
+    with pytest.raises(ValueError, match="one chain"):  # one transaction is one chain's
+        AuditTrail().append_with([_entry(304), _entry(305, other)], moment)
 
 
 def test_a_writer_that_never_gets_through_gives_up_within_its_budget(
@@ -203,7 +271,7 @@ def test_a_writer_that_never_gets_through_gives_up_within_its_budget(
 
     _chain_on(date(2020, 1, 4), 1)
     monkeypatch.setattr(audit_store, "BUDGET_SECONDS", 0.5)
-    monkeypatch.setattr(AuditTrail, "_head", lambda self, day: audit.Link(0, "stale"))
+    monkeypatch.setattr(AuditTrail, "_head", lambda self, day, shard: audit.Link(0, "stale"))
     started = time.monotonic()
     with pytest.raises(audit_store.AuditUnavailable):
         AuditTrail().append([_entry(7)], datetime(2020, 1, 4, 12, tzinfo=UTC))
@@ -224,12 +292,12 @@ def test_a_lost_head_is_found_out_and_the_chain_goes_on(local_stack: LocalStack)
     day = _chain_on(date(2020, 1, 5), 3)
     local_stack.client("dynamodb").delete_item(
         TableName=local_stack.outputs["TableName"],
-        Key={k: {"S": v} for k, v in keys.audit_head_key(day).items()},
+        Key={k: {"S": v} for k, v in keys.audit_head_key(day, SHARD).items()},
     )
     [record] = AuditTrail().append([_entry(99)], datetime(2020, 1, 5, 12, tzinfo=UTC))
     assert record.sequence == 4
-    stored = AuditTrail().day(day)
-    assert [n for n, _ in stored] == [1, 2, 3, 4] and audit.verify(day, stored).intact
+    assert [n for n, _ in _chain(day)] == [1, 2, 3, 4]
+    assert audit.verify_day(day, AuditTrail().day(day)).intact
 
 
 def test_an_event_dispatched_again_is_recorded_once(
@@ -259,13 +327,13 @@ def test_an_edited_record_fails_the_check_at_that_record(local_stack: LocalStack
     assert audit_verify.main(["--day", day], local_stack) == 0
     local_stack.client("dynamodb").update_item(
         TableName=local_stack.outputs["TableName"],
-        Key={k: {"S": v} for k, v in keys.audit_key(day, 3).items()},
+        Key=_key(day, 3),
         UpdateExpression="SET #status = :s",
         ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues={":s": {"S": "withdrawn"}},
     )
-    verdict = audit.verify(day, AuditTrail().day(day))
-    assert (verdict.broken_at, verdict.reason) == (3, Break.content)
+    [verdict] = audit.verify_day(day, AuditTrail().day(day)).broken
+    assert (verdict.shard, verdict.broken_at, verdict.reason) == (SHARD, 3, Break.content)
     assert audit_verify.main(["--day", day], local_stack) == 1
 
 
@@ -275,12 +343,54 @@ def test_a_deleted_record_is_a_gap(
     day = _chain_on(date(2020, 1, 4), 5)
     local_stack.client("dynamodb").delete_item(
         TableName=local_stack.outputs["TableName"],
-        Key={k: {"S": v} for k, v in keys.audit_key(day, 4).items()},
+        Key=_key(day, 4),
     )
     capsys.readouterr()
     assert audit_verify.main(["--day", day], local_stack) == 1
+    assert capsys.readouterr().out.strip() == (
+        f"BROKEN {day} chain {SHARD:02d} at sequence 4: gap: a record is missing"
+    )
+
+
+def test_records_deleted_from_a_chains_end_are_named_by_its_head(
+    local_stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    day = _chain_on(date(2020, 1, 10), 5)
+    for sequence in (4, 5):
+        local_stack.client("dynamodb").delete_item(
+            TableName=local_stack.outputs["TableName"], Key=_key(day, sequence)
+        )
+    capsys.readouterr()
+    assert audit_verify.main(["--day", day], local_stack) == 1
+    assert capsys.readouterr().out.strip() == (
+        f"BROKEN {day} chain {SHARD:02d} at sequence 4: end mismatch: "
+        "the chain's head names a record the chain does not hold"
+    )
+
+
+def test_a_day_written_before_the_chains_were_sharded_is_still_checked(
+    local_stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its one chain, `AUDIT#<day>`, as the first design wrote it (no chain in the records'
+    content), is read and verified beside the day's sharded ones."""
+    day = "2020-01-11"
+    table = local_stack.outputs["TableName"]
+    dynamodb = local_stack.client("dynamodb")
+    for record in audit.seal_all([_entry(n) for n in range(3)], day, None, "t"):
+        content = record.content()
+        del content["day"], content["sequence"]
+        item = {**keys.audit_key(day, record.sequence), **content, "hash": record.hash}
+        dynamodb.put_item(TableName=table, Item={k: {"S": str(v)} for k, v in item.items()})
+    _chain_on(date(2020, 1, 11), 2)
+    capsys.readouterr()
+    assert audit_verify.main(["--day", day], local_stack) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"OK {day}: 5 records in 2 chains, every chain intact"
+    )
+    dynamodb.delete_item(TableName=table, Key=_key(day, 2, shard=None))
+    assert audit_verify.main(["--day", day], local_stack) == 1
     assert (
-        capsys.readouterr().out.strip() == f"BROKEN {day} at sequence 4: gap: a record is missing"
+        capsys.readouterr().out.strip() == f"BROKEN {day} at sequence 2: gap: a record is missing"
     )
 
 
@@ -312,7 +422,7 @@ def test_make_audit_verify_is_green_on_the_demo_data_and_red_after_tampering(
     assert capsys.readouterr().out.startswith(f"OK {days[0]}: ")
 
     target = demo[len(demo) // 2]
-    key = {k: {"S": v} for k, v in keys.audit_key(target["day"], target["sequence"]).items()}
+    key = _key(target["day"], target["sequence"], target["shard"])
     table = local_stack.outputs["TableName"]
     dynamodb = local_stack.client("dynamodb")
     restored.append(dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"])
@@ -322,7 +432,8 @@ def test_make_audit_verify_is_green_on_the_demo_data_and_red_after_tampering(
     )  # fmt: skip
     assert audit_verify.main(["--day", target["day"]], local_stack) == 1
     assert capsys.readouterr().out.strip() == (
-        f"BROKEN {target['day']} at sequence {target['sequence']}: content hash mismatch"
+        f"BROKEN {target['day']} chain {target['shard']:02d} at sequence {target['sequence']}: "
+        "content hash mismatch"
     )
 
 
@@ -340,14 +451,14 @@ def test_the_daily_watch_says_a_broken_chain_in_its_metric(
     assert _metric(capsys.readouterr().out, "AuditChainBroken") == 0
     local_stack.client("dynamodb").update_item(
         TableName=local_stack.outputs["TableName"],
-        Key={k: {"S": v} for k, v in keys.audit_key(day, 2).items()},
+        Key=_key(day, 2),
         UpdateExpression="SET previous_hash = :h",
         ExpressionAttributeValues={":h": {"S": "0" * 64}},
     )
     sla.watch(next_morning)
     out = capsys.readouterr().out
     assert _metric(out, "AuditChainBroken") == 1
-    assert f"audit chain {day} broken at 2" in out
+    assert f"audit chain {day}#{SHARD:02d} broken at 2" in out
 
 
 def _metric(out: str, name: str) -> float:

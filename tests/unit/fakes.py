@@ -18,7 +18,7 @@ from ulid import ULID
 
 from chalicelib.domain import audit, clock, events
 from chalicelib.domain.access import AccessRecord
-from chalicelib.domain.audit import AuditEntry, AuditRecord, Link
+from chalicelib.domain.audit import AuditEntry, AuditRecord, Link, StoredChain
 from chalicelib.domain.documents import DocumentRecord, DocumentSummary, pdf_filename
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.exports import (
@@ -786,11 +786,12 @@ class FakeMessenger:
 
 
 class FakeAudit:
-    """The day chains as the table holds them (sequence → the item's own fields), appended on
-    the same promise: consecutive records, each event once."""
+    """The chains as the table holds them ((day, chain) → sequence → the item's own fields),
+    appended on the same promise: each member's entries to the member's chain, consecutive
+    records, each event once."""
 
     def __init__(self) -> None:
-        self.chains: dict[str, dict[int, dict[str, Any]]] = {}
+        self.chains: dict[tuple[str, int], dict[int, dict[str, Any]]] = {}
         self.marked: set[str] = set()
         self.failing = False  # as DynamoDB unreachable
 
@@ -803,23 +804,31 @@ class FakeAudit:
             raise EndpointConnectionError(endpoint_url="memory://dynamodb")
         fresh = [e for e in entries if not (dedupe and e.entry_id in self.marked)]
         day = clock.paris_date(now).isoformat()
-        chain = self.chains.setdefault(day, {})
-        head = max(chain, default=None)
-        previous = Link(head, chain[head]["hash"]) if head is not None else None
-        records = audit.seal_all(fresh, day, previous, clock.iso_z(now))
-        for record in records:
+        records: list[AuditRecord] = []
+        for entry in fresh:
+            shard = audit.shard_of(entry.member_id)
+            chain = self.chains.setdefault((day, shard), {})
+            head = max(chain, default=None)
+            previous = Link(head, chain[head]["hash"]) if head is not None else None
+            [record] = audit.seal_all([entry], day, previous, clock.iso_z(now), shard)
             content = record.content()
-            del content["day"], content["sequence"]
+            del content["day"], content["sequence"], content["shard"]
             chain[record.sequence] = {**content, "hash": record.hash}
+            records.append(record)
         if dedupe:
             self.marked |= {r.entry_id for r in records}
         return records
 
-    def day(self, day: str) -> list[tuple[int, dict[str, Any]]]:
-        return [(n, dict(fields)) for n, fields in sorted(self.chains.get(day, {}).items())]
+    def day(self, day: str) -> list[StoredChain]:
+        return [
+            StoredChain(shard, [(n, dict(fields)) for n, fields in sorted(chain.items())])
+            for (chain_day, shard), chain in sorted(self.chains.items())
+            if chain_day == day
+        ]
 
     def actions(self, request_id: str | None = None) -> list[str]:
-        """Every record's action, in chain order (all days)."""
+        """Every record's action, in its chain's order (all days; a request's records are all
+        in its member's chain)."""
         return [
             fields["action"]
             for _, chain in sorted(self.chains.items())

@@ -7,6 +7,7 @@ import hashlib
 import json
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -44,18 +45,23 @@ def _entry(n: int, action: str = "RequestFiled") -> AuditEntry:
     )
 
 
-def _stored(records: list[audit.AuditRecord]) -> list[tuple[int, dict[str, object]]]:
-    """As the table holds them: day and sequence in the key, the rest as attributes."""
+def _stored(records: list[audit.AuditRecord]) -> list[tuple[int, dict[str, Any]]]:
+    """As the table holds them: day, chain and sequence in the key, the rest as attributes."""
     stored = []
     for record in records:
         fields = {k: v for k, v in record.model_dump(mode="json", exclude_none=True).items()
-                  if k not in ("day", "sequence")}  # fmt: skip
+                  if k not in ("day", "sequence", "shard")}  # fmt: skip
         stored.append((record.sequence, fields))
     return stored
 
 
-def _chain(length: int = 5) -> list[tuple[int, dict[str, object]]]:
-    return _stored(audit.seal_all([_entry(n) for n in range(length)], DAY, None, "t"))
+def _chain(length: int = 5, shard: int | None = None) -> list[tuple[int, dict[str, Any]]]:
+    return _stored(audit.seal_all([_entry(n) for n in range(length)], DAY, None, "t", shard))
+
+
+def _head(chain: list[tuple[int, dict[str, Any]]]) -> audit.Link:
+    """What the chain's head item says after its last append."""
+    return audit.Link(chain[-1][0], chain[-1][1]["hash"])
 
 
 def test_each_record_hashes_its_canonical_content_and_names_its_predecessor() -> None:
@@ -107,6 +113,64 @@ def test_a_deleted_record_is_a_gap_and_a_foreign_one_is_not_a_record() -> None:
     assert audit.verify(DAY, odd).reason is Break.unreadable
 
 
+def test_each_of_a_days_chains_is_bound_to_its_place() -> None:
+    """A chain's first link names its day and chain, and each record holds its chain: a chain
+    (or a record) moved to another chain of the day does not verify there."""
+    third = _chain(3, shard=3)
+    assert audit.verify(DAY, third, shard=3).intact
+    assert audit.genesis(DAY, 3) not in {audit.genesis(DAY), audit.genesis(DAY, 4)}
+    assert audit.verify(DAY, third, shard=4).reason is Break.content
+    assert audit.verify(DAY, third).reason is Break.content  # nor as the day's one old chain
+    assert audit.verify(DAY, _chain(3), shard=0).reason is Break.content
+
+
+def test_a_chains_head_names_records_deleted_from_its_end() -> None:
+    chain = _chain(5, shard=2)
+    head = _head(chain)
+    assert audit.verify(DAY, chain, shard=2, head=head).intact
+    verdict = audit.verify(DAY, chain[:3], shard=2, head=head)  # the last two deleted
+    assert (verdict.broken_at, verdict.reason) == (4, Break.end)
+    assert verdict.describe() == (
+        f"BROKEN {DAY} chain 02 at sequence 4: end mismatch: "
+        "the chain's head names a record the chain does not hold"
+    )
+    # The last record replaced by one consistent with its predecessor: the head's hash differs.
+    forged = _chain(5, shard=2)
+    forged[4][1]["status"] = "withdrawn"
+    content = {k: v for k, v in forged[4][1].items() if k != "hash"}
+    forged[4][1]["hash"] = audit.content_hash(content | {"day": DAY, "sequence": 5, "shard": 2})
+    assert audit.verify(DAY, forged, shard=2).intact  # the chain alone cannot tell
+    assert audit.verify(DAY, forged, shard=2, head=head).broken_at == 5
+    # Read before the records, the head may name an earlier one: writers went on meanwhile.
+    assert audit.verify(DAY, chain, shard=2, head=_head(chain[:3])).intact
+
+
+def test_a_members_records_go_to_one_chain_and_members_spread_over_all() -> None:
+    members = [f"U{n:09d}" for n in range(1, 801)]
+    shards = [audit.shard_of(member) for member in members]
+    assert shards == [audit.shard_of(member) for member in members]  # stable
+    counts = [shards.count(shard) for shard in range(audit.SHARDS)]
+    assert min(counts) > 800 / audit.SHARDS / 2  # every chain takes its share
+    # The same in every process and on every machine (Python's own `hash` of a str is not):
+    # SHA-256's first four bytes, modulo the number of chains.
+    assert (
+        audit.shard_of("U000000001")
+        == int(hashlib.sha256(b"U000000001").hexdigest()[:8], 16) % 16
+        == 6
+    )
+
+
+def test_a_day_is_intact_when_every_chain_is_and_each_broken_one_is_named() -> None:
+    chains = [audit.StoredChain(1, _chain(2, shard=1)), audit.StoredChain(5, _chain(3, shard=5))]
+    verdict = audit.verify_day(DAY, chains)
+    assert (verdict.intact, verdict.count) == (True, 5)
+    assert verdict.describe() == f"OK {DAY}: 5 records in 2 chains, every chain intact"
+    del chains[1].records[1]
+    verdict = audit.verify_day(DAY, chains)
+    assert [(v.shard, v.broken_at, v.reason) for v in verdict.broken] == [(5, 2, Break.gap)]
+    assert verdict.describe() == f"BROKEN {DAY} chain 05 at sequence 2: gap: a record is missing"
+
+
 def test_a_requests_changes_land_in_the_chain_in_order(uow: FakeUnitOfWork) -> None:
     request_id = filing.file_request(
         uow, MEMBER, {"beneficiary_ids": [ME], **_justificatif(uow)}, None, NOW
@@ -131,9 +195,9 @@ def test_a_requests_changes_land_in_the_chain_in_order(uow: FakeUnitOfWork) -> N
         "RequestDecided",
         "LetterIssued",
     ]
-    assert list(uow.audit.chains) == [DAY]
+    assert list(uow.audit.chains) == [(DAY, audit.shard_of(MEMBER))]  # the member's chain
     assert verify_day(uow, NOW.date()).intact
-    records = [fields for _, fields in uow.audit.day(DAY)]
+    records = [fields for chain in uow.audit.day(DAY) for _, fields in chain.records]
     asked = next(r for r in records if r["action"] == "asked")
     assert (asked["kind"], asked["actor"], asked["agent_id"]) == ("access", "agent", "agent-7")
     text = json.dumps(records, ensure_ascii=False)
@@ -190,9 +254,9 @@ def test_the_daily_watch_checks_yesterdays_chain_and_says_so_in_a_metric(
     capsys.readouterr()
     assert watch_chain(uow, NOW).count == 3
     assert _metric(capsys.readouterr().out, "AuditChainBroken") == 0
-    uow.audit.chains["2026-11-09"][2]["member_id"] = "U000000002"
-    verdict = watch_chain(uow, NOW)
-    assert (verdict.day, verdict.broken_at, verdict.reason) == ("2026-11-09", 2, Break.content)
+    uow.audit.chains[("2026-11-09", audit.shard_of("U000000001"))][2]["status"] = "processed"
+    [broken] = watch_chain(uow, NOW).broken
+    assert (broken.day, broken.broken_at, broken.reason) == ("2026-11-09", 2, Break.content)
     assert _metric(capsys.readouterr().out, "AuditChainBroken") == 1
 
 
