@@ -90,10 +90,16 @@ class _Inline:
     handlers' use cases on each message as it is sent, instead of waiting for SQS."""
 
     def __init__(self) -> None:
-        self.sent: list[tuple[str, RequestPointer]] = []
+        self.sent: list[tuple[str, RequestPointer, str | None]] = []
 
-    def send(self, queue: str, pointer: RequestPointer, correlation: str | None = None) -> None:
-        self.sent.append((queue, pointer))
+    def send(
+        self,
+        queue: str,
+        pointer: RequestPointer,
+        correlation: str | None = None,
+        entry_id: str | None = None,
+    ) -> None:
+        self.sent.append((queue, pointer, entry_id))
 
 
 class _SeedUnitOfWork(DynamoUnitOfWork):
@@ -107,9 +113,9 @@ class _SeedUnitOfWork(DynamoUnitOfWork):
     def deliver(self, when: datetime) -> None:
         """Run what each queue's handler runs on every message sent, until none is left."""
         while self.inline.sent:
-            queue, pointer = self.inline.sent.pop(0)
+            queue, pointer, entry_id = self.inline.sent.pop(0)
             if queue == INTAKE:
-                route(self, pointer, when)
+                route(self, pointer, when, delivered=entry_id)
             else:
                 serve(self, pointer, when)
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from chalicelib.domain.requests import RequestPointer
 from chalicelib.observability import CORRELATION_ATTRIBUTE, correlated, failure, metric
+from chalicelib.store.queues import OUTBOX_ENTRY_ATTRIBUTE
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,14 @@ def process_batch(
 ) -> dict[str, Any]:
     """Records that carry a request's pointer; one about to go to the DLQ puts its request
     before an agent."""
+    return process_pointers(event, lambda pointer, _entry: handle(pointer), function)
+
+
+def process_pointers(
+    event: dict[str, Any], handle: Callable[[RequestPointer, str | None], object], function: str
+) -> dict[str, Any]:
+    """As `process_batch`, each pointer handed with the outbox entry it was sent for, if its
+    sender named one (`Queues.send`)."""
 
     def last_failure(record: SQSRecord) -> None:
         try:
@@ -85,9 +94,9 @@ def process_batch(
             return  # not a pointer: nothing to flag
         _flag_for_agents(pointer)
 
-    return process_records(
-        event,
-        lambda record: handle(RequestPointer.model_validate_json(record.body)),
-        function,
-        last_failure,
-    )
+    def handle_record(record: SQSRecord) -> object:
+        entry = record.message_attributes[OUTBOX_ENTRY_ATTRIBUTE]
+        pointer = RequestPointer.model_validate_json(record.body)
+        return handle(pointer, entry.string_value if entry else None)
+
+    return process_records(event, handle_record, function, last_failure)

@@ -1,6 +1,8 @@
 """The dispatcher: right after a change, what it recorded in the request's outbox goes out (its
 events to the bus, its pointer to intake), its changes into the audit trail first; what fails
-stays for the sweeper. Every use case that changes a request ends with `dispatch`."""
+stays for the sweeper. Every use case that changes a request ends with `dispatch`, but filing,
+which ends with `hand_over`: its pointer goes to intake at once, and the router dispatches the
+rest (the audit record and the `RequestFiled` event) with the routing's own."""
 
 from __future__ import annotations
 
@@ -27,13 +29,13 @@ def dispatch(
     now: datetime,
     correlation: str | None = None,
     *,
-    entries: list[dict[str, Any]] | None = None,
+    delivered: str | None = None,
 ) -> bool:
     """Send what the request's outbox holds, then clear it. False (all of it still pending, for
-    the sweeper) when a send fails: sent again later, at least once. `entries`: the outbox as
-    the caller just wrote it in a new request (no read); by default it is read."""
-    if entries is None:
-        entries = uow.requests.outbox(member_id, request_id)
+    the sweeper) when a send fails: sent again later, at least once. `delivered`: the outbox
+    entry whose message the caller is handling (a queue consumer): already sent, it is cleared
+    with the rest but not sent again."""
+    entries = uow.requests.outbox(member_id, request_id)
     if not entries:
         return True
     try:
@@ -50,8 +52,8 @@ def dispatch(
             uow.bus.put(events)
         pointer = RequestPointer(request_id=request_id, member_id=member_id)
         for entry in entries:
-            if entry["to"] == outbox.QUEUE:
-                uow.queues.send(entry["queue"], pointer, correlation)
+            if entry["to"] == outbox.QUEUE and entry["id"] != delivered:
+                uow.queues.send(entry["queue"], pointer, correlation, entry["id"])
     except (ClientError, BotoCoreError, EventsNotPut) as error:
         logger.warning("send failed, left for the sweeper: %s %s", request_id, type(error).__name__)
         return False
@@ -60,4 +62,24 @@ def dispatch(
     except (ClientError, BotoCoreError) as error:
         # Sent but still pending: the sweeper sends it again; consumers dedupe.
         logger.warning("clearing the outbox of %s failed: %s", request_id, type(error).__name__)
+    return True
+
+
+def hand_over(
+    uow: UnitOfWork, member_id: str, request_id: str, entries: list[dict[str, Any]]
+) -> bool:
+    """A new request's outbox (`entries`, as just written), handed to its consumer: only its
+    pointers are sent, each naming its entry, and the consumer (the router) dispatches the rest
+    (the audit record and the event, after the chain) and clears it all. Four calls fewer on
+    the member's request than `dispatch` (the audit trail's two, the bus's, the clearing), and
+    no wait on the audit trail's chains. False when a send fails: the sweeper sends it all
+    later (`filing.HANDED_OVER_FOR`)."""
+    pointer = RequestPointer(request_id=request_id, member_id=member_id)
+    try:
+        for entry in entries:
+            if entry["to"] == outbox.QUEUE:
+                uow.queues.send(entry["queue"], pointer, entry_id=entry["id"])
+    except (ClientError, BotoCoreError) as error:
+        logger.warning("send failed, left for the sweeper: %s %s", request_id, type(error).__name__)
+        return False
     return True

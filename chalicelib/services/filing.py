@@ -33,7 +33,7 @@ from chalicelib.domain.requests import (
 )
 from chalicelib.domain.uploads import Upload, UploadRequest
 from chalicelib.observability import metric
-from chalicelib.services.dispatching import dispatch
+from chalicelib.services.dispatching import hand_over
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store import keys
 from chalicelib.store.dynamo import concurrently, parallel_map
@@ -49,6 +49,11 @@ from chalicelib.store.requests import (
 from chalicelib.store.uploads import UPLOAD_RECORD_TTL, TooManyUnusedUploads
 
 logger = logging.getLogger(__name__)
+
+# A new request's outbox is handed to the router (`dispatching.hand_over`), which dispatches it
+# with the routing's own: the sweeper steps in only if it is still pending this long after the
+# filing (and its own minute), not while intake is merely busy.
+HANDED_OVER_FOR = timedelta(minutes=4)
 
 
 @dataclass(frozen=True)
@@ -169,6 +174,7 @@ def file_request(
                 limit=limit,
                 idempotency=claim,
                 bank_iban=getattr(new.data, "iban", None),
+                pending_from=now + HANDED_OVER_FOR,
             )
     except DailyLimitReached:
         raise limit_reached(limit, now) from None
@@ -177,8 +183,8 @@ def file_request(
         return _replay(race_winner(uow, member_id, idempotency_key, now), fingerprint)
     metric("RequestsFiled", type=record.type)
     staged_keys = [keys.staged_object(member_id, a.attachment_id) for a in record.attachments]
-    concurrently(  # the dispatch (the audit record, the bus, the queue) in this thread
-        lambda: dispatch(uow, member_id, record.request_id, now, entries=filed_outbox),
+    concurrently(  # the pointer to intake in this thread; the router dispatches the rest
+        lambda: hand_over(uow, member_id, record.request_id, filed_outbox),
         lambda: uow.files.delete(staged_keys),
     )
     return Filed(record.request_id, detail)

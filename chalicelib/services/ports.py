@@ -45,8 +45,10 @@ class Requests(Protocol):
         limit: DailyLimit,
         idempotency: IdempotencyClaim | None = None,
         bank_iban: str | None = None,
+        pending_from: datetime | None = None,
     ) -> list[dict[str, Any]]:
-        """The request written; returns the outbox it was born with."""
+        """The request written, pending from `pending_from` (default `now`); returns the outbox
+        it was born with."""
         ...
 
     def reply(
@@ -217,7 +219,13 @@ class Files(Protocol):
 
 
 class Queues(Protocol):
-    def send(self, queue: str, pointer: RequestPointer, correlation: str | None = None) -> None: ...
+    def send(
+        self,
+        queue: str,
+        pointer: RequestPointer,
+        correlation: str | None = None,
+        entry_id: str | None = None,
+    ) -> None: ...
 
 
 class Bus(Protocol):

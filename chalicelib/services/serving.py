@@ -31,15 +31,21 @@ logger = logging.getLogger(__name__)
 Step = Callable[[UnitOfWork, RequestRecord, datetime], None]
 
 
-def route(uow: UnitOfWork, pointer: RequestPointer, now: datetime) -> Service:
-    """Record which service has the request (once), and send the pointer to its queue."""
+def route(
+    uow: UnitOfWork, pointer: RequestPointer, now: datetime, delivered: str | None = None
+) -> Service:
+    """Record which service has the request (once), dispatch its outbox (the filing hands its
+    own over: its audit record and `RequestFiled` go out here, before `RequestRouted`), and
+    send the pointer to its service's queue. `delivered`: the outbox entry this pointer was
+    sent for, not sent again."""
     record = uow.requests.get(pointer.member_id, pointer.request_id)
     # The service chosen at filing (from the registry) or by an agent's reclassification.
     service = Service(record.service)
     if uow.transitions.route(record, service.value, catalog.routed_label(service), now):
         metric("RequestsRouted", Service=service.value)
         logger.info("request %s routed to %s", record.request_id, service.value)
-        dispatch(uow, record.member_id, record.request_id, now)
+    # On a redelivery too: what a change left pending goes out (one read when nothing is).
+    dispatch(uow, record.member_id, record.request_id, now, delivered=delivered)
     # Sent again on a redelivery too: if the last attempt died after recording the routing,
     # this is what gets the request to its service; the service ignores a repeat.
     uow.queues.send(service_queue(service.value), pointer)

@@ -194,13 +194,15 @@ class RequestRepository:
         limit: DailyLimit,
         idempotency: IdempotencyClaim | None = None,
         bank_iban: str | None = None,
+        pending_from: datetime | None = None,
     ) -> list[dict[str, Any]]:
         """Request + calendar + the day's count (+ idempotency record, uploads marked used,
         held IBAN): one transaction. `DailyLimitReached` when the day's count is full.
 
         The request is born with its outbox (the pointer for intake, its `RequestFiled` event)
-        and pending: the dispatcher sends both and clears it, the sweeper what stays pending.
-        Returns that outbox as a read would give it back, for the dispatcher not to read it.
+        and pending from `pending_from` (default `now`): the dispatcher sends both and clears
+        it, the sweeper what stays pending. Returns that outbox as a read would give it back,
+        for the dispatcher not to read it.
         """
         month = record.month
         item = {
@@ -208,7 +210,7 @@ class RequestRepository:
             **record.model_dump(mode="json", exclude={"replies_delivered", "letters_due"}),
             "entity": "request",
             "pending_pk": keys.PENDING_PARTITION,
-            "pending_sk": f"{record.created_at}#{record.request_id}",
+            "pending_sk": f"{iso_z(pending_from or now)}#{record.request_id}",
             "correlation_id": correlation_id(),  # so the sweeper carries it on
             # What the dispatcher sends: the pointer to intake, and the event on the bus.
             "outbox": [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
@@ -285,34 +286,62 @@ def test_pointer_with_ids_only_reaches_intake(
     ]
 
 
-def test_filing_sends_its_outbox_without_reading_it_back_and_clears_it(
+def test_filing_hands_its_outbox_to_the_router_which_dispatches_and_clears_it(
     api: Api, local_stack: LocalStack, alice: SignedIn
 ) -> None:
-    """The outbox a new request is born with goes out from memory (docs/performance.md, issue
-    18): no read of the request item, and the request leaves the pending list all the same."""
+    """The member's call sends the pointer to intake, naming its outbox entry, and nothing
+    else: no read of the request item, no audit record, no event (docs/performance.md, issue
+    18). The router, handed that message, dispatches the rest (`RequestFiled` before
+    `RequestRouted`), sends no second pointer to intake, and clears the outbox."""
     from chalicelib import aws
+    from chalicelib.routing.router import handle_intake
+    from chalicelib.store.queues import OUTBOX_ENTRY_ATTRIBUTE
     from chalicelib.store.requests import RequestRepository
 
     drain_queue(local_stack, "intake")
-    reads: list[dict[str, Any]] = []
+    calls: list[tuple[str, dict[str, Any]]] = []
 
     def record(model: Any, params: dict[str, Any], **_: Any) -> None:
-        if model.name in {"GetItem", "Query", "BatchGetItem"}:
-            reads.append(params)
+        calls.append((model.name, params))
 
-    client = aws.client("dynamodb")
-    client.meta.events.register("before-parameter-build.dynamodb", record)
+    clients = [aws.client(name) for name in ("dynamodb", "events", "sqs")]
+    for client in clients:
+        client.meta.events.register("before-parameter-build", record)
     try:
         created = api.post("/requests", alice, body=_body(alice, "vie.autre", {})).body
     finally:
-        client.meta.events.unregister("before-parameter-build.dynamodb", record)
-    assert reads  # the recorder sees the reads filing does make (beneficiaries, day count)
-    request_sk = f"REQ#{created['request_id']}"
-    assert [r for r in reads if request_sk in str(r.get("Key"))] == []
-    assert drain_queue(local_stack, "intake") == [
-        {"request_id": created["request_id"], "member_id": alice.member_id}
-    ]
-    assert RequestRepository().outbox(alice.member_id, created["request_id"]) == []
+        for client in clients:
+            client.meta.events.unregister("before-parameter-build", record)
+    request_id = created["request_id"]
+    names = [name for name, _ in calls]
+    assert "PutEvents" not in names and names.count("SendMessage") == 1
+    assert not [p for _, p in calls if "AUDIT" in json.dumps(p)]  # no audit record, no head
+    assert not [p for n, p in calls if n in {"GetItem", "Query", "BatchGetItem"}
+                and f"REQ#{request_id}" in json.dumps(p)]  # fmt: skip
+    [intake, filed] = RequestRepository().outbox(alice.member_id, request_id)
+    assert (intake["queue"], filed["detail_type"]) == ("intake", "RequestFiled")
+
+    sqs = local_stack.client("sqs")
+    url = sqs.get_queue_url(QueueName=f"{local_stack.outputs['QueuePrefix']}intake")["QueueUrl"]
+    [message] = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert json.loads(message["Body"]) == {"request_id": request_id, "member_id": alice.member_id}
+    named = message["MessageAttributes"][OUTBOX_ENTRY_ATTRIBUTE]["StringValue"]
+    assert named == intake["id"]
+
+    record_of_lambda = {
+        "messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"], "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {OUTBOX_ENTRY_ATTRIBUTE: {"stringValue": named,
+                                                       "dataType": "String"}},
+        "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:eu-west-3:123456789012:intake",
+        "awsRegion": "eu-west-3", "md5OfBody": "",
+    }  # fmt: skip
+    assert handle_intake({"Records": [record_of_lambda]}) == {"batchItemFailures": []}
+    assert RequestRepository().outbox(alice.member_id, request_id) == []
+    assert drain_queue(local_stack, "intake") == []  # the entry it came for is not sent again
+    detail = api.get(f"/requests/{request_id}", alice).body
+    assert detail["history"][-1]["label"].startswith("Transmise")
 
 
 # --- idempotency (Stripe's semantics) -----------------------------------------------------

@@ -301,6 +301,7 @@ def test_poison_message_lands_in_the_dlq_after_five_receives(
     poison = RequestPointer(
         request_id="01ARZ3NDEKTSV4RRFFQ69G5FAV", member_id="nobody"
     ).model_dump_json()
+    drain_queue(local_stack, "intake")  # what earlier tests filed and never routed
     sqs.send_message(QueueUrl=url, MessageBody=poison)
     receives = 0
     deadline = time.monotonic() + 30

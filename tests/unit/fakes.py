@@ -167,6 +167,7 @@ class FakeRequests:
         limit: DailyLimit,
         idempotency: IdempotencyClaim | None = None,
         bank_iban: str | None = None,
+        pending_from: datetime | None = None,
     ) -> list[dict[str, Any]]:
         if self.fail_creates:
             self.fail_creates -= 1
@@ -184,7 +185,7 @@ class FakeRequests:
         key = (record.member_id, record.request_id)
         self.records[key] = record.model_copy(deep=True)
         self.extra[key] = {}
-        self.pending[key] = record.created_at
+        self.pending[key] = clock.iso_z(pending_from or now)
         self.outboxes[key] = [
             outbox.to_queue(INTAKE, now),
             outbox.to_bus(events.RequestFiled.of(record, now)),
@@ -256,7 +257,7 @@ class FakeRequests:
 
     def emit(self, key: tuple[str, str], now: datetime, entry: dict[str, Any]) -> None:
         self.outboxes.setdefault(key, []).append(entry)
-        self.pending.setdefault(key, clock.iso_z(now))
+        self.pending[key] = clock.iso_z(now)  # as the table's `Change.pend`: the latest change
 
     def outbox(self, member_id: str, request_id: str) -> list[dict[str, Any]]:
         return list(self.outboxes.get((member_id, request_id), []))
@@ -707,18 +708,32 @@ class FakeBus:
 class FakeQueues:
     def __init__(self) -> None:
         self.sent: list[tuple[str, RequestPointer]] = []
+        self.entries: list[str | None] = []  # the outbox entry each of `sent` was sent for
         self.failing = False  # as SQS unreachable
 
-    def send(self, queue: str, pointer: RequestPointer, correlation: str | None = None) -> None:
+    def send(
+        self,
+        queue: str,
+        pointer: RequestPointer,
+        correlation: str | None = None,
+        entry_id: str | None = None,
+    ) -> None:
         if self.failing:
             from botocore.exceptions import EndpointConnectionError
 
             raise EndpointConnectionError(endpoint_url="memory://sqs")
         self.sent.append((queue, pointer))
+        self.entries.append(entry_id)
 
     def take(self, queue: str) -> list[RequestPointer]:
-        taken = [pointer for name, pointer in self.sent if name == queue]
-        self.sent = [(name, pointer) for name, pointer in self.sent if name != queue]
+        return [pointer for pointer, _ in self.take_delivered(queue)]
+
+    def take_delivered(self, queue: str) -> list[tuple[RequestPointer, str | None]]:
+        """The queue's messages, each with the outbox entry it names, taken off the queue."""
+        taken = [(p, e) for (name, p), e in zip(self.sent, self.entries, strict=True)
+                 if name == queue]  # fmt: skip
+        kept = [(s, e) for s, e in zip(self.sent, self.entries, strict=True) if s[0] != queue]
+        self.sent, self.entries = [s for s, _ in kept], [e for _, e in kept]
         return taken
 
 

@@ -9,8 +9,9 @@ from decimal import Decimal
 
 from chalicelib.domain.events import EVENTS_BY_NAME
 from chalicelib.domain.states import Outcome
-from chalicelib.services import decisions, dialogue, filing, sweeping
+from chalicelib.services import decisions, dialogue, filing, serving, sweeping
 from chalicelib.services.dialogue import InformationRequestBody, ReclassificationBody
+from chalicelib.store.queues import INTAKE, service_queue
 from tests.unit.fakes import FakeUnitOfWork
 from tests.unit.test_use_cases import ME, MEMBER, NOW, _deliver, _justificatif, uow
 
@@ -52,12 +53,16 @@ def test_an_event_the_bus_refused_is_swept_with_its_change(uow: FakeUnitOfWork) 
     request_id = filing.file_request(
         uow, MEMBER, {"beneficiary_ids": [ME], "type": "sante.attestation_tiers_payant"}, None, NOW
     ).request_id
-    assert uow.bus.events == [] and uow.queues.sent == []  # nothing half sent
+    [(pointer, entry)] = uow.queues.take_delivered(INTAKE)  # the filing's pointer
+    serving.route(uow, pointer, NOW, delivered=entry)  # its dispatch: the bus refuses
+    assert uow.bus.events == []  # nothing half sent
     assert list(uow.requests.pending) == [(MEMBER, request_id)]
+    uow.queues.take(service_queue("tiers_payant"))  # the service has it, whatever the bus
     uow.bus.failing = False
     assert sweeping.sweep_outbox(uow, NOW + timedelta(minutes=2)) == 1
-    assert uow.bus.names(request_id) == ["RequestFiled"]
-    assert [p.request_id for _, p in uow.queues.sent] == [request_id]
+    assert uow.bus.names(request_id) == ["RequestFiled", "RequestRouted"]
+    # All of the outbox, the intake pointer again too (at least once: the router routes once).
+    assert [q for q, _ in uow.queues.sent] == [INTAKE]
     assert sweeping.sweep_outbox(uow, NOW + timedelta(minutes=3)) == 0
 
 

@@ -55,8 +55,8 @@ def _file_requests(uow: FakeUnitOfWork) -> list[str]:
     ids = [
         filing.file_request(uow, MEMBER, body, None, NOW).request_id for body in (receipt, tiers)
     ]
-    for pointer in uow.queues.take(INTAKE):
-        serving.route(uow, pointer, NOW)
+    for pointer, entry in uow.queues.take_delivered(INTAKE):
+        serving.route(uow, pointer, NOW, delivered=entry)
     for service in catalog.Service:
         for pointer in uow.queues.take(service_queue(service.value)):
             serving.serve(uow, pointer, NOW)

@@ -55,8 +55,8 @@ def _file(uow: FakeUnitOfWork, body: dict[str, Any], key: str | None = None) -> 
 
 def _deliver(uow: FakeUnitOfWork, at: datetime = NOW) -> None:
     """What the queue handlers would do with every message sent so far."""
-    for pointer in uow.queues.take(INTAKE):
-        serving.route(uow, pointer, at)
+    for pointer, entry in uow.queues.take_delivered(INTAKE):
+        serving.route(uow, pointer, at, delivered=entry)
     for service in catalog.Service:
         for pointer in uow.queues.take(service_queue(service.value)):
             serving.serve(uow, pointer, at)
@@ -86,7 +86,20 @@ def test_a_filed_request_is_stored_its_files_moved_and_sent_to_intake(uow: FakeU
     copy = keys.attachment_object(MEMBER, "2026-11", request_id, upload_id)
     assert uow.files.objects[copy][0] == PDF
     assert keys.staged_object(MEMBER, upload_id) not in uow.files.objects
-    assert [p.request_id for _, p in uow.queues.sent] == [request_id]
+    # Its pointer to intake, naming its outbox entry; the rest is the router's to dispatch.
+    [(_, pointer)] = uow.queues.sent
+    [intake, filed] = uow.requests.outbox(MEMBER, request_id)
+    assert (pointer.request_id, uow.queues.entries) == (request_id, [intake["id"]])
+    assert uow.bus.events == [] and uow.audit.chains == {}
+    assert list(uow.requests.pending) == [(MEMBER, request_id)]
+
+    [(delivered, entry)] = uow.queues.take_delivered(INTAKE)
+    serving.route(uow, delivered, NOW, delivered=entry)
+    assert uow.audit.actions(request_id) == ["RequestFiled", "RequestRouted"]
+    assert uow.bus.names(request_id) == ["RequestFiled", "RequestRouted"]
+    assert [e["detail"]["event_id"] for e in uow.bus.events][:1] == [filed["id"]]
+    # The service's pointer, and no second one to intake: the entry it came for is cleared.
+    assert [queue for queue, _ in uow.queues.sent] == ["svc-remboursements"]
     assert uow.requests.pending == {}
 
 
@@ -144,16 +157,21 @@ def test_a_failed_write_leaves_no_copy_behind(uow: FakeUnitOfWork) -> None:
     assert not [k for k in uow.files.objects if k.startswith("requests/")]
 
 
-def test_a_request_intake_never_got_is_swept_a_minute_later(uow: FakeUnitOfWork) -> None:
+def test_a_request_intake_never_got_is_swept_five_minutes_later(uow: FakeUnitOfWork) -> None:
+    """Its outbox was handed to the router: the sweeper leaves it the router's while intake may
+    merely be busy, then sends it all (pointer, event, audit record)."""
     uow.queues.failing = True
     request_id = _file(uow, {"type": "sante.attestation_tiers_payant"})
     assert list(uow.requests.pending) == [(MEMBER, request_id)]
 
     uow.queues.failing = False
-    assert sweeping.sweep_outbox(uow, NOW + timedelta(seconds=30)) == 0
-    assert sweeping.sweep_outbox(uow, NOW + timedelta(minutes=2)) == 1
+    assert sweeping.sweep_outbox(uow, NOW + timedelta(minutes=2)) == 0
+    assert sweeping.sweep_outbox(uow, NOW + timedelta(minutes=4, seconds=50)) == 0
+    assert sweeping.sweep_outbox(uow, NOW + timedelta(minutes=5, seconds=10)) == 1
     assert [p.request_id for _, p in uow.queues.sent] == [request_id]
-    assert sweeping.sweep_outbox(uow, NOW + timedelta(minutes=3)) == 0
+    assert uow.bus.names(request_id) == ["RequestFiled"]
+    assert uow.audit.actions(request_id) == ["RequestFiled"]
+    assert sweeping.sweep_outbox(uow, NOW + timedelta(minutes=7)) == 0
 
 
 def test_routing_twice_records_one_routing(uow: FakeUnitOfWork) -> None:
