@@ -126,8 +126,10 @@ def file_request(
     fingerprint = body_fingerprint(payload)
     limit = daily_limit("requests", uow.limits.requests_per_day, now)
     today = clock.paris_date(now)
-    # The reads the checks need depend on none of each other: made at once (one round trip's
-    # wait instead of four). A body that does not parse costs no read but the key's.
+    # The reads the checks need depend on none of each other: made at once, the uploads, the
+    # day's count and the key's record in one BatchGetItem beside the contract's beneficiaries
+    # (one round trip's wait instead of four). A body that does not parse costs no read but the
+    # key's.
     try:
         new = parse_new_request(payload, today)
     except ValidationFailed:
@@ -137,23 +139,17 @@ def file_request(
                 return _replay(previous, fingerprint)
         raise
     # The first call runs in this thread (`parallel_map`): the one with the most to parse.
-    beneficiaries, uploads, count, previous = concurrently(
+    beneficiaries, checks = concurrently(
         lambda: uow.members.beneficiaries(member_id),
-        lambda: uow.uploads.get_many(member_id, new.upload_ids),
-        lambda: uow.requests.day_count(member_id, limit),
-        lambda: (
-            uow.requests.idempotency(member_id, idempotency_key, now)
-            if idempotency_key is not None
-            else None
-        ),
+        lambda: uow.requests.checks(member_id, limit, new.upload_ids, idempotency_key, now),
     )
-    if previous is not None:
-        return _replay(previous, fingerprint)
-    refuse_when_full(count, limit, now)
+    if checks.previous is not None:
+        return _replay(checks.previous, fingerprint)
+    refuse_when_full(checks.count, limit, now)
     chosen = check_against_contract(new, beneficiaries, today)
     if new.related_request_id is not None:
         _check_contested(uow, member_id, new.related_request_id)
-    staged = check_uploads(uow, member_id, new.upload_ids, now, uploads)
+    staged = check_uploads(uow, member_id, new.upload_ids, now, checks.uploads)
     record = new_record(new, member_id, chosen, now)
     record.attachments = copy_to_request(uow, member_id, record.month, record.request_id, staged)
     detail = record.detail().model_dump(mode="json")

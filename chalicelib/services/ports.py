@@ -30,12 +30,28 @@ from chalicelib.domain.requests import (
 from chalicelib.domain.uploads import Upload
 from chalicelib.store.files import Inspected
 from chalicelib.store.notifications import DeferredSms
-from chalicelib.store.requests import DailyLimit, IdempotencyClaim, IdempotencyRecord
+from chalicelib.store.requests import (
+    DailyLimit,
+    FilingChecks,
+    IdempotencyClaim,
+    IdempotencyRecord,
+)
 from chalicelib.store.retention import PurgeEntry
 
 
 class Requests(Protocol):
     def idempotency(self, member_id: str, key: str, now: datetime) -> IdempotencyRecord | None: ...
+
+    def checks(
+        self,
+        member_id: str,
+        limit: DailyLimit,
+        upload_ids: Sequence[str],
+        idempotency_key: str | None,
+        now: datetime,
+    ) -> FilingChecks:
+        """The uploads named, the day's count and the key's record, read at once."""
+        ...
 
     def create(
         self,

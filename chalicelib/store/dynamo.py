@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -163,6 +163,29 @@ def query_all(**kwargs: Any) -> list[dict[str, Any]]:
         if "LastEvaluatedKey" not in page:
             return items
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+BATCH_ATTEMPTS = 5
+
+
+def get_batch(item_keys: Sequence[Mapping[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Items of the table by their (pk, sk), consistent, in one BatchGetItem (100 keys at
+    most); what DynamoDB leaves unprocessed is asked again, `BATCH_ATTEMPTS` times at most
+    (then 503). Keys with no item are absent."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    unique = {(k["pk"], k["sk"]): k for k in item_keys}
+    if not unique:
+        return found
+    request = {table(): {"Keys": [serialize(k) for k in unique.values()], "ConsistentRead": True}}
+    for _ in range(BATCH_ATTEMPTS):
+        answer = dynamodb().batch_get_item(RequestItems=request)
+        for item in answer["Responses"].get(table(), []):
+            read = deserialize(item)
+            found[(read["pk"], read["sk"])] = read
+        request = answer.get("UnprocessedKeys") or {}
+        if not request:
+            return found
+    raise ServiceUnavailable("Service momentanément surchargé, réessayez.")
 
 
 def table() -> str:

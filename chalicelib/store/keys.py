@@ -70,8 +70,11 @@ def parse_request_key(pk: str, sk: str) -> tuple[str, str]:
 PENDING_PARTITION = "PENDING"
 
 
+UPLOAD = "UPLOAD#"
+
+
 def upload_key(member_id: str, upload_id: str) -> dict[str, str]:
-    return {"pk": member_pk(member_id), "sk": f"UPLOAD#{upload_id}"}
+    return {"pk": member_pk(member_id), "sk": f"{UPLOAD}{upload_id}"}
 
 
 def unused_uploads_key(member_id: str) -> dict[str, str]:

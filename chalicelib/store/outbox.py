@@ -2,11 +2,12 @@
 (an `outbox` list, and the sparse `gsi_pending` keys while it is not empty).
 
 An entry is either an event for the bus or a pointer for a queue. The dispatcher sends them
-right after the change, the sweeper whatever stays pending a minute later; a change with nothing
-sent, or something sent with no change, cannot happen. Sending is at least once: an entry sent
-but not yet cleared is sent again, and consumers dedupe (events on `event_id`; queue handlers
-read the request's state). Before sending, the dispatcher appends the events (and the
-audit-only entries, `to_audit`) to the audit trail, once each.
+right after the change (a new request's: its pointer at once, the rest by the router it
+reaches, `dispatching.hand_over`), the sweeper whatever stays pending a minute later; a
+change with nothing sent, or something sent with no change, cannot happen. Sending is at
+least once: an entry sent but not yet cleared is sent again, and consumers dedupe (events on
+`event_id`; queue handlers read the request's state). Before sending, the dispatcher appends
+the events (and the audit-only entries, `to_audit`) to the audit trail, once each.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ idempotency records and the outbox marker (sparse `gsi_pending`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,11 +24,21 @@ from chalicelib.domain.requests import (
     month_of,
 )
 from chalicelib.domain.states import Actor, Status
+from chalicelib.domain.uploads import Upload
 from chalicelib.observability import correlation_id
 from chalicelib.store import keys, outbox
 from chalicelib.store import retention as retention_store
-from chalicelib.store.dynamo import deserialize, dynamodb, parallel_map, query_all, serialize, table
+from chalicelib.store.dynamo import (
+    deserialize,
+    dynamodb,
+    get_batch,
+    parallel_map,
+    query_all,
+    serialize,
+    table,
+)
 from chalicelib.store.queues import INTAKE, service_queue
+from chalicelib.store.uploads import uploads_of
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 HELD_IBAN_TTL = timedelta(days=90)
@@ -61,6 +72,15 @@ class DailyLimit:
     counted: str
     day: str
     limit: int
+
+
+@dataclass(frozen=True)
+class FilingChecks:
+    """What filing checks before it writes, read at once (`RequestRepository.checks`)."""
+
+    uploads: dict[str, Upload]  # the member's uploads named, by id (absent: unknown)
+    count: int  # today's count of the limit's
+    previous: IdempotencyRecord | None  # what an earlier call with the same key recorded
 
 
 class DailyLimitReached(Exception):
@@ -174,6 +194,12 @@ def _transact(
         raise
 
 
+def _idempotency_record(item: dict[str, Any] | None, now: datetime) -> IdempotencyRecord | None:
+    if item is None or int(item["expires_at"]) <= int(now.timestamp()):
+        return None  # TTL deletes lazily: an expired record is no record
+    return IdempotencyRecord(item["fingerprint"], item["request_id"], item["response"])
+
+
 class RequestRepository:
     def idempotency(self, member_id: str, key: str, now: datetime) -> IdempotencyRecord | None:
         answer = dynamodb().get_item(
@@ -181,10 +207,31 @@ class RequestRepository:
             Key=serialize(keys.idempotency_key(member_id, key)),
             ConsistentRead=True,
         )
-        item = deserialize(answer["Item"]) if "Item" in answer else None
-        if item is None or int(item["expires_at"]) <= int(now.timestamp()):
-            return None  # TTL deletes lazily: an expired record is no record
-        return IdempotencyRecord(item["fingerprint"], item["request_id"], item["response"])
+        return _idempotency_record(deserialize(answer["Item"]) if "Item" in answer else None, now)
+
+    def checks(
+        self,
+        member_id: str,
+        limit: DailyLimit,
+        upload_ids: Sequence[str],
+        idempotency_key: str | None,
+        now: datetime,
+    ) -> FilingChecks:
+        """The uploads named, the day's count and the key's record, in one consistent
+        BatchGetItem (three reads in one round trip): only this member's items can be found."""
+        count_key = keys.daily_count_key(member_id, limit.counted, limit.day)
+        wanted = [count_key, *(keys.upload_key(member_id, u) for u in upload_ids)]
+        claim_key = keys.idempotency_key(member_id, idempotency_key) if idempotency_key else None
+        if claim_key is not None:
+            wanted.append(claim_key)
+        items = get_batch(wanted)
+        counted = items.get((count_key["pk"], count_key["sk"]), {})
+        claimed = items.get((claim_key["pk"], claim_key["sk"])) if claim_key else None
+        return FilingChecks(
+            uploads_of(items.values()),
+            int(counted.get("count", 0)),
+            _idempotency_record(claimed, now),
+        )
 
     def create(
         self,

@@ -7,18 +7,25 @@ The checks an upload goes through before a request uses it are the filing use ca
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.uploads import Upload
 from chalicelib.store import keys
-from chalicelib.store.dynamo import deserialize, dynamodb, serialize, table
+from chalicelib.store.dynamo import deserialize, dynamodb, get_batch, serialize, table
 
 UPLOAD_RECORD_TTL = timedelta(days=1)  # as long as the bucket keeps `uploads/`
 _ATTEMPTS = 3
+
+
+def uploads_of(items: Iterable[Mapping[str, Any]]) -> dict[str, Upload]:
+    """Upload records among items read (by upload id); other items left out."""
+    found = [Upload.model_validate(i) for i in items if str(i["sk"]).startswith(keys.UPLOAD)]
+    return {upload.upload_id: upload for upload in found}
 
 
 class TooManyUnusedUploads(Exception):
@@ -128,21 +135,5 @@ class UploadRepository:
 
     def get_many(self, member_id: str, upload_ids: Sequence[str]) -> dict[str, Upload]:
         """One BatchGetItem; only this member's uploads can be found (the key holds the member)."""
-        if not upload_ids:
-            return {}
-        request = {
-            table(): {
-                "Keys": [serialize(keys.upload_key(member_id, u)) for u in set(upload_ids)],
-                "ConsistentRead": True,
-            }
-        }
-        found: dict[str, Upload] = {}
-        for _ in range(5):
-            answer = dynamodb().batch_get_item(RequestItems=request)
-            for item in answer["Responses"].get(table(), []):
-                upload = Upload.model_validate(deserialize(item))
-                found[upload.upload_id] = upload
-            request = answer.get("UnprocessedKeys") or {}
-            if not request:
-                return found
-        raise ServiceUnavailable("Service momentanément surchargé, réessayez.")
+        items = get_batch([keys.upload_key(member_id, u) for u in upload_ids])
+        return uploads_of(items.values())

@@ -289,16 +289,20 @@ def test_pointer_with_ids_only_reaches_intake(
 def test_filing_hands_its_outbox_to_the_router_which_dispatches_and_clears_it(
     api: Api, local_stack: LocalStack, alice: SignedIn
 ) -> None:
-    """The member's call sends the pointer to intake, naming its outbox entry, and nothing
-    else: no read of the request item, no audit record, no event (docs/performance.md, issue
-    18). The router, handed that message, dispatches the rest (`RequestFiled` before
-    `RequestRouted`), sends no second pointer to intake, and clears the outbox."""
+    """The member's call reads what its checks need in two calls at once (the beneficiaries'
+    Query; the uploads, the day's count and the key's record in one BatchGetItem), sends the
+    pointer to intake, naming its outbox entry, and nothing else: no read of the request item,
+    no audit record, no event (docs/performance.md, issue 18). The router, handed that message,
+    dispatches the rest (`RequestFiled` before `RequestRouted`), sends no second pointer to
+    intake, and clears the outbox."""
     from chalicelib import aws
     from chalicelib.routing.router import handle_intake
     from chalicelib.store.queues import OUTBOX_ENTRY_ATTRIBUTE
     from chalicelib.store.requests import RequestRepository
 
     drain_queue(local_stack, "intake")
+    files = [upload(api, alice, PDF_BYTES), upload(api, alice, PDF_BYTES)]
+    body = _body(alice, "vie.autre", {}, upload_ids=files)
     calls: list[tuple[str, dict[str, Any]]] = []
 
     def record(model: Any, params: dict[str, Any], **_: Any) -> None:
@@ -308,12 +312,21 @@ def test_filing_hands_its_outbox_to_the_router_which_dispatches_and_clears_it(
     for client in clients:
         client.meta.events.register("before-parameter-build", record)
     try:
-        created = api.post("/requests", alice, body=_body(alice, "vie.autre", {})).body
+        created = api.post(
+            "/requests", alice, body=body, headers={"Idempotency-Key": "hand-over"}
+        ).body
     finally:
         for client in clients:
             client.meta.events.unregister("before-parameter-build", record)
     request_id = created["request_id"]
     names = [name for name, _ in calls]
+    assert sorted(n for n in names if n in {"GetItem", "Query", "BatchGetItem"}) == [
+        "BatchGetItem",
+        "Query",
+    ]
+    [batch] = [p for n, p in calls if n == "BatchGetItem"]
+    [wanted] = batch["RequestItems"].values()
+    assert len(wanted["Keys"]) == 4  # two uploads, the day's count, the key's record
     assert "PutEvents" not in names and names.count("SendMessage") == 1
     assert not [p for _, p in calls if "AUDIT" in json.dumps(p)]  # no audit record, no head
     assert not [p for n, p in calls if n in {"GetItem", "Query", "BatchGetItem"}

@@ -53,6 +53,7 @@ from chalicelib.store.queues import INTAKE, service_queue
 from chalicelib.store.requests import (
     DailyLimit,
     DailyLimitReached,
+    FilingChecks,
     IdempotencyClaim,
     IdempotencyKeyTaken,
     IdempotencyRecord,
@@ -152,6 +153,21 @@ class FakeRequests:
         """Checked with the transaction's other conditions, written with its other items."""
         if self.counts.get((member_id, limit.counted, limit.day), 0) >= limit.limit:
             raise DailyLimitReached
+
+    def checks(
+        self,
+        member_id: str,
+        limit: DailyLimit,
+        upload_ids: Sequence[str],
+        idempotency_key: str | None,
+        now: datetime,
+    ) -> FilingChecks:
+        previous = self.idempotency(member_id, idempotency_key, now) if idempotency_key else None
+        return FilingChecks(
+            self._uploads.get_many(member_id, upload_ids),
+            self.day_count(member_id, limit),
+            previous,
+        )
 
     def idempotency(self, member_id: str, key: str, now: datetime) -> IdempotencyRecord | None:
         found = self.claims.get((member_id, key))
