@@ -9,7 +9,7 @@ import json
 import operator
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from functools import cache, reduce
+from functools import cache, lru_cache, reduce
 from typing import Annotated, Any, Literal, TypeVar, cast
 
 from pydantic import (
@@ -488,6 +488,7 @@ class RequestRecord(RequestDetail):
         return month_of(self.request_id)
 
 
+@lru_cache(maxsize=4096)  # a request's key is built several times a call (a ULID parse each)
 def month_of(request_id: str) -> str:
     """The month (Paris time) a request or document belongs to, read from its own ULID."""
     try:
