@@ -26,9 +26,8 @@ from chalicelib.domain.text import NOT_BLANK
 from chalicelib.services.dispatching import dispatch
 from chalicelib.services.filing import (
     Filed,
+    attach,
     check_room,
-    check_uploads,
-    copy_to_request,
     daily_limit,
     keeping_copies,
     limit_reached,
@@ -189,8 +188,7 @@ def reply(
     record = uow.requests.get(member_id, request_id)
     if not record.is_open():
         raise _closed(record)
-    staged = check_uploads(uow, member_id, body.upload_ids, now)
-    attachments = copy_to_request(uow, member_id, record.month, record.request_id, staged)
+    attachments = attach(uow, member_id, record.month, record.request_id, body.upload_ids, now)
     copies = [
         keys.attachment_object(member_id, record.month, record.request_id, a.attachment_id)
         for a in attachments

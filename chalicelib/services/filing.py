@@ -52,8 +52,11 @@ logger = logging.getLogger(__name__)
 
 # A new request's outbox is handed to the router (`dispatching.hand_over`), which dispatches it
 # with the routing's own: the sweeper steps in only if it is still pending this long after the
-# filing (and its own minute), not while intake is merely busy.
-HANDED_OVER_FOR = timedelta(minutes=4)
+# filing (and its own minute), not while intake is merely busy. `make load`'s backlog on moto
+# (10 minutes) had it send 687 filings again with 4 minutes; SQS keeps what was sent, so the
+# sweeper is only for a pointer never sent (a crash, an SQS outage): a quarter of an hour late
+# then, and on its service's work list meanwhile.
+HANDED_OVER_FOR = timedelta(minutes=14)
 
 
 @dataclass(frozen=True)
@@ -149,9 +152,10 @@ def file_request(
     chosen = check_against_contract(new, beneficiaries, today)
     if new.related_request_id is not None:
         _check_contested(uow, member_id, new.related_request_id)
-    staged = check_uploads(uow, member_id, new.upload_ids, now, checks.uploads)
     record = new_record(new, member_id, chosen, now)
-    record.attachments = copy_to_request(uow, member_id, record.month, record.request_id, staged)
+    record.attachments = attach(
+        uow, member_id, record.month, record.request_id, new.upload_ids, now, checks.uploads
+    )
     detail = record.detail().model_dump(mode="json")
     claim = (
         IdempotencyClaim(idempotency_key, fingerprint, detail)
@@ -270,19 +274,23 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Filed:
     return Filed(record.request_id, detail, replayed=True)
 
 
-def check_uploads(
+def attach(
     uow: UnitOfWork,
     member_id: str,
+    month: str,
+    request_id: str,
     upload_ids: Sequence[str],
     now: datetime,
     uploads: Mapping[str, Upload] | None = None,
-) -> list[Staged]:
-    """Every upload this member's, unused, present, within limits and of its declared type
-    (`uploads`: their records, when already read). The files are inspected concurrently."""
+) -> list[Attachment]:
+    """Every upload checked (this member's, unused, present, within limits, of its declared
+    type) and copied under the request, encrypted (`uploads`: their records, when already
+    read). Each file is inspected then copied in one task, the files concurrently (one round of
+    hand-overs, no wait between the inspections and the copies); all or nothing: any problem
+    removes the copies made, and the 422 names every upload refused."""
     if uploads is None:
         uploads = uow.uploads.get_many(member_id, upload_ids)
     errors: list[FieldError] = []
-    staged: list[Staged] = []
     usable: dict[str, Upload] = {}
     for index, upload_id in enumerate(upload_ids):
         field = f"upload_ids[{index}]"
@@ -293,18 +301,51 @@ def check_uploads(
             errors.append(FieldError(field, f"Pièce jointe {upload_id} déjà utilisée."))
         else:
             usable[field] = upload
-    problems = parallel_map(lambda u: _problem(uow, member_id, u), list(usable.values()))
-    for (field, upload), problem in zip(usable.items(), problems, strict=True):
-        upload_id = upload.upload_id
-        if isinstance(problem, str):
-            errors.append(FieldError(field, f"Pièce jointe {upload_id}: {problem}"))
-        else:
-            staged.append(problem)
+    copying = not errors  # a request refused already: its files are only inspected
+
+    def stage(upload: Upload) -> Staged | str | BaseException:
+        checked = _problem(uow, member_id, upload)
+        if isinstance(checked, str) or not copying:
+            return checked
+        try:
+            uow.files.copy(
+                keys.staged_object(member_id, upload.upload_id),
+                keys.attachment_object(member_id, month, request_id, upload.upload_id),
+                checked.inspected.etag,
+                upload.content_type,
+                upload.filename,
+            )
+        except Exception as error:  # every task ends before the copies made are undone
+            return error
+        return checked
+
+    results = parallel_map(stage, list(usable.values()))
+    staged = [r for r in results if isinstance(r, Staged)]
+    for (field, upload), result in zip(usable.items(), results, strict=True):
+        if isinstance(result, str):
+            errors.append(FieldError(field, f"Pièce jointe {upload.upload_id}: {result}"))
     if sum(s.inspected.size for s in staged) > rules.MAX_TOTAL_BYTES:
         errors.append(FieldError("upload_ids", "Les pièces jointes dépassent 15 Mo au total."))
+    failure = next((r for r in results if isinstance(r, BaseException)), None)
+    if copying and (errors or failure is not None):
+        uow.files.delete(
+            [keys.attachment_object(member_id, month, request_id, s.upload.upload_id)
+             for s in staged]
+        )  # fmt: skip
+    if failure is not None:
+        raise failure
     if errors:
         raise ValidationFailed("Pièces jointes refusées.", errors)
-    return staged
+    return [
+        Attachment(
+            attachment_id=item.upload.upload_id,
+            filename=item.upload.filename,
+            content_type=item.upload.content_type,
+            size=item.inspected.size,
+            sha256=item.inspected.sha256,
+        )
+        for item in staged
+    ]
 
 
 def _problem(uow: UnitOfWork, member_id: str, upload: Upload) -> Staged | str:
@@ -317,40 +358,3 @@ def _problem(uow: UnitOfWork, member_id: str, upload: Upload) -> Staged | str:
     if not rules.matches_signature(upload.content_type, found.head):
         return f"le contenu ne correspond pas au type déclaré ({upload.content_type})."
     return Staged(upload, found)
-
-
-def copy_to_request(
-    uow: UnitOfWork, member_id: str, month: str, request_id: str, staged: Sequence[Staged]
-) -> list[Attachment]:
-    """Copy checked uploads under the request, encrypted, concurrently; all or nothing."""
-
-    def copy(item: Staged) -> tuple[str, BaseException | None]:
-        upload = item.upload
-        destination = keys.attachment_object(member_id, month, request_id, upload.upload_id)
-        try:
-            uow.files.copy(
-                keys.staged_object(member_id, upload.upload_id),
-                destination,
-                item.inspected.etag,
-                upload.content_type,
-                upload.filename,
-            )
-        except Exception as error:  # every copy ends before the others are undone
-            return destination, error
-        return destination, None
-
-    results = parallel_map(copy, list(staged))
-    failure = next((error for _, error in results if error is not None), None)
-    if failure is not None:
-        uow.files.delete([destination for destination, error in results if error is None])
-        raise failure
-    return [
-        Attachment(
-            attachment_id=item.upload.upload_id,
-            filename=item.upload.filename,
-            content_type=item.upload.content_type,
-            size=item.inspected.size,
-            sha256=item.inspected.sha256,
-        )
-        for item in staged
-    ]

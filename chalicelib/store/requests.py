@@ -45,6 +45,9 @@ HELD_IBAN_TTL = timedelta(days=90)
 DAILY_COUNT_TTL = timedelta(days=2)  # a day's count is only read on that day
 _UNUSED_UPLOAD = "attribute_exists(pk) AND attribute_not_exists(used_by)"
 SUMMARY_ATTRIBUTES = ("request_id", "type", "label", "created_at", "beneficiaries", "status")
+# `size()` of an attribute another sender removed is simply false on DynamoDB; moto answers
+# 500 unless the condition says first that it exists (its AND stops at the first false).
+_HAS_OUTBOX = "attribute_exists(#outbox) AND"
 # Past its TTL an item is gone for readers, though DynamoDB may take days to delete it.
 NOT_EXPIRED = "attribute_not_exists(#expires_at) OR #expires_at > :now"
 
@@ -417,13 +420,13 @@ class RequestRepository:
         values = {":n": len(sent), ":first": sent[0]["id"], ":now": iso_z(now)}
         whole = {
             "UpdateExpression": "REMOVE #outbox, pending_pk, pending_sk SET sent_at = :now",
-            "ConditionExpression": "size(#outbox) = :n AND #outbox[0].#id = :first",
+            "ConditionExpression": f"{_HAS_OUTBOX} size(#outbox) = :n AND #outbox[0].#id = :first",
         }
         some = {
             "UpdateExpression": "REMOVE "
             + ", ".join(f"#outbox[{i}]" for i in range(len(sent)))
             + " SET sent_at = :now",
-            "ConditionExpression": "size(#outbox) > :n AND #outbox[0].#id = :first",
+            "ConditionExpression": f"{_HAS_OUTBOX} size(#outbox) > :n AND #outbox[0].#id = :first",
         }
         for attempt in (whole, some):
             try:

@@ -130,6 +130,37 @@ def test_a_file_that_is_not_what_it_says_is_refused_and_nothing_is_written(
     assert uow.queues.sent == []
 
 
+def test_one_bad_file_among_good_ones_refuses_all_and_leaves_no_copy(uow: FakeUnitOfWork) -> None:
+    """Each file is inspected then copied on its own: the good one's copy, made while the bad
+    one was read, is removed, and the 422 names the bad one; the staged files stay, for the
+    member to send again."""
+    good, bad = _upload(uow), _upload(uow, body=b"MZ\x90\x00 not a pdf")
+    data = {"care_date": "2026-11-02", "amount": "42.50", "care_type": "pharmacie"}
+    copied: list[str] = []
+    real_copy = uow.files.copy
+
+    def counted(source: str, destination: str, *args: Any) -> None:
+        copied.append(destination)
+        real_copy(source, destination, *args)
+
+    uow.files.copy = counted  # type: ignore[method-assign]
+    with pytest.raises(ValidationFailed) as refused:
+        _file(uow, {"type": "sante.justificatif", "data": data, "upload_ids": [good, bad]})
+    assert [f.field for f in refused.value.fields] == ["upload_ids[1]"]
+    assert len(copied) == 1  # the good one was copied, then removed
+    assert not [k for k in uow.files.objects if k.startswith("requests/")]
+    assert keys.staged_object(MEMBER, good) in uow.files.objects
+    assert uow.requests.records == {}
+
+    # An upload refused on its record alone (unknown): no file is copied at all.
+    copied.clear()
+    with pytest.raises(ValidationFailed) as refused:
+        _file(uow, {"type": "sante.justificatif", "data": data,
+                    "upload_ids": [good, "01JD0000000000000000000000"]})  # fmt: skip
+    assert [f.field for f in refused.value.fields] == ["upload_ids[1]"]
+    assert copied == []
+
+
 def test_an_upload_used_between_check_and_write_is_refused_and_its_copy_removed(
     uow: FakeUnitOfWork,
 ) -> None:
@@ -157,7 +188,9 @@ def test_a_failed_write_leaves_no_copy_behind(uow: FakeUnitOfWork) -> None:
     assert not [k for k in uow.files.objects if k.startswith("requests/")]
 
 
-def test_a_request_intake_never_got_is_swept_five_minutes_later(uow: FakeUnitOfWork) -> None:
+def test_a_request_intake_never_got_is_swept_a_quarter_of_an_hour_later(
+    uow: FakeUnitOfWork,
+) -> None:
     """Its outbox was handed to the router: the sweeper leaves it the router's while intake may
     merely be busy, then sends it all (pointer, event, audit record)."""
     uow.queues.failing = True
@@ -166,12 +199,12 @@ def test_a_request_intake_never_got_is_swept_five_minutes_later(uow: FakeUnitOfW
 
     uow.queues.failing = False
     assert sweeping.sweep_outbox(uow, NOW + timedelta(minutes=2)) == 0
-    assert sweeping.sweep_outbox(uow, NOW + timedelta(minutes=4, seconds=50)) == 0
-    assert sweeping.sweep_outbox(uow, NOW + timedelta(minutes=5, seconds=10)) == 1
+    assert sweeping.sweep_outbox(uow, NOW + timedelta(minutes=14, seconds=50)) == 0
+    assert sweeping.sweep_outbox(uow, NOW + timedelta(minutes=15, seconds=10)) == 1
     assert [p.request_id for _, p in uow.queues.sent] == [request_id]
     assert uow.bus.names(request_id) == ["RequestFiled"]
     assert uow.audit.actions(request_id) == ["RequestFiled"]
-    assert sweeping.sweep_outbox(uow, NOW + timedelta(minutes=7)) == 0
+    assert sweeping.sweep_outbox(uow, NOW + timedelta(minutes=17)) == 0
 
 
 def test_routing_twice_records_one_routing(uow: FakeUnitOfWork) -> None:
