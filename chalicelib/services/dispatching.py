@@ -50,10 +50,7 @@ def dispatch(
         events = [e for e in entries if e["to"] == outbox.BUS]
         if events:
             uow.bus.put(events)
-        pointer = RequestPointer(request_id=request_id, member_id=member_id)
-        for entry in entries:
-            if entry["to"] == outbox.QUEUE and entry["id"] != delivered:
-                uow.queues.send(entry["queue"], pointer, correlation, entry["id"])
+        _send_pointers(uow, member_id, request_id, entries, correlation, delivered)
     except (ClientError, BotoCoreError, EventsNotPut) as error:
         logger.warning("send failed, left for the sweeper: %s %s", request_id, type(error).__name__)
         return False
@@ -74,12 +71,24 @@ def hand_over(
     the member's request than `dispatch` (the audit trail's two, the bus's, the clearing), and
     no wait on the audit trail's chains. False when a send fails: the sweeper sends it all
     later (`filing.HANDED_OVER_FOR`)."""
-    pointer = RequestPointer(request_id=request_id, member_id=member_id)
     try:
-        for entry in entries:
-            if entry["to"] == outbox.QUEUE:
-                uow.queues.send(entry["queue"], pointer, entry_id=entry["id"])
+        _send_pointers(uow, member_id, request_id, entries)
     except (ClientError, BotoCoreError) as error:
         logger.warning("send failed, left for the sweeper: %s %s", request_id, type(error).__name__)
         return False
     return True
+
+
+def _send_pointers(
+    uow: UnitOfWork,
+    member_id: str,
+    request_id: str,
+    entries: list[dict[str, Any]],
+    correlation: str | None = None,
+    delivered: str | None = None,
+) -> None:
+    """The outbox's pointers to their queues, each naming its entry; not `delivered`'s."""
+    pointer = RequestPointer(request_id=request_id, member_id=member_id)
+    for entry in entries:
+        if entry["to"] == outbox.QUEUE and entry["id"] != delivered:
+            uow.queues.send(entry["queue"], pointer, correlation, entry["id"])

@@ -29,7 +29,14 @@ from botocore.exceptions import ClientError
 from chalicelib.domain import audit, clock
 from chalicelib.domain.audit import SHARDS, AuditEntry, AuditRecord, Link, StoredChain
 from chalicelib.store import keys
-from chalicelib.store.dynamo import deserialize, dynamodb, query_all, serialize, table
+from chalicelib.store.dynamo import (
+    deserialize,
+    dynamodb,
+    parallel_map,
+    query_all,
+    serialize,
+    table,
+)
 
 AUDIT_KEPT = timedelta(days=6 * 366)  # docs/retention.md: six years
 # A contended day's head: each attempt is one GetItem and one transaction. Writers that lost
@@ -198,25 +205,25 @@ class AuditTrail:
         return Link(_sequence(last["sk"]), str(last.get("hash", "")))
 
     def day(self, day: str) -> list[StoredChain]:
-        """A day's chains as stored, each with its head read first (a head read after would
-        name records a reader had not seen): the chains that hold a record or a head, and the
-        day's one chain of before the shards if it has records."""
-        chains = []
-        for shard in (None, *range(SHARDS)):
-            head = self._head(day, shard)
-            items = query_all(
-                TableName=table(),
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues=serialize({":pk": keys.audit_pk(day, shard)}),
-                ConsistentRead=True,
-            )
-            if items or head:
-                records = [
-                    (_sequence(item["sk"]), {k: v for k, v in item.items() if k not in _STORAGE})
-                    for item in items
-                ]
-                chains.append(StoredChain(shard, records, head))
-        return chains
+        """A day's chains as stored, read concurrently, each with its head read first (a head
+        read after would name records a reader had not seen): those that hold a record or a
+        head, the day's one chain of before the shards among them."""
+        read = parallel_map(lambda shard: self._chain(day, shard), [None, *range(SHARDS)])
+        return [chain for chain in read if chain.records or chain.head]
+
+    def _chain(self, day: str, shard: int | None) -> StoredChain:
+        head = self._head(day, shard)
+        items = query_all(
+            TableName=table(),
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=serialize({":pk": keys.audit_pk(day, shard)}),
+            ConsistentRead=True,
+        )
+        records = [
+            (_sequence(item["sk"]), {k: v for k, v in item.items() if k not in _STORAGE})
+            for item in items
+        ]
+        return StoredChain(shard, records, head)
 
 
 _STORAGE = frozenset({"pk", "sk", "entity", "expires_at"})

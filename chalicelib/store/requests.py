@@ -250,9 +250,10 @@ class RequestRepository:
         held IBAN): one transaction. `DailyLimitReached` when the day's count is full.
 
         The request is born with its outbox (the pointer for intake, its `RequestFiled` event)
-        and pending from `pending_from` (default `now`): the dispatcher sends both and clears
-        it, the sweeper what stays pending. Returns that outbox as a read would give it back,
-        for the dispatcher not to read it.
+        and pending from `pending_from` (default `now`): filing sends the pointer
+        (`dispatching.hand_over`), the router the rest, and clears it; the sweeper sends what
+        stays pending. Returns that outbox as a read would give it back, for filing not to
+        read it.
         """
         month = record.month
         item = {
