@@ -23,7 +23,9 @@ from chalicelib.api.lazy import register_lazily
 from chalicelib.api.route_table import ROUTES
 from chalicelib.domain.services import Service
 
-app = Chalice(app_name="generation-demarches")
+# Not Chalice's log set-up: its plain-text handler on the logger named after the app, which is
+# Powertools' service logger too, wrote every line a second time (observability.py).
+app = Chalice(app_name="generation-demarches", configure_logs=False)
 app.register_middleware(cors, "http")  # outermost: every answer, errors included
 app.register_middleware(authenticate, "http")
 # Each route's module is imported on the route's first call, never by the functions that serve

@@ -265,7 +265,14 @@ def authenticate(event: Any, get_response: Callable[[Any], Any]) -> Any:
     incoming = event.headers.get("x-correlation-id") or context.get("requestId")
     with correlated(incoming) as correlation:
         started = time.perf_counter()
-        response = _checked(event, get_response)
+        try:
+            response = _checked(event, get_response)
+        except Exception as error:  # not Chalice's log of it: that quotes the error's text
+            from chalicelib.api.errors import internal_error_response
+            from chalicelib.observability import failure
+
+            logger.error("unhandled error", extra=failure(error))
+            response = internal_error_response()
         response.headers["X-Correlation-Id"] = correlation
         logger.info(
             "%s %s %s",

@@ -100,7 +100,7 @@ def eager_app() -> Chalice:
     Chalice consumes a blueprint's route keywords when it registers it."""
     from chalice.app import Chalice
 
-    app = Chalice(app_name="generation-demarches")
+    app = Chalice(app_name="generation-demarches", configure_logs=False)
     for name in ROUTE_MODULES:
         app.register_blueprint(importlib.import_module(name).blueprint)
     return app

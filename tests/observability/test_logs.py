@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -167,6 +169,47 @@ def test_a_whole_run_logs_no_personal_data(
     for value in [*PERSONAL_VALUES, alice.member_id or "?"]:
         assert value not in out, value
     assert any("member_ref" in line for line in lines)  # members are pseudonymised, not absent
+
+
+def test_each_line_is_written_once_in_json() -> None:
+    """Chalice sets up a logger named after the app (plain text, on stdout); Powertools' logger
+    bears the same name, the service's. In a function's order (the app imported, then the
+    first call makes the Powertools logger), every line went out twice, once not in JSON and
+    with an exception's whole text. Run in a fresh interpreter: the tests' own order (the
+    logger made before the app's import) hid it."""
+    script = (
+        "import logging, app\n"
+        "from chalicelib.observability import powertools_logger\n"
+        "handler = powertools_logger()._logger.powertools_handler\n"
+        "for name in ('chalicelib', 'generation-demarches'):\n"
+        "    print(name, logging.getLogger(name).handlers == [handler])\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert ran.stdout.split() == ["chalicelib", "True", "generation-demarches", "True"]
+
+
+def test_a_failure_before_any_route_is_logged_by_type_and_place_not_by_its_text(
+    api: Api, alice: SignedIn, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What fails in the middleware (here, the account binding's read) is answered 500 in our
+    shape and logged as the routes' failures are: Chalice's own log of it would quote its
+    text, which can hold what failed (here, an e-mail address)."""
+    from chalicelib.api import auth
+
+    def broken() -> Any:
+        raise RuntimeError("alice.martin@example.org")
+
+    monkeypatch.setattr(auth, "account_bindings", broken)
+    capsys.readouterr()
+    answer = api._client.http.get("/requests", headers=alice.headers)  # a 500 on purpose
+    assert answer.status_code == 500
+    assert json.loads(answer.body)["error"]["code"] == "internal_error"
+    out = capsys.readouterr().out
+    assert "alice.martin@example.org" not in out
+    [logged] = [line for line in _json_lines(out) if line.get("message") == "unhandled error"]
+    assert logged["error_type"] == "RuntimeError" and "auth.py" in logged["error_at"]
 
 
 def test_correlation_id_follows_a_request_from_the_api_to_its_service(
