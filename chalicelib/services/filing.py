@@ -36,7 +36,7 @@ from chalicelib.observability import metric
 from chalicelib.services.dispatching import hand_over
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store import keys
-from chalicelib.store.dynamo import concurrently, parallel_map
+from chalicelib.store.dynamo import parallel_map
 from chalicelib.store.files import Inspected
 from chalicelib.store.requests import (
     DailyLimit,
@@ -129,9 +129,9 @@ def file_request(
     fingerprint = body_fingerprint(payload)
     limit = daily_limit("requests", uow.limits.requests_per_day, now)
     today = clock.paris_date(now)
-    # The reads the checks need depend on none of each other: made at once, the uploads, the
-    # day's count and the key's record in one BatchGetItem beside the contract's beneficiaries
-    # (one round trip's wait instead of four). A body that does not parse costs no read but the
+    # The reads the checks need depend on none of each other: the beneficiaries and uploads
+    # named, the day's count and the key's record, in one BatchGetItem (one round trip instead
+    # of four, and no thread to wait for). A body that does not parse costs no read but the
     # key's.
     try:
         new = parse_new_request(payload, today)
@@ -141,15 +141,13 @@ def file_request(
             if previous is not None:
                 return _replay(previous, fingerprint)
         raise
-    # The first call runs in this thread (`parallel_map`): the one with the most to parse.
-    beneficiaries, checks = concurrently(
-        lambda: uow.members.beneficiaries(member_id),
-        lambda: uow.requests.checks(member_id, limit, new.upload_ids, idempotency_key, now),
+    checks = uow.requests.checks(
+        member_id, limit, new.beneficiary_ids, new.upload_ids, idempotency_key, now
     )
     if checks.previous is not None:
         return _replay(checks.previous, fingerprint)
     refuse_when_full(checks.count, limit, now)
-    chosen = check_against_contract(new, beneficiaries, today)
+    chosen = check_against_contract(new, list(checks.beneficiaries.values()), today)
     if new.related_request_id is not None:
         _check_contested(uow, member_id, new.related_request_id)
     record = new_record(new, member_id, chosen, now)
@@ -182,11 +180,8 @@ def file_request(
         assert idempotency_key is not None  # noqa: S101  # only raised when a claim was made
         return _replay(race_winner(uow, member_id, idempotency_key, now), fingerprint)
     metric("RequestsFiled", type=record.type)
-    staged_keys = [keys.staged_object(member_id, a.attachment_id) for a in record.attachments]
-    concurrently(  # the pointer to intake in this thread; the router dispatches the rest
-        lambda: hand_over(uow, member_id, record.request_id, filed_outbox),
-        lambda: uow.files.delete(staged_keys),
-    )
+    # The pointer to intake; the router dispatches the rest and removes the staged uploads.
+    hand_over(uow, member_id, record.request_id, filed_outbox)
     return Filed(record.request_id, detail)
 
 

@@ -46,11 +46,13 @@ class Requests(Protocol):
         self,
         member_id: str,
         limit: DailyLimit,
+        beneficiary_ids: Sequence[str],
         upload_ids: Sequence[str],
         idempotency_key: str | None,
         now: datetime,
     ) -> FilingChecks:
-        """The uploads named, the day's count and the key's record, read at once."""
+        """The beneficiaries (on the member's contract) and uploads named, the day's count and
+        the key's record, read at once."""
         ...
 
     def create(

@@ -24,6 +24,7 @@ from chalicelib.services.decisions import decide
 from chalicelib.services.dispatching import dispatch
 from chalicelib.services.letters import concerned_beneficiaries, issue_due_letters, issue_letter
 from chalicelib.services.ports import UnitOfWork
+from chalicelib.store import keys
 from chalicelib.store.queues import service_queue
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,18 @@ def route(
     # Sent again on a redelivery too: if the last attempt died after recording the routing,
     # this is what gets the request to its service; the service ignores a repeat.
     uow.queues.send(service_queue(service.value), pointer)
+    remove_staged_uploads(uow, record)
     return service
+
+
+def remove_staged_uploads(uow: UnitOfWork, record: RequestRecord) -> None:
+    """The uploads a filing copied under its request, no longer needed where the member put
+    them: removed here rather than on the member's call (one call and one thread's wait fewer
+    there), on a redelivery too (removing what is gone is a no-op). Best effort, as every
+    delete of files: what S3 refuses, the bucket's lifecycle removes within a day."""
+    uow.files.delete(
+        [keys.staged_object(record.member_id, a.attachment_id) for a in record.attachments]
+    )
 
 
 def serve(uow: UnitOfWork, pointer: RequestPointer, now: datetime) -> None:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.members import Beneficiary, Member, Preferences
 from chalicelib.store import keys
 from chalicelib.store.dynamo import deserialize, dynamodb, query_all, serialize, table, without_keys
+
+
+def beneficiaries_of(items: Iterable[dict[str, Any]]) -> dict[str, Beneficiary]:
+    """Beneficiaries among items read (by beneficiary id); other items left out."""
+    found = [
+        Beneficiary.model_validate(without_keys(i))
+        for i in items
+        if str(i["sk"]).startswith(keys.BENEFICIARY)
+    ]
+    return {beneficiary.beneficiary_id: beneficiary for beneficiary in found}
 
 
 class MemberRepository:

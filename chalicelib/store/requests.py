@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from chalicelib.domain import clock, events, retention
 from chalicelib.domain.clock import iso_z
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.members import Beneficiary
 from chalicelib.domain.requests import (
     AgentHistoryEntry,
     AgentMessage,
@@ -37,6 +38,7 @@ from chalicelib.store.dynamo import (
     serialize,
     table,
 )
+from chalicelib.store.members import beneficiaries_of
 from chalicelib.store.queues import INTAKE, service_queue
 from chalicelib.store.uploads import uploads_of
 
@@ -81,6 +83,7 @@ class DailyLimit:
 class FilingChecks:
     """What filing checks before it writes, read at once (`RequestRepository.checks`)."""
 
+    beneficiaries: dict[str, Beneficiary]  # those named on the member's contract, by id
     uploads: dict[str, Upload]  # the member's uploads named, by id (absent: unknown)
     count: int  # today's count of the limit's
     previous: IdempotencyRecord | None  # what an earlier call with the same key recorded
@@ -216,14 +219,20 @@ class RequestRepository:
         self,
         member_id: str,
         limit: DailyLimit,
+        beneficiary_ids: Sequence[str],
         upload_ids: Sequence[str],
         idempotency_key: str | None,
         now: datetime,
     ) -> FilingChecks:
-        """The uploads named, the day's count and the key's record, in one consistent
-        BatchGetItem (three reads in one round trip): only this member's items can be found."""
+        """The beneficiaries and uploads named, the day's count and the key's record, in one
+        consistent BatchGetItem (four reads in one round trip): only this member's items can be
+        found, a beneficiary only if on their contract."""
         count_key = keys.daily_count_key(member_id, limit.counted, limit.day)
-        wanted = [count_key, *(keys.upload_key(member_id, u) for u in upload_ids)]
+        wanted = [
+            count_key,
+            *(keys.beneficiary_key(member_id, b) for b in beneficiary_ids),
+            *(keys.upload_key(member_id, u) for u in upload_ids),
+        ]
         claim_key = keys.idempotency_key(member_id, idempotency_key) if idempotency_key else None
         if claim_key is not None:
             wanted.append(claim_key)
@@ -231,6 +240,7 @@ class RequestRepository:
         counted = items.get((count_key["pk"], count_key["sk"]), {})
         claimed = items.get((claim_key["pk"], claim_key["sk"])) if claim_key else None
         return FilingChecks(
+            beneficiaries_of(items.values()),
             uploads_of(items.values()),
             int(counted.get("count", 0)),
             _idempotency_record(claimed, now),

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from chalicelib.store import keys
 from infra.local_stack import LocalStack
+from tests.aws_expiry import current_objects
 from tests.conftest import (
     PDF_BYTES,
     Api,
@@ -289,12 +291,12 @@ def test_pointer_with_ids_only_reaches_intake(
 def test_filing_hands_its_outbox_to_the_router_which_dispatches_and_clears_it(
     api: Api, local_stack: LocalStack, alice: SignedIn
 ) -> None:
-    """The member's call reads what its checks need in two calls at once (the beneficiaries'
-    Query; the uploads, the day's count and the key's record in one BatchGetItem), sends the
-    pointer to intake, naming its outbox entry, and nothing else: no read of the request item,
-    no audit record, no event (docs/performance.md, issue 18). The router, handed that message,
-    dispatches the rest (`RequestFiled` before `RequestRouted`), sends no second pointer to
-    intake, and clears the outbox."""
+    """The member's call reads what its checks need in one BatchGetItem (the beneficiaries and
+    uploads named, the day's count, the key's record), sends the pointer to intake, naming its
+    outbox entry, and nothing else: no read of the request item, no audit record, no event, no
+    delete of the staged uploads (docs/performance.md, issue 18). The router, handed that
+    message, dispatches the rest (`RequestFiled` before `RequestRouted`), sends no second
+    pointer to intake, clears the outbox and removes the staged uploads."""
     from chalicelib import aws
     from chalicelib.routing.router import handle_intake
     from chalicelib.store.queues import OUTBOX_ENTRY_ATTRIBUTE
@@ -308,7 +310,7 @@ def test_filing_hands_its_outbox_to_the_router_which_dispatches_and_clears_it(
     def record(model: Any, params: dict[str, Any], **_: Any) -> None:
         calls.append((model.name, params))
 
-    clients = [aws.client(name) for name in ("dynamodb", "events", "sqs")]
+    clients = [aws.client(name) for name in ("dynamodb", "events", "sqs", "s3")]
     for client in clients:
         client.meta.events.register("before-parameter-build", record)
     try:
@@ -320,14 +322,14 @@ def test_filing_hands_its_outbox_to_the_router_which_dispatches_and_clears_it(
             client.meta.events.unregister("before-parameter-build", record)
     request_id = created["request_id"]
     names = [name for name, _ in calls]
-    assert sorted(n for n in names if n in {"GetItem", "Query", "BatchGetItem"}) == [
-        "BatchGetItem",
-        "Query",
-    ]
+    assert [n for n in names if n in {"GetItem", "Query", "BatchGetItem"}] == ["BatchGetItem"]
     [batch] = [p for n, p in calls if n == "BatchGetItem"]
     [wanted] = batch["RequestItems"].values()
-    assert len(wanted["Keys"]) == 4  # two uploads, the day's count, the key's record
+    assert len(wanted["Keys"]) == 5  # a beneficiary, two uploads, the day's count, the key's
     assert "PutEvents" not in names and names.count("SendMessage") == 1
+    assert "DeleteObjects" not in names
+    staged = [keys.staged_object(alice.member_id, f) for f in files]
+    assert [k for k in staged if current_objects(local_stack, k)] == staged
     assert not [p for _, p in calls if "AUDIT" in json.dumps(p)]  # no audit record, no head
     assert not [p for n, p in calls if n in {"GetItem", "Query", "BatchGetItem"}
                 and f"REQ#{request_id}" in json.dumps(p)]  # fmt: skip
@@ -352,6 +354,7 @@ def test_filing_hands_its_outbox_to_the_router_which_dispatches_and_clears_it(
     }  # fmt: skip
     assert handle_intake({"Records": [record_of_lambda]}) == {"batchItemFailures": []}
     assert RequestRepository().outbox(alice.member_id, request_id) == []
+    assert [k for k in staged if current_objects(local_stack, k)] == []  # the router removed them
     assert drain_queue(local_stack, "intake") == []  # the entry it came for is not sent again
     detail = api.get(f"/requests/{request_id}", alice).body
     assert detail["history"][-1]["label"].startswith("Transmise")

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from infra.local_stack import LocalStack
+from infra.queue_pump import QueuePump
 from tests.conftest import (
     JPEG_BYTES,
     PDF_BYTES,
@@ -150,6 +151,7 @@ def test_a_name_with_nothing_to_show_is_shown_as_a_neutral_one(
 def test_files_of_several_mb_go_all_the_way_and_come_back_identical(
     api: Api,
     local_stack: LocalStack,
+    pump: QueuePump,
     alice: SignedIn,
     data: bytes,
     content_type: str,
@@ -169,9 +171,10 @@ def test_files_of_several_mb_go_all_the_way_and_come_back_identical(
         "sha256": hashlib.sha256(data).hexdigest(),
     }
     request_id = created.body["request_id"]
-    # Copied under the request, encrypted; the staging object is gone.
+    # Copied under the request, encrypted; the staged object is the router's to remove.
     month = created.body["created_at"][:7]
-    assert count_objects(local_stack, f"uploads/{alice.member_id}/{upload_id}") == 0
+    staged = f"uploads/{alice.member_id}/{upload_id}"
+    assert count_objects(local_stack, staged) == 1
     key = f"requests/{alice.member_id}/{month}/{request_id}/{upload_id}"
     head = local_stack.client("s3").head_object(Bucket=local_stack.outputs["BucketName"], Key=key)
     assert head["ServerSideEncryption"] == "aws:kms"
@@ -185,6 +188,8 @@ def test_files_of_several_mb_go_all_the_way_and_come_back_identical(
     assert fetched.content == data
     assert fetched.headers["Content-Type"] == content_type
     assert fetched.headers["Content-Disposition"].startswith("attachment;")
+    pump.drain()  # routed: the staged object is gone
+    assert count_objects(local_stack, staged) == 0
 
 
 @pytest.mark.parametrize(

@@ -209,6 +209,13 @@ def test_the_router_reads_intake_and_only_feeds_the_service_queues(roles: dict[s
         assert router.allows("sqs:SendMessage", queue(f"svc-{service}"))
         assert not router.allows("sqs:ReceiveMessage", queue(f"svc-{service}"))
     assert not router.allows("s3:GetObject", obj("requests/M1/2026-11/r/a"))
+    # It removes a filing's staged uploads, copied under the request: it reads none, and
+    # writes or removes no other file.
+    assert router.allows("s3:DeleteObject", obj("uploads/M1/u"))
+    assert not router.allows("s3:GetObject", obj("uploads/M1/u"))
+    assert not router.allows("s3:PutObject", obj("uploads/M1/u"))
+    assert not router.allows("s3:DeleteObject", obj("requests/M1/2026-11/r/a"))
+    assert not router.allows("s3:DeleteObject", obj("documents/M1/2026-11/d.pdf"))
 
 
 def test_the_schedules_read_no_queue_and_no_file(roles: dict[str, Role]) -> None:

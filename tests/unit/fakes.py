@@ -158,12 +158,15 @@ class FakeRequests:
         self,
         member_id: str,
         limit: DailyLimit,
+        beneficiary_ids: Sequence[str],
         upload_ids: Sequence[str],
         idempotency_key: str | None,
         now: datetime,
     ) -> FilingChecks:
         previous = self.idempotency(member_id, idempotency_key, now) if idempotency_key else None
+        contract = self._members.contracts.get(member_id, {})
         return FilingChecks(
+            {b: contract[b] for b in beneficiary_ids if b in contract},
             self._uploads.get_many(member_id, upload_ids),
             self.day_count(member_id, limit),
             previous,

@@ -85,8 +85,9 @@ def test_a_filed_request_is_stored_its_files_moved_and_sent_to_intake(uow: FakeU
     )
     copy = keys.attachment_object(MEMBER, "2026-11", request_id, upload_id)
     assert uow.files.objects[copy][0] == PDF
-    assert keys.staged_object(MEMBER, upload_id) not in uow.files.objects
-    # Its pointer to intake, naming its outbox entry; the rest is the router's to dispatch.
+    # Its pointer to intake, naming its outbox entry; the rest is the router's to dispatch,
+    # and the staged upload the router's to remove.
+    assert keys.staged_object(MEMBER, upload_id) in uow.files.objects
     [(_, pointer)] = uow.queues.sent
     [intake, filed] = uow.requests.outbox(MEMBER, request_id)
     assert (pointer.request_id, uow.queues.entries) == (request_id, [intake["id"]])
@@ -101,6 +102,7 @@ def test_a_filed_request_is_stored_its_files_moved_and_sent_to_intake(uow: FakeU
     # The service's pointer, and no second one to intake: the entry it came for is cleared.
     assert [queue for queue, _ in uow.queues.sent] == ["svc-remboursements"]
     assert uow.requests.pending == {}
+    assert keys.staged_object(MEMBER, upload_id) not in uow.files.objects
 
 
 def test_the_same_key_and_body_answer_the_first_request_another_body_conflicts(
