@@ -172,10 +172,42 @@ def _stream(data: bytes) -> Any:
     return StreamingBody(io.BytesIO(data), len(data))
 
 
+class _TimedHandler:
+    """The app as Lambda calls it (`handler(event, context)`), timed: what the test client does
+    around it (building API Gateway's event and the Lambda context, copying the environment
+    twice, turning the answer into an HTTP response) is API Gateway's and Lambda's work, not
+    the function's, and is left out. Everything else is read from the app itself."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self.elapsed = 0.0
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return self._app(event, context)
+        finally:
+            self.elapsed = time.perf_counter() - started
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._app, name)
+
+
+def timed_client(app: Any) -> tuple[Any, _TimedHandler]:
+    """Chalice's test client, its gateway calling the app through a `_TimedHandler`."""
+    from chalice.test import Client
+
+    client = Client(app, stage_name="local")
+    handler = _TimedHandler(app)
+    client.http._local_gateway._app_object = handler
+    return client, handler
+
+
 @dataclass
 class Measured:
     label: str
-    total: list[float] = field(default_factory=list)
+    total: list[float] = field(default_factory=list)  # the handler's time, AWS calls included
+    client: list[float] = field(default_factory=list)  # through the test client, around it
     aws: list[float] = field(default_factory=list)
     replayed: list[float] = field(default_factory=list)  # total with AWS answers replayed
     calls: Counter[str] = field(default_factory=Counter)  # per-run call signature → runs
@@ -208,8 +240,13 @@ def _signature(calls: Counter[str]) -> str:
 
 
 def _call(
-    client: Any, operation: Operation, headers: dict[str, str], body: dict[str, Any] | None
-) -> float:
+    client: Any,
+    handler: _TimedHandler,
+    operation: Operation,
+    headers: dict[str, str],
+    body: dict[str, Any] | None,
+) -> tuple[float, float]:
+    """The handler's time and the test client's, in ms."""
     payload = json.dumps(body).encode() if body is not None else b""
     all_headers = {**headers, "Content-Type": "application/json"} if body else headers
     started = time.perf_counter()
@@ -219,17 +256,18 @@ def _call(
     elapsed = time.perf_counter() - started
     if response.status_code != operation.status:
         raise RuntimeError(f"{operation.label}: {response.status_code} {response.body[:300]!r}")
-    return elapsed * 1000
+    return handler.elapsed * 1000, elapsed * 1000
 
 
 def _measure(
-    client: Any,
+    timed: tuple[Any, _TimedHandler],
     meter: AwsMeter,
     operation: Operation,
     headers: dict[str, str],
     runs: int,
     warmup: int,
 ) -> Measured:
+    client, handler = timed
     measured = Measured(
         operation.label, expected_calls=operation.expected_calls, own_target=operation.own_target
     )
@@ -237,21 +275,22 @@ def _measure(
     for run in range(warmup + runs):
         body = operation.prepare()
         meter.reset()
-        elapsed = _call(client, operation, headers, body)
+        elapsed, through_client = _call(client, handler, operation, headers, body)
         if run >= warmup:
             measured.total.append(elapsed)
+            measured.client.append(through_client)
             measured.aws.append(meter.busy * 1000)
             measured.calls[_signature(meter.calls)] += 1
     # One more live run, its answers recorded, then the same request with them replayed.
     body = operation.prepare()
     meter.mode, meter.recorded = "record", []
     meter.reset()
-    _call(client, operation, headers, body)
+    _call(client, handler, operation, headers, body)
     meter.mode = "replay"
     try:
         for run in range(warmup + runs):
             meter.reset()
-            elapsed = _call(client, operation, headers, body)
+            elapsed, _ = _call(client, handler, operation, headers, body)
             if run >= warmup:
                 measured.replayed.append(elapsed)
     finally:
@@ -324,7 +363,6 @@ def _quiet() -> Iterator[None]:
 def bench_operations(runs: int, own_process: bool) -> tuple[list[Measured], Measured, str]:
     import requests
     from chalice.app import Chalice
-    from chalice.test import Client
 
     from chalicelib import aws
     from chalicelib.store.documents import DocumentRepository
@@ -365,7 +403,8 @@ def bench_operations(runs: int, own_process: bool) -> tuple[list[Measured], Meas
 
         from app import app
 
-        with Client(app, stage_name="local") as client:
+        timed = timed_client(app)
+        with timed[0] as client:
             timeline = json.loads(client.http.get("/requests?limit=3", headers=headers).body)
             some_request = timeline["months"][0]["requests"][0]["request_id"]
 
@@ -421,19 +460,18 @@ def bench_operations(runs: int, own_process: bool) -> tuple[list[Measured], Meas
                     own_target=FILING_OVERHEAD_TARGET_MS,
                 ),
             ]
-            results = [_measure(client, meter, op, headers, runs, warmup) for op in operations]
+            results = [_measure(timed, meter, op, headers, runs, warmup) for op in operations]
 
-    floor_app = Chalice(app_name="floor")
+    floor_app = Chalice(app_name="floor", configure_logs=False)
 
     @floor_app.route("/ping")
     def ping() -> dict[str, bool]:
         return {"ok": True}
 
-    with Client(floor_app) as client:
-        floor = _measure(
-            client, AwsMeter(), Operation("bare Chalice route (floor)", "GET", "/ping", 0), {},
-            runs, warmup,
-        )  # fmt: skip
+    floor = _measure(
+        timed_client(floor_app), AwsMeter(),
+        Operation("bare Chalice route (floor)", "GET", "/ping", 0), {}, runs, warmup,
+    )  # fmt: skip
     return results, floor, setup
 
 
@@ -444,22 +482,24 @@ def _pair(values: list[float]) -> str:
 def print_operations(results: list[Measured], floor: Measured) -> None:
     floor_p50 = _percentile(floor.total, 0.5)
     header = (
-        f"{'operation':<38} {'AWS calls':>9} {'min':>4} {'total ms':>15} {'in AWS ms':>15} "
-        f"{'own ms':>13} {'own/floor':>9} {'replayed ms':>13}"
+        f"{'operation':<38} {'AWS calls':>9} {'min':>4} {'total ms':>15} {'client':>7} "
+        f"{'in AWS ms':>15} {'own ms':>13} {'own/floor':>9} {'replayed ms':>13}"
     )
-    print(f"{'':<53} {'p50 / p99':>15} {'p50 / p99':>15} {'p50 / p99':>13} {'p50':>9} "
-          f"{'p50 / p99':>13}")  # fmt: skip
+    print(f"{'':<53} {'p50 / p99':>15} {'p50':>7} {'p50 / p99':>15} {'p50 / p99':>13} "
+          f"{'p50':>9} {'p50 / p99':>13}")  # fmt: skip
     print(header)
     print("-" * len(header))
     for m in [*results, floor]:
         minimum = "" if m.expected_calls is None else str(m.expected_calls)
         print(
             f"{m.label:<38} {m.call_count:>9} {minimum:>4} {_pair(m.total):>15} "
-            f"{_pair(m.aws):>15} {_pair(m.own):>13} "
+            f"{_percentile(m.client, 0.5):>7.2f} {_pair(m.aws):>15} {_pair(m.own):>13} "
             f"{_percentile(m.own, 0.5) / floor_p50:>8.1f}x {_pair(m.replayed):>13}"
         )
     print(
-        "\n  own = total - in AWS (wall time inside the app's boto3 calls, moto included);\n"
+        "\n  total = the handler's time, as Lambda calls it (client = through Chalice's test\n"
+        "  client, which builds API Gateway's event around it);\n"
+        "  own = total - in AWS (wall time inside the app's boto3 calls, moto included);\n"
         "  replayed = total with one run's AWS answers replayed instantly (no moto, no I/O).\n"
     )
     for m in results:
@@ -477,6 +517,40 @@ def print_operations(results: list[Measured], floor: Measured) -> None:
             f"  {m.label}: own overhead p50 {own_p50:.2f} ms (≤ {m.own_target:g} ms): "
             f"{verdict}; replayed {_percentile(m.replayed, 0.5):.2f} ms"
         )
+
+
+def _python_work() -> None:
+    """A fixed piece of plain Python (a JSON round trip of forty small records)."""
+    records = [{"id": i, "name": f"record-{i}", "tags": ["a", "b"], "n": i / 2} for i in range(40)]
+    json.loads(json.dumps(records))
+
+
+def bench_pause(runs: int = 300, pause: float = 0.010) -> dict[str, float]:
+    """What this machine does to code that runs after a pause: the same work timed back to
+    back, after `pause` asleep (what an AWS call's round trip is to the thread that waits for
+    it), and after `pause` spinning. Medians in µs."""
+    medians: dict[str, float] = {}
+    for mode in ("back to back", "after 10 ms asleep", "after 10 ms spinning"):
+        timings = []
+        for _ in range(runs):
+            if mode.endswith("asleep"):
+                time.sleep(pause)
+            elif mode.endswith("spinning"):
+                until = time.perf_counter() + pause
+                while time.perf_counter() < until:
+                    pass
+            started = time.perf_counter()
+            _python_work()
+            timings.append((time.perf_counter() - started) * 1e6)
+        medians[mode] = statistics.median(timings)
+    return medians
+
+
+def print_pause(medians: dict[str, float]) -> None:
+    base = medians["back to back"]
+    print("the same Python code on this machine (p50), the pause an AWS call makes:")
+    for mode, value in medians.items():
+        print(f"  {mode:<22} {value:>7.1f} µs  {value / base:>4.1f}x")
 
 
 # --- 2. Cold start ----------------------------------------------------------------------
@@ -682,6 +756,8 @@ def main() -> int:
         results, floor, setup = bench_operations(runs, args.moto_process)
     print(f"{setup}\n")
     print_operations(results, floor)
+    print()
+    print_pause(bench_pause())
     print()
     bench_cold_start(max(1, min(args.cold_starts, 50)))
     if not args.skip_package:

@@ -179,8 +179,8 @@ def file_request(
     except IdempotencyKeyTaken:
         assert idempotency_key is not None  # noqa: S101  # only raised when a claim was made
         return _replay(race_winner(uow, member_id, idempotency_key, now), fingerprint)
-    metric("RequestsFiled", type=record.type)
-    # The pointer to intake; the router dispatches the rest and removes the staged uploads.
+    # The pointer to intake; the router dispatches the rest, counts the request filed and removes
+    # the staged uploads.
     hand_over(uow, member_id, record.request_id, filed_outbox)
     return Filed(record.request_id, detail)
 

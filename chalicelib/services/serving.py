@@ -43,6 +43,8 @@ def route(
     # The service chosen at filing (from the registry) or by an agent's reclassification.
     service = Service(record.service)
     if uow.transitions.route(record, service.value, catalog.routed_label(service), now):
+        # Counted here, once, rather than on the member's call (as its `RequestFiled` event).
+        metric("RequestsFiled", type=record.type)
         metric("RequestsRouted", Service=service.value)
         logger.info("request %s routed to %s", record.request_id, service.value)
     # On a redelivery too: what a change left pending goes out (one read when nothing is).

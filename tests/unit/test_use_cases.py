@@ -72,10 +72,13 @@ def _justificatif(uow: FakeUnitOfWork) -> dict[str, Any]:
     return {"type": "sante.justificatif", "data": data, "upload_ids": [_upload(uow)]}
 
 
-def test_a_filed_request_is_stored_its_files_moved_and_sent_to_intake(uow: FakeUnitOfWork) -> None:
+def test_a_filed_request_is_stored_its_files_moved_and_sent_to_intake(
+    uow: FakeUnitOfWork, capsys: pytest.CaptureFixture[str]
+) -> None:
     body = _justificatif(uow)
     upload_id = body["upload_ids"][0]
     request_id = _file(uow, body)
+    assert "RequestsFiled" not in capsys.readouterr().out  # the router counts it, once
 
     record = uow.requests.get(MEMBER, request_id)
     assert (record.status, record.service, record.month) == (
@@ -103,6 +106,9 @@ def test_a_filed_request_is_stored_its_files_moved_and_sent_to_intake(uow: FakeU
     assert [queue for queue, _ in uow.queues.sent] == ["svc-remboursements"]
     assert uow.requests.pending == {}
     assert keys.staged_object(MEMBER, upload_id) not in uow.files.objects
+    serving.route(uow, delivered, NOW, delivered=entry)  # a redelivery
+    counted = [line for line in capsys.readouterr().out.splitlines() if "RequestsFiled" in line]
+    assert len(counted) == 1 and '"type":"sante.justificatif"' in counted[0]
 
 
 def test_the_same_key_and_body_answer_the_first_request_another_body_conflicts(
