@@ -33,12 +33,14 @@ def json_response(
 ) -> Response:
     """Serialised here, compact, French text as readable UTF-8 rather than \\u escapes. A model
     is written by pydantic's serializer directly (the same JSON, in a fraction of the time of
-    dumping it to Python objects and those to JSON: docs/performance.md)."""
-    text = (
-        body.model_dump_json()
-        if isinstance(body, BaseModel)
-        else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    )
+    dumping it to Python objects and those to JSON: docs/performance.md); `bytes` are JSON a
+    serializer already wrote (`RequestRecord.detail_json`)."""
+    if isinstance(body, bytes):
+        text = body.decode()
+    elif isinstance(body, BaseModel):
+        text = body.model_dump_json()
+    else:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     return Response(
         body=text,
         status_code=status_code,

@@ -150,7 +150,7 @@ def request_detail(request_id: str) -> Response:
     the IBAN masked), attachments and the letters sent.
     """
     record = unit_of_work().requests.get(current_member_id(), request_id)
-    return json_response(record.detail())
+    return json_response(record.detail_json())
 
 
 @blueprint.route(

@@ -23,6 +23,7 @@ from pydantic import (
     create_model,
     field_validator,
 )
+from pydantic_core import SchemaSerializer
 from ulid import ULID
 
 from chalicelib.domain import catalog, clock
@@ -475,6 +476,18 @@ class RequestRecord(RequestDetail):
             self.model_dump(include=set(RequestDetail.model_fields))
         )
 
+    def detail_json(self) -> bytes:
+        """`detail()` as JSON, written without building it (a sixth of the time): the detail's
+        own serializer applied to the record writes the detail's fields only, and each nested
+        model as its declared type (an agent's history entry as a `HistoryEntry`, an agent's
+        message as a `Message`: no agent id). Pydantic's rule for subclass instances
+        (`SerializeAsAny` would be needed to write more); a test holds the two equal."""
+        return _detail_serializer().to_json(self)
+
+    def detail_dict(self) -> dict[str, Any]:
+        """`detail().model_dump(mode="json")`, written the same way as `detail_json`."""
+        return cast(dict[str, Any], _detail_serializer().to_python(self, mode="json"))
+
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
@@ -486,6 +499,12 @@ class RequestRecord(RequestDetail):
     @property
     def month(self) -> str:
         return month_of(self.request_id)
+
+
+@cache
+def _detail_serializer() -> SchemaSerializer:
+    RequestDetail.model_rebuild()  # built on first use (`Model`'s `defer_build`)
+    return RequestDetail.__pydantic_serializer__
 
 
 @lru_cache(maxsize=4096)  # a request's key is built several times a call (a ULID parse each)

@@ -126,7 +126,8 @@ def file_request(
     """Validate, check against the contract and the uploads, copy the files under the request,
     write it in one transaction, and send it on. With an `Idempotency-Key`, a repeat of the same
     body answers the first result; another body under the same key is a conflict."""
-    fingerprint = body_fingerprint(payload)
+    # What a key's replay compares: only computed when there is a key.
+    fingerprint = body_fingerprint(payload) if idempotency_key is not None else ""
     limit = daily_limit("requests", uow.limits.requests_per_day, now)
     today = clock.paris_date(now)
     # The reads the checks need depend on none of each other: the beneficiaries and uploads
@@ -154,7 +155,7 @@ def file_request(
     record.attachments = attach(
         uow, member_id, record.month, record.request_id, new.upload_ids, now, checks.uploads
     )
-    detail = record.detail().model_dump(mode="json")
+    detail = record.detail_dict()
     claim = (
         IdempotencyClaim(idempotency_key, fingerprint, detail)
         if idempotency_key is not None

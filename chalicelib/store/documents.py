@@ -194,12 +194,16 @@ class DocumentRepository:
         letter issued a moment ago may show a moment later (docs/design-notes.md)."""
         # The cutoff is a Paris day: it starts at its first instant in Paris, not in UTC.
         since = start_of_day(date.fromisoformat(cutoff))
+        # Only the summary's attributes (not the table's and the index's keys, nor `expires_at`):
+        # half the attributes to read back, for the same read units.
+        projected = {f"#{name}": name for name in DocumentSummary.model_fields}
         items = query_all(
             TableName=table(),
             IndexName=keys.DOCUMENTS_INDEX,
             KeyConditionExpression="doc_pk = :pk AND doc_sk >= :since",
             FilterExpression=NOT_EXPIRED,  # past their retention, before TTL removes them
-            ExpressionAttributeNames={"#expires_at": "expires_at"},
+            ProjectionExpression=", ".join(projected),
+            ExpressionAttributeNames={"#expires_at": "expires_at", **projected},
             ExpressionAttributeValues=serialize(
                 {
                     ":pk": keys.member_pk(member_id),

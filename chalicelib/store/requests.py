@@ -262,8 +262,8 @@ class RequestRepository:
         The request is born with its outbox (the pointer for intake, its `RequestFiled` event)
         and pending from `pending_from` (default `now`): filing sends the pointer
         (`dispatching.hand_over`), the router the rest, and clears it; the sweeper sends what
-        stays pending. Returns that outbox as a read would give it back, for filing not to
-        read it.
+        stays pending. Returns that outbox as written (its entries' ids and targets, as a read
+        would give them back), for filing not to read it.
         """
         month = record.month
         item = {
@@ -327,7 +327,7 @@ class RequestRepository:
             [a.attachment_id for a in record.attachments],
             count_at,
         )
-        filed_outbox: list[dict[str, Any]] = deserialize({"outbox": written["outbox"]})["outbox"]
+        filed_outbox: list[dict[str, Any]] = item["outbox"]
         return filed_outbox
 
     def reply(

@@ -5,9 +5,11 @@ months it returns."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
+from chalicelib.domain.documents import DocumentSummary
 from chalicelib.store import keys
 from infra.local_stack import LocalStack
 from tests.conftest import Api, Historian, SignedIn
@@ -31,8 +33,25 @@ def test_documents_are_one_query_whatever_the_window(
     assert aws_calls == ["dynamodb.Query"]
 
 
-def test_two_years_of_letters_from_one_read_newest_first(api: Api, historian: SignedIn) -> None:
+def test_two_years_of_letters_from_one_read_newest_first(
+    api: Api, historian: SignedIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each document as its summary, read with only the summary's attributes (the keys of the
+    table and of the index are not read back)."""
+    from chalicelib.store import documents as store
+
+    asked: list[dict[str, Any]] = []
+    real_query_all = store.query_all
+
+    def query_all(**kwargs: Any) -> list[dict[str, Any]]:
+        asked.append(kwargs)
+        items = real_query_all(**kwargs)
+        assert all(set(item) <= set(DocumentSummary.model_fields) for item in items)
+        return items
+
+    monkeypatch.setattr(store, "query_all", query_all)
     documents = api.get("/documents?months=24", historian).body["documents"]
+    assert len(asked) == 1 and "ProjectionExpression" in asked[0]
     assert len({d["created_at"][:7] for d in documents}) >= 12  # spread over many months
     dates = [d["created_at"] for d in documents]
     assert dates == sorted(dates, reverse=True)
