@@ -4,7 +4,7 @@ outbox that gets the request to the intake queue (now, or through the sweeper)."
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,7 +28,9 @@ from chalicelib.domain.requests import (
     RequestDetail,
     body_fingerprint,
     check_against_contract,
+    month_of,
     new_record,
+    new_request_id,
     parse_new_request,
 )
 from chalicelib.domain.uploads import Upload, UploadRequest
@@ -36,7 +38,7 @@ from chalicelib.observability import metric
 from chalicelib.services.dispatching import hand_over
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store import keys
-from chalicelib.store.dynamo import parallel_map
+from chalicelib.store.dynamo import in_background
 from chalicelib.store.files import Inspected
 from chalicelib.store.requests import (
     DailyLimit,
@@ -151,10 +153,17 @@ def file_request(
     chosen = check_against_contract(new, list(checks.beneficiaries.values()), today)
     if new.related_request_id is not None:
         _check_contested(uow, member_id, new.related_request_id)
-    record = new_record(new, member_id, chosen, now)
-    record.attachments = attach(
-        uow, member_id, record.month, record.request_id, new.upload_ids, now, checks.uploads
+    # The files' S3 calls start first; the record is built while they are in flight.
+    request_id = new_request_id(now)
+    attaching = start_attaching(
+        uow, member_id, month_of(request_id), request_id, new.upload_ids, now, checks.uploads
     )
+    try:
+        record = new_record(new, member_id, chosen, now, request_id=request_id)
+    except BaseException:
+        attaching.abandon()
+        raise
+    record.attachments = attaching.finish()
     detail = record.detail_dict()
     claim = (
         IdempotencyClaim(idempotency_key, fingerprint, detail)
@@ -281,9 +290,24 @@ def attach(
 ) -> list[Attachment]:
     """Every upload checked (this member's, unused, present, within limits, of its declared
     type) and copied under the request, encrypted (`uploads`: their records, when already
-    read). Each file is inspected then copied in one task, the files concurrently (one round of
-    hand-overs, no wait between the inspections and the copies); all or nothing: any problem
-    removes the copies made, and the 422 names every upload refused."""
+    read). All or nothing: any problem removes the copies made, and the 422 names every upload
+    refused."""
+    return start_attaching(uow, member_id, month, request_id, upload_ids, now, uploads).finish()
+
+
+def start_attaching(
+    uow: UnitOfWork,
+    member_id: str,
+    month: str,
+    request_id: str,
+    upload_ids: Sequence[str],
+    now: datetime,
+    uploads: Mapping[str, Upload] | None = None,
+) -> Attaching:
+    """`attach`, its files' work started on the shared pool (each file inspected then copied
+    in one task, the files concurrently) while the caller does its own; `Attaching.finish`
+    waits for them and answers as `attach` does, `Attaching.abandon` waits and removes the
+    copies made."""
     if uploads is None:
         uploads = uow.uploads.get_many(member_id, upload_ids)
     errors: list[FieldError] = []
@@ -299,49 +323,76 @@ def attach(
             usable[field] = upload
     copying = not errors  # a request refused already: its files are only inspected
 
-    def stage(upload: Upload) -> Staged | str | BaseException:
+    def stage(upload: Upload) -> Staged | str:
         checked = _problem(uow, member_id, upload)
         if isinstance(checked, str) or not copying:
             return checked
-        try:
-            uow.files.copy(
-                keys.staged_object(member_id, upload.upload_id),
-                keys.attachment_object(member_id, month, request_id, upload.upload_id),
-                checked.inspected.etag,
-                upload.content_type,
-                upload.filename,
-            )
-        except Exception as error:  # every task ends before the copies made are undone
-            return error
+        uow.files.copy(
+            keys.staged_object(member_id, upload.upload_id),
+            keys.attachment_object(member_id, month, request_id, upload.upload_id),
+            checked.inspected.etag,
+            upload.content_type,
+            upload.filename,
+        )
         return checked
 
-    results = parallel_map(stage, list(usable.values()))
-    staged = [r for r in results if isinstance(r, Staged)]
-    for (field, upload), result in zip(usable.items(), results, strict=True):
-        if isinstance(result, str):
-            errors.append(FieldError(field, f"Pièce jointe {upload.upload_id}: {result}"))
-    if sum(s.inspected.size for s in staged) > rules.MAX_TOTAL_BYTES:
-        errors.append(FieldError("upload_ids", "Les pièces jointes dépassent 15 Mo au total."))
-    failure = next((r for r in results if isinstance(r, BaseException)), None)
-    if copying and (errors or failure is not None):
-        uow.files.delete(
-            [keys.attachment_object(member_id, month, request_id, s.upload.upload_id)
-             for s in staged]
+    # Every task ends (a failure is its outcome) before anything is decided or undone.
+    join = in_background(stage, list(usable.values()))
+    return Attaching(uow, member_id, month, request_id, usable, errors, join)
+
+
+@dataclass
+class Attaching:
+    """A request's files on their way under it (`start_attaching`)."""
+
+    uow: UnitOfWork
+    member_id: str
+    month: str
+    request_id: str
+    usable: dict[str, Upload]  # by field, the uploads whose records allow them
+    errors: list[FieldError]  # the uploads refused on their records alone
+    join: Callable[[], list[Any]]
+
+    def finish(self) -> list[Attachment]:
+        """The attachments, once every file is done; else the copies made are removed and the
+        first failure, or a 422 naming every upload refused, is raised."""
+        results = self.join()
+        staged = [r for r in results if isinstance(r, Staged)]
+        errors = list(self.errors)
+        for (field, upload), result in zip(self.usable.items(), results, strict=True):
+            if isinstance(result, str):
+                errors.append(FieldError(field, f"Pièce jointe {upload.upload_id}: {result}"))
+        if sum(s.inspected.size for s in staged) > rules.MAX_TOTAL_BYTES:
+            errors.append(FieldError("upload_ids", "Les pièces jointes dépassent 15 Mo au total."))
+        failure = next((r for r in results if isinstance(r, BaseException)), None)
+        if errors or failure is not None:
+            self._remove(staged)
+        if failure is not None:
+            raise failure
+        if errors:
+            raise ValidationFailed("Pièces jointes refusées.", errors)
+        return [
+            Attachment(
+                attachment_id=item.upload.upload_id,
+                filename=item.upload.filename,
+                content_type=item.upload.content_type,
+                size=item.inspected.size,
+                sha256=item.inspected.sha256,
+            )
+            for item in staged
+        ]
+
+    def abandon(self) -> None:
+        """The request will not be written: wait for every file, remove the copies made."""
+        self._remove([r for r in self.join() if isinstance(r, Staged)])
+
+    def _remove(self, staged: list[Staged]) -> None:
+        if self.errors:  # nothing was copied: the files were only inspected
+            return
+        self.uow.files.delete(
+            [keys.attachment_object(self.member_id, self.month, self.request_id,
+                                    s.upload.upload_id) for s in staged]
         )  # fmt: skip
-    if failure is not None:
-        raise failure
-    if errors:
-        raise ValidationFailed("Pièces jointes refusées.", errors)
-    return [
-        Attachment(
-            attachment_id=item.upload.upload_id,
-            filename=item.upload.filename,
-            content_type=item.upload.content_type,
-            size=item.inspected.size,
-            sha256=item.inspected.sha256,
-        )
-        for item in staged
-    ]
 
 
 def _problem(uow: UnitOfWork, member_id: str, upload: Upload) -> Staged | str:

@@ -117,6 +117,24 @@ def parallel_map(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
     return results
 
 
+def in_background(function: Callable[[T], Any], items: Iterable[T]) -> Callable[[], list[Any]]:
+    """`function` over `items` on the shared pool, all of them, while the caller goes on with
+    work of its own (which then costs the request no time: it runs while the calls are in
+    flight). Returns the join: it waits for every item and gives their outcomes in order, each
+    a result or the exception it raised (never raised here: the caller decides, knowing what
+    every item did). Tasks must not call parallel_map themselves."""
+    run = _in_context(function)
+
+    def outcome(item: T) -> Any:
+        try:
+            return run(item)
+        except Exception as error:
+            return error
+
+    pending = [_shared_pool().submit(outcome, item) for item in items]
+    return lambda: [future.result() for future in pending]
+
+
 def _shared_pool() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:

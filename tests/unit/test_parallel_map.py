@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from chalicelib.store.dynamo import concurrently, parallel_map
+from chalicelib.store.dynamo import concurrently, in_background, parallel_map
 
 _seen: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="")
 
@@ -68,3 +68,26 @@ def test_concurrently_waits_for_every_call_then_raises_the_first_failure() -> No
         concurrently(broken, slow)
     assert finished == ["slow"]  # not left running behind the failure
     assert concurrently(slow, lambda: 2) == ("slow", 2)
+
+
+def test_in_background_runs_every_item_on_the_pool_while_the_caller_works() -> None:
+    """`in_background`: all items on the pool (none in the caller's thread), the caller's
+    context in each, every outcome in order, a failure returned as the item's outcome."""
+    caller = threading.current_thread().name
+    _seen.set("correlation-7")
+    started = threading.Event()
+
+    def task(n: int) -> tuple[str, str, int]:
+        started.set()
+        if n == 2:
+            raise ValueError("item 2")
+        time.sleep(0.02 if n == 0 else 0)
+        return threading.current_thread().name, _seen.get(), n
+
+    join = in_background(task, range(4))
+    assert started.wait(5)  # running before the caller asks for anything
+    outcomes = join()
+    assert [o[2] for o in outcomes if isinstance(o, tuple)] == [0, 1, 3]
+    assert isinstance(outcomes[2], ValueError)
+    assert all(o[0] != caller and o[1] == "correlation-7" for o in outcomes if isinstance(o, tuple))
+    assert in_background(task, [])() == []

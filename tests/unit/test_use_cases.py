@@ -7,6 +7,7 @@ real adapters.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -167,6 +168,41 @@ def test_one_bad_file_among_good_ones_refuses_all_and_leaves_no_copy(uow: FakeUn
                     "upload_ids": [good, "01JD0000000000000000000000"]})  # fmt: skip
     assert [f.field for f in refused.value.fields] == ["upload_ids[1]"]
     assert copied == []
+
+
+def test_a_failure_while_the_files_are_copied_leaves_no_copy(
+    uow: FakeUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files are inspected and copied while the record is built. S3 failing on one file
+    (after the other was copied), or the record failing to build, ends with no copy under a
+    request that does not exist, the error raised, and the staged files kept."""
+    first, second = _upload(uow), _upload(uow)
+    data = {"care_date": "2026-11-02", "amount": "42.50", "care_type": "pharmacie"}
+    body = {"type": "sante.justificatif", "data": data, "upload_ids": [first, second]}
+    real_inspect = uow.files.inspect
+
+    def s3_down_for_the_second(key: str, limit: int) -> Any:
+        if key == keys.staged_object(MEMBER, second):
+            time.sleep(0.02)  # the first one's copy is made by then
+            raise ConnectionError("S3 unreachable")
+        return real_inspect(key, limit)
+
+    monkeypatch.setattr(uow.files, "inspect", s3_down_for_the_second)
+    with pytest.raises(ConnectionError):
+        _file(uow, body)
+    assert not [k for k in uow.files.objects if k.startswith("requests/")]
+    assert uow.requests.records == {}
+    monkeypatch.setattr(uow.files, "inspect", real_inspect)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the record cannot be built")
+
+    monkeypatch.setattr(filing, "new_record", broken)
+    with pytest.raises(RuntimeError):
+        _file(uow, body)
+    assert not [k for k in uow.files.objects if k.startswith("requests/")]
+    assert {keys.staged_object(MEMBER, u) for u in (first, second)} <= set(uow.files.objects)
+    assert uow.requests.records == {}
 
 
 def test_an_upload_used_between_check_and_write_is_refused_and_its_copy_removed(
