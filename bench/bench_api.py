@@ -5,8 +5,9 @@
    AWS calls per operation, wall time spent inside them (every call of the app's boto3
    clients, `_make_api_call` wrapped: parameter validation, signing, the HTTP round trip to
    moto, parsing) and the app's own overhead, the rest (token check, validation, mapping, JSON,
-   and the framework). p50 and p99 over N runs, beside a bare Chalice route through the same
-   client: the framework's floor.
+   and the framework), timed at the handler as Lambda calls it (the test client's work around
+   it shown beside). p50 and p99 over N runs, beside a bare Chalice route: the framework's
+   floor. Then what this machine does to code that runs after a pause (own time is such code).
 2. Cold start: `import app` in fresh interpreters, as a ratio to `import chalice, boto3` alone;
    and which heavy modules (fpdf2, Pillow, fontTools, pyStrich, the PDF code) it loads.
 3. The Lambda bundle: `chalice package --stage dev`, deployment.zip per top-level package.
