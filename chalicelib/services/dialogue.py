@@ -26,12 +26,12 @@ from chalicelib.domain.text import NOT_BLANK
 from chalicelib.services.dispatching import dispatch
 from chalicelib.services.filing import (
     Filed,
-    attach,
     check_room,
     daily_limit,
     keeping_copies,
     limit_reached,
     race_winner,
+    start_attaching,
 )
 from chalicelib.services.letters import owe_letter
 from chalicelib.services.ports import UnitOfWork
@@ -188,7 +188,9 @@ def reply(
     record = uow.requests.get(member_id, request_id)
     if not record.is_open():
         raise _closed(record)
-    attachments = attach(uow, member_id, record.month, record.request_id, body.upload_ids, now)
+    attachments = start_attaching(
+        uow, member_id, record.month, record.request_id, body.upload_ids, now
+    ).finish()
     copies = [
         keys.attachment_object(member_id, record.month, record.request_id, a.attachment_id)
         for a in attachments

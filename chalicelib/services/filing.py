@@ -279,22 +279,6 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Filed:
     return Filed(record.request_id, detail, replayed=True)
 
 
-def attach(
-    uow: UnitOfWork,
-    member_id: str,
-    month: str,
-    request_id: str,
-    upload_ids: Sequence[str],
-    now: datetime,
-    uploads: Mapping[str, Upload] | None = None,
-) -> list[Attachment]:
-    """Every upload checked (this member's, unused, present, within limits, of its declared
-    type) and copied under the request, encrypted (`uploads`: their records, when already
-    read). All or nothing: any problem removes the copies made, and the 422 names every upload
-    refused."""
-    return start_attaching(uow, member_id, month, request_id, upload_ids, now, uploads).finish()
-
-
 def start_attaching(
     uow: UnitOfWork,
     member_id: str,
@@ -304,10 +288,12 @@ def start_attaching(
     now: datetime,
     uploads: Mapping[str, Upload] | None = None,
 ) -> Attaching:
-    """`attach`, its files' work started on the shared pool (each file inspected then copied
-    in one task, the files concurrently) while the caller does its own; `Attaching.finish`
-    waits for them and answers as `attach` does, `Attaching.abandon` waits and removes the
-    copies made."""
+    """Every upload checked (this member's, unused, present, within limits, of its declared
+    type) and copied under the request, encrypted (`uploads`: their records, when already
+    read): the files' work started on the shared pool (each file inspected then copied in one
+    task, the files concurrently) while the caller does its own. `Attaching.finish` waits for
+    them and gives the attachments, all or nothing (any problem removes the copies made, and
+    the 422 names every upload refused); `Attaching.abandon` waits and removes the copies."""
     if uploads is None:
         uploads = uow.uploads.get_many(member_id, upload_ids)
     errors: list[FieldError] = []
