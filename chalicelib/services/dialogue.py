@@ -27,6 +27,7 @@ from chalicelib.services.dispatching import dispatch
 from chalicelib.services.filing import (
     Filed,
     check_room,
+    copies_under,
     daily_limit,
     keeping_copies,
     limit_reached,
@@ -191,10 +192,9 @@ def reply(
     attachments = start_attaching(
         uow, member_id, record.month, record.request_id, body.upload_ids, now
     ).finish()
-    copies = [
-        keys.attachment_object(member_id, record.month, record.request_id, a.attachment_id)
-        for a in attachments
-    ]
+    copies = copies_under(
+        member_id, record.month, record.request_id, [a.attachment_id for a in attachments]
+    )
     message = AgentMessage(
         message_id=str(ULID.from_datetime(now)),
         at=clock.iso_z(now),
@@ -219,8 +219,7 @@ def reply(
         raise _closed(uow.requests.get(member_id, request_id)) from None
     uow.files.delete([keys.staged_object(member_id, a.attachment_id) for a in attachments])
     dispatch(uow, member_id, record.request_id, now)
-    detail = uow.requests.get(member_id, record.request_id).detail()
-    return Filed(record.request_id, detail.model_dump(mode="json"))
+    return Filed(record.request_id, uow.requests.get(member_id, record.request_id).detail_dict())
 
 
 def _replay(

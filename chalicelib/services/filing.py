@@ -4,7 +4,7 @@ outbox that gets the request to the intake queue (now, or through the sweeper)."
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -170,10 +170,9 @@ def file_request(
         if idempotency_key is not None
         else None
     )
-    copies = [
-        keys.attachment_object(member_id, record.month, record.request_id, a.attachment_id)
-        for a in record.attachments
-    ]
+    copies = copies_under(
+        member_id, record.month, record.request_id, [a.attachment_id for a in record.attachments]
+    )
     try:
         with keeping_copies(uow, copies, new.upload_ids):
             filed_outbox = uow.requests.create(
@@ -375,10 +374,15 @@ class Attaching:
     def _remove(self, staged: list[Staged]) -> None:
         if self.errors:  # nothing was copied: the files were only inspected
             return
-        self.uow.files.delete(
-            [keys.attachment_object(self.member_id, self.month, self.request_id,
-                                    s.upload.upload_id) for s in staged]
-        )  # fmt: skip
+        ids = [s.upload.upload_id for s in staged]
+        self.uow.files.delete(copies_under(self.member_id, self.month, self.request_id, ids))
+
+
+def copies_under(
+    member_id: str, month: str, request_id: str, upload_ids: Iterable[str]
+) -> list[str]:
+    """Where these uploads' files are copied, under their request."""
+    return [keys.attachment_object(member_id, month, request_id, u) for u in upload_ids]
 
 
 def _problem(uow: UnitOfWork, member_id: str, upload: Upload) -> Staged | str:

@@ -51,7 +51,7 @@ class MemberRepository:
                 {":pk": keys.member_pk(member_id), ":prefix": keys.BENEFICIARY}
             ),
         )
-        return [Beneficiary.model_validate(without_keys(item)) for item in items]
+        return list(beneficiaries_of(items).values())
 
     def put_beneficiary(self, member_id: str, beneficiary: Beneficiary) -> None:
         item = {
