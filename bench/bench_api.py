@@ -90,6 +90,7 @@ class AwsMeter:
     mode: str = "live"  # live | record | replay
     calls: Counter[str] = field(default_factory=Counter)
     busy: float = 0.0
+    round_trips: int = 0  # the waits one after the other: the times no call was in flight
     recorded: list[Recorded] = field(default_factory=list)
     _unused: list[Recorded] = field(default_factory=list)
     _in_flight: int = 0
@@ -100,6 +101,7 @@ class AwsMeter:
         with self._lock:
             self.calls = Counter()
             self.busy = 0.0
+            self.round_trips = 0
             self._unused = list(self.recorded)
 
     def attach(self, client: Any) -> None:
@@ -112,6 +114,7 @@ class AwsMeter:
             with self._lock:
                 if self._in_flight == 0:
                     self._since = time.perf_counter()
+                    self.round_trips += 1
                 self._in_flight += 1
                 self.calls[f"{service}.{operation}"] += 1
             body = None
@@ -212,6 +215,7 @@ class Measured:
     aws: list[float] = field(default_factory=list)
     replayed: list[float] = field(default_factory=list)  # total with AWS answers replayed
     calls: Counter[str] = field(default_factory=Counter)  # per-run call signature → runs
+    round_trips: Counter[int] = field(default_factory=Counter)  # per run → runs
     expected_calls: int | None = None
     own_target: float = OVERHEAD_TARGET_MS
 
@@ -282,6 +286,7 @@ def _measure(
             measured.client.append(through_client)
             measured.aws.append(meter.busy * 1000)
             measured.calls[_signature(meter.calls)] += 1
+            measured.round_trips[meter.round_trips] += 1
     # One more live run, its answers recorded, then the same request with them replayed.
     body = operation.prepare()
     meter.mode, meter.recorded = "record", []
@@ -501,11 +506,14 @@ def print_operations(results: list[Measured], floor: Measured) -> None:
         "\n  total = the handler's time, as Lambda calls it (client = through Chalice's test\n"
         "  client, which builds API Gateway's event around it);\n"
         "  own = total - in AWS (wall time inside the app's boto3 calls, moto included);\n"
-        "  replayed = total with one run's AWS answers replayed instantly (no moto, no I/O).\n"
+        "  replayed = total with one run's AWS answers replayed instantly (no moto, no I/O);\n"
+        "  round trips = the waits on AWS one after the other (calls in flight together count\n"
+        "  once): what the latency of AWS multiplies.\n"
     )
     for m in results:
         signatures = "; ".join(f"{sig} ({n} runs)" for sig, n in m.calls.most_common(3))
-        print(f"  {m.label}: {signatures}")
+        trips = ", ".join(f"{k} in {n} runs" for k, n in sorted(m.round_trips.items()))
+        print(f"  {m.label}: {signatures}; round trips one after the other: {trips}")
     print("\ntargets:")
     for m in results:
         if m.expected_calls is not None:
