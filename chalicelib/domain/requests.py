@@ -525,22 +525,15 @@ def recall_data(request: NewRequest) -> dict[str, Any]:
     return data
 
 
-def new_request_id(now: datetime) -> str:
-    """A new request's id: a ULID of its moment (its month is read back from it)."""
-    return str(ULID.from_datetime(now))
-
-
 def new_record(
     request: NewRequest,
     member_id: str,
     beneficiaries: Iterable[Beneficiary],
     now: datetime,
     attachments: Sequence[Attachment] = (),
-    *,
-    request_id: str | None = None,
 ) -> RequestRecord:
     kind = request_type_of(request)
-    request_id = request_id or new_request_id(now)
+    request_id = str(ULID.from_datetime(now))
     created_at = clock.iso_z(now)
     # A complaint's acknowledgement is owed from the day it is filed, whether or not its
     # handler ever runs: the deadlines watch sees one stuck before it (ACPR 2022-R-01).

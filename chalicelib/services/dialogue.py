@@ -10,7 +10,7 @@ from ulid import ULID
 from chalicelib.domain import catalog, clock
 from chalicelib.domain.catalog import Service
 from chalicelib.domain.deadlines import acknowledgement_due
-from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
+from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.model import Model
 from chalicelib.domain.requests import (
     AgentMessage,
@@ -26,13 +26,15 @@ from chalicelib.domain.text import NOT_BLANK
 from chalicelib.services.dispatching import dispatch
 from chalicelib.services.filing import (
     Filed,
-    check_room,
+    accepted_files,
+    attach_files,
     copies_under,
     daily_limit,
     keeping_copies,
     limit_reached,
     race_winner,
-    start_attaching,
+    refuse_when_full,
+    start_inspecting,
 )
 from chalicelib.services.letters import owe_letter
 from chalicelib.services.ports import UnitOfWork
@@ -177,21 +179,37 @@ def reply(
     waiting). With an `Idempotency-Key`, the same answer sent twice is kept once."""
     fingerprint = body_fingerprint(payload)
     scoped = f"reply:{request_id.upper()}:{idempotency_key}" if idempotency_key else None
-    if scoped is not None and (previous := uow.requests.idempotency(member_id, scoped, now)):
-        return _replay(uow, member_id, previous, fingerprint)
     limit = daily_limit("replies", uow.limits.replies_per_day, now)
-    check_room(uow, member_id, limit, now)
-    body = parse_body(ReplyBody, payload, "Réponse invalide.")
-    if len(set(body.upload_ids)) != len(body.upload_ids):
-        raise ValidationFailed(
-            "Pièces jointes refusées.", [FieldError("upload_ids", "Pièce jointe en double.")]
+    try:
+        body = parse_body(ReplyBody, payload, "Réponse invalide.")
+        if len(set(body.upload_ids)) != len(body.upload_ids):
+            raise ValidationFailed(
+                "Pièces jointes refusées.", [FieldError("upload_ids", "Pièce jointe en double.")]
+            )
+    except ValidationFailed:
+        # A body that does not parse costs no read but the key's: a replay still answers.
+        if scoped is not None and (previous := uow.requests.idempotency(member_id, scoped, now)):
+            return _replay(uow, member_id, previous, fingerprint)
+        raise
+    # The key's record, the day's count, the request and the uploads' records in one
+    # BatchGetItem, the files read meanwhile; every read ends before anything is decided.
+    inspecting = start_inspecting(uow, member_id, body.upload_ids)
+    try:
+        checks = uow.requests.checks(
+            member_id, limit, (), body.upload_ids, scoped, now, request_id=request_id
         )
-    record = uow.requests.get(member_id, request_id)
+    finally:
+        inspected = inspecting()
+    if checks.previous is not None:
+        return _replay(uow, member_id, checks.previous, fingerprint)
+    refuse_when_full(checks.count, limit, now)
+    record = checks.request
+    if record is None:
+        raise NotFound("Demande introuvable.")
     if not record.is_open():
         raise _closed(record)
-    attachments = start_attaching(
-        uow, member_id, record.month, record.request_id, body.upload_ids, now
-    ).finish()
+    files = accepted_files(body.upload_ids, checks.uploads, inspected, now)
+    attachments = attach_files(uow, member_id, record.month, record.request_id, files)
     copies = copies_under(
         member_id, record.month, record.request_id, [a.attachment_id for a in attachments]
     )

@@ -28,9 +28,7 @@ from chalicelib.domain.requests import (
     RequestDetail,
     body_fingerprint,
     check_against_contract,
-    month_of,
     new_record,
-    new_request_id,
     parse_new_request,
 )
 from chalicelib.domain.uploads import Upload, UploadRequest
@@ -38,7 +36,7 @@ from chalicelib.observability import metric
 from chalicelib.services.dispatching import hand_over
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store import keys
-from chalicelib.store.dynamo import in_background
+from chalicelib.store.dynamo import in_background, parallel_map
 from chalicelib.store.files import Inspected
 from chalicelib.store.requests import (
     DailyLimit,
@@ -134,8 +132,8 @@ def file_request(
     today = clock.paris_date(now)
     # The reads the checks need depend on none of each other: the beneficiaries and uploads
     # named, the day's count and the key's record, in one BatchGetItem (one round trip instead
-    # of four, and no thread to wait for). A body that does not parse costs no read but the
-    # key's.
+    # of four), while the pool reads the files. A body that does not parse costs no read but
+    # the key's.
     try:
         new = parse_new_request(payload, today)
     except ValidationFailed:
@@ -144,37 +142,32 @@ def file_request(
             if previous is not None:
                 return _replay(previous, fingerprint)
         raise
-    checks = uow.requests.checks(
-        member_id, limit, new.beneficiary_ids, new.upload_ids, idempotency_key, now
-    )
+    # The staged files' keys need only the ids. Every read ends before anything is decided.
+    inspecting = start_inspecting(uow, member_id, new.upload_ids)
+    try:
+        checks = uow.requests.checks(
+            member_id, limit, new.beneficiary_ids, new.upload_ids, idempotency_key, now
+        )
+    finally:
+        inspected = inspecting()
     if checks.previous is not None:
         return _replay(checks.previous, fingerprint)
     refuse_when_full(checks.count, limit, now)
     chosen = check_against_contract(new, list(checks.beneficiaries.values()), today)
     if new.related_request_id is not None:
         _check_contested(uow, member_id, new.related_request_id)
-    # The files' S3 calls start first; the record is built while they are in flight.
-    request_id = new_request_id(now)
-    attaching = start_attaching(
-        uow, member_id, month_of(request_id), request_id, new.upload_ids, now, checks.uploads
-    )
-    try:
-        record = new_record(new, member_id, chosen, now, request_id=request_id)
-    except BaseException:
-        attaching.abandon()
-        raise
-    record.attachments = attaching.finish()
-    detail = record.detail_dict()
-    claim = (
-        IdempotencyClaim(idempotency_key, fingerprint, detail)
-        if idempotency_key is not None
-        else None
-    )
-    copies = copies_under(
-        member_id, record.month, record.request_id, [a.attachment_id for a in record.attachments]
-    )
+    files = accepted_files(new.upload_ids, checks.uploads, inspected, now)
+    record = new_record(new, member_id, chosen, now)
+    record.attachments = attach_files(uow, member_id, record.month, record.request_id, files)
+    copies = copies_under(member_id, record.month, record.request_id, new.upload_ids)
     try:
         with keeping_copies(uow, copies, new.upload_ids):
+            detail = record.detail_dict()
+            claim = (
+                IdempotencyClaim(idempotency_key, fingerprint, detail)
+                if idempotency_key is not None
+                else None
+            )
             filed_outbox = uow.requests.create(
                 record,
                 now,
@@ -212,14 +205,10 @@ def limit_reached(limit: DailyLimit, now: datetime) -> TooManyRequests:
     return TooManyRequests(message, clock.seconds_until_next_day(now))
 
 
-def check_room(uow: UnitOfWork, member_id: str, limit: DailyLimit, now: datetime) -> None:
-    """Refuse early (one read) a member whose day is full, before any file is read or copied;
-    what holds the limit is the write's own condition (`RequestRepository.create`, `reply`)."""
-    refuse_when_full(uow.requests.day_count(member_id, limit), limit, now)
-
-
 def refuse_when_full(count: int, limit: DailyLimit, now: datetime) -> None:
-    """`count` of today's already at the limit: 429 until midnight, Paris time."""
+    """`count` of today's already at the limit: 429 until midnight, Paris time. An early look
+    (`RequestRepository.checks`), before any file is copied; what holds the limit is the
+    write's own condition (`RequestRepository.create`, `reply`)."""
     if count >= limit.limit:
         raise limit_reached(limit, now)
 
@@ -278,104 +267,93 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Filed:
     return Filed(record.request_id, detail, replayed=True)
 
 
-def start_attaching(
-    uow: UnitOfWork,
-    member_id: str,
-    month: str,
-    request_id: str,
+def start_inspecting(
+    uow: UnitOfWork, member_id: str, upload_ids: Sequence[str]
+) -> Callable[[], list[Inspected | Exception | None]]:
+    """Each staged file read once, on the shared pool, while the caller reads the records that
+    say whether it may be used (a staged file's key needs only the member and the upload id):
+    the join gives, in order, each file as read, None when absent, or the error reading it."""
+
+    def inspect(upload_id: str) -> Inspected | None:
+        return uow.files.inspect(keys.staged_object(member_id, upload_id), rules.MAX_FILE_BYTES)
+
+    return in_background(inspect, upload_ids)
+
+
+def accepted_files(
     upload_ids: Sequence[str],
+    uploads: Mapping[str, Upload],
+    inspected: Sequence[Inspected | Exception | None],
     now: datetime,
-    uploads: Mapping[str, Upload] | None = None,
-) -> Attaching:
-    """Every upload checked (this member's, unused, present, within limits, of its declared
-    type) and copied under the request, encrypted (`uploads`: their records, when already
-    read): the files' work started on the shared pool (each file inspected then copied in one
-    task, the files concurrently) while the caller does its own. `Attaching.finish` waits for
-    them and gives the attachments, all or nothing (any problem removes the copies made, and
-    the 422 names every upload refused); `Attaching.abandon` waits and removes the copies."""
-    if uploads is None:
-        uploads = uow.uploads.get_many(member_id, upload_ids)
+) -> list[Staged]:
+    """Every upload named checked on its record (this member's, unexpired, unused) and on its
+    file as read (present, within its declared size and 5 MB, its first bytes of its declared
+    type), 15 MB in all; else a 422 naming every one refused. A file that could not be read
+    fails the call as it failed."""
+    files: list[Inspected | None] = []
+    for found in inspected:
+        if isinstance(found, Exception):
+            raise found
+        files.append(found)
     errors: list[FieldError] = []
-    usable: dict[str, Upload] = {}
-    for index, upload_id in enumerate(upload_ids):
+    accepted: list[Staged] = []
+    for index, (upload_id, found) in enumerate(zip(upload_ids, files, strict=True)):
         field = f"upload_ids[{index}]"
         upload = uploads.get(upload_id)
         if upload is None or upload.expires_at <= int(now.timestamp()):
             errors.append(FieldError(field, f"Pièce jointe {upload_id} inconnue ou expirée."))
         elif upload.used_by is not None:
             errors.append(FieldError(field, f"Pièce jointe {upload_id} déjà utilisée."))
+        elif isinstance(checked := _checked_file(upload, found), str):
+            errors.append(FieldError(field, f"Pièce jointe {upload_id}: {checked}"))
         else:
-            usable[field] = upload
-    copying = not errors  # a request refused already: its files are only inspected
-
-    def stage(upload: Upload) -> Staged | str:
-        checked = _problem(uow, member_id, upload)
-        if isinstance(checked, str) or not copying:
-            return checked
-        uow.files.copy(
-            keys.staged_object(member_id, upload.upload_id),
-            keys.attachment_object(member_id, month, request_id, upload.upload_id),
-            checked.inspected.etag,
-            upload.content_type,
-            upload.filename,
-        )
-        return checked
-
-    # Every task ends (a failure is its outcome) before anything is decided or undone.
-    join = in_background(stage, list(usable.values()))
-    return Attaching(uow, member_id, month, request_id, usable, errors, join)
+            accepted.append(checked)
+    if sum(item.inspected.size for item in accepted) > rules.MAX_TOTAL_BYTES:
+        errors.append(FieldError("upload_ids", "Les pièces jointes dépassent 15 Mo au total."))
+    if errors:
+        raise ValidationFailed("Pièces jointes refusées.", errors)
+    return accepted
 
 
-@dataclass
-class Attaching:
-    """A request's files on their way under it (`start_attaching`)."""
+def attach_files(
+    uow: UnitOfWork, member_id: str, month: str, request_id: str, files: Sequence[Staged]
+) -> list[Attachment]:
+    """The accepted files (`accepted_files`) copied under the request, encrypted, the very
+    bytes that were checked (their ETag), concurrently: the first in the calling thread, which
+    has nothing else to do meanwhile (one thread hand-over fewer: docs/performance.md). All or
+    nothing: every copy ends, and if one failed those made are removed and the first failure
+    raised."""
 
-    uow: UnitOfWork
-    member_id: str
-    month: str
-    request_id: str
-    usable: dict[str, Upload]  # by field, the uploads whose records allow them
-    errors: list[FieldError]  # the uploads refused on their records alone
-    join: Callable[[], list[Any]]
-
-    def finish(self) -> list[Attachment]:
-        """The attachments, once every file is done; else the copies made are removed and the
-        first failure, or a 422 naming every upload refused, is raised."""
-        results = self.join()
-        staged = [r for r in results if isinstance(r, Staged)]
-        errors = list(self.errors)
-        for (field, upload), result in zip(self.usable.items(), results, strict=True):
-            if isinstance(result, str):
-                errors.append(FieldError(field, f"Pièce jointe {upload.upload_id}: {result}"))
-        if sum(s.inspected.size for s in staged) > rules.MAX_TOTAL_BYTES:
-            errors.append(FieldError("upload_ids", "Les pièces jointes dépassent 15 Mo au total."))
-        failure = next((r for r in results if isinstance(r, BaseException)), None)
-        if errors or failure is not None:
-            self._remove(staged)
-        if failure is not None:
-            raise failure
-        if errors:
-            raise ValidationFailed("Pièces jointes refusées.", errors)
-        return [
-            Attachment(
-                attachment_id=item.upload.upload_id,
-                filename=item.upload.filename,
-                content_type=item.upload.content_type,
-                size=item.inspected.size,
-                sha256=item.inspected.sha256,
+    def copy(item: Staged) -> Exception | None:
+        try:
+            uow.files.copy(
+                keys.staged_object(member_id, item.upload.upload_id),
+                keys.attachment_object(member_id, month, request_id, item.upload.upload_id),
+                item.inspected.etag,
+                item.upload.content_type,
+                item.upload.filename,
             )
-            for item in staged
-        ]
+        except Exception as error:  # the outcome: the other copies are waited for first
+            return error
+        return None
 
-    def abandon(self) -> None:
-        """The request will not be written: wait for every file, remove the copies made."""
-        self._remove([r for r in self.join() if isinstance(r, Staged)])
-
-    def _remove(self, staged: list[Staged]) -> None:
-        if self.errors:  # nothing was copied: the files were only inspected
-            return
-        ids = [s.upload.upload_id for s in staged]
-        self.uow.files.delete(copies_under(self.member_id, self.month, self.request_id, ids))
+    failures = parallel_map(copy, files)
+    failure = next((error for error in failures if error is not None), None)
+    if failure is not None:
+        outcomes = zip(files, failures, strict=True)
+        made = [item.upload.upload_id for item, error in outcomes if error is None]
+        uow.files.delete(copies_under(member_id, month, request_id, made))
+        raise failure
+    return [
+        Attachment(
+            attachment_id=item.upload.upload_id,
+            filename=item.upload.filename,
+            content_type=item.upload.content_type,
+            size=item.inspected.size,
+            sha256=item.inspected.sha256,
+        )
+        for item in files
+    ]
 
 
 def copies_under(
@@ -385,12 +363,11 @@ def copies_under(
     return [keys.attachment_object(member_id, month, request_id, u) for u in upload_ids]
 
 
-def _problem(uow: UnitOfWork, member_id: str, upload: Upload) -> Staged | str:
-    limit = min(upload.declared_size, rules.MAX_FILE_BYTES)
-    found = uow.files.inspect(keys.staged_object(member_id, upload.upload_id), limit)
+def _checked_file(upload: Upload, found: Inspected | None) -> Staged | str:
+    """The file as read against its upload's record: accepted, or what is wrong with it."""
     if found is None:
         return "fichier non reçu (téléversement absent)."
-    if found.size > limit:
+    if found.size > min(upload.declared_size, rules.MAX_FILE_BYTES):
         return "fichier trop volumineux (5 Mo au plus, et pas plus que la taille annoncée)."
     if not rules.matches_signature(upload.content_type, found.head):
         return f"le contenu ne correspond pas au type déclaré ({upload.content_type})."

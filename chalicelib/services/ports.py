@@ -50,9 +50,10 @@ class Requests(Protocol):
         upload_ids: Sequence[str],
         idempotency_key: str | None,
         now: datetime,
+        request_id: str | None = None,
     ) -> FilingChecks:
-        """The beneficiaries (on the member's contract) and uploads named, the day's count and
-        the key's record, read at once."""
+        """The beneficiaries (on the member's contract) and uploads named, the day's count,
+        the key's record and the request asked for (None if not found), read at once."""
         ...
 
     def create(
@@ -79,8 +80,6 @@ class Requests(Protocol):
         *,
         limit: DailyLimit,
     ) -> None: ...
-
-    def day_count(self, member_id: str, limit: DailyLimit) -> int: ...
 
     def outbox(self, member_id: str, request_id: str) -> list[dict[str, Any]]: ...
 

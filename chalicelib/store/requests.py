@@ -87,6 +87,7 @@ class FilingChecks:
     uploads: dict[str, Upload]  # the member's uploads named, by id (absent: unknown)
     count: int  # today's count of the limit's
     previous: IdempotencyRecord | None  # what an earlier call with the same key recorded
+    request: RequestRecord | None = None  # the request asked for (a reply's), when it is found
 
 
 class DailyLimitReached(Exception):
@@ -206,6 +207,14 @@ def _idempotency_record(item: dict[str, Any] | None, now: datetime) -> Idempoten
     return IdempotencyRecord(item["fingerprint"], item["request_id"], item["response"])
 
 
+def _request_of(item: dict[str, Any] | None) -> RequestRecord | None:
+    """A request's item as its record; None when absent or past its retention (gone, whether
+    TTL removed it yet or not)."""
+    if not item or retention.expired(item.get("expires_at"), clock.now()):
+        return None
+    return RequestRecord.model_validate(item)
+
+
 class RequestRepository:
     def idempotency(self, member_id: str, key: str, now: datetime) -> IdempotencyRecord | None:
         answer = dynamodb().get_item(
@@ -223,10 +232,12 @@ class RequestRepository:
         upload_ids: Sequence[str],
         idempotency_key: str | None,
         now: datetime,
+        request_id: str | None = None,
     ) -> FilingChecks:
-        """The beneficiaries and uploads named, the day's count and the key's record, in one
-        consistent BatchGetItem (four reads in one round trip): only this member's items can be
-        found, a beneficiary only if on their contract."""
+        """The beneficiaries and uploads named, the day's count, the key's record and (for a
+        reply) the request, in one consistent BatchGetItem (up to five reads in one round
+        trip): only this member's items can be found, a beneficiary only if on their contract.
+        A malformed `request_id` is a 404, as by `get`."""
         count_key = keys.daily_count_key(member_id, limit.counted, limit.day)
         wanted = [
             count_key,
@@ -236,14 +247,23 @@ class RequestRepository:
         claim_key = keys.idempotency_key(member_id, idempotency_key) if idempotency_key else None
         if claim_key is not None:
             wanted.append(claim_key)
+        request_key = (
+            keys.request_key(member_id, month_of(request_id), request_id.upper())
+            if request_id is not None
+            else None
+        )
+        if request_key is not None:
+            wanted.append(request_key)
         items = get_batch(wanted)
         counted = items.get((count_key["pk"], count_key["sk"]), {})
         claimed = items.get((claim_key["pk"], claim_key["sk"])) if claim_key else None
+        asked = items.get((request_key["pk"], request_key["sk"])) if request_key else None
         return FilingChecks(
             beneficiaries_of(items.values()),
             uploads_of(items.values()),
             int(counted.get("count", 0)),
             _idempotency_record(claimed, now),
+            _request_of(asked),
         )
 
     def create(
@@ -398,17 +418,6 @@ class RequestRepository:
                 raise RequestClosed from canceled
             raise
 
-    def day_count(self, member_id: str, limit: DailyLimit) -> int:
-        """How many of `limit.counted` the member made on `limit.day`: an early look only (a
-        write counts, and is refused, by its own condition)."""
-        answer = dynamodb().get_item(
-            TableName=table(),
-            Key=serialize(keys.daily_count_key(member_id, limit.counted, limit.day)),
-            ProjectionExpression="#count",
-            ExpressionAttributeNames={"#count": "count"},
-        )
-        return int(deserialize(answer.get("Item", {})).get("count", 0))
-
     def outbox(self, member_id: str, request_id: str) -> list[dict[str, Any]]:
         """What the request's changes still have to send, oldest first (a consistent read)."""
         answer = dynamodb().get_item(
@@ -480,10 +489,10 @@ class RequestRepository:
         answer = dynamodb().get_item(
             TableName=table(), Key=serialize(keys.request_key(member_id, month, request_id.upper()))
         )
-        item = deserialize(answer.get("Item", {}))
-        if not item or retention.expired(item.get("expires_at"), clock.now()):
-            raise NotFound("Demande introuvable.")  # past its retention: gone, TTL or not
-        return RequestRecord.model_validate(item)
+        found = _request_of(deserialize(answer["Item"]) if "Item" in answer else None)
+        if found is None:
+            raise NotFound("Demande introuvable.")
+        return found
 
     def request_months(self, member_id: str) -> list[str]:
         """The months that hold requests, newest first (the calendar item)."""

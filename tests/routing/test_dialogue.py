@@ -283,3 +283,43 @@ def test_the_catalogue_publishes_each_state_with_its_label_and_icon(
         ("processed", "coche", "green"),
         ("withdrawn", "retire", "grey"),
     ]
+
+
+def test_a_reply_reads_what_it_checks_in_one_batch_beside_its_files(
+    api: Api, pump: QueuePump, alice: SignedIn, today: date
+) -> None:
+    """Before its write, the reply reads the key's record, the day's count, the request and the
+    uploads' records in one BatchGetItem, and each file once: no other read goes before the
+    write (it made three reads one after the other, then the uploads' and the files')."""
+    from chalicelib import aws
+
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    files = [upload(api, alice, PDF_BYTES), upload(api, alice, PDF_BYTES)]
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls.append((model.name, params))
+
+    clients = [aws.client(name) for name in ("dynamodb", "s3")]
+    for client in clients:
+        client.meta.events.register("before-parameter-build", record)
+    try:
+        answered = api.post(
+            f"/requests/{request_id}/replies",
+            alice,
+            body={"message": "Les deux factures.", "upload_ids": files},
+            headers={"Idempotency-Key": "one-batch"},
+        )
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-parameter-build", record)
+    assert answered.status == 201, answered.body
+    names = [name for name, _ in calls]
+    before_write = names[: names.index("TransactWriteItems")]
+    assert sorted(before_write) == ["BatchGetItem", "CopyObject", "CopyObject",
+                                    "GetObject", "GetObject"]  # fmt: skip
+    [batch] = [p for n, p in calls if n == "BatchGetItem"]
+    [wanted] = batch["RequestItems"].values()
+    assert len(wanted["Keys"]) == 5  # the request, two uploads, the day's count, the key's
+    assert f"REQ#{request_id}" in json.dumps(wanted["Keys"])

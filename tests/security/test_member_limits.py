@@ -4,12 +4,13 @@ the error shape, and nothing written. A replay or a refused request counts nothi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from chalicelib.domain import clock
-from chalicelib.store.requests import RequestRepository
+from chalicelib.store.requests import FilingChecks, RequestRepository
 from chalicelib.store.uploads import UPLOAD_RECORD_TTL
 from infra.local_stack import LocalStack
 from tests.conftest import (
@@ -117,7 +118,12 @@ def test_the_write_itself_holds_the_limit_when_calls_race_past_the_early_check(
     refuses the one too many, and the files it copied are removed."""
     for n in range(30):
         assert api.post("/requests", alice, body=_autre(alice, n)).status == 201
-    monkeypatch.setattr(RequestRepository, "day_count", lambda self, member_id, limit: 0)
+    looked = RequestRepository.checks
+
+    def saw_room(self: RequestRepository, *args: Any, **kwargs: Any) -> FilingChecks:
+        return replace(looked(self, *args, **kwargs), count=0)  # the early look saw room
+
+    monkeypatch.setattr(RequestRepository, "checks", saw_room)
     upload_id = upload(api, alice, PDF_BYTES)
     items = count_items(local_stack, alice.member_id or "")
     objects = count_objects(local_stack, f"requests/{alice.member_id}/")

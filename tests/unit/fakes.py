@@ -146,7 +146,7 @@ class FakeRequests:
         self.counts: dict[tuple[str, str, str], int] = {}  # (member, counted, day) → count
         self.fail_creates = 0  # the next creations fail, as a throttled transaction would
 
-    def day_count(self, member_id: str, limit: DailyLimit) -> int:
+    def _day_count(self, member_id: str, limit: DailyLimit) -> int:
         return self.counts.get((member_id, limit.counted, limit.day), 0)
 
     def _count(self, member_id: str, limit: DailyLimit) -> None:
@@ -162,14 +162,16 @@ class FakeRequests:
         upload_ids: Sequence[str],
         idempotency_key: str | None,
         now: datetime,
+        request_id: str | None = None,
     ) -> FilingChecks:
         previous = self.idempotency(member_id, idempotency_key, now) if idempotency_key else None
         contract = self._members.contracts.get(member_id, {})
         return FilingChecks(
             {b: contract[b] for b in beneficiary_ids if b in contract},
             self._uploads.get_many(member_id, upload_ids),
-            self.day_count(member_id, limit),
+            self._day_count(member_id, limit),
             previous,
+            self._found(member_id, request_id),
         )
 
     def idempotency(self, member_id: str, key: str, now: datetime) -> IdempotencyRecord | None:
@@ -301,11 +303,17 @@ class FakeRequests:
         return [(member, request, None) for _, (member, request) in found[:limit]]
 
     def get(self, member_id: str, request_id: str) -> RequestRecord:
-        month_of(request_id)  # a malformed id is not found, as in the table
-        record = self.records.get((member_id, request_id.upper()))
+        record = self._found(member_id, request_id)
         if record is None:
             raise NotFound("Demande introuvable.")
-        return record.model_copy(deep=True)
+        return record
+
+    def _found(self, member_id: str, request_id: str | None) -> RequestRecord | None:
+        if request_id is None:
+            return None
+        month_of(request_id)  # a malformed id is not found, as in the table
+        record = self.records.get((member_id, request_id.upper()))
+        return None if record is None else record.model_copy(deep=True)
 
     def request_months(self, member_id: str) -> list[str]:
         return sorted(

@@ -4,6 +4,7 @@ a refused write counts nothing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from chalicelib.domain.errors import Conflict, TooManyRequests, ValidationFailed
 from chalicelib.domain.limits import MemberLimits
 from chalicelib.domain.uploads import UploadRequest
 from chalicelib.services import dialogue, filing
+from chalicelib.store.requests import FilingChecks
 from chalicelib.store.uploads import UPLOAD_RECORD_TTL
 from tests.unit.fakes import FakeUnitOfWork
 from tests.unit.test_use_cases import ME, MEMBER, NOW, PDF, _justificatif, _upload, uow
@@ -72,7 +74,7 @@ def test_replays_and_refused_demarches_count_nothing(uow: FakeUnitOfWork) -> Non
         filing.file_request(uow, MEMBER, _autre(99), "k-28", NOW)
 
 
-def test_a_full_day_refuses_before_any_file_is_read_or_copied(uow: FakeUnitOfWork) -> None:
+def test_a_full_day_refuses_before_any_file_is_copied(uow: FakeUnitOfWork) -> None:
     for n in range(30):
         _file(uow, n)
     body = {**_justificatif(uow), "beneficiary_ids": [ME]}
@@ -89,7 +91,12 @@ def test_the_limit_holds_in_the_write_itself(uow: FakeUnitOfWork) -> None:
     files it copied go."""
     for n in range(29):
         _file(uow, n)
-    uow.requests.day_count = lambda member_id, limit: 0  # type: ignore[method-assign]
+    looked = uow.requests.checks
+
+    def saw_room(*args: Any, **kwargs: Any) -> FilingChecks:
+        return replace(looked(*args, **kwargs), count=0)  # the early look saw room
+
+    uow.requests.checks = saw_room  # type: ignore[method-assign]
     _file(uow, 29)
     body = {**_justificatif(uow), "beneficiary_ids": [ME]}
     objects = set(uow.files.objects)

@@ -7,6 +7,7 @@ real adapters.
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -19,7 +20,7 @@ from chalicelib.domain.errors import Conflict, ValidationFailed
 from chalicelib.domain.requests import DueLetter, RequestPointer
 from chalicelib.domain.states import Outcome, Status
 from chalicelib.domain.uploads import UploadRequest
-from chalicelib.services import decisions, filing, following, serving, sweeping
+from chalicelib.services import decisions, dialogue, filing, following, serving, sweeping
 from chalicelib.store import keys
 from chalicelib.store.queues import INTAKE, service_queue
 from infra import seed
@@ -140,9 +141,8 @@ def test_a_file_that_is_not_what_it_says_is_refused_and_nothing_is_written(
 
 
 def test_one_bad_file_among_good_ones_refuses_all_and_leaves_no_copy(uow: FakeUnitOfWork) -> None:
-    """Each file is inspected then copied on its own: the good one's copy, made while the bad
-    one was read, is removed, and the 422 names the bad one; the staged files stay, for the
-    member to send again."""
+    """Every file is read and checked before any is copied: a bad one among good ones is a 422
+    naming it, nothing is copied, and the staged files stay, for the member to send again."""
     good, bad = _upload(uow), _upload(uow, body=b"MZ\x90\x00 not a pdf")
     data = {"care_date": "2026-11-02", "amount": "42.50", "care_type": "pharmacie"}
     copied: list[str] = []
@@ -156,7 +156,7 @@ def test_one_bad_file_among_good_ones_refuses_all_and_leaves_no_copy(uow: FakeUn
     with pytest.raises(ValidationFailed) as refused:
         _file(uow, {"type": "sante.justificatif", "data": data, "upload_ids": [good, bad]})
     assert [f.field for f in refused.value.fields] == ["upload_ids[1]"]
-    assert len(copied) == 1  # the good one was copied, then removed
+    assert copied == []
     assert not [k for k in uow.files.objects if k.startswith("requests/")]
     assert keys.staged_object(MEMBER, good) in uow.files.objects
     assert uow.requests.records == {}
@@ -170,29 +170,48 @@ def test_one_bad_file_among_good_ones_refuses_all_and_leaves_no_copy(uow: FakeUn
     assert copied == []
 
 
-def test_a_failure_while_the_files_are_copied_leaves_no_copy(
+def test_a_failure_while_the_files_are_read_or_copied_leaves_no_copy(
     uow: FakeUnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The files are inspected and copied while the record is built. S3 failing on one file
-    (after the other was copied), or the record failing to build, ends with no copy under a
-    request that does not exist, the error raised, and the staged files kept."""
+    """The files are read while the checks are, and copied while the record is built. S3
+    failing to read one file copies none; failing to copy one (after the other was copied), or
+    the record failing to build, ends with no copy under a request that does not exist. The
+    error is raised, and the staged files kept."""
     first, second = _upload(uow), _upload(uow)
     data = {"care_date": "2026-11-02", "amount": "42.50", "care_type": "pharmacie"}
     body = {"type": "sante.justificatif", "data": data, "upload_ids": [first, second]}
-    real_inspect = uow.files.inspect
+    real_inspect, real_copy = uow.files.inspect, uow.files.copy
+    copied: list[str] = []
 
-    def s3_down_for_the_second(key: str, limit: int) -> Any:
+    def counted(source: str, destination: str, *args: Any) -> None:
+        copied.append(destination)
+        real_copy(source, destination, *args)
+
+    def s3_unreadable_for_the_second(key: str, limit: int) -> Any:
         if key == keys.staged_object(MEMBER, second):
-            time.sleep(0.02)  # the first one's copy is made by then
             raise ConnectionError("S3 unreachable")
         return real_inspect(key, limit)
 
-    monkeypatch.setattr(uow.files, "inspect", s3_down_for_the_second)
+    monkeypatch.setattr(uow.files, "copy", counted)
+    monkeypatch.setattr(uow.files, "inspect", s3_unreadable_for_the_second)
     with pytest.raises(ConnectionError):
         _file(uow, body)
+    assert copied == []
+    monkeypatch.setattr(uow.files, "inspect", real_inspect)
+
+    def s3_down_for_the_second(source: str, destination: str, *args: Any) -> None:
+        if source == keys.staged_object(MEMBER, second):
+            time.sleep(0.02)  # the first one's copy is made by then
+            raise ConnectionError("S3 unreachable")
+        counted(source, destination, *args)
+
+    monkeypatch.setattr(uow.files, "copy", s3_down_for_the_second)
+    with pytest.raises(ConnectionError):
+        _file(uow, body)
+    assert len(copied) == 1  # the first was copied, then removed
     assert not [k for k in uow.files.objects if k.startswith("requests/")]
     assert uow.requests.records == {}
-    monkeypatch.setattr(uow.files, "inspect", real_inspect)
+    monkeypatch.setattr(uow.files, "copy", real_copy)
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the record cannot be built")
@@ -203,6 +222,37 @@ def test_a_failure_while_the_files_are_copied_leaves_no_copy(
     assert not [k for k in uow.files.objects if k.startswith("requests/")]
     assert {keys.staged_object(MEMBER, u) for u in (first, second)} <= set(uow.files.objects)
     assert uow.requests.records == {}
+
+
+@pytest.mark.parametrize("use_case", ["filing", "reply"])
+def test_the_files_are_read_while_the_checks_are(
+    uow: FakeUnitOfWork, monkeypatch: pytest.MonkeyPatch, use_case: str
+) -> None:
+    """A staged file's key needs only the member and the upload id: both files' reads are under
+    way while the checks' one read is, each waiting here for the other two. Read one after the
+    other, the first would wait alone until the barrier breaks."""
+    request_id = _file(uow, {"type": "vie.autre", "description": "Mon tableau de garanties."})
+    first, second = _upload(uow), _upload(uow)
+    together = threading.Barrier(3, timeout=5)
+    real_inspect, real_checks = uow.files.inspect, uow.requests.checks
+
+    def inspect(key: str, limit: int) -> Any:
+        together.wait()
+        return real_inspect(key, limit)
+
+    def checks(*args: Any, **kwargs: Any) -> Any:
+        together.wait()
+        return real_checks(*args, **kwargs)
+
+    monkeypatch.setattr(uow.files, "inspect", inspect)
+    monkeypatch.setattr(uow.requests, "checks", checks)
+    if use_case == "filing":
+        data = {"care_date": "2026-11-02", "amount": "42.50", "care_type": "pharmacie"}
+        _file(uow, {"type": "sante.justificatif", "data": data, "upload_ids": [first, second]})
+    else:
+        body = {"message": "Les deux factures.", "upload_ids": [first, second]}
+        answered = dialogue.reply(uow, MEMBER, request_id, body, None, NOW)
+        assert [a["attachment_id"] for a in answered.detail["attachments"]] == [first, second]
 
 
 def test_an_upload_used_between_check_and_write_is_refused_and_its_copy_removed(
