@@ -23,8 +23,9 @@ from chalicelib.domain.requests import (
 )
 from chalicelib.domain.states import Actor, Status
 from chalicelib.domain.text import NOT_BLANK
-from chalicelib.services.dispatching import dispatch
+from chalicelib.services.dispatching import dispatch, hand_over
 from chalicelib.services.filing import (
+    HANDED_OVER_FOR,
     Filed,
     accepted_files,
     attach_files,
@@ -38,7 +39,6 @@ from chalicelib.services.filing import (
 )
 from chalicelib.services.letters import owe_letter
 from chalicelib.services.ports import UnitOfWork
-from chalicelib.store import keys
 from chalicelib.store.requests import (
     DailyLimitReached,
     IdempotencyClaim,
@@ -227,7 +227,15 @@ def reply(
     )
     try:
         with keeping_copies(uow, copies, body.upload_ids):
-            uow.requests.reply(record, message, attachments, now, claim, limit=limit)
+            added = uow.requests.reply(
+                record,
+                message,
+                attachments,
+                now,
+                claim,
+                limit=limit,
+                pending_from=now + HANDED_OVER_FOR,
+            )
     except DailyLimitReached:
         raise limit_reached(limit, now) from None
     except IdempotencyKeyTaken:
@@ -235,9 +243,12 @@ def reply(
         return _replay(uow, member_id, race_winner(uow, member_id, scoped, now), fingerprint)
     except RequestClosed:
         raise _closed(uow.requests.get(member_id, request_id)) from None
-    uow.files.delete([keys.staged_object(member_id, a.attachment_id) for a in attachments])
-    dispatch(uow, member_id, record.request_id, now)
-    return Filed(record.request_id, uow.requests.get(member_id, record.request_id).detail_dict())
+    # The pointer to intake, as a filing's: the router dispatches the rest (the audit record,
+    # `MemberReplied`), sends the request on to its service and removes the staged uploads.
+    hand_over(uow, member_id, record.request_id, added)
+    # Read consistently: the answer shows the reply just written.
+    answered = uow.requests.get(member_id, record.request_id, consistent=True)
+    return Filed(record.request_id, answered.detail_dict())
 
 
 def _replay(

@@ -359,11 +359,13 @@ class RequestRepository:
         idempotency: IdempotencyClaim | None = None,
         *,
         limit: DailyLimit,
-    ) -> None:
+        pending_from: datetime | None = None,
+    ) -> list[dict[str, Any]]:
         """The member's answer, its files and their uploads marked used, the day's count (and
         the idempotency record) in one transaction. An open request goes back to its service's
-        open list and to the outbox (the router sends it on, the handler sees the answer).
-        Raises `RequestClosed` if the request is processed or withdrawn by then,
+        open list and to the outbox (the router sends it on, the handler sees the answer),
+        pending from `pending_from` (default `now`, as `create`); returns the outbox entries
+        it added. Raises `RequestClosed` if the request is processed or withdrawn by then,
         `DailyLimitReached` when the day's count is full."""
         change = Change(
             _OPEN,
@@ -393,6 +395,8 @@ class RequestRepository:
                 at=iso_z(now), status=Status.in_progress, label="Réponse envoyée", by=Actor.member
             )
         )
+        if pending_from is not None:
+            change.assign["pending_sk"] = f"{iso_z(pending_from)}#{record.request_id}"
         operations: list[dict[str, Any]] = [
             {"Update": change.operation(record.member_id, record.request_id)}
         ]
@@ -417,6 +421,7 @@ class RequestRepository:
             if 0 in canceled.failed:
                 raise RequestClosed from canceled
             raise
+        return list(change.append["outbox"])
 
     def outbox(self, member_id: str, request_id: str) -> list[dict[str, Any]]:
         """What the request's changes still have to send, oldest first (a consistent read)."""
@@ -483,11 +488,15 @@ class RequestRepository:
             for item in found
         ]
 
-    def get(self, member_id: str, request_id: str) -> RequestRecord:
-        """One GetItem: the month comes from the ULID. Unknown and malformed ids alike: 404."""
+    def get(self, member_id: str, request_id: str, *, consistent: bool = False) -> RequestRecord:
+        """One GetItem: the month comes from the ULID. Unknown and malformed ids alike: 404.
+        `consistent`: a strongly consistent read, for an answer that must show a write just
+        made (an eventually consistent one may not, for a moment)."""
         month = month_of(request_id)
         answer = dynamodb().get_item(
-            TableName=table(), Key=serialize(keys.request_key(member_id, month, request_id.upper()))
+            TableName=table(),
+            Key=serialize(keys.request_key(member_id, month, request_id.upper())),
+            ConsistentRead=consistent,
         )
         found = _request_of(deserialize(answer["Item"]) if "Item" in answer else None)
         if found is None:

@@ -285,13 +285,22 @@ def test_the_catalogue_publishes_each_state_with_its_label_and_icon(
     ]
 
 
-def test_a_reply_reads_what_it_checks_in_one_batch_beside_its_files(
-    api: Api, pump: QueuePump, alice: SignedIn, today: date
+def test_a_reply_reads_what_it_checks_in_one_batch_and_hands_its_outbox_to_the_router(
+    api: Api, pump: QueuePump, local_stack: LocalStack, alice: SignedIn, today: date
 ) -> None:
     """Before its write, the reply reads the key's record, the day's count, the request and the
     uploads' records in one BatchGetItem, and each file once: no other read goes before the
-    write (it made three reads one after the other, then the uploads' and the files')."""
+    write (it made three reads one after the other, then the uploads' and the files'). After
+    it, as a filing, only the pointer to intake and a consistent read of the answer: no audit
+    record, no event, no delete of the staged uploads. The router, handed the pointer,
+    dispatches the rest (`MemberReplied` on the bus, the audit record), clears the outbox,
+    removes the staged uploads and passes the request to its service, which sees the answer."""
     from chalicelib import aws
+    from chalicelib.domain import clock
+    from chalicelib.store import keys
+    from chalicelib.store.audit import AuditTrail
+    from chalicelib.store.requests import RequestRepository
+    from tests.aws_expiry import current_objects
 
     request_id = file_justificatif(api, alice, today)
     pump.drain()
@@ -301,7 +310,7 @@ def test_a_reply_reads_what_it_checks_in_one_batch_beside_its_files(
     def record(model: Any, params: dict[str, Any], **_: Any) -> None:
         calls.append((model.name, params))
 
-    clients = [aws.client(name) for name in ("dynamodb", "s3")]
+    clients = [aws.client(name) for name in ("dynamodb", "s3", "sqs", "events")]
     for client in clients:
         client.meta.events.register("before-parameter-build", record)
     try:
@@ -323,3 +332,25 @@ def test_a_reply_reads_what_it_checks_in_one_batch_beside_its_files(
     [wanted] = batch["RequestItems"].values()
     assert len(wanted["Keys"]) == 5  # the request, two uploads, the day's count, the key's
     assert f"REQ#{request_id}" in json.dumps(wanted["Keys"])
+    after_write = names[names.index("TransactWriteItems") + 1 :]
+    assert after_write == ["SendMessage", "GetItem"]
+    assert calls[-1][1]["ConsistentRead"] is True
+    assert answered.body["messages"][-1]["text"] == "Les deux factures."
+    member = alice.member_id or ""
+    staged = [keys.staged_object(member, f) for f in files]
+    assert [k for k in staged if current_objects(local_stack, k)] == staged
+    pending = RequestRepository().outbox(member, request_id)
+    assert sorted(e.get("detail_type", e.get("queue")) for e in pending) == [
+        "MemberReplied",
+        "intake",
+    ]
+
+    pump.drain()  # the router, then the service's handler
+    assert RequestRepository().outbox(member, request_id) == []
+    assert [k for k in staged if current_objects(local_stack, k)] == []
+    day = clock.paris_date(clock.now()).isoformat()
+    audited = [e["action"] for c in AuditTrail().day(day) for _, e in c.records
+               if e["request_id"] == request_id]  # fmt: skip
+    assert audited.count("MemberReplied") == 1
+    history = [h["label"] for h in api.get(f"/requests/{request_id}", alice).body["history"]]
+    assert history.count("Réponse transmise au Service Remboursements") == 1

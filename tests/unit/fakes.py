@@ -236,7 +236,8 @@ class FakeRequests:
         idempotency: IdempotencyClaim | None = None,
         *,
         limit: DailyLimit,
-    ) -> None:
+        pending_from: datetime | None = None,
+    ) -> list[dict[str, Any]]:
         key = (record.member_id, record.request_id)
         stored = self.records[key]
         if idempotency is not None and self.idempotency(record.member_id, idempotency.key, now):
@@ -262,9 +263,12 @@ class FakeRequests:
                 "history": [*stored.history, entry],
             }
         )
-        self.emit(key, now, outbox.to_queue(INTAKE, now))
+        added = [outbox.to_queue(INTAKE, now)]
         replied = events.MemberReplied.of(self.records[key], now, message_id=message.message_id)
-        self.emit(key, now, outbox.to_bus(replied))
+        added.append(outbox.to_bus(replied))
+        for pending in added:
+            self.emit(key, now, pending)
+        self.pending[key] = clock.iso_z(pending_from or now)
         if idempotency is not None:
             claim = IdempotencyRecord(
                 idempotency.fingerprint, record.request_id, dict(idempotency.response)
@@ -275,6 +279,7 @@ class FakeRequests:
             self._uploads.records[upload_key] = self._uploads.records[upload_key].model_copy(
                 update={"used_by": record.request_id}
             )
+        return added
 
     def emit(self, key: tuple[str, str], now: datetime, entry: dict[str, Any]) -> None:
         self.outboxes.setdefault(key, []).append(entry)
@@ -302,7 +307,7 @@ class FakeRequests:
         found = sorted((created, key) for key, created in self.pending.items() if created < stamp)
         return [(member, request, None) for _, (member, request) in found[:limit]]
 
-    def get(self, member_id: str, request_id: str) -> RequestRecord:
+    def get(self, member_id: str, request_id: str, *, consistent: bool = False) -> RequestRecord:
         record = self._found(member_id, request_id)
         if record is None:
             raise NotFound("Demande introuvable.")
