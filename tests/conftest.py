@@ -9,6 +9,7 @@ import logging
 import re
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -253,6 +254,27 @@ def upload(
     status = post_form(answer.body["url"], answer.body["fields"], data, filename)
     assert status in (200, 201, 204), status
     return str(answer.body["upload_id"])
+
+
+@contextmanager
+def aws_calls_made() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """The app's AWS calls made in the block, in order: each operation's name and parameters
+    (a botocore event on the app's own clients: the calls still go to moto)."""
+    from chalicelib import aws
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls.append((model.name, params))
+
+    clients = [aws.client(name) for name in ("dynamodb", "s3", "sqs", "events")]
+    for client in clients:
+        client.meta.events.register("before-parameter-build", record)
+    try:
+        yield calls
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-parameter-build", record)
 
 
 def drain_queue(stack: LocalStack, queue: str) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from tests.conftest import (
     PDF_BYTES,
     Api,
     SignedIn,
+    aws_calls_made,
     count_items,
     drain_queue,
     upload,
@@ -297,7 +298,6 @@ def test_filing_hands_its_outbox_to_the_router_which_dispatches_and_clears_it(
     delete of the staged uploads (docs/performance.md, issue 18). The router, handed that
     message, dispatches the rest (`RequestFiled` before `RequestRouted`), sends no second
     pointer to intake, clears the outbox and removes the staged uploads."""
-    from chalicelib import aws
     from chalicelib.routing.router import handle_intake
     from chalicelib.store.queues import OUTBOX_ENTRY_ATTRIBUTE
     from chalicelib.store.requests import RequestRepository
@@ -305,21 +305,10 @@ def test_filing_hands_its_outbox_to_the_router_which_dispatches_and_clears_it(
     drain_queue(local_stack, "intake")
     files = [upload(api, alice, PDF_BYTES), upload(api, alice, PDF_BYTES)]
     body = _body(alice, "vie.autre", {}, upload_ids=files)
-    calls: list[tuple[str, dict[str, Any]]] = []
-
-    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
-        calls.append((model.name, params))
-
-    clients = [aws.client(name) for name in ("dynamodb", "events", "sqs", "s3")]
-    for client in clients:
-        client.meta.events.register("before-parameter-build", record)
-    try:
+    with aws_calls_made() as calls:
         created = api.post(
             "/requests", alice, body=body, headers={"Idempotency-Key": "hand-over"}
         ).body
-    finally:
-        for client in clients:
-            client.meta.events.unregister("before-parameter-build", record)
     request_id = created["request_id"]
     names = [name for name, _ in calls]
     assert [n for n in names if n in {"GetItem", "Query", "BatchGetItem"}] == ["BatchGetItem"]

@@ -12,7 +12,15 @@ import requests
 
 from infra.local_stack import LocalStack
 from infra.queue_pump import QueuePump
-from tests.conftest import PDF_BYTES, Api, SignedIn, _sign_up, file_justificatif, upload
+from tests.conftest import (
+    PDF_BYTES,
+    Api,
+    SignedIn,
+    _sign_up,
+    aws_calls_made,
+    file_justificatif,
+    upload,
+)
 
 
 def _backoffice(who: SignedIn, request_id: str, action: str = "") -> str:
@@ -295,7 +303,6 @@ def test_a_reply_reads_what_it_checks_in_one_batch_and_hands_its_outbox_to_the_r
     record, no event, no delete of the staged uploads. The router, handed the pointer,
     dispatches the rest (`MemberReplied` on the bus, the audit record), clears the outbox,
     removes the staged uploads and passes the request to its service, which sees the answer."""
-    from chalicelib import aws
     from chalicelib.domain import clock
     from chalicelib.store import keys
     from chalicelib.store.audit import AuditTrail
@@ -305,24 +312,13 @@ def test_a_reply_reads_what_it_checks_in_one_batch_and_hands_its_outbox_to_the_r
     request_id = file_justificatif(api, alice, today)
     pump.drain()
     files = [upload(api, alice, PDF_BYTES), upload(api, alice, PDF_BYTES)]
-    calls: list[tuple[str, dict[str, Any]]] = []
-
-    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
-        calls.append((model.name, params))
-
-    clients = [aws.client(name) for name in ("dynamodb", "s3", "sqs", "events")]
-    for client in clients:
-        client.meta.events.register("before-parameter-build", record)
-    try:
+    with aws_calls_made() as calls:
         answered = api.post(
             f"/requests/{request_id}/replies",
             alice,
             body={"message": "Les deux factures.", "upload_ids": files},
             headers={"Idempotency-Key": "one-batch"},
         )
-    finally:
-        for client in clients:
-            client.meta.events.unregister("before-parameter-build", record)
     assert answered.status == 201, answered.body
     names = [name for name, _ in calls]
     before_write = names[: names.index("TransactWriteItems")]
