@@ -210,7 +210,7 @@ def decide(member_id: str, request_id: str) -> Response:
         agent_id=_agent_id(),
         render_here=False,  # the service's handler renders it: the API loads no PDF library
     )
-    view = _agent_view(uow.requests.get(member_id, request_id), now)
+    view = _agent_view(uow.requests.get(member_id, request_id, consistent=True), now)
     answer = DecisionAnswer(
         **view.model_dump(),
         letter=DocumentRef(document_id=letter.document_id, title=letter.title),
@@ -254,7 +254,7 @@ def information_request(member_id: str, request_id: str) -> Response:
     uow = unit_of_work()
     privacy.record_access(uow, record, Action.asked, _agent_id(), now)
     dialogue.ask(uow, record, question, now, _agent_id())
-    view = _agent_view(uow.requests.get(member_id, request_id), now)
+    view = _agent_view(uow.requests.get(member_id, request_id, consistent=True), now)
     return json_response(view)
 
 

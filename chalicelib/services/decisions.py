@@ -87,6 +87,9 @@ def decide(
     if handling.holds_iban:
         uow.members.forget_held_iban(record.member_id, record.request_id)
     if render_here:
-        issue_due_letters(uow, uow.requests.get(record.member_id, record.request_id))
+        # Read consistently: the letters just owed must be seen.
+        issue_due_letters(
+            uow, uow.requests.get(record.member_id, record.request_id, consistent=True)
+        )
     dispatch(uow, record.member_id, record.request_id, now)
     return letter

@@ -162,7 +162,7 @@ def ask(
     if not uow.transitions.ask(
         record, question, message, ASKED_LABEL, now, letter=letter, hand_over=True
     ):
-        raise _closed(uow.requests.get(record.member_id, record.request_id))
+        raise _closed(uow.requests.get(record.member_id, record.request_id, consistent=True))
     dispatch(uow, record.member_id, record.request_id, now)
 
 
@@ -242,7 +242,7 @@ def reply(
         assert scoped is not None  # noqa: S101  # only raised when a claim was made
         return _replay(uow, member_id, race_winner(uow, member_id, scoped, now), fingerprint)
     except RequestClosed:
-        raise _closed(uow.requests.get(member_id, request_id)) from None
+        raise _closed(uow.requests.get(member_id, request_id, consistent=True)) from None
     # The pointer to intake, as a filing's: the router dispatches the rest (the audit record,
     # `MemberReplied`), sends the request on to its service and removes the staged uploads.
     hand_over(uow, member_id, record.request_id, added)
@@ -284,12 +284,12 @@ def withdraw(
         else None
     )
     if not uow.transitions.withdraw(record, message, WITHDRAWN_LABEL, now):
-        current = uow.requests.get(member_id, request_id)
+        current = uow.requests.get(member_id, request_id, consistent=True)
         if current.status is Status.withdrawn:
             return current.detail()
         raise _closed(current)
     dispatch(uow, member_id, record.request_id, now)
-    return uow.requests.get(member_id, request_id).detail()
+    return uow.requests.get(member_id, request_id, consistent=True).detail()
 
 
 def reclassify(
@@ -345,9 +345,9 @@ def reclassify(
         **extra,
     )
     if not moved:
-        raise _closed(uow.requests.get(record.member_id, record.request_id))
+        raise _closed(uow.requests.get(record.member_id, record.request_id, consistent=True))
     dispatch(uow, record.member_id, record.request_id, now)
-    return uow.requests.get(record.member_id, record.request_id)
+    return uow.requests.get(record.member_id, record.request_id, consistent=True)
 
 
 def watch_unanswered(uow: UnitOfWork, now: datetime) -> int:

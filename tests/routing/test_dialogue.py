@@ -350,3 +350,38 @@ def test_a_reply_reads_what_it_checks_in_one_batch_and_hands_its_outbox_to_the_r
     assert audited.count("MemberReplied") == 1
     history = [h["label"] for h in api.get(f"/requests/{request_id}", alice).body["history"]]
     assert history.count("Réponse transmise au Service Remboursements") == 1
+
+
+def _reads_after_the_first_write(calls: list[tuple[str, dict[str, Any]]], request_id: str) -> Any:
+    """The request's item read back after the call's first write (its outbox, its answer),
+    each read consistent or not: DynamoDB's default read may not show a write just made
+    (moto's always does)."""
+    writes = {"TransactWriteItems", "UpdateItem", "PutItem"}
+    first = next(i for i, (name, _) in enumerate(calls) if name in writes)
+    return {params.get("ConsistentRead", False) for name, params in calls[first:]
+            if name == "GetItem" and f"REQ#{request_id}" in json.dumps(params["Key"])}  # fmt: skip
+
+
+def test_an_answer_after_a_write_reads_the_request_consistently(
+    api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date
+) -> None:
+    """The agent's question, the member's withdrawal, the agent's decision and reclassification
+    answer the request as their write left it: each reads it back consistently."""
+    asked, decided, withdrawn, moved = (file_justificatif(api, alice, today) for _ in range(4))
+    pump.drain()
+    with aws_calls_made() as calls:
+        assert _ask(api, agent, alice, asked).status == 200
+    assert _reads_after_the_first_write(calls, asked) == {True}
+    with aws_calls_made() as calls:
+        answer = api.post(f"/requests/{withdrawn}/withdrawal", alice, body={})
+    assert answer.status == 200 and answer.body["status"] == "withdrawn"
+    assert _reads_after_the_first_write(calls, withdrawn) == {True}
+    with aws_calls_made() as calls:
+        body = {"outcome": "accepted", "amount": "80.00", "message": "Remboursement accordé."}
+        assert api.post(_backoffice(alice, decided, "decision"), agent, body=body).status == 200
+    assert _reads_after_the_first_write(calls, decided) == {True}
+    with aws_calls_made() as calls:
+        answer = api.post(_backoffice(alice, moved, "reclassification"), agent,
+                          body={"complaint": True})  # fmt: skip
+    assert answer.status == 200, answer.body
+    assert _reads_after_the_first_write(calls, moved) == {True}
