@@ -283,12 +283,17 @@ def withdraw(
         if body.reason
         else None
     )
-    if not uow.transitions.withdraw(record, message, WITHDRAWN_LABEL, now):
+    added = uow.transitions.withdraw(
+        record, message, WITHDRAWN_LABEL, now, pending_from=now + HANDED_OVER_FOR
+    )
+    if added is None:
         current = uow.requests.get(member_id, request_id, consistent=True)
         if current.status is Status.withdrawn:
             return current.detail()
         raise _closed(current)
-    dispatch(uow, member_id, record.request_id, now)
+    # The pointer to intake, as a filing's: the router dispatches the rest (the audit record,
+    # `RequestWithdrawn`) and sends the request on to its service, which counts it withdrawn.
+    hand_over(uow, member_id, record.request_id, added)
     return uow.requests.get(member_id, request_id, consistent=True).detail()
 
 

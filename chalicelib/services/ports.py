@@ -142,8 +142,16 @@ class Transitions(Protocol):
     def unanswered(self, record: RequestRecord, label: str, now: datetime) -> bool: ...
 
     def withdraw(
-        self, record: RequestRecord, message: AgentMessage | None, label: str, now: datetime
-    ) -> bool: ...
+        self,
+        record: RequestRecord,
+        message: AgentMessage | None,
+        label: str,
+        now: datetime,
+        *,
+        pending_from: datetime | None = None,
+    ) -> list[dict[str, Any]] | None:
+        """The outbox entries the withdrawal added; None when the request was not open."""
+        ...
 
     def reclassify(
         self,

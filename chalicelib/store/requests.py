@@ -852,9 +852,17 @@ class Transitions:
         )
 
     def withdraw(
-        self, record: RequestRecord, message: AgentMessage | None, label: str, now: datetime
-    ) -> bool:
-        """The member withdraws an open request; its service is told through the outbox."""
+        self,
+        record: RequestRecord,
+        message: AgentMessage | None,
+        label: str,
+        now: datetime,
+        *,
+        pending_from: datetime | None = None,
+    ) -> list[dict[str, Any]] | None:
+        """The member withdraws an open request; its service is told through the outbox,
+        pending from `pending_from` (default `now`). The outbox entries it added; None when
+        the request was no longer open."""
         change = Change(
             _OPEN,
             dict(_OPEN_VALUES),
@@ -870,9 +878,13 @@ class Transitions:
         change.outbox(record.request_id, now)
         withdrawn = events.RequestWithdrawn.of(_after(record, status=Status.withdrawn), now)
         change.emit(withdrawn, record.request_id, now)
-        return self.close(
+        if pending_from is not None:
+            change.assign["pending_sk"] = f"{iso_z(pending_from)}#{record.request_id}"
+        added = list(change.append["outbox"])
+        closed = self.close(
             record, change.history(_entry(now, Status.withdrawn, label, Actor.member)), now
         )
+        return added if closed else None
 
     def reclassify(
         self,

@@ -376,6 +376,11 @@ def test_an_answer_after_a_write_reads_the_request_consistently(
         answer = api.post(f"/requests/{withdrawn}/withdrawal", alice, body={})
     assert answer.status == 200 and answer.body["status"] == "withdrawn"
     assert _reads_after_the_first_write(calls, withdrawn) == {True}
+    # As a filing's and a reply's, its outbox is handed to the router: only the pointer is
+    # sent on the member's call (`test_a_withdrawn_request_leaves_its_work_list…` follows it
+    # to the service).
+    names = [name for name, _ in calls]
+    assert names[names.index("TransactWriteItems") + 1 :] == ["SendMessage", "GetItem"]
     with aws_calls_made() as calls:
         body = {"outcome": "accepted", "amount": "80.00", "message": "Remboursement accordé."}
         assert api.post(_backoffice(alice, decided, "decision"), agent, body=body).status == 200

@@ -470,19 +470,27 @@ class FakeTransitions:
         return True
 
     def withdraw(
-        self, record: RequestRecord, message: AgentMessage | None, label: str, now: datetime
-    ) -> bool:
+        self,
+        record: RequestRecord,
+        message: AgentMessage | None,
+        label: str,
+        now: datetime,
+        *,
+        pending_from: datetime | None = None,
+    ) -> list[dict[str, Any]] | None:
         stored, _ = self._state(record)
         if stored.status not in OPEN_STATUSES:
-            return False
+            return None
         updates: dict[str, Any] = {"status": Status.withdrawn, "information_request": None}
         if message is not None:
             updates["messages"] = [*stored.messages, message]
         self._change(record, updates, _entry(now, Status.withdrawn, label, Actor.member))
         key = (record.member_id, record.request_id)
+        before = len(self._requests.outbox(*key))
         self._requests.emit(key, now, outbox.to_queue(INTAKE, now))
         self._emit(record, now, events.RequestWithdrawn)
-        return True
+        self._requests.pending[key] = clock.iso_z(pending_from or now)
+        return self._requests.outbox(*key)[before:]
 
     def reclassify(
         self,

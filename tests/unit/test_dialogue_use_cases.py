@@ -213,25 +213,30 @@ def test_an_unanswered_question_puts_the_request_back_at_the_head_of_the_list(
     assert sweeping.sweep_outbox(uow, LATER + timedelta(minutes=5)) == 0  # the router's
 
 
-def test_a_reply_intake_never_got_is_swept_a_quarter_of_an_hour_later(
-    uow: FakeUnitOfWork,
+@pytest.mark.parametrize("change", ["MemberReplied", "RequestWithdrawn"])
+def test_a_reply_or_withdrawal_intake_never_got_is_swept_a_quarter_of_an_hour_later(
+    uow: FakeUnitOfWork, change: str
 ) -> None:
-    """As a filing's, a reply's outbox is handed to the router (its pointer, through intake):
-    the sweeper leaves it the router's while intake may merely be busy, then sends it all."""
+    """As a filing's, a reply's or a withdrawal's outbox is handed to the router (its pointer,
+    through intake): the sweeper leaves it the router's while intake may merely be busy, then
+    sends it all."""
     request_id = _waiting(uow)
     sweeping.sweep_outbox(uow, LATER)  # what the question left pending
     uow.queues.sent.clear()
     uow.queues.failing = True
-    dialogue.reply(uow, MEMBER, request_id, {"message": "Voici."}, None, LATER)
+    if change == "MemberReplied":
+        dialogue.reply(uow, MEMBER, request_id, {"message": "Voici."}, None, LATER)
+    else:
+        dialogue.withdraw(uow, MEMBER, request_id, dialogue.WithdrawalBody(), LATER)
     assert list(uow.requests.pending) == [(MEMBER, request_id)]
-    assert "MemberReplied" not in uow.bus.names(request_id)
+    assert change not in uow.bus.names(request_id)
 
     uow.queues.failing = False
     assert sweeping.sweep_outbox(uow, LATER + timedelta(minutes=14, seconds=50)) == 0
     assert sweeping.sweep_outbox(uow, LATER + timedelta(minutes=15, seconds=10)) == 1
     assert [p.request_id for _, p in uow.queues.sent] == [request_id]
-    assert uow.bus.names(request_id)[-1] == "MemberReplied"
-    assert uow.audit.actions(request_id)[-1] == "MemberReplied"
+    assert uow.bus.names(request_id)[-1] == change
+    assert uow.audit.actions(request_id)[-1] == change
 
 
 def test_a_complaint_may_contest_one_of_the_members_requests_only(uow: FakeUnitOfWork) -> None:
