@@ -38,7 +38,7 @@ def _announced(entry: dict[str, Any], request_id: str, now: datetime) -> dict[st
         ":empty": [],
         ":announce": [entry],
         ":pending": keys.PENDING_PARTITION,
-        ":pending_sk": f"{iso_z(now)}#{request_id}",
+        ":pending_sk": keys.pending_sort(iso_z(now), request_id),
         ":correlation": correlation_id() or "",
     }
 

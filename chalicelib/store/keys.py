@@ -70,6 +70,12 @@ def parse_request_key(pk: str, sk: str) -> tuple[str, str]:
 PENDING_PARTITION = "PENDING"
 
 
+def pending_sort(since: str, request_id: str) -> str:
+    """A request's place on the sweeper's list (`PENDING_PARTITION`): what its outbox holds is
+    the sweeper's to send from `since` (an ISO UTC moment) on."""
+    return f"{since}#{request_id}"
+
+
 UPLOAD = "UPLOAD#"
 
 

@@ -291,7 +291,7 @@ class RequestRepository:
             **record.model_dump(mode="json", exclude={"replies_delivered", "letters_due"}),
             "entity": "request",
             "pending_pk": keys.PENDING_PARTITION,
-            "pending_sk": f"{iso_z(pending_from or now)}#{record.request_id}",
+            "pending_sk": keys.pending_sort(iso_z(pending_from or now), record.request_id),
             "correlation_id": correlation_id(),  # so the sweeper carries it on
             # What the dispatcher sends: the pointer to intake, and the event on the bus.
             "outbox": [
@@ -396,7 +396,7 @@ class RequestRepository:
             )
         )
         if pending_from is not None:
-            change.assign["pending_sk"] = f"{iso_z(pending_from)}#{record.request_id}"
+            change.pending_from(record.request_id, pending_from)
         operations: list[dict[str, Any]] = [
             {"Update": change.operation(record.member_id, record.request_id)}
         ]
@@ -602,8 +602,13 @@ class Change:
     def pend(self, request_id: str, now: datetime, entry: dict[str, Any]) -> Change:
         self.append.setdefault("outbox", []).append(entry)
         self.assign["pending_pk"] = keys.PENDING_PARTITION
-        self.assign["pending_sk"] = f"{iso_z(now)}#{request_id}"
         self.assign["correlation_id"] = correlation_id()
+        return self.pending_from(request_id, now)
+
+    def pending_from(self, request_id: str, moment: datetime) -> Change:
+        """The sweeper's to send from `moment` on: `now` for a change's outbox, later when it is
+        handed to the router (`dispatching.hand_over`)."""
+        self.assign["pending_sk"] = keys.pending_sort(iso_z(moment), request_id)
         return self
 
     def _agent_named(self) -> dict[str, list[Any]]:
@@ -879,7 +884,7 @@ class Transitions:
         withdrawn = events.RequestWithdrawn.of(_after(record, status=Status.withdrawn), now)
         change.emit(withdrawn, record.request_id, now)
         if pending_from is not None:
-            change.assign["pending_sk"] = f"{iso_z(pending_from)}#{record.request_id}"
+            change.pending_from(record.request_id, pending_from)
         added = list(change.append["outbox"])
         closed = self.close(
             record, change.history(_entry(now, Status.withdrawn, label, Actor.member)), now
