@@ -73,19 +73,12 @@ def process_records(
     )
 
 
-def process_batch(
-    event: dict[str, Any], handle: Callable[[RequestPointer], object], function: str
-) -> dict[str, Any]:
-    """Records that carry a request's pointer; one about to go to the DLQ puts its request
-    before an agent."""
-    return process_pointers(event, lambda pointer, _entry: handle(pointer), function)
-
-
 def process_pointers(
     event: dict[str, Any], handle: Callable[[RequestPointer, str | None], object], function: str
 ) -> dict[str, Any]:
-    """As `process_batch`, each pointer handed with the outbox entry it was sent for, if its
-    sender named one (`Queues.send`)."""
+    """Records that carry a request's pointer, each handed with the outbox entry it was sent
+    for, if its sender named one (`Queues.send`); one about to go to the DLQ puts its request
+    before an agent."""
 
     def last_failure(record: SQSRecord) -> None:
         try:

@@ -7,12 +7,14 @@ from typing import Any
 
 from chalicelib.domain import clock
 from chalicelib.domain.catalog import Service
-from chalicelib.routing.batch import process_batch
+from chalicelib.routing.batch import process_pointers
 from chalicelib.services.serving import serve
 from chalicelib.store.unit_of_work import unit_of_work
 
 
 def handle_service_queue(service: Service, event: dict[str, Any]) -> dict[str, Any]:
-    return process_batch(
-        event, lambda pointer: serve(unit_of_work(), pointer, clock.now()), f"svc_{service.value}"
+    return process_pointers(
+        event,
+        lambda pointer, entry: serve(unit_of_work(), pointer, clock.now(), delivered=entry),
+        f"svc_{service.value}",
     )

@@ -13,7 +13,7 @@ from chalicelib.domain.effects import Accepted, CoverageChange
 from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
 from chalicelib.domain.requests import DueLetter, RequestRecord
 from chalicelib.domain.states import DECIDED_LABELS, Outcome, Status
-from chalicelib.services.dispatching import dispatch
+from chalicelib.services.dispatching import HANDED_OVER_FOR, dispatch, hand_over
 from chalicelib.services.letters import issue_due_letters, owe_letter
 from chalicelib.services.ports import UnitOfWork
 
@@ -81,8 +81,9 @@ def decide(
         agent_id,
         letter=letter,
         hand_over=not render_here,
+        pending_from=None if render_here else now + HANDED_OVER_FOR,
     )
-    if not finished:
+    if finished is None:
         raise Conflict("Cette demande est déjà traitée.")
     if handling.holds_iban:
         uow.members.forget_held_iban(record.member_id, record.request_id)
@@ -91,5 +92,9 @@ def decide(
         issue_due_letters(
             uow, uow.requests.get(record.member_id, record.request_id, consistent=True)
         )
-    dispatch(uow, record.member_id, record.request_id, now)
+        dispatch(uow, record.member_id, record.request_id, now)
+    else:
+        # The pointer to the service's handler, which renders the letter and dispatches the
+        # rest (the audit record, `RequestDecided` that tells the member, `LetterIssued`).
+        hand_over(uow, record.member_id, record.request_id, finished)
     return letter

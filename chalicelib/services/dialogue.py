@@ -23,9 +23,8 @@ from chalicelib.domain.requests import (
 )
 from chalicelib.domain.states import Actor, Status
 from chalicelib.domain.text import NOT_BLANK
-from chalicelib.services.dispatching import dispatch, hand_over
+from chalicelib.services.dispatching import HANDED_OVER_FOR, dispatch, hand_over
 from chalicelib.services.filing import (
-    HANDED_OVER_FOR,
     Filed,
     accepted_files,
     attach_files,
@@ -159,11 +158,21 @@ def ask(
         message=body.message,
         answer_due_on=due_on,
     )
-    if not uow.transitions.ask(
-        record, question, message, ASKED_LABEL, now, letter=letter, hand_over=True
-    ):
+    added = uow.transitions.ask(
+        record,
+        question,
+        message,
+        ASKED_LABEL,
+        now,
+        letter=letter,
+        hand_over=True,
+        pending_from=now + HANDED_OVER_FOR,
+    )
+    if added is None:
         raise _closed(uow.requests.get(record.member_id, record.request_id, consistent=True))
-    dispatch(uow, record.member_id, record.request_id, now)
+    # The pointer to the service's handler, which renders the letter and dispatches the rest
+    # (the audit record, `InformationRequested` that tells the member, `LetterIssued`).
+    hand_over(uow, record.member_id, record.request_id, added)
 
 
 def reply(
@@ -347,11 +356,14 @@ def reclassify(
         history_label=history_label,
         now=now,
         agent_id=agent_id,
+        pending_from=now + HANDED_OVER_FOR,
         **extra,
     )
-    if not moved:
+    if moved is None:
         raise _closed(uow.requests.get(record.member_id, record.request_id, consistent=True))
-    dispatch(uow, record.member_id, record.request_id, now)
+    # The pointer to intake: the router dispatches the rest (the audit record,
+    # `RequestReclassified`) and sends the request on to its new service.
+    hand_over(uow, record.member_id, record.request_id, moved)
     return uow.requests.get(record.member_id, record.request_id, consistent=True)
 
 

@@ -1,13 +1,17 @@
 """The dispatcher: right after a change, what it recorded in the request's outbox goes out (its
 events to the bus, its pointer to intake), its changes into the audit trail first; what fails
-stays for the sweeper. Every use case that changes a request ends with `dispatch`, but filing,
-which ends with `hand_over`: its pointer goes to intake at once, and the router dispatches the
-rest (the audit record and the `RequestFiled` event) with the routing's own."""
+stays for the sweeper.
+
+A change a member or an agent makes on an API call whose outbox holds a pointer ends with
+`hand_over`: the pointer goes out at once, and its consumer dispatches the rest (the audit
+record and the event) with its own work: the router for a filing, a reply, a withdrawal or a
+reclassification (sent to intake), the service's handler for an agent's question or decision
+(which it renders the letter of). Every other change ends with `dispatch`."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -20,6 +24,15 @@ from chalicelib.store.audit import AuditUnavailable
 from chalicelib.store.bus import EventsNotPut
 
 logger = logging.getLogger(__name__)
+
+# A change whose pointer is sent on the call (`hand_over`) leaves the rest of its outbox to the
+# pointer's consumer (the router, or the service's handler), which dispatches it with its own
+# work: the sweeper steps in only if it is still pending this long after the change (and its
+# own minute), not while a queue is merely busy. `make load`'s backlog on moto (10 minutes) had
+# it send 687 filings again with 4 minutes; SQS keeps what was sent, so the sweeper is only for
+# a pointer never sent (a crash, an SQS outage): a quarter of an hour late then, and on its
+# service's work list meanwhile.
+HANDED_OVER_FOR = timedelta(minutes=14)
 
 
 def dispatch(
@@ -65,12 +78,12 @@ def dispatch(
 def hand_over(
     uow: UnitOfWork, member_id: str, request_id: str, entries: list[dict[str, Any]]
 ) -> bool:
-    """A new request's outbox (`entries`, as just written), handed to its consumer: only its
-    pointers are sent, each naming its entry, and the consumer (the router) dispatches the rest
-    (the audit record and the event, after the chain) and clears it all. Four calls fewer on
-    the member's request than `dispatch` (the audit trail's two, the bus's, the clearing), and
-    no wait on the audit trail's chains. False when a send fails: the sweeper sends it all
-    later (`filing.HANDED_OVER_FOR`)."""
+    """A change's outbox entries (`entries`, as just written), handed to their consumer: only
+    the pointers are sent, each naming its entry, and the consumer (the router, a service's
+    handler) dispatches the rest (the audit record and the event, after the chain) and clears
+    it all. Four calls fewer on the caller's request than `dispatch` (the audit trail's two,
+    the bus's, the clearing), and no wait on the audit trail's chains. False when a send
+    fails: the sweeper sends it all later (`HANDED_OVER_FOR`)."""
     try:
         _send_pointers(uow, member_id, request_id, entries)
     except (ClientError, BotoCoreError) as error:

@@ -33,7 +33,7 @@ from chalicelib.domain.requests import (
 )
 from chalicelib.domain.uploads import Upload, UploadRequest
 from chalicelib.observability import metric
-from chalicelib.services.dispatching import hand_over
+from chalicelib.services.dispatching import HANDED_OVER_FOR, hand_over
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store import keys
 from chalicelib.store.dynamo import in_background, parallel_map
@@ -49,14 +49,6 @@ from chalicelib.store.requests import (
 from chalicelib.store.uploads import UPLOAD_RECORD_TTL, TooManyUnusedUploads
 
 logger = logging.getLogger(__name__)
-
-# A new request's outbox is handed to the router (`dispatching.hand_over`), which dispatches it
-# with the routing's own: the sweeper steps in only if it is still pending this long after the
-# filing (and its own minute), not while intake is merely busy. `make load`'s backlog on moto
-# (10 minutes) had it send 687 filings again with 4 minutes; SQS keeps what was sent, so the
-# sweeper is only for a pointer never sent (a crash, an SQS outage): a quarter of an hour late
-# then, and on its service's work list meanwhile.
-HANDED_OVER_FOR = timedelta(minutes=14)
 
 
 @dataclass(frozen=True)

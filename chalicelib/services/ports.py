@@ -124,8 +124,11 @@ class Transitions(Protocol):
         *,
         letter: DueLetter | None = None,
         hand_over: bool = False,
+        pending_from: datetime | None = None,
         **extra: Any,
-    ) -> bool: ...
+    ) -> list[dict[str, Any]] | None:
+        """The outbox entries the decision added; None when the request was not open."""
+        ...
 
     def ask(
         self,
@@ -137,7 +140,10 @@ class Transitions(Protocol):
         *,
         letter: DueLetter | None = None,
         hand_over: bool = False,
-    ) -> bool: ...
+        pending_from: datetime | None = None,
+    ) -> list[dict[str, Any]] | None:
+        """The outbox entries the question added; None when the request was not open."""
+        ...
 
     def unanswered(self, record: RequestRecord, label: str, now: datetime) -> bool: ...
 
@@ -163,8 +169,12 @@ class Transitions(Protocol):
         history_label: str,
         now: datetime,
         agent_id: str | None,
+        pending_from: datetime | None = None,
         **extra: Any,
-    ) -> bool: ...
+    ) -> list[dict[str, Any]] | None:
+        """The outbox entries the move added; None when the request was not open, or had
+        changed service meanwhile."""
+        ...
 
     def deliver_replies(
         self, record: RequestRecord, message_ids: set[str], label: str, now: datetime

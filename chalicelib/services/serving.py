@@ -39,7 +39,9 @@ def route(
     own over: its audit record and `RequestFiled` go out here, before `RequestRouted`), and
     send the pointer to its service's queue. `delivered`: the outbox entry this pointer was
     sent for, not sent again."""
-    record = uow.requests.get(pointer.member_id, pointer.request_id)
+    # Read consistently: the change that sent the pointer a moment ago must be seen; a stale
+    # read after a reclassification would route the request to the service it just left.
+    record = uow.requests.get(pointer.member_id, pointer.request_id, consistent=True)
     # The service chosen at filing (from the registry) or by an agent's reclassification.
     service = Service(record.service)
     if uow.transitions.route(record, service.value, catalog.routed_label(service), now):
@@ -66,14 +68,22 @@ def remove_staged_uploads(uow: UnitOfWork, record: RequestRecord) -> None:
     )
 
 
-def serve(uow: UnitOfWork, pointer: RequestPointer, now: datetime) -> None:
+def serve(
+    uow: UnitOfWork, pointer: RequestPointer, now: datetime, delivered: str | None = None
+) -> None:
     """What the request's service does by itself when the request reaches it: first the
-    letters it owes (an agent's decision or question hands the request over for them: the API
-    renders none), then its automatic step."""
-    record = uow.requests.get(pointer.member_id, pointer.request_id)
+    letters it owes and the outbox of the change that sent it (an agent's decision or question
+    hands the request over for them: the API renders none), then its automatic step.
+    `delivered`: the outbox entry this pointer was sent for, not sent again."""
+    # Read consistently: the change that sent the pointer a moment ago must be seen (its
+    # letters owed, its status); a stale read would skip the letter of a decision.
+    record = uow.requests.get(pointer.member_id, pointer.request_id, consistent=True)
     if record.letters_due:
         issue_due_letters(uow, record)
-        dispatch(uow, record.member_id, record.request_id, now)  # their LetterIssued events
+    if record.letters_due or delivered is not None:
+        # The change's audit record and event, handed over with its pointer, then the letters'
+        # `LetterIssued`; on a redelivery, what a failed attempt left (one read when nothing).
+        dispatch(uow, record.member_id, record.request_id, now, delivered=delivered)
     if record.status is Status.withdrawn:
         # Already off the service's work list: the handler only says it saw it.
         logger.info("request %s withdrawn by the member", record.request_id)

@@ -611,6 +611,14 @@ class Change:
         self.assign["pending_sk"] = keys.pending_sort(iso_z(moment), request_id)
         return self
 
+    def handed_over(self, request_id: str, pending_from: datetime | None) -> list[dict[str, Any]]:
+        """The entries this change adds to the outbox, for its caller to hand over to the
+        consumer of its pointer (`dispatching.hand_over`): pending from `pending_from` (None:
+        now), the sweeper's only if still there then."""
+        if pending_from is not None:
+            self.pending_from(request_id, pending_from)
+        return list(self.append.get("outbox", []))
+
     def _agent_named(self) -> dict[str, list[Any]]:
         """What the change appends, its outbox entries carrying the agent its history names
         (for the audit trail; the bus never sees it)."""
@@ -776,11 +784,13 @@ class Transitions:
         *,
         letter: DueLetter | None = None,
         hand_over: bool = False,
+        pending_from: datetime | None = None,
         **extra: Any,
-    ) -> bool:
+    ) -> list[dict[str, Any]] | None:
         """The request becomes processed: once, from an open state only. With the letter it
         owes (`letter`) and, `hand_over`, a pointer to its service's queue whose handler will
-        render it."""
+        render it. The outbox entries it added (`pending_from`: as `withdraw`); None when the
+        request was no longer open."""
         change = Change(
             _OPEN,
             dict(_OPEN_VALUES),
@@ -800,7 +810,8 @@ class Transitions:
         change.emit(decided, record.request_id, now)
         _owe(change, record, now, letter, hand_over)
         entry = _entry(now, Status.processed, label, Actor.service, agent_id)
-        return self.close(record, change.history(entry), now)
+        added = change.handed_over(record.request_id, pending_from)
+        return added if self.close(record, change.history(entry), now) else None
 
     def ask(
         self,
@@ -812,9 +823,10 @@ class Transitions:
         *,
         letter: DueLetter | None = None,
         hand_over: bool = False,
-    ) -> bool:
+        pending_from: datetime | None = None,
+    ) -> list[dict[str, Any]] | None:
         """The service asks the member: the request waits for them, first on no work list but
-        the service's `waiting` one; with the letter it owes, as `finish`."""
+        the service's `waiting` one; with the letter it owes, and the answer, as `finish`."""
         change = Change(
             _OPEN,
             dict(_OPEN_VALUES),
@@ -835,7 +847,8 @@ class Transitions:
         change.emit(asked, record.request_id, now)
         _owe(change, record, now, letter, hand_over)
         entry = _entry(now, Status.waiting_for_member, label, Actor.service, message.agent_id)
-        return self.apply(record, change.history(entry))
+        added = change.handed_over(record.request_id, pending_from)
+        return added if self.apply(record, change.history(entry)) else None
 
     def unanswered(self, record: RequestRecord, label: str, now: datetime) -> bool:
         """The question's deadline passed: back to the head of the service's open list."""
@@ -883,13 +896,9 @@ class Transitions:
         change.outbox(record.request_id, now)
         withdrawn = events.RequestWithdrawn.of(_after(record, status=Status.withdrawn), now)
         change.emit(withdrawn, record.request_id, now)
-        if pending_from is not None:
-            change.pending_from(record.request_id, pending_from)
-        added = list(change.append["outbox"])
-        closed = self.close(
-            record, change.history(_entry(now, Status.withdrawn, label, Actor.member)), now
-        )
-        return added if closed else None
+        entry = _entry(now, Status.withdrawn, label, Actor.member)
+        added = change.handed_over(record.request_id, pending_from)
+        return added if self.close(record, change.history(entry), now) else None
 
     def reclassify(
         self,
@@ -901,10 +910,11 @@ class Transitions:
         history_label: str,
         now: datetime,
         agent_id: str | None,
+        pending_from: datetime | None = None,
         **extra: Any,
-    ) -> bool:
+    ) -> list[dict[str, Any]] | None:
         """Another service takes an open request over: routed again (the router sends it on),
-        acknowledged again by the new service."""
+        acknowledged again by the new service. The outbox entries it added, as `withdraw`."""
         change = Change(
             f"{_OPEN} AND #service = :from",
             {**_OPEN_VALUES, ":from": record.service},
@@ -926,7 +936,8 @@ class Transitions:
         )
         change.emit(moved, record.request_id, now)
         entry = _entry(now, record.status, history_label, Actor.service, agent_id)
-        return self.apply(record, change.history(entry))
+        added = change.handed_over(record.request_id, pending_from)
+        return added if self.apply(record, change.history(entry)) else None
 
     def deliver_replies(
         self, record: RequestRecord, message_ids: set[str], label: str, now: datetime

@@ -390,3 +390,70 @@ def test_an_answer_after_a_write_reads_the_request_consistently(
                           body={"complaint": True})  # fmt: skip
     assert answer.status == 200, answer.body
     assert _reads_after_the_first_write(calls, moved) == {True}
+
+
+def test_an_agents_question_decision_and_reclassification_hand_their_outbox_over(
+    api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date
+) -> None:
+    """As a member's filing, reply and withdrawal, an agent's change sends only its pointer on
+    the call: to the service's handler for a question or a decision (which renders the letter
+    it owes), to intake for a reclassification (the router sends the request to its new
+    service). No audit record, no event, no clearing on the agent's call (they waited on the
+    audit trail's chains: 2.5 to 3.6 s p99 in `make load`); the consumer dispatches them, once."""
+    from chalicelib.domain import clock
+    from chalicelib.store.audit import AuditTrail
+    from chalicelib.store.requests import RequestRepository
+
+    asked, decided, moved = (file_justificatif(api, alice, today) for _ in range(3))
+    pump.drain()
+    member = alice.member_id or ""
+    calls_of = {
+        asked: lambda: _ask(api, agent, alice, asked),
+        decided: lambda: api.post(_backoffice(alice, decided, "decision"), agent,
+                                  body={"outcome": "accepted", "amount": "80.00"}),
+        moved: lambda: api.post(_backoffice(alice, moved, "reclassification"), agent,
+                                body={"complaint": True}),
+    }  # fmt: skip
+    expected = {
+        asked: ("InformationRequested", "svc-remboursements"),
+        decided: ("RequestDecided", "svc-remboursements"),
+        moved: ("RequestReclassified", "intake"),
+    }
+    for request_id, call in calls_of.items():
+        with aws_calls_made() as calls:
+            answer = call()
+        assert answer.status == 200, answer.body
+        names = [name for name, _ in calls]
+        assert "PutEvents" not in names
+        sent = [params for name, params in calls if name == "SendMessage"]
+        assert len(sent) == 1 and sent[0]["QueueUrl"].endswith(expected[request_id][1])
+        # After the pointer, only the answer: the request read consistently (the agent's
+        # answer presigns its attachments' links: no call).
+        after = [(n, p) for n, p in calls[names.index("SendMessage") + 1 :] if n != "GetObject"]
+        assert after and {(n, p.get("ConsistentRead")) for n, p in after} == {("GetItem", True)}
+        pending = RequestRepository().outbox(member, request_id)
+        assert sorted(e.get("detail_type", e.get("queue")) for e in pending) == sorted(
+            expected[request_id]
+        )
+
+    with aws_calls_made() as calls:
+        pump.drain()  # the service's handlers, the router, the new service's handler
+    # The consumers read the request as the change that sent them left it: a stale read could
+    # skip a decision's letter, or route a reclassified request to the service it left.
+    for request_id in expected:
+        reads = {p.get("ConsistentRead", False) for n, p in calls
+                 if n == "GetItem" and f"REQ#{request_id}" in json.dumps(p["Key"])}  # fmt: skip
+        assert reads == {True}, request_id
+    # The service's handler clears the entry its pointer came for: it does not send it again.
+    again = [p for n, p in calls if n == "SendMessage" and p["QueueUrl"].endswith("remboursements")]
+    assert again == []
+    day = clock.paris_date(clock.now()).isoformat()
+    audited = [e["action"] for c in AuditTrail().day(day) for _, e in c.records]
+    for request_id, (change, _) in expected.items():
+        assert RequestRepository().outbox(member, request_id) == []
+        assert audited.count(change) == 1, change
+    titles = [d["title"] for d in api.get("/documents?months=1", alice).body["documents"]]
+    assert titles.count("Demande de pièces complémentaires") == 1
+    moved_to = api.get(f"/requests/{moved}", alice).body
+    assert moved_to["complaint"] is True
+    assert [h["label"] for h in moved_to["history"]].count("Requalifiée en réclamation") == 1

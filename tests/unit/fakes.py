@@ -415,11 +415,13 @@ class FakeTransitions:
         *,
         letter: DueLetter | None = None,
         hand_over: bool = False,
+        pending_from: datetime | None = None,
         **extra: Any,
-    ) -> bool:
+    ) -> list[dict[str, Any]] | None:
         stored, _ = self._state(record)
         if stored.status not in OPEN_STATUSES:
-            return False
+            return None
+        before = self._outbox_size(record)
         entry = _entry(now, Status.processed, label, Actor.service, agent_id)
         updates = {
             "status": Status.processed,
@@ -430,7 +432,7 @@ class FakeTransitions:
         self._change(record, updates, entry, {"processed_at": clock.iso_z(now)})
         self._emit(record, now, events.RequestDecided, outcome=outcome)
         self._owe(record, now, letter, hand_over)
-        return True
+        return self._added(record, before, now, pending_from)
 
     def ask(
         self,
@@ -442,10 +444,12 @@ class FakeTransitions:
         *,
         letter: DueLetter | None = None,
         hand_over: bool = False,
-    ) -> bool:
+        pending_from: datetime | None = None,
+    ) -> list[dict[str, Any]] | None:
         stored, _ = self._state(record)
         if stored.status not in OPEN_STATUSES:
-            return False
+            return None
+        before = self._outbox_size(record)
         entry = _entry(now, Status.waiting_for_member, label, Actor.service, message.agent_id)
         updates = {
             "status": Status.waiting_for_member,
@@ -457,7 +461,7 @@ class FakeTransitions:
         respond_before = question.respond_before
         self._emit(record, now, events.InformationRequested, respond_before=respond_before)
         self._owe(record, now, letter, hand_over)
-        return True
+        return self._added(record, before, now, pending_from)
 
     def unanswered(self, record: RequestRecord, label: str, now: datetime) -> bool:
         stored, _ = self._state(record)
@@ -485,12 +489,11 @@ class FakeTransitions:
         if message is not None:
             updates["messages"] = [*stored.messages, message]
         self._change(record, updates, _entry(now, Status.withdrawn, label, Actor.member))
+        before = self._outbox_size(record)
         key = (record.member_id, record.request_id)
-        before = len(self._requests.outbox(*key))
         self._requests.emit(key, now, outbox.to_queue(INTAKE, now))
         self._emit(record, now, events.RequestWithdrawn)
-        self._requests.pending[key] = clock.iso_z(pending_from or now)
-        return self._requests.outbox(*key)[before:]
+        return self._added(record, before, now, pending_from)
 
     def reclassify(
         self,
@@ -502,11 +505,13 @@ class FakeTransitions:
         history_label: str,
         now: datetime,
         agent_id: str | None,
+        pending_from: datetime | None = None,
         **extra: Any,
-    ) -> bool:
+    ) -> list[dict[str, Any]] | None:
         stored, state = self._state(record)
         if stored.status not in OPEN_STATUSES or stored.service != record.service:
-            return False
+            return None
+        before = self._outbox_size(record)
         updates = {"service": service, "complaint": complaint, "label": label,
                    "acknowledged_at": None, **extra}  # fmt: skip
         state.pop("routed_at", None)
@@ -515,7 +520,7 @@ class FakeTransitions:
         key = (record.member_id, record.request_id)
         self._requests.emit(key, now, outbox.to_queue(INTAKE, now))
         self._emit(record, now, events.RequestReclassified, previous_service=record.service)
-        return True
+        return self._added(record, before, now, pending_from)
 
     def deliver_replies(
         self, record: RequestRecord, message_ids: set[str], label: str, now: datetime
@@ -556,6 +561,18 @@ class FakeTransitions:
             self._requests.records[key] = stored.model_copy(update={"letters_due": due})
         if hand_over:
             self._requests.emit(key, now, outbox.to_queue(service_queue(stored.service), now))
+
+    def _outbox_size(self, record: RequestRecord) -> int:
+        return len(self._requests.outbox(record.member_id, record.request_id))
+
+    def _added(
+        self, record: RequestRecord, before: int, now: datetime, pending_from: datetime | None
+    ) -> list[dict[str, Any]]:
+        """What the change added to the outbox, pending from `pending_from` (as
+        `Change.handed_over`)."""
+        key = (record.member_id, record.request_id)
+        self._requests.pending[key] = clock.iso_z(pending_from or now)
+        return self._requests.outbox(*key)[before:]
 
     def _audit(self, record: RequestRecord, now: datetime, action: str, by: Actor) -> None:
         """A change no event announces: for the audit trail alone (`outbox.to_audit`)."""

@@ -213,23 +213,44 @@ def test_an_unanswered_question_puts_the_request_back_at_the_head_of_the_list(
     assert sweeping.sweep_outbox(uow, LATER + timedelta(minutes=5)) == 0  # the router's
 
 
-@pytest.mark.parametrize("change", ["MemberReplied", "RequestWithdrawn"])
-def test_a_reply_or_withdrawal_intake_never_got_is_swept_a_quarter_of_an_hour_later(
+@pytest.mark.parametrize(
+    "change",
+    [
+        "MemberReplied",
+        "RequestWithdrawn",
+        "InformationRequested",
+        "RequestDecided",
+        "RequestReclassified",
+    ],
+)
+def test_a_change_whose_pointer_was_never_sent_is_swept_a_quarter_of_an_hour_later(
     uow: FakeUnitOfWork, change: str
 ) -> None:
-    """As a filing's, a reply's or a withdrawal's outbox is handed to the router (its pointer,
-    through intake): the sweeper leaves it the router's while intake may merely be busy, then
-    sends it all."""
+    """As a filing's, the outbox of a reply, a withdrawal, an agent's question, decision or
+    reclassification is handed to the consumer of its pointer (the router through intake, or
+    the service's handler): the sweeper leaves it theirs while a queue may merely be busy,
+    then sends it all."""
     request_id = _waiting(uow)
     sweeping.sweep_outbox(uow, LATER)  # what the question left pending
     uow.queues.sent.clear()
     uow.queues.failing = True
+    record = uow.requests.get(MEMBER, request_id)
+    told = uow.bus.names(request_id)
     if change == "MemberReplied":
         dialogue.reply(uow, MEMBER, request_id, {"message": "Voici."}, None, LATER)
-    else:
+    elif change == "RequestWithdrawn":
         dialogue.withdraw(uow, MEMBER, request_id, dialogue.WithdrawalBody(), LATER)
+    elif change == "InformationRequested":
+        again = InformationRequestBody(message="Et l'ordonnance, s'il vous plaît.")
+        dialogue.ask(uow, record, again, LATER, agent_id="agent-7")
+    elif change == "RequestDecided":
+        decisions.decide(uow, record, Outcome.accepted, LATER, amount=Decimal("12.50"),
+                         agent_id="agent-7", render_here=False)  # fmt: skip
+    else:
+        moved = ReclassificationBody(complaint=True)
+        dialogue.reclassify(uow, record, moved, LATER, agent_id="agent-7")
     assert list(uow.requests.pending) == [(MEMBER, request_id)]
-    assert change not in uow.bus.names(request_id)
+    assert uow.bus.names(request_id) == told
 
     uow.queues.failing = False
     assert sweeping.sweep_outbox(uow, LATER + timedelta(minutes=14, seconds=50)) == 0

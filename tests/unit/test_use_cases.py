@@ -60,8 +60,8 @@ def _deliver(uow: FakeUnitOfWork, at: datetime = NOW) -> None:
     for pointer, entry in uow.queues.take_delivered(INTAKE):
         serving.route(uow, pointer, at, delivered=entry)
     for service in catalog.Service:
-        for pointer in uow.queues.take(service_queue(service.value)):
-            serving.serve(uow, pointer, at)
+        for pointer, entry in uow.queues.take_delivered(service_queue(service.value)):
+            serving.serve(uow, pointer, at, delivered=entry)
 
 
 def _issued(uow: FakeUnitOfWork, letter: DueLetter) -> bytes:
