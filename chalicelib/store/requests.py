@@ -395,8 +395,7 @@ class RequestRepository:
                 at=iso_z(now), status=Status.in_progress, label="Réponse envoyée", by=Actor.member
             )
         )
-        if pending_from is not None:
-            change.pending_from(record.request_id, pending_from)
+        added = change.handed_over(record.request_id, pending_from)
         operations: list[dict[str, Any]] = [
             {"Update": change.operation(record.member_id, record.request_id)}
         ]
@@ -421,7 +420,7 @@ class RequestRepository:
             if 0 in canceled.failed:
                 raise RequestClosed from canceled
             raise
-        return list(change.append["outbox"])
+        return added
 
     def outbox(self, member_id: str, request_id: str) -> list[dict[str, Any]]:
         """What the request's changes still have to send, oldest first (a consistent read)."""
@@ -826,7 +825,7 @@ class Transitions:
         pending_from: datetime | None = None,
     ) -> list[dict[str, Any]] | None:
         """The service asks the member: the request waits for them, first on no work list but
-        the service's `waiting` one; with the letter it owes, and the answer, as `finish`."""
+        the service's `waiting` one; with the letter it owes, and what it returns, as `finish`."""
         change = Change(
             _OPEN,
             dict(_OPEN_VALUES),

@@ -448,10 +448,10 @@ def test_an_agents_question_decision_and_reclassification_hand_their_outbox_over
     again = [p for n, p in calls if n == "SendMessage" and p["QueueUrl"].endswith("remboursements")]
     assert again == []
     day = clock.paris_date(clock.now()).isoformat()
-    audited = [e["action"] for c in AuditTrail().day(day) for _, e in c.records]
+    audited = [(e["request_id"], e["action"]) for c in AuditTrail().day(day) for _, e in c.records]
     for request_id, (change, _) in expected.items():
         assert RequestRepository().outbox(member, request_id) == []
-        assert audited.count(change) == 1, change
+        assert audited.count((request_id, change)) == 1, change
     titles = [d["title"] for d in api.get("/documents?months=1", alice).body["documents"]]
     assert titles.count("Demande de pièces complémentaires") == 1
     moved_to = api.get(f"/requests/{moved}", alice).body
