@@ -662,12 +662,15 @@ def bench_cold_start(repeats: int) -> None:
     ):
         full = statistics.median(times)
         ratio = full / base
-        verdict = "met" if ratio <= COLD_START_TARGET else "MISSED"
-        print(
-            f"  {label:<23} {full:7.1f} ms   ratio {ratio:.2f} (≤ {COLD_START_TARGET}): {verdict}"
-        )
-    print("  (the last: what the API loads before its first GET /requests/{id} answers: boto3,")
-    print("   the route's module and what it imports; every function loads boto3)")
+        if label == "import app":  # target 2, measured as the issue measured it
+            verdict = "met" if ratio <= COLD_START_TARGET else "MISSED"
+            print(f"  {label:<23} {full:7.1f} ms   ratio {ratio:.2f} (≤ {COLD_START_TARGET}): "
+                  f"{verdict}")  # fmt: skip
+        else:
+            print(f"  {label:<23} {full:7.1f} ms   ratio {ratio:.2f} (a diagnostic)")
+    print("  (the second: every function loads boto3 before its first call; the last: what the")
+    print("   API loads before its first GET /requests/{id} answers: boto3, the route's module")
+    print("   and what it imports)")
     verdict = "met" if not heavy else "MISSED"
     print(f"  heavy modules loaded by `import app`: {heavy or 'none'} ({verdict})")
     print(f"  route modules loaded by `import app`: {routes or 'none'}")
