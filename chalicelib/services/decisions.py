@@ -85,8 +85,6 @@ def decide(
     )
     if finished is None:
         raise Conflict("Cette demande est déjà traitée.")
-    if handling.holds_iban:
-        uow.members.forget_held_iban(record.member_id, record.request_id)
     if render_here:
         # Read consistently: the letters just owed must be seen.
         issue_due_letters(

@@ -83,12 +83,6 @@ class MemberRepository:
         )
         return str(deserialize(answer["Item"])["iban"]) if "Item" in answer else None
 
-    def forget_held_iban(self, member_id: str, request_id: str) -> None:
-        """The request is decided: the full IBAN it held is no longer needed anywhere."""
-        dynamodb().delete_item(
-            TableName=table(), Key=serialize(keys.bank_details_key(member_id, request_id))
-        )
-
     def apply_bank_account(self, member_id: str, iban: str, holder_name: str) -> None:
         dynamodb().update_item(
             TableName=table(),

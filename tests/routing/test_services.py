@@ -12,7 +12,7 @@ import requests
 from chalicelib.domain.requests import RequestPointer
 from infra.local_stack import LocalStack
 from infra.queue_pump import QueuePump
-from tests.conftest import PDF_BYTES, Api, SignedIn, drain_queue, upload
+from tests.conftest import PDF_BYTES, Api, SignedIn, aws_calls_made, drain_queue, upload
 
 
 def _file(
@@ -190,13 +190,19 @@ def test_the_full_iban_held_for_review_is_gone_once_decided(
     key = {"pk": {"S": f"MEMBER#{alice.member_id}"}, "sk": {"S": f"BANK#{created['request_id']}"}}
     held = local_stack.client("dynamodb").get_item(TableName=table, Key=key)["Item"]
     assert int(held["expires_at"]["N"]) > 0  # the TTL backstop
-    decided = api.post(
-        f"/backoffice/members/{alice.member_id}/requests/{created['request_id']}/decision",
-        agent_all,
-        body={"outcome": "refused", "message": "RIB illisible."},
-    )
+    with aws_calls_made() as calls:
+        decided = api.post(
+            f"/backoffice/members/{alice.member_id}/requests/{created['request_id']}/decision",
+            agent_all,
+            body={"outcome": "refused", "message": "RIB illisible."},
+        )
     assert decided.status == 200, decided.body
     assert "Item" not in local_stack.client("dynamodb").get_item(TableName=table, Key=key)
+    # In the decision's own transaction (`store/retention.closing`), as a withdrawal's: never
+    # a decided request whose IBAN is still held, nor a call more on the agent's decision.
+    [closing] = [p for n, p in calls if n == "TransactWriteItems" and "Delete" in json.dumps(p)]
+    assert f"BANK#{created['request_id']}" in json.dumps(closing)
+    assert "DeleteItem" not in [name for name, _ in calls]
 
 
 def test_valid_iban_waits_for_an_agent_and_is_applied_on_approval(

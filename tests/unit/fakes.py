@@ -93,9 +93,6 @@ class FakeMembers:
     def held_iban(self, member_id: str, request_id: str) -> str | None:
         return self.held.get((member_id, request_id))
 
-    def forget_held_iban(self, member_id: str, request_id: str) -> None:
-        self.held.pop((member_id, request_id), None)
-
     def set_preferences(self, member_id: str, preferences: Preferences) -> None:
         self.profiles[member_id] = self.get(member_id).model_copy(
             update={"preferences": preferences}
@@ -430,6 +427,7 @@ class FakeTransitions:
             **extra,
         }
         self._change(record, updates, entry, {"processed_at": clock.iso_z(now)})
+        self._closing(record)
         self._emit(record, now, events.RequestDecided, outcome=outcome)
         self._owe(record, now, letter, hand_over)
         return self._added(record, before, now, pending_from)
@@ -489,6 +487,7 @@ class FakeTransitions:
         if message is not None:
             updates["messages"] = [*stored.messages, message]
         self._change(record, updates, _entry(now, Status.withdrawn, label, Actor.member))
+        self._closing(record)
         before = self._outbox_size(record)
         key = (record.member_id, record.request_id)
         self._requests.emit(key, now, outbox.to_queue(INTAKE, now))
@@ -561,6 +560,11 @@ class FakeTransitions:
             self._requests.records[key] = stored.model_copy(update={"letters_due": due})
         if hand_over:
             self._requests.emit(key, now, outbox.to_queue(service_queue(stored.service), now))
+
+    def _closing(self, record: RequestRecord) -> None:
+        """As the table's closing transaction (`store/retention.closing`): the full IBAN a
+        request held for review is deleted with the change that closes it."""
+        self._requests._members.held.pop((record.member_id, record.request_id), None)
 
     def _outbox_size(self, record: RequestRecord) -> int:
         return len(self._requests.outbox(record.member_id, record.request_id))
