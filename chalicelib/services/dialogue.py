@@ -117,6 +117,17 @@ class ReclassificationBody(Model):
     service: Service | None = Field(default=None, description="Le service qui doit la traiter")
 
 
+def _hand_over_or_refuse(
+    uow: UnitOfWork, record: RequestRecord, added: list[dict[str, Any]] | None
+) -> None:
+    """An agent's change made (`added`: the outbox entries it wrote) has its pointer sent on
+    (`hand_over`); one whose condition no longer held (None) is a conflict saying what the
+    request now is, read consistently."""
+    if added is None:
+        raise _closed(uow.requests.get(record.member_id, record.request_id, consistent=True))
+    hand_over(uow, record.member_id, record.request_id, added)
+
+
 def _closed(record: RequestRecord) -> Conflict:
     if record.status is Status.withdrawn:
         return Conflict("Cette demande a été retirée.")
@@ -168,11 +179,9 @@ def ask(
         hand_over=True,
         pending_from=now + HANDED_OVER_FOR,
     )
-    if added is None:
-        raise _closed(uow.requests.get(record.member_id, record.request_id, consistent=True))
     # The pointer to the service's handler, which renders the letter and dispatches the rest
     # (the audit record, `InformationRequested` that tells the member, `LetterIssued`).
-    hand_over(uow, record.member_id, record.request_id, added)
+    _hand_over_or_refuse(uow, record, added)
 
 
 def reply(
@@ -359,11 +368,9 @@ def reclassify(
         pending_from=now + HANDED_OVER_FOR,
         **extra,
     )
-    if moved is None:
-        raise _closed(uow.requests.get(record.member_id, record.request_id, consistent=True))
     # The pointer to intake: the router dispatches the rest (the audit record,
     # `RequestReclassified`) and sends the request on to its new service.
-    hand_over(uow, record.member_id, record.request_id, moved)
+    _hand_over_or_refuse(uow, record, moved)
     return uow.requests.get(record.member_id, record.request_id, consistent=True)
 
 

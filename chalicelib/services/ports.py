@@ -231,8 +231,6 @@ class Documents(Protocol):
 class Uploads(Protocol):
     def record(self, upload: Upload, now: datetime, limit: int) -> None: ...
 
-    def get_many(self, member_id: str, upload_ids: Sequence[str]) -> dict[str, Upload]: ...
-
 
 class Files(Protocol):
     def presigned_post(
