@@ -123,8 +123,10 @@ def closing(record: RequestRecord, now: datetime) -> tuple[dict[str, Any], list[
         operations.append(_purge(day, record, Purged.attachments, [prefix]))
         if record.attachments:
             assign["attachments_kept_until"] = day.isoformat()
-    if catalog.handling_for(record.type, complaint=record.complaint).holds_iban:
-        # Under review until the decision (or the withdrawal): never kept beyond.
+    if catalog.REQUEST_TYPES_BY_CODE[record.type].handling.holds_iban:
+        # Under review until the decision (or the withdrawal): never kept beyond. Held since
+        # the filing by the request's type, whichever service closes it (an agent may have
+        # made it a complaint since).
         bank = keys.bank_details_key(record.member_id, record.request_id)
         operations.append({"Delete": {"TableName": table(), "Key": serialize(bank)}})
     return assign, operations

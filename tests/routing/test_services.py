@@ -205,6 +205,36 @@ def test_the_full_iban_held_for_review_is_gone_once_decided(
     assert "DeleteItem" not in [name for name, _ in calls]
 
 
+@pytest.mark.parametrize("closed_by", ["decision", "withdrawal"])
+def test_the_full_iban_goes_with_the_closing_of_a_bank_details_request_made_a_complaint(
+    api: Api,
+    pump: QueuePump,
+    alice: SignedIn,
+    agent_all: SignedIn,
+    local_stack: LocalStack,
+    closed_by: str,
+) -> None:
+    """Held since the filing by the request's type: the complaints service closing it deletes
+    it as the cotisations service would (not 90 days later, by the TTL)."""
+    created = _bank(api, alice, "DE89 3704 0044 0532 0130 00")
+    pump.drain()
+    table = local_stack.outputs["TableName"]
+    key = {"pk": {"S": f"MEMBER#{alice.member_id}"}, "sk": {"S": f"BANK#{created['request_id']}"}}
+    assert "Item" in local_stack.client("dynamodb").get_item(TableName=table, Key=key)
+    base = f"/backoffice/members/{alice.member_id}/requests/{created['request_id']}"
+    moved = api.post(f"{base}/reclassification", agent_all, body={"complaint": True})
+    assert moved.status == 200, moved.body
+    pump.drain()
+    if closed_by == "decision":
+        closed = api.post(
+            f"{base}/decision", agent_all, body={"outcome": "refused", "message": "Non fondée."}
+        )
+    else:
+        closed = api.post(f"/requests/{created['request_id']}/withdrawal", alice, body={})
+    assert closed.status == 200, closed.body
+    assert "Item" not in local_stack.client("dynamodb").get_item(TableName=table, Key=key)
+
+
 def test_valid_iban_waits_for_an_agent_and_is_applied_on_approval(
     api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn
 ) -> None:
