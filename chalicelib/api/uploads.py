@@ -14,6 +14,7 @@ from chalicelib.api.route_docs import MAX_BODY_KB, MAX_FILE_MB, MEMBERS_ONLY, UN
 from chalicelib.api.schemas import UploadTicket
 from chalicelib.domain import clock
 from chalicelib.domain import uploads as rules
+from chalicelib.domain.model import JsonInt
 from chalicelib.services import filing
 from chalicelib.store.unit_of_work import unit_of_work
 
@@ -29,7 +30,7 @@ class UploadRequest(rules.UploadRequest):
         WithJsonSchema({"type": "string", "enum": list(rules.SIGNATURES)}),
     ]
     size: Annotated[
-        int,
+        JsonInt,
         Field(gt=0, description="Taille en octets, 5 Mo au plus"),
         WithJsonSchema({"type": "integer", "exclusiveMinimum": 0, "maximum": rules.MAX_FILE_BYTES}),
     ]

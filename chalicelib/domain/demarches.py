@@ -26,7 +26,7 @@ from pydantic import (
 from chalicelib.domain import clock
 from chalicelib.domain import iban as bank
 from chalicelib.domain.members import PostalAddress
-from chalicelib.domain.model import Model
+from chalicelib.domain.model import IsoDate, Model
 from chalicelib.domain.subjects import SUBJECTS, SUBJECTS_BY_CODE
 from chalicelib.domain.text import NOT_BLANK
 
@@ -111,7 +111,7 @@ CARE_TYPE_LABELS: dict[CareType, str] = {
 
 
 class JustificatifData(DemarcheData):
-    care_date: date = Field(
+    care_date: IsoDate = Field(
         title="Date des soins", description="Date des soins: ni future, ni de plus de deux ans"
     )
     amount: Amount = Field(title="Montant")
@@ -158,7 +158,7 @@ class HospitalisationData(DemarcheData):
         pattern=r"^([0-9]{2}|2A|2B)[0-9]{7}$",
         description="Numéro FINESS de l'établissement (9 car.)",
     )
-    admission_date: date = Field(
+    admission_date: IsoDate = Field(
         title="Date d'entrée",
         description="Date d'entrée: aujourd'hui ou plus tard, ou dans les 30 derniers jours",
     )
@@ -273,7 +273,7 @@ class ChildSituation(StrEnum):
 
 class ProlongationDroitsEnfantData(DemarcheData):
     situation: ChildSituation = Field(title="Situation")
-    until: date = Field(
+    until: IsoDate = Field(
         title="Jusqu'au", description="Fin de la prolongation demandée: future, trois ans au plus"
     )
 
@@ -322,7 +322,7 @@ NEWCOMER_BY_EVENT: dict[FamilyEvent, NewcomerRelationship] = {
 class NewBeneficiary(DemarcheData):
     first_name: Text = Field(title="Prénom")
     last_name: Text = Field(title="Nom")
-    birth_date: date = Field(title="Date de naissance")
+    birth_date: IsoDate = Field(title="Date de naissance")
     relationship: NewcomerRelationship = Field(title="Lien")
 
     @field_validator("birth_date")
@@ -370,7 +370,7 @@ class SituationFamilialeData(DemarcheData):
     model_config = ConfigDict(json_schema_extra={"anyOf": _newcomer_by_event()})
 
     event: FamilyEvent = Field(title="Événement")
-    event_date: date = Field(title="Date de l'événement")
+    event_date: IsoDate = Field(title="Date de l'événement")
     new_beneficiary: NewBeneficiary | None = Field(
         default=None,
         title="Nouveau bénéficiaire",

@@ -32,7 +32,7 @@ from chalicelib.domain.demarches import NoData
 from chalicelib.domain.effects import CoverageChange
 from chalicelib.domain.errors import BadRequest, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.members import Beneficiary, mask_iban
-from chalicelib.domain.model import Model
+from chalicelib.domain.model import JsonBool, Model
 from chalicelib.domain.states import OPEN_STATUSES, Actor
 from chalicelib.domain.states import Outcome as Outcome
 from chalicelib.domain.states import Status as Status
@@ -127,7 +127,9 @@ class NewRequest(Model):
         validate_default=True,
         json_schema_extra={"uniqueItems": True},
     )
-    complaint: bool = Field(default=False, description="Réclamation: seulement sur contact.demande")
+    complaint: JsonBool = Field(
+        default=False, description="Réclamation: seulement sur contact.demande"
+    )
     related_request_id: UlidStr | None = Field(
         default=None,
         description="Réclamation: la demande de l'adhérent qu'elle conteste",
@@ -206,6 +208,13 @@ _MESSAGES = {
     "string_type": "Texte attendu.",
     "bool_type": "Booléen attendu.",
     "bool_parsing": "Booléen attendu.",
+    "int_type": "Nombre entier attendu.",
+    "int_parsing": "Nombre entier attendu.",
+    "int_from_float": "Nombre entier attendu.",
+    "greater_than": "Doit être supérieur à {gt}.",
+    "greater_than_equal": "Doit être au moins {ge}.",
+    "less_than": "Doit être inférieur à {lt}.",
+    "less_than_equal": "Doit être au plus {le}.",
     "list_type": "Liste attendue.",
     "model_type": "Objet attendu.",
     "dict_type": "Objet attendu.",
@@ -225,7 +234,10 @@ def field_path(loc: Sequence[int | str]) -> str:
 def _message(error: Any) -> str:
     if error["type"] == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
-    return _MESSAGES.get(error["type"], str(error["msg"]))
+    known = _MESSAGES.get(error["type"])
+    if known is None:
+        return str(error["msg"])
+    return known.format(**error.get("ctx", {}))  # the bound a bound error names
 
 
 def field_errors(

@@ -5,7 +5,7 @@ import unicodedata
 
 from pydantic import ConfigDict, Field
 
-from chalicelib.domain.model import Model
+from chalicelib.domain.model import JsonInt, Model
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_TOTAL_BYTES = 15 * 1024 * 1024
@@ -27,7 +27,7 @@ class UploadRequest(Model):
 
     filename: str = Field(min_length=1, max_length=255)
     content_type: str = Field(min_length=1, max_length=100, examples=["application/pdf"])
-    size: int = Field(gt=0, description="Taille en octets, 5 Mo au plus")
+    size: JsonInt = Field(gt=0, description="Taille en octets, 5 Mo au plus")
 
 
 class Upload(Model):

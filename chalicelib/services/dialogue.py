@@ -11,7 +11,7 @@ from chalicelib.domain import catalog, clock
 from chalicelib.domain.catalog import Service
 from chalicelib.domain.deadlines import acknowledgement_due
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
-from chalicelib.domain.model import Model
+from chalicelib.domain.model import JsonBool, JsonInt, Model
 from chalicelib.domain.requests import (
     AgentMessage,
     InformationRequest,
@@ -66,7 +66,7 @@ class InformationRequestBody(Model):
     model_config = ConfigDict(extra="forbid")
 
     message: Text = Field(description="Ce que le service demande, tel que l'adhérent le lira")
-    respond_within_days: int = Field(
+    respond_within_days: JsonInt = Field(
         default=30, ge=1, le=60, description="Délai de réponse, en jours (1 à 60)"
     )
 
@@ -113,7 +113,7 @@ class ReclassificationBody(Model):
         },
     )
 
-    complaint: bool | None = Field(default=None, description="`true`: c'est une réclamation")
+    complaint: JsonBool | None = Field(default=None, description="`true`: c'est une réclamation")
     service: Service | None = Field(default=None, description="Le service qui doit la traiter")
 
 

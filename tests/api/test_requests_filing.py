@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -207,6 +207,39 @@ def test_complaint_only_on_the_contact_form(api: Api, alice: SignedIn) -> None:
     )
     assert answer.status == 422
     assert [f["field"] for f in answer.body["error"]["fields"]] == ["complaint"]
+
+
+@pytest.mark.parametrize("wrong", ["yes", "true", 1, "false", 0])
+def test_the_complaint_flag_is_a_json_boolean_never_read_into_one(
+    api: Api, local_stack: LocalStack, alice: SignedIn, wrong: Any
+) -> None:
+    """ "yes" filed a real complaint (the complaints service, its ACPR deadlines)."""
+    body = _body(alice, "contact.demande", {"subject": "remboursements", "detail": "decompte"},
+                 complaint=wrong)  # fmt: skip
+    before = count_items(local_stack, alice.member_id or "")
+    answer = api.post("/requests", alice, body=body)
+    assert answer.status == 422, answer.body
+    assert answer.body["error"]["fields"] == [{"field": "complaint", "message": "Booléen attendu."}]
+    assert count_items(local_stack, alice.member_id or "") == before
+
+
+def test_a_date_is_yyyy_mm_dd_and_nothing_else(api: Api, alice: SignedIn, today: date) -> None:
+    """A timestamp, as a number or as text, and a date-time at midnight were read as dates."""
+    day = today - timedelta(days=2)
+    midnight = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+    for wrong in (midnight, str(midnight), f"{day.isoformat()}T00:00:00Z", day.strftime("%Y%m%d")):
+        body = _body(alice, "sante.justificatif",
+                     {"care_date": wrong, "amount": "12.00", "care_type": "pharmacie"},
+                     upload_ids=[upload(api, alice, PDF_BYTES)])  # fmt: skip
+        answer = api.post("/requests", alice, body=body)
+        assert answer.status == 422, (wrong, answer.body)
+        assert answer.body["error"]["fields"] == [
+            {"field": "data.care_date", "message": "Date invalide (AAAA-MM-JJ)."}
+        ]
+    body = _body(alice, "sante.justificatif",
+                 {"care_date": day.isoformat(), "amount": "12.00", "care_type": "pharmacie"},
+                 upload_ids=[upload(api, alice, PDF_BYTES)])  # fmt: skip
+    assert api.post("/requests", alice, body=body).status == 201
 
 
 def test_description_is_required_where_the_form_asks_and_at_most_4000_characters(

@@ -102,6 +102,35 @@ def test_asking_or_answering_a_closed_request_is_a_conflict(
         assert _ask(api, agent, alice, request_id, **wrong).status == 422
 
 
+def test_an_agents_numbers_and_flags_are_json_ones_and_refused_in_french(
+    api: Api, alice: SignedIn, agent: SignedIn, today: date
+) -> None:
+    """`true` gave the member one day to answer, "7" seven, and `{"complaint": "yes"}` made a
+    complaint: each is a 422 naming its field, worded as every field error."""
+    request_id = file_justificatif(api, alice, today)
+    expected = {
+        True: "Nombre entier attendu.",
+        "7": "Nombre entier attendu.",
+        1.5: "Nombre entier attendu.",
+        0: "Doit être au moins 1.",
+        61: "Doit être au plus 60.",
+    }
+    for days, message in expected.items():
+        answer = _ask(api, agent, alice, request_id, respond_within_days=days)
+        assert answer.status == 422, (days, answer.body)
+        assert answer.body["error"]["fields"] == [
+            {"field": "respond_within_days", "message": message}
+        ]
+    for flag in ("yes", 1):
+        moved = api.post(
+            _backoffice(alice, request_id, "reclassification"), agent, body={"complaint": flag}
+        )
+        assert moved.status == 422, (flag, moved.body)
+        assert [f["field"] for f in moved.body["error"]["fields"]] == ["complaint"]
+    detail = api.get(f"/requests/{request_id}", alice).body
+    assert (detail["status"], detail["complaint"]) == ("in_progress", False)
+
+
 def test_a_withdrawn_request_leaves_its_work_list_and_its_files_are_closed(
     api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date
 ) -> None:
