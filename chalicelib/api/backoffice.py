@@ -40,7 +40,23 @@ OWN_FILE = (
 )
 
 
+def _require_agent(member_id: str | None = None) -> None:
+    """A member's token is a 403 before anything is parsed or read (API.md: "a member token
+    gets 403 here"), and so is an agent on their own member file."""
+    principal = current_principal()
+    if not principal.agent_services:
+        principal.require_agent_of("")
+    if (
+        member_id is not None
+        and principal.member_id is not None
+        and principal.member_id == member_id
+    ):
+        # An agent who is also a member never works their own file.
+        raise Forbidden("Un agent ne traite pas son propre dossier.")
+
+
 def _service(name: str) -> Service:
+    _require_agent()
     try:
         service = Service(name)
     except ValueError:
@@ -50,12 +66,8 @@ def _service(name: str) -> Service:
 
 
 def _agent_record(member_id: str, request_id: str) -> RequestRecord:
+    _require_agent(member_id)
     principal = current_principal()
-    if not principal.agent_services:
-        principal.require_agent_of("")  # a member: 403 before anything is read
-    if principal.member_id is not None and principal.member_id == member_id:
-        # An agent who is also a member never works their own file.
-        raise Forbidden("Un agent ne traite pas son propre dossier.")
     record = unit_of_work().requests.get(member_id, request_id)
     principal.require_agent_of(record.service)
     return record
@@ -194,6 +206,7 @@ def decide(member_id: str, request_id: str) -> Response:
     answers 404). A refusal, in whole or in part, needs a `message`. Safe to retry: a request
     already processed answers 409.
     """
+    _require_agent(member_id)
     payload = body.json_body(blueprint.current_request)
     record = _agent_record(member_id, request_id)
     decision = body.validated(Decision, payload, "Décision invalide.")
@@ -247,6 +260,7 @@ def information_request(member_id: str, request_id: str) -> Response:
     « Demande de pièces complémentaires » joins the member's documents a moment later, once
     the service has rendered it. Asking the same question again while it waits changes nothing.
     """
+    _require_agent(member_id)
     payload = body.json_body(blueprint.current_request)
     record = _agent_record(member_id, request_id)
     question = body.validated(dialogue.InformationRequestBody, payload, "Demande invalide.")
@@ -282,6 +296,7 @@ def reclassification(member_id: str, request_id: str) -> Response:
     the service that should have it. Either way it is routed again and acknowledged by its new
     service.
     """
+    _require_agent(member_id)
     payload = body.json_body(blueprint.current_request)
     record = _agent_record(member_id, request_id)
     wanted = body.validated(dialogue.ReclassificationBody, payload, "Requalification invalide.")

@@ -91,6 +91,17 @@ def test_members_are_forbidden_the_back_office(api: Api, alice: SignedIn, path: 
     assert (answer.status, answer.body["error"]["code"]) == (403, "forbidden")
 
 
+def test_a_member_is_forbidden_the_back_office_before_anything_is_parsed_or_read(
+    api: Api, alice: SignedIn
+) -> None:
+    """Not a 404 for a service name, nor a 400 for a body: the role is checked first."""
+    assert api.get("/backoffice/services/inconnu/requests", alice).status == 403
+    base = f"/backoffice/members/{alice.member_id}/requests/01ARZ3NDEKTSV4RRFFQ69G5FAV"
+    for action in ("decision", "information-request", "reclassification"):
+        answer = api.post(f"{base}/{action}", alice, raw="{")
+        assert (answer.status, answer.body["error"]["code"]) == (403, "forbidden"), action
+
+
 def test_agents_are_forbidden_other_services(api: Api, agent: SignedIn) -> None:
     for service in ("hospitalisation", "reclamations", "cotisations"):
         assert api.get(f"/backoffice/services/{service}/requests", agent).status == 403
