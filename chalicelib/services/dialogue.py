@@ -148,8 +148,7 @@ def ask(
     if not record.is_open():
         raise _closed(record)
     due_on = clock.paris_date(now) + timedelta(days=body.respond_within_days)
-    waiting = record.information_request
-    if record.status is Status.waiting_for_member and waiting and waiting.message == body.message:
+    if _asked_already(record, body.message):
         dispatch(uow, record.member_id, record.request_id, now)  # if the first one could not
         return  # asked already: its letter owed with the question, or issued
     message = AgentMessage(
@@ -179,9 +178,22 @@ def ask(
         hand_over=True,
         pending_from=now + HANDED_OVER_FOR,
     )
+    if added is None and _asked_already(
+        uow.requests.get(record.member_id, record.request_id, consistent=True), body.message
+    ):
+        return  # the same question, asked by another call at the same moment: asked once
     # The pointer to the service's handler, which renders the letter and dispatches the rest
     # (the audit record, `InformationRequested` that tells the member, `LetterIssued`).
     _hand_over_or_refuse(uow, record, added)
+
+
+def _asked_already(record: RequestRecord, message: str) -> bool:
+    waiting = record.information_request
+    return (
+        record.status is Status.waiting_for_member
+        and waiting is not None
+        and (waiting.message == message)
+    )
 
 
 def reply(

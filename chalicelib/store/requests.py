@@ -825,10 +825,13 @@ class Transitions:
         pending_from: datetime | None = None,
     ) -> list[dict[str, Any]] | None:
         """The service asks the member: the request waits for them, first on no work list but
-        the service's `waiting` one; with the letter it owes, and what it returns, as `finish`."""
+        the service's `waiting` one; with the letter it owes, and what it returns, as `finish`.
+        None too when the same question already waits: two calls at once (a double click, a
+        retry after a timeout) ask it once, and owe one letter."""
         change = Change(
-            _OPEN,
-            dict(_OPEN_VALUES),
+            f"{_OPEN} AND NOT (#status = :waiting_for_member"
+            " AND #information_request.#message = :asked)",
+            {**_OPEN_VALUES, ":asked": question.message},
             assign={
                 "status": Status.waiting_for_member.value,
                 "information_request": question.model_dump(mode="json"),

@@ -131,6 +131,36 @@ def test_an_agents_numbers_and_flags_are_json_ones_and_refused_in_french(
     assert (detail["status"], detail["complaint"]) == ("in_progress", False)
 
 
+def test_the_same_question_asked_twice_at_once_is_asked_once(
+    api: Api, pump: QueuePump, alice: SignedIn, today: date
+) -> None:
+    """Two calls of the agent's (a double click, a retry after a timeout) that both read the
+    request before either wrote: one question, one letter (on paper for a member who is not
+    paperless), and the second call answers as a retry, not a conflict."""
+    from chalicelib.domain import clock
+    from chalicelib.services import dialogue
+    from chalicelib.store.unit_of_work import unit_of_work
+
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    uow = unit_of_work()
+    seen = uow.requests.get(alice.member_id or "", request_id)  # what both calls read
+    body = dialogue.InformationRequestBody(message="Merci d'envoyer la facture détaillée.")
+    for _ in range(2):
+        dialogue.ask(uow, seen, body, clock.now(), "agent-1")
+    pump.drain()
+    detail = api.get(f"/requests/{request_id}", alice).body
+    assert detail["status"] == "waiting_for_member"
+    titles = [d["title"] for d in api.get("/documents?months=1", alice).body["documents"]]
+    questions = [m for m in detail["messages"] if m["author"] == "service"]
+    assert (len(questions), titles.count("Demande de pièces complémentaires")) == (1, 1)
+    # Another question while it waits is still asked (the condition is the same question's).
+    other = dialogue.InformationRequestBody(message="Et le RIB, svp.")
+    dialogue.ask(uow, seen, other, clock.now(), "agent-1")
+    detail = api.get(f"/requests/{request_id}", alice).body
+    assert detail["information_request"]["message"] == "Et le RIB, svp."
+
+
 def test_a_withdrawn_request_leaves_its_work_list_and_its_files_are_closed(
     api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date
 ) -> None:

@@ -447,6 +447,13 @@ class FakeTransitions:
         stored, _ = self._state(record)
         if stored.status not in OPEN_STATUSES:
             return None
+        waiting = stored.information_request
+        if (
+            stored.status is Status.waiting_for_member
+            and waiting is not None
+            and (waiting.message == question.message)
+        ):
+            return None  # the same question waits already (the table's condition)
         before = self._outbox_size(record)
         entry = _entry(now, Status.waiting_for_member, label, Actor.service, message.agent_id)
         updates = {
