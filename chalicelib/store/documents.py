@@ -160,13 +160,20 @@ class DocumentRepository:
         try:
             dynamodb().transact_write_items(TransactItems=operations)
         except ClientError as error:
-            files.delete([key])
             reasons = error.response.get("CancellationReasons", [])
             guard_failed = len(reasons) > 1 and reasons[1].get("Code") == "ConditionalCheckFailed"
-            if guard_failed:
-                existing = self.existing_letter(member_id, request_id, kind, occurrence)
-                if existing is not None:
-                    return existing
+            existing = (
+                self.existing_letter(member_id, request_id, kind, occurrence)
+                if guard_failed
+                else None
+            )
+            # An owed letter's id is fixed (`document_id`): two deliveries of its pointer at
+            # once write the same object, and the one whose write lost must not remove the
+            # PDF of the letter kept.
+            if existing is None or existing.document_id != document_id:
+                files.delete([key])
+            if existing is not None:
+                return existing
             raise
         return record
 

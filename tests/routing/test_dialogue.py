@@ -8,6 +8,7 @@ import threading
 from datetime import date
 from typing import Any
 
+import pytest
 import requests
 
 from infra.local_stack import LocalStack
@@ -18,6 +19,7 @@ from tests.conftest import (
     SignedIn,
     _sign_up,
     aws_calls_made,
+    drain_queue,
     file_justificatif,
     upload,
 )
@@ -159,6 +161,70 @@ def test_the_same_question_asked_twice_at_once_is_asked_once(
     dialogue.ask(uow, seen, other, clock.now(), "agent-1")
     detail = api.get(f"/requests/{request_id}", alice).body
     assert detail["information_request"]["message"] == "Et le RIB, svp."
+
+
+def test_two_deliveries_of_a_decisions_pointer_at_once_keep_its_letter(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    agent: SignedIn,
+    today: date,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The decision's pointer delivered twice at once (SQS at least once, or a dispatch
+    sending it again): both handlers render the owed letter under its fixed id and put its
+    PDF; the one whose write loses on the letter's guard removed the object under that key,
+    the letter kept's, and the member's download found nothing."""
+    from chalicelib.domain import clock
+    from chalicelib.domain.requests import RequestPointer, month_of
+    from chalicelib.services.serving import serve
+    from chalicelib.store import files as files_module
+    from chalicelib.store import keys
+    from chalicelib.store.unit_of_work import unit_of_work
+
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    decided = api.post(_backoffice(alice, request_id, "decision"), agent,
+                       body={"outcome": "accepted", "amount": "80.00"})  # fmt: skip
+    assert decided.status == 200, decided.body
+    letter_id = decided.body["letter"]["document_id"]
+    drain_queue(local_stack, "svc-remboursements")  # its two deliveries are made below
+    both_put = threading.Barrier(2, timeout=30)
+    original_put = files_module.FileStore.put
+
+    def put(self: Any, key: str, body: bytes, content_type: str, name: str | None = None) -> None:
+        original_put(self, key, body, content_type, name)
+        if key.endswith(f"{letter_id}.pdf"):
+            both_put.wait()  # both past the guard's read, each with its PDF put
+
+    monkeypatch.setattr(files_module.FileStore, "put", put)
+    pointer = RequestPointer(request_id=request_id, member_id=alice.member_id or "")
+    errors: list[BaseException] = []
+
+    def deliver() -> None:
+        try:
+            serve(unit_of_work(), pointer, clock.now())
+        except BaseException as error:  # asserted empty below
+            errors.append(error)
+
+    deliveries = [threading.Thread(target=deliver) for _ in range(2)]
+    for delivery in deliveries:
+        delivery.start()
+    for delivery in deliveries:
+        delivery.join()
+    monkeypatch.undo()
+    assert errors == []
+    listed = [d["document_id"] for d in api.get("/documents?months=1", alice).body["documents"]]
+    assert listed.count(letter_id) == 1
+    link = api.get(f"/documents/{letter_id}/download", alice)
+    assert link.status == 200, link.body
+    assert requests.get(link.body["url"], timeout=30).status_code == 200
+    key = keys.document_object(alice.member_id or "", month_of(letter_id), letter_id)
+    found = local_stack.client("s3").list_objects_v2(
+        Bucket=local_stack.outputs["BucketName"], Prefix=key
+    )
+    assert found.get("KeyCount", 0) == 1
 
 
 def test_a_withdrawn_request_leaves_its_work_list_and_its_files_are_closed(
