@@ -65,10 +65,13 @@ def _service(name: str) -> Service:
     return service
 
 
-def _agent_record(member_id: str, request_id: str) -> RequestRecord:
+def _agent_record(member_id: str, request_id: str, *, changing: bool = False) -> RequestRecord:
+    """The request, for an agent of its service. `changing`: read consistently, as a change
+    must be decided on the request as it is (a reply a moment ago and its files included: the
+    closing's retention schedules their purge from what it reads)."""
     _require_agent(member_id)
     principal = current_principal()
-    record = unit_of_work().requests.get(member_id, request_id)
+    record = unit_of_work().requests.get(member_id, request_id, consistent=changing)
     principal.require_agent_of(record.service)
     return record
 
@@ -208,7 +211,7 @@ def decide(member_id: str, request_id: str) -> Response:
     """
     _require_agent(member_id)
     payload = body.json_body(blueprint.current_request)
-    record = _agent_record(member_id, request_id)
+    record = _agent_record(member_id, request_id, changing=True)
     decision = body.validated(Decision, payload, "Décision invalide.")
     now = clock.now()
     uow = unit_of_work()
@@ -262,7 +265,7 @@ def information_request(member_id: str, request_id: str) -> Response:
     """
     _require_agent(member_id)
     payload = body.json_body(blueprint.current_request)
-    record = _agent_record(member_id, request_id)
+    record = _agent_record(member_id, request_id, changing=True)
     question = body.validated(dialogue.InformationRequestBody, payload, "Demande invalide.")
     now = clock.now()
     uow = unit_of_work()
@@ -298,7 +301,7 @@ def reclassification(member_id: str, request_id: str) -> Response:
     """
     _require_agent(member_id)
     payload = body.json_body(blueprint.current_request)
-    record = _agent_record(member_id, request_id)
+    record = _agent_record(member_id, request_id, changing=True)
     wanted = body.validated(dialogue.ReclassificationBody, payload, "Requalification invalide.")
     now = clock.now()
     privacy.record_access(unit_of_work(), record, Action.reclassified, _agent_id(), now)

@@ -298,7 +298,9 @@ def withdraw(
 ) -> RequestDetail:
     """The member withdraws a request until it is processed; withdrawing it again answers the
     same. Its service is told through its queue; its attachments are no longer downloadable."""
-    record = uow.requests.get(member_id, request_id)
+    # Consistently: the closing schedules the purge of every file the request holds, a
+    # reply's of a moment ago included (`store/retention.closing`).
+    record = uow.requests.get(member_id, request_id, consistent=True)
     if record.status is Status.withdrawn:
         return record.detail()
     if not record.is_open():

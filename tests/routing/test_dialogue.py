@@ -227,6 +227,31 @@ def test_two_deliveries_of_a_decisions_pointer_at_once_keep_its_letter(
     assert found.get("KeyCount", 0) == 1
 
 
+def test_a_change_is_decided_on_the_request_as_it_is(
+    api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date
+) -> None:
+    """The withdrawal and an agent's question, decision and reclassification read the request
+    consistently before they change it: a closing schedules the purge of the files a reply
+    added a moment before from what it read, and a stale read left them held for ever. (moto
+    reads consistently whatever is asked: the calls are checked.)"""
+    changes = {
+        "withdrawal": ("/requests/{}/withdrawal", alice, {}),
+        "question": (_backoffice(alice, "{}", "information-request"), agent, {"message": "?"}),
+        "decision": (_backoffice(alice, "{}", "decision"), agent, {"outcome": "accepted",
+                                                                  "amount": "10.00"}),
+        "reclassification": (_backoffice(alice, "{}", "reclassification"), agent,
+                             {"service": "devis"}),
+    }  # fmt: skip
+    for name, (path, who, body) in changes.items():
+        request_id = file_justificatif(api, alice, today)
+        pump.drain()
+        with aws_calls_made() as calls:
+            answer = api.post(path.format(request_id), who, body=body)
+        assert answer.status == 200, (name, answer.body)
+        reads = [p for n, p in calls if n == "GetItem" and request_id in json.dumps(p)]
+        assert reads[0].get("ConsistentRead") is True, name
+
+
 def test_a_withdrawn_request_leaves_its_work_list_and_its_files_are_closed(
     api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date
 ) -> None:
