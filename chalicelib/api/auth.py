@@ -253,7 +253,8 @@ def bearer_token(headers: Any) -> str:
 def _require_json(event: Any) -> None:
     """Answer 415 in our shape before Chalice answers it in its own."""
     content_type = (event.headers.get("content-type") or "application/json").lower()
-    if event.method in {"POST", "PUT", "PATCH"} and not content_type.startswith("application/json"):
+    media_type = content_type.split(";", 1)[0].strip()  # its parameters (charset) aside
+    if event.method in {"POST", "PUT", "PATCH"} and media_type != "application/json":
         raise UnsupportedMediaType("Le corps doit être en JSON (Content-Type: application/json).")
 
 

@@ -299,6 +299,12 @@ def test_malformed_oversized_and_non_json_bodies(api: Api, alice: SignedIn) -> N
         "/requests", alice, raw="a=b", headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
     assert (form.status, form.body["error"]["code"]) == (415, "unsupported_media_type")
+    # The media type, not its first letters; its parameters aside.
+    for media_type in ("application/jsonpatch", "application/json-seq"):
+        answer = api.post("/requests", alice, raw="{}", headers={"Content-Type": media_type})
+        assert answer.status == 415, media_type
+    charset = {"Content-Type": "application/json; charset=utf-8"}
+    assert api.post("/requests", alice, raw="[]", headers=charset).status == 400  # read: JSON
 
 
 def test_full_iban_never_comes_back(api: Api, alice: SignedIn, today: date) -> None:
