@@ -178,7 +178,10 @@ class DocumentRepository:
         return record
 
     def get(self, member_id: str, document_id: str) -> DocumentRecord:
-        month = month_of(document_id)
+        try:
+            month = month_of(document_id)
+        except NotFound:  # not an id at all: no document, rather than "no request"
+            raise NotFound("Document introuvable.") from None
         answer = dynamodb().get_item(
             TableName=table(),
             Key=serialize(keys.document_key(member_id, month, document_id.upper())),

@@ -70,6 +70,9 @@ def test_reads_and_downloads_answer_404_as_if_nothing_existed(
         assert answer.body["error"]["code"] == "not_found"
         _leaks_nothing(answer, alice)
     assert unknown.status == 404
+    for document_id in ("01ARZ3NDEKTSV4RRFFQ69G5FAV", "pas-un-document"):
+        answer = api.get(f"/documents/{document_id}/download", bob)
+        assert (answer.status, answer.body["error"]["message"]) == (404, "Document introuvable.")
     assert api.get("/documents", bob).body == {"documents": []}
     assert _snapshot(api, alice, alices_things) == before
 
