@@ -37,13 +37,21 @@ def request_expires(closed_at: datetime) -> datetime:
 
 
 def attachments_purge_day(closed_at: datetime) -> date:
-    """The Paris day the daily watch deletes a closed request's attachments: 90 days on."""
-    return clock.paris_date(closed_at + ATTACHMENTS_AFTER_CLOSING)
+    """The Paris day the daily watch deletes a closed request's attachments: 90 days after the
+    Paris day it closed (calendar days: 90 × 24 hours from a summer night lands on the 89th
+    once winter time has come)."""
+    return clock.paris_date(closed_at) + ATTACHMENTS_AFTER_CLOSING
 
 
 def letters_purge_day(closed_at: datetime) -> date:
     """The Paris day the daily watch deletes a closed request's letters' PDFs."""
-    return clock.paris_date(request_expires(closed_at))
+    return letters_purge_day_of(request_expires(closed_at))
+
+
+def letters_purge_day_of(expires_at: datetime) -> date:
+    """The day after the Paris day their items expire, never that day: the watch runs in the
+    morning, and a letter listed until its very moment must still download until then."""
+    return clock.paris_date(expires_at) + timedelta(days=1)
 
 
 def epoch(moment: datetime) -> int:

@@ -67,8 +67,8 @@ def late_letter(member_id: str, request_id: str, pdf_key: str, expires_at: int) 
     once the decision is recorded) goes with it: its PDF joins the request's letters' purge
     entry, created if the closing had no letter yet. The caller gives the item and guard the
     same `expires_at`."""
-    closed_day = clock.paris_date(datetime.fromtimestamp(expires_at, UTC))
-    key = keys.purge_key(closed_day.isoformat(), member_id, request_id, Purged.letters.value)
+    day = retention.letters_purge_day_of(datetime.fromtimestamp(expires_at, UTC))
+    key = keys.purge_key(day.isoformat(), member_id, request_id, Purged.letters.value)
     return {
         "Update": {
             "TableName": table(),

@@ -246,8 +246,9 @@ def test_a_closed_request_and_its_letters_go_5_years_after_closing_and_not_befor
     for key in (request_key, document_key, guard):
         assert _item(local_stack, key) is None, key
 
-    # The letter's PDF: the watch deletes it on the day its request expires, not the day before.
-    letters_day = clock.paris_date(expires)
+    # The letter's PDF: the watch deletes it the day after its request expires, not on that
+    # day (its morning run would come before the letter's moment) and not before.
+    letters_day = clock.paris_date(expires) + DAY
     watch_on(letters_day - DAY)
     assert current_objects(local_stack, pdf) == [pdf]
     watch_on(letters_day)
