@@ -801,7 +801,7 @@ class Transitions:
                 "svc_sk": service_sort(NORMAL, record.created_at, record.request_id),
                 **extra,
             },
-            remove=("information_request",),
+            remove=("information_request", "due_at"),  # closed: no answer owed any more
         )
         decided = events.RequestDecided.of(
             _after(record, status=Status.processed), now, outcome=outcome
@@ -892,7 +892,7 @@ class Transitions:
                 "svc_pk": service_partition(record.service, LISTS[Status.withdrawn]),
                 "svc_sk": service_sort(NORMAL, record.created_at, record.request_id),
             },
-            remove=("information_request",),
+            remove=("information_request", "due_at"),  # closed: no answer owed any more
             append={"messages": [message.model_dump(mode="json")]} if message else {},
         )
         change.outbox(record.request_id, now)

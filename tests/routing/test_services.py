@@ -279,6 +279,31 @@ def test_complaint_gets_its_acknowledgement_and_a_due_date_two_months_ahead(
     assert "lunettes est incomplet" in text  # the dated copy of what she filed
 
 
+@pytest.mark.parametrize("closed_by", ["decision", "withdrawal"])
+def test_a_closed_complaint_owes_no_answer_any_more(
+    api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn, closed_by: str
+) -> None:
+    """`due_at`: when an answer is owed, null if none (API.md); the portal shows « Réponse
+    attendue avant le … » while it is set."""
+    created = _file(api, alice, "contact.demande",
+                    {"subject": "remboursements", "detail": "montant_conteste"},
+                    complaint=True, description="Remboursement incomplet.")  # fmt: skip
+    request_id = created["request_id"]
+    pump.drain()
+    assert _detail(api, alice, request_id)["due_at"]
+    if closed_by == "decision":
+        closed = api.post(
+            f"/backoffice/members/{alice.member_id}/requests/{request_id}/decision",
+            agent_all,
+            body={"outcome": "refused", "message": "Le remboursement était complet."},
+        )
+    else:
+        closed = api.post(f"/requests/{request_id}/withdrawal", alice, body={})
+    assert closed.status == 200, closed.body
+    assert closed.body["due_at"] is None
+    assert _detail(api, alice, request_id)["due_at"] is None
+
+
 def test_duplicate_delivery_routes_once_and_issues_one_letter(
     api: Api, local_stack: LocalStack, pump: QueuePump, alice: SignedIn
 ) -> None:

@@ -424,6 +424,7 @@ class FakeTransitions:
             "status": Status.processed,
             "outcome": Outcome(outcome),  # stored as the table holds it: a valid outcome
             "information_request": None,
+            "due_at": None,  # closed: no answer owed any more
             **extra,
         }
         self._change(record, updates, entry, {"processed_at": clock.iso_z(now)})
@@ -490,7 +491,11 @@ class FakeTransitions:
         stored, _ = self._state(record)
         if stored.status not in OPEN_STATUSES:
             return None
-        updates: dict[str, Any] = {"status": Status.withdrawn, "information_request": None}
+        updates: dict[str, Any] = {
+            "status": Status.withdrawn,
+            "information_request": None,
+            "due_at": None,
+        }
         if message is not None:
             updates["messages"] = [*stored.messages, message]
         self._change(record, updates, _entry(now, Status.withdrawn, label, Actor.member))
