@@ -4,9 +4,16 @@
 #
 # Needs, for a real run: the AWS CLI with credentials for the target account, and
 #   ARTIFACT_BUCKET       an S3 bucket for the Lambda bundle (aws cloudformation package)
+#   NOTIFICATIONS_FROM    the address the members' e-mails come from, in a domain the stage's
+#                         SES identity can be verified for (its DNS records published once)
 #   PORTAL_ORIGINS        (optional) the portal's origins if not its CloudFront domain (CORS),
 #                         comma-separated, e.g. https://adherent.example
+#   PORTAL_URL            (optional) the portal the e-mails link to (List-Unsubscribe); by
+#                         default the first of the stage's portal origins
 #   ALARM_TOPIC_ARN       (optional) the SNS topic of the on-call rota
+# and, once per account and region, what the stacks cannot create themselves: API Gateway's
+# CloudWatch Logs role (`aws apigateway update-account`, the API's access logs need it), SES
+# production access (out of the sandbox) and an SMS spending limit that fits the members' SMS.
 set -euo pipefail
 stage=${1:?usage: deploy.sh dev|prod}
 dist="dist/${stage}"
@@ -15,7 +22,7 @@ run() {
   if [ "${DRY_RUN:-0}" = "1" ]; then printf '%q ' "$@"; printf '\n'; else "$@"; fi
 }
 if [ "${DRY_RUN:-0}" != "1" ]; then
-  for name in ARTIFACT_BUCKET; do
+  for name in ARTIFACT_BUCKET NOTIFICATIONS_FROM; do
     [ -n "${!name:-}" ] || { echo "deploy: $name is not set (see infra/deploy.sh)" >&2; exit 2; }
   done
   command -v aws >/dev/null || { echo "deploy: the AWS CLI is not installed" >&2; exit 2; }
@@ -27,8 +34,21 @@ run aws cloudformation deploy --region "$region" \
   --stack-name "generation-demarches-${stage}-data" \
   --template-file "${dist}/stateful.yaml" \
   --parameter-overrides "Stage=${stage}" "PortalOrigins=${PORTAL_ORIGINS:-}" \
+    "NotificationsFrom=${NOTIFICATIONS_FROM:-<NOTIFICATIONS_FROM>}" \
     "AlarmTopicArn=${ALARM_TOPIC_ARN:-}" \
   --no-fail-on-empty-changeset --tags "app=generation-demarches" "stage=${stage}"
+output() {  # output <stack> <key>
+  if [ "${DRY_RUN:-0}" = "1" ]; then echo "<$2>"; return; fi
+  aws cloudformation describe-stacks --region "$region" --stack-name "$1" \
+    --query "Stacks[0].Outputs[?OutputKey=='$2'].OutputValue" --output text
+}
+data_stack="generation-demarches-${stage}-data"
+portal_url=${PORTAL_URL:-$(output "$data_stack" PortalOrigins | cut -d, -f1)}
+secret_version() {  # secret_version <name>: the version its current value has (not the value)
+  if [ "${DRY_RUN:-0}" = "1" ]; then echo "<$1 version>"; return; fi
+  aws secretsmanager list-secret-version-ids --region "$region" --secret-id "$1" \
+    --query "Versions[?contains(VersionStages, 'AWSCURRENT')].VersionId | [0]" --output text
+}
 run aws cloudformation package --region "$region" \
   --template-file "${dist}/app/sam.yaml" \
   --s3-bucket "${ARTIFACT_BUCKET:-artifact-bucket}" --s3-prefix "generation-demarches/${stage}" \
@@ -38,16 +58,13 @@ run aws cloudformation deploy --region "$region" \
   --template-file "${dist}/app/packaged.yaml" \
   --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
   --parameter-overrides "Stage=${stage}" "AlarmTopicArn=${ALARM_TOPIC_ARN:-}" \
+    "PortalUrl=${portal_url}" \
+    "CursorSecretVersion=$(secret_version "generation-demarches-${stage}-cursor-secret")" \
+    "LogPseudonymSecretVersion=$(secret_version "generation-demarches-${stage}-log-pseudonym-secret")" \
   --no-fail-on-empty-changeset --tags "app=generation-demarches" "stage=${stage}"
 
 # The portal (web/, copied by `make package`): its config.json names the stage's API and pool,
 # then the files go to the private portal bucket and CloudFront forgets the old ones.
-output() {  # output <stack> <key>
-  if [ "${DRY_RUN:-0}" = "1" ]; then echo "<$2>"; return; fi
-  aws cloudformation describe-stacks --region "$region" --stack-name "$1" \
-    --query "Stacks[0].Outputs[?OutputKey=='$2'].OutputValue" --output text
-}
-data_stack="generation-demarches-${stage}-data"
 cat > "${dist}/portal/config.json" <<JSON
 {"api_url": "$(output "generation-demarches-${stage}-app" EndpointURL)",
  "cognito_endpoint": "https://cognito-idp.${region}.amazonaws.com/",

@@ -1,0 +1,91 @@
+"""What `make deploy` gives each stage (`infra/deploy.sh`, run with DRY_RUN=1: the commands it
+would run), and what the data stack needs to be created on AWS at all."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _deploy(tmp_path: Path, stage: str, **env: str) -> subprocess.CompletedProcess[str]:
+    dist = tmp_path / "dist" / stage
+    (dist / "app").mkdir(parents=True, exist_ok=True)
+    (dist / "portal").mkdir(exist_ok=True)
+    (dist / "stateful.yaml").write_text("{}")
+    (dist / "app" / "sam.yaml").write_text("{}")
+    return subprocess.run(
+        [str(ROOT / "infra" / "deploy.sh"), stage],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k not in {"NOTIFICATIONS_FROM", "PORTAL_URL"}}
+        | env,
+        check=False,
+    )
+
+
+def _command(output: str, stack: str) -> str:
+    [found] = [c for c in output.splitlines() if "cloudformation deploy" in c and stack in c]
+    return found
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_each_stage_gets_its_sender_and_its_portal(tmp_path: Path, stage: str) -> None:
+    """Without them the data stack's SES identity was `…@generation-demarches.local` (never
+    verifiable: every e-mail failed to its DLQ) and dev's e-mails linked to prod's portal."""
+    sender = f"notifications@{stage}.generation-demarches.fr"
+    answer = _deploy(tmp_path, stage, DRY_RUN="1", NOTIFICATIONS_FROM=sender)
+    assert answer.returncode == 0, answer.stderr
+    assert f"NotificationsFrom={sender}" in _command(answer.stdout, f"-{stage}-data")
+    # By default the first of the stage's portal origins (its CloudFront domain unless set).
+    assert "PortalUrl=\\<PortalOrigins\\>" in _command(answer.stdout, f"-{stage}-app")
+    given = _deploy(tmp_path, stage, DRY_RUN="1", PORTAL_URL="https://adherent.example")
+    assert "PortalUrl=https://adherent.example" in _command(given.stdout, f"-{stage}-app")
+
+
+def test_a_real_deploy_refuses_to_start_without_a_sender(tmp_path: Path) -> None:
+    answer = _deploy(tmp_path, "prod", ARTIFACT_BUCKET="artifacts")
+    assert answer.returncode == 2
+    assert "NOTIFICATIONS_FROM is not set" in answer.stderr
+
+
+def test_the_portals_logs_go_to_a_bucket_cloudfront_can_deliver_to(
+    prod_package: dict[str, Any],
+) -> None:
+    """CloudFront's standard logs are delivered through object ACLs: to a bucket whose ACLs
+    are off (`BucketOwnerEnforced`) the distribution is refused and the data stack rolls back."""
+    resources = prod_package["stateful"]["Resources"]
+    [distribution] = [r for r in resources.values() if r["Type"] == "AWS::CloudFront::Distribution"]
+    logging = distribution["Properties"]["DistributionConfig"]["Logging"]
+    bucket = resources[logging["Bucket"]["Fn::GetAtt"][0]]["Properties"]
+    [rule] = bucket["OwnershipControls"]["Rules"]
+    assert rule["ObjectOwnership"] == "BucketOwnerPreferred"
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    encryption = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"  # not KMS
+
+
+def test_a_rotated_secret_reaches_the_functions_on_the_next_deploy(
+    tmp_path: Path, prod_package: dict[str, Any]
+) -> None:
+    """CloudFormation resolves a dynamic reference again only when it changes: a versionless
+    one left the functions on the old secret after `put-secret-value` and `make deploy`
+    (an empty change set). Each deploy now names the secrets' current versions."""
+    import json
+
+    answer = _deploy(tmp_path, "prod", DRY_RUN="1", NOTIFICATIONS_FROM="n@generation.fr")
+    app = _command(answer.stdout, "-prod-app")
+    for name, parameter in (("cursor-secret", "CursorSecretVersion"),
+                            ("log-pseudonym-secret", "LogPseudonymSecretVersion")):  # fmt: skip
+        assert f"{parameter}=\\<generation-demarches-prod-{name}\\ version\\>" in app
+        reference = (
+            f"{{{{resolve:secretsmanager:generation-demarches-${{Stage}}-{name}"
+            f":SecretString:::${{{parameter}}}}}}}"
+        )
+        assert reference in json.dumps(prod_package["app"]), reference
