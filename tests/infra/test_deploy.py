@@ -89,3 +89,50 @@ def test_a_rotated_secret_reaches_the_functions_on_the_next_deploy(
             f":SecretString:::${{{parameter}}}}}}}"
         )
         assert reference in json.dumps(prod_package["app"]), reference
+
+
+def _alarms(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    ]
+
+
+def _watched(alarm: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """(namespace, metric, dimension values) of every metric the alarm reads."""
+    if "Metrics" in alarm:
+        stats = [m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m]
+    else:
+        stats = [alarm]
+    return [
+        (m["Namespace"], m["MetricName"], [d["Value"] for d in m.get("Dimensions", [])])
+        for m in stats
+    ]
+
+
+@pytest.mark.parametrize("schedule", ["OutboxSweeper", "SlaWatch", "SmsMorning"])
+def test_a_failing_schedule_raises_an_alarm(prod_package: dict[str, Any], schedule: str) -> None:
+    """A schedule has no queue, so no DLQ: nothing else says it failed (the daily watch's audit
+    chain alarm stays quiet when the watch fails before checking it)."""
+    watched = [w for a in _alarms(prod_package["app"]) for w in _watched(a)]
+    assert ("AWS/Lambda", "Errors", [{"Ref": schedule}]) in watched
+
+
+def test_a_daily_watch_that_never_runs_raises_an_alarm(prod_package: dict[str, Any]) -> None:
+    invoked = [("AWS/Lambda", "Invocations", [{"Ref": "SlaWatch"}])]
+    [alarm] = [a for a in _alarms(prod_package["app"]) if _watched(a) == invoked]
+    assert (alarm["ComparisonOperator"], alarm["TreatMissingData"]) == (
+        "LessThanThreshold",
+        "breaching",
+    )
+    assert alarm["Period"] * alarm["EvaluationPeriods"] <= 86400
+
+
+def test_throttling_raises_an_alarm(prod_package: dict[str, Any]) -> None:
+    """The API's function and the table: members refused, or calls failing after retries."""
+    app = [w for a in _alarms(prod_package["app"]) for w in _watched(a)]
+    assert ("AWS/Lambda", "Throttles", [{"Ref": "APIHandler"}]) in app
+    data = [w for a in _alarms(prod_package["stateful"]) for w in _watched(a)]
+    assert ("AWS/DynamoDB", "ReadThrottleEvents", [{"Ref": "Table"}]) in data
+    assert ("AWS/DynamoDB", "WriteThrottleEvents", [{"Ref": "Table"}]) in data
