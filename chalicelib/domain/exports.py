@@ -116,14 +116,23 @@ def readme(
     letters: int,
     attachments: int,
     attachments_gone: int,
+    attachments_purged: int = 0,
 ) -> str:
-    """`README.txt`: what each file of the zip is, in French."""
+    """`README.txt`: what each file of the zip is, in French. `attachments_gone`: files a
+    request still lists that are no longer held; `attachments_purged`: requests whose files
+    the retention deleted (they list none any more, `attachments_deleted_at` says when)."""
     gone = (
         f"\n{attachments_gone} pièce(s) jointe(s) mentionnée(s) dans requests.json ne sont plus "
         "conservées (durées de conservation) et ne figurent donc pas dans cette archive.\n"
         if attachments_gone
         else ""
     )
+    if attachments_purged:
+        gone += (
+            f"\nLes pièces jointes de {attachments_purged} démarche(s) ne sont plus conservées "
+            "(durée de conservation écoulée) : requests.json indique pour chacune quand elles "
+            "ont été supprimées (attachments_deleted_at).\n"
+        )
     return f"""Génération — vos données personnelles
 Export du {exported_on.strftime("%d/%m/%Y")}
 

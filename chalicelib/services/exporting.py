@@ -180,5 +180,6 @@ def write_archive(uow: UnitOfWork, member_id: str, archive: IO[bytes], now: date
             letters=letters,
             attachments=held,
             attachments_gone=gone,
+            attachments_purged=sum(1 for d in details if d.attachments_deleted_at is not None),
         )
         zf.writestr(entry("README.txt", True), text.encode("utf-8"))

@@ -378,3 +378,40 @@ def test_docs_retention_table_is_what_the_bucket_rules_say(key: str, days: int) 
     """The ages `docs/retention.md` states, held to the template: the shortest rule wins."""
     rules = [r for r in template_rules() if r.matches(key, {}) and r.days is not None]
     assert rules and min(r.days for r in rules if r.days is not None) == days
+
+
+def test_the_export_says_whose_attachments_the_retention_deleted(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    agent_all: SignedIn,
+    today: date,
+    watch_on: Callable[..., None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once purged, a request lists no attachment: the README counted only files still listed,
+    so it said nothing of those the retention deleted (design-notes, "Data export")."""
+    import io
+    import zipfile
+
+    import requests as http
+
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    closed_at = clock.now()
+    _freeze(monkeypatch, closed_at)
+    _refuse(api, agent_all, alice, request_id)
+    pump.drain()
+    watch_on(retention.attachments_purge_day(closed_at))
+    monkeypatch.undo()
+    assert api.get(f"/requests/{request_id}", alice).body["attachments"] == []
+    assert current_objects(local_stack, _attachments_prefix(alice, request_id)) == []
+    asked = api.post("/me/exports", alice)
+    assert asked.status == 202, asked.body
+    pump.drain()
+    ready = api.get(f"/me/exports/{asked.body['export_id']}", alice).body
+    assert ready["status"] == "ready", ready
+    archive = zipfile.ZipFile(io.BytesIO(http.get(ready["url"], timeout=30).content))
+    readme = archive.read("README.txt").decode()
+    assert "Les pièces jointes de 1 démarche(s) ne sont plus conservées" in readme, readme
