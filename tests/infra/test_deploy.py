@@ -136,3 +136,31 @@ def test_throttling_raises_an_alarm(prod_package: dict[str, Any]) -> None:
     data = [w for a in _alarms(prod_package["stateful"]) for w in _watched(a)]
     assert ("AWS/DynamoDB", "ReadThrottleEvents", [{"Ref": "Table"}]) in data
     assert ("AWS/DynamoDB", "WriteThrottleEvents", [{"Ref": "Table"}]) in data
+
+
+def test_every_function_logs_to_a_group_kept_a_year_under_the_stacks_key(
+    prod_package: dict[str, Any],
+) -> None:
+    """Lambda's own groups never expire (docs/retention.md). Each function names a group made
+    by the stack, which its role may write to and the key's policy lets CloudWatch Logs use."""
+    from fnmatch import fnmatchcase
+
+    from tests.infra.test_iam import PSEUDO, _sub
+
+    resources = prod_package["app"]["Resources"]
+    key = prod_package["stateful"]["Resources"]["Key"]["Properties"]["KeyPolicy"]
+    [logs] = [s for s in key["Statement"] if s["Sid"] == "LogsEncryptTheApiAccessLogs"]
+    allowed = [_sub(a["Fn::Sub"]) for a in
+               logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]]  # fmt: skip
+    functions = {n: r for n, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert len(functions) == 15
+    for name, function in functions.items():
+        group = resources[function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]]
+        assert group["Type"] == "AWS::Logs::LogGroup", name
+        assert group["Properties"]["RetentionInDays"] == 365, name
+        assert "KmsKeyId" in group["Properties"], name
+        group_name = group["Properties"]["LogGroupName"]["Fn::Sub"].replace(
+            "${AWS::StackName}", PSEUDO["AWS::StackName"]
+        )
+        arn = f"arn:aws:logs:eu-west-3:{PSEUDO['AWS::AccountId']}:log-group:{group_name}"
+        assert any(fnmatchcase(arn, pattern) for pattern in allowed), arn
