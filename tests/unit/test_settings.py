@@ -110,5 +110,6 @@ def test_the_stack_holds_two_secrets_and_gives_each_function_both() -> None:
     }
     merge, _ = decode_str((Path(__file__).parents[2] / "infra" / "chalice-merge.yaml").read_text())
     variables = merge["Globals"]["Function"]["Environment"]["Variables"]
-    assert "cursor-secret}}" in variables["CURSOR_SECRET"]["Fn::Sub"]
-    assert "log-pseudonym-secret}}" in variables["LOG_PSEUDONYM_SECRET"]["Fn::Sub"]
+    # Each at the version `make deploy` names (tests/infra/test_deploy.py).
+    assert "cursor-secret:SecretString:::" in variables["CURSOR_SECRET"]["Fn::Sub"]
+    assert "log-pseudonym-secret:SecretString:::" in variables["LOG_PSEUDONYM_SECRET"]["Fn::Sub"]
