@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain import clock
+from chalicelib.domain import clock, retention
 from chalicelib.domain import documents as document_rules
 from chalicelib.domain.documents import DocumentSummary
 from chalicelib.domain.errors import Conflict, NotFound
@@ -33,28 +33,52 @@ def timeline(
     status: Status | None = None,
     request_type: str | None = None,
 ) -> TimelinePage:
-    """One month, or up to `limit` months older than `before`: one read of the calendar, then
-    one Query per month that holds requests (concurrently). Filters keep whole months: a page
-    is the same months, with only the requests that match."""
+    """One month, or up to `limit` months older than `before` that hold requests: one read of
+    the calendar, then one Query per month (concurrently). Filters keep whole months: a page is
+    the same months, with only the requests that match.
+
+    The calendar keeps a month whose requests have all expired (5 years after their closing):
+    read empty, it is skipped, the page reads on to fill itself, and it leaves the calendar
+    (`_forget_expired`), so that no page is announced that holds nothing."""
     months = uow.requests.request_months(member_id)
+    read: dict[str, list[RequestSummary]] = {}
     if month is not None:
-        page, more = ([month] if month in months else []), False
+        read = uow.requests.months(member_id, [month] if month in months else [])
+        page, more = [m for m in read if read[m]], False
     else:
         remaining = [m for m in months if before is None or m < before]
-        page, more = remaining[:limit], len(remaining) > limit
-    found = {
+        page = []
+        while remaining and len(page) < limit:
+            batch, remaining = remaining[: limit - len(page)], remaining[limit - len(page) :]
+            found = uow.requests.months(member_id, batch)
+            read.update(found)
+            page += [m for m in batch if found[m]]
+        more = bool(remaining)
+    _forget_expired(uow, member_id, read)
+    shown = {
         m: [
             r
-            for r in requests
+            for r in read[m]
             if (status is None or r.status is status)
             and (request_type is None or r.type == request_type)
         ]
-        for m, requests in uow.requests.months(member_id, page).items()
+        for m in page
     }
     return TimelinePage(
-        months=[(m, found[m]) for m in page if found[m]],
-        last_month=page[-1] if more else None,
+        months=[(m, shown[m]) for m in page if shown[m]],
+        last_month=page[-1] if more and page else None,
     )
+
+
+def _forget_expired(uow: UnitOfWork, member_id: str, read: dict[str, list[RequestSummary]]) -> None:
+    """Months read empty that no request can be in any more: older than the longest a closed
+    request is kept (a newer month read empty may only not show a request filed a moment ago:
+    the Query is eventually consistent)."""
+    today = clock.paris_date(clock.now())
+    horizon = f"{today.year - retention.CLOSED_REQUEST_YEARS:04d}-{today.month:02d}"
+    gone = [m for m, requests in read.items() if not requests and m < horizon]
+    if gone:
+        uow.requests.forget_months(member_id, gone)
 
 
 def attachment_link(

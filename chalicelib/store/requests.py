@@ -3,6 +3,7 @@ idempotency records and the outbox marker (sparse `gsi_pending`)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,6 +42,8 @@ from chalicelib.store.dynamo import (
 from chalicelib.store.members import beneficiaries_of
 from chalicelib.store.queues import INTAKE, service_queue
 from chalicelib.store.uploads import uploads_of
+
+logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 HELD_IBAN_TTL = timedelta(days=90)
@@ -539,6 +542,19 @@ class RequestRepository:
             return {m: self.month(member_id, m) for m in months}
         found = parallel_map(lambda m: self.month(member_id, m), months)
         return dict(zip(months, found, strict=True))
+
+    def forget_months(self, member_id: str, months: list[str]) -> None:
+        """Months whose requests have all expired leave the calendar (best effort: a month
+        left in it is read again, and found empty again, next time)."""
+        try:
+            dynamodb().update_item(
+                TableName=table(),
+                Key=serialize(keys.calendar_key(member_id)),
+                UpdateExpression="DELETE request_months :gone",
+                ExpressionAttributeValues=serialize({":gone": set(months)}),
+            )
+        except ClientError as error:
+            logger.warning("calendar not pruned: %s", type(error).__name__)
 
 
 def service_partition(service: str, state: str) -> str:

@@ -246,3 +246,37 @@ def test_scheduled_sweeper_is_wired_every_minute() -> None:
 
     events = [e for e in app.event_sources if e.name == "outbox_sweeper"]
     assert [e.schedule_expression.to_string() for e in events] == ["rate(1 minute)"]
+
+
+def test_months_whose_requests_all_expired_announce_no_page_and_leave_the_calendar(
+    api: Api, local_stack: LocalStack, alice: SignedIn
+) -> None:
+    """A long-standing member: six months of requests closed over five years ago (expired, TTL
+    not run yet), one request this month. The first page announced a next one that held
+    nothing; the months now fill the page only with requests, and the expired ones go."""
+    from chalicelib.domain import clock, retention
+    from chalicelib.domain.requests import month_of
+    from chalicelib.store import keys
+
+    assert alice.member_id is not None
+    dynamodb = local_stack.client("dynamodb")
+    table = local_stack.outputs["TableName"]
+    for month in range(1, 7):
+        old = _file_in_the_past(alice, datetime(2021, month, 10, 12, tzinfo=UTC))
+        key = keys.request_key(alice.member_id, month_of(old), old)
+        dynamodb.update_item(
+            TableName=table,
+            Key={k: {"S": v} for k, v in key.items()},
+            UpdateExpression="SET expires_at = :t",
+            ExpressionAttributeValues={":t": {"N": str(retention.epoch(clock.now()) - 60)}},
+        )
+    older = _file_in_the_past(alice, datetime(2021, 1, 20, 12, tzinfo=UTC))  # still kept
+    live = _file_in_the_past(alice, datetime.now(UTC))
+    first = api.get("/requests?limit=2", alice).body
+    shown = [r["request_id"] for m in first["months"] for r in m["requests"]]
+    assert (shown, first["next_cursor"]) == ([live, older], None)
+    calendar = dynamodb.get_item(
+        TableName=table, Key={k: {"S": v} for k, v in keys.calendar_key(alice.member_id).items()}
+    )["Item"]["request_months"]["SS"]
+    assert sorted(calendar) == sorted({month_of(live), "2021-01"})
+    assert api.get("/requests?month=2021-03", alice).body["months"] == []

@@ -329,6 +329,9 @@ class FakeRequests:
                 found[record.month].append(record.summary())
         return found
 
+    def forget_months(self, member_id: str, months: list[str]) -> None:
+        """The calendar here is the records' months: nothing expires from it to forget."""
+
 
 def _entry(
     now: datetime, status: Status, label: str, by: Actor, agent_id: str | None = None
