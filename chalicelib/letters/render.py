@@ -172,12 +172,23 @@ class Document(FPDF):
         if address.country != "FR":
             lines.append(COUNTRIES.get(address.country, address.country))
         self.set_xy(WINDOW_X, top)
-        self.use(10.5, "B")
-        self.cell(0, 5.2, self.printable(fr.full_name(member.first_name, member.last_name)))
-        self.use(10.5)
+        self.window_line(fr.full_name(member.first_name, member.last_name), "B")
         for line in lines:
-            self.set_xy(WINDOW_X, self.get_y() + 5.2)
-            self.cell(0, 5.2, self.printable(line))
+            self.window_line(line)
+
+    def window_line(self, text: str, style: str = "") -> None:
+        """One line of the address, within the window up to the right margin: in smaller type
+        when it does not fit (a commune's name stays whole, on its postal code's line), and
+        wrapped only past that (an address line may hold 120 characters)."""
+        width = LEFT + WIDTH - WINDOW_X
+        printable = self.printable(text)
+        size = 10.5
+        self.use(size, style)
+        while self.get_string_width(printable) > width and size > 8:
+            size -= 0.5
+            self.use(size, style)
+        self.set_x(WINDOW_X)
+        self.multi_cell(width, 5.2, printable, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def place_and_date(self, issued_on: date, top: float) -> None:
         city = next(a for a in CONTACT["addresses"] if a["label"] == "Demandes et documents")

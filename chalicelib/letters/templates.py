@@ -465,7 +465,10 @@ def _confirm_change(facts: _Facts, outcome: Outcome | None) -> list[Block]:
         ),
     ]
     if rows:
-        blocks += [Heading("Informations enregistrées"), Fields(tuple(rows))]
+        # Only an acceptance applies what was filed (`services/decisions`): a partial one
+        # recalls it, the agent's message says what was taken into account.
+        heading = "Votre demande" if partial else "Informations enregistrées"
+        blocks += [Heading(heading), Fields(tuple(rows))]
     blocks += [Paragraph(_coverage_sentence(change)) for change in context.coverage_changes]
     if partial:
         blocks += [

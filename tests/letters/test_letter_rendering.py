@@ -202,3 +202,53 @@ def test_an_answer_to_a_contact_request_recalls_what_was_asked(context_for: Cont
     assert "Sujet Mes cotisations" in text
     assert "Détail Attestation fiscale (loi Madelin)" in text
     assert "Votre attestation fiscale est disponible dans votre espace adhérent." in text
+
+
+def _drawn_runs(pdf: bytes) -> list[tuple[str, float, float]]:
+    """Each text run of page 1 with where it starts (mm from the left) and its font size."""
+    runs: list[tuple[str, float, float]] = []
+    mm = 72 / 25.4
+
+    def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
+        if text.strip():
+            runs.append((text.strip(), tm[4] / mm, size * tm[0]))
+
+    PdfReader(BytesIO(pdf)).pages[0].extract_text(visitor_text=visit)
+    return runs
+
+
+def test_a_long_postal_address_wraps_inside_the_page(context_for: ContextFor) -> None:
+    """A line the profile accepts (120 characters) and a real commune's name, drawn in the
+    envelope window in one piece, ran off the page: the end of the address was lost."""
+    from chalicelib.domain.members import PostalAddress
+    from chalicelib.letters.render import RIGHT, Document
+
+    address = PostalAddress(
+        line1="Résidence Les Jardins de la Roseraie, Bâtiment C, Escalier 4, Appartement 127",
+        postal_code="51290",
+        city="Saint-Remy-en-Bouzemont-Saint-Genest-et-Isson",
+    )
+    context = context_for(LetterKind.refus_remboursement, Outcome.refused)
+    member = context.member.model_copy(update={"postal_address": address})
+    pdf = render_letter(
+        LetterKind.refus_remboursement, context.model_copy(update={"member": member})
+    )
+    measure = Document(title="t", subject="s", reference=None, issued_on=ISSUED_ON)
+    measure.add_page()
+    for text, x, size in _drawn_runs(pdf):
+        measure.use(size)
+        assert x + measure.get_string_width(text) <= 210 - RIGHT + 0.5, (text, x)
+    text = " ".join(pdf_text(pdf).split())
+    for part in ("Appartement 127", "SAINT-REMY-EN-BOUZEMONT-SAINT-GENEST-ET-ISSON"):
+        assert part in text, part
+
+
+def test_a_partly_accepted_change_does_not_say_it_was_recorded(context_for: ContextFor) -> None:
+    """Only an acceptance applies what was filed: a partial one listed it all the same under
+    « Informations enregistrées » (a newborn not added, an IBAN not applied)."""
+    kind = LetterKind.confirmation_modification
+    partial = pdf_text(render_letter(kind, context_for(kind, Outcome.partially_accepted)))
+    assert "Informations enregistrées" not in partial
+    assert "Votre demande" in partial
+    accepted = pdf_text(render_letter(kind, context_for(kind, Outcome.accepted)))
+    assert "Informations enregistrées" in accepted
