@@ -111,7 +111,7 @@ def _beneficiaries(pdf: Document, rights: Sequence[BeneficiaryRights]) -> None:
             beneficiary = right.beneficiary
             table.row(
                 (
-                    fr.full_name(beneficiary.first_name, beneficiary.last_name),
+                    pdf.printable(fr.full_name(beneficiary.first_name, beneficiary.last_name)),
                     fr.RELATIONSHIP_LABELS[beneficiary.relationship],
                     fr.short_date(beneficiary.birth_date),
                     fr.short_date(right.valid_from),
@@ -186,7 +186,7 @@ def _member_and_contract(pdf: Document, member: Member, request_id: str | None) 
             row = table.row()
             for label, value in pairs[i : i + 2]:
                 row.cell(label, style=FontFace(color=MUTED))
-                row.cell(value)
+                row.cell(pdf.printable(value))  # what a member typed: as the font can draw it
     pdf.ln(GAP + 1)
 
 

@@ -166,3 +166,17 @@ def test_the_symbol_has_the_data_matrix_finder_pattern() -> None:
     assert symbol[0] == "10" * 5  # alternating top edge
     assert "".join(row[-1] for row in symbol) == "01" * 5  # alternating right edge
     assert all(set(row) == {"0"} for row in rows[:quiet])  # quiet zone
+
+
+def test_what_the_font_cannot_draw_is_marked_not_dropped(
+    member: Member, beneficiaries: list[Beneficiary]
+) -> None:
+    """A name typed in the family-situation form (any text) reaches the attestation: a glyph
+    the font lacks was dropped without a trace; the letters print « ? » (`Document.printable`)."""
+    newborn = beneficiaries[3].model_copy(update={"first_name": "Noé 李"})
+    moved = member.model_copy(
+        update={"postal_address": member.postal_address.model_copy(update={"line2": "Bât. 🏠"})}
+    )
+    text = pdf_text(render_tiers_payant_attestation(moved, [newborn], ISSUED_ON))
+    assert "Noé ? Lefèvre" in text
+    assert "Bât. ?" in text
