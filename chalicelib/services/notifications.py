@@ -26,8 +26,10 @@ logger = logging.getLogger(__name__)
 
 EMAIL = "email"
 SMS = "sms"
-# Events of one request this close together make one message (a decision and its letter).
+# A change of a request and a letter this close together make one message (a decision and
+# its letter); two changes make two (`NotificationRecords.claim_request`).
 COALESCE_SECONDS = 15 * 60
+LETTER_EVENT = "LetterIssued"
 REMIND_DAYS_BEFORE = 7
 # An event older than this when its notification would go out is not notified.
 STALE_AFTER = timedelta(days=2)
@@ -59,7 +61,7 @@ def notify(
         return []
     done: list[str] = []
     if member.preferences.email and member.email:
-        with _once(uow, detail, EMAIL, now) as first:
+        with _once(uow, detail_type, detail, EMAIL, now) as first:
             if first:
                 email = texts.email(request_id, preferences_url)
                 uow.messenger.send_email(member.email, email, preferences_url)
@@ -68,7 +70,7 @@ def notify(
     if member.preferences.sms and phone is None:
         logger.warning("no usable phone number for the SMS of event %s", event_id)
     if phone is not None:
-        with _once(uow, detail, SMS, now) as first:
+        with _once(uow, detail_type, detail, SMS, now) as first:
             if first:
                 send_at = texts.sms_send_at(now)
                 if send_at is None:
@@ -139,18 +141,21 @@ def remind_before_deadlines(uow: UnitOfWork, now: datetime) -> int:
 
 @contextmanager
 def _once(
-    uow: UnitOfWork, detail: Mapping[str, Any], channel: str, now: datetime
+    uow: UnitOfWork, detail_type: str, detail: Mapping[str, Any], channel: str, now: datetime
 ) -> Iterator[bool]:
-    """True for the first delivery of the event on this channel, unless the member was told of
-    the same request there moments ago (`COALESCE_SECONDS`: a decision and its letter make one
-    message). A failed send releases both claims, so the redelivery may try again."""
+    """True for the first delivery of the event on this channel, unless it is the other half
+    of a message sent moments ago (`COALESCE_SECONDS`: a decision and its letter make one
+    message, a question and a decision two). A failed send releases both claims, so the
+    redelivery may try again."""
     member_id, request_id = str(detail["member_id"]), str(detail["request_id"])
     event_id = str(detail["event_id"])
     notes = uow.notifications
     if not notes.claim(member_id, event_id, channel, now):
         yield False
         return
-    fresh = notes.claim_request(member_id, request_id, channel, now, COALESCE_SECONDS)
+    fresh = notes.claim_request(
+        member_id, request_id, channel, now, COALESCE_SECONDS, change=detail_type != LETTER_EVENT
+    )
     try:
         yield fresh
     except BaseException:

@@ -276,7 +276,14 @@ class Notifications(Protocol):
     def release(self, member_id: str, event_id: str, channel: str) -> None: ...
 
     def claim_request(
-        self, member_id: str, request_id: str, channel: str, now: datetime, seconds: int
+        self,
+        member_id: str,
+        request_id: str,
+        channel: str,
+        now: datetime,
+        seconds: int,
+        *,
+        change: bool,
     ) -> bool: ...
 
     def release_request(self, member_id: str, request_id: str, channel: str) -> None: ...

@@ -59,18 +59,47 @@ class NotificationRecords:
         _update(keys.notification_key(member_id, event_id, channel), "released", True)
 
     def claim_request(
-        self, member_id: str, request_id: str, channel: str, now: datetime, seconds: int
+        self,
+        member_id: str,
+        request_id: str,
+        channel: str,
+        now: datetime,
+        seconds: int,
+        *,
+        change: bool,
     ) -> bool:
-        """True unless the member was told of this request on this channel in the last
-        `seconds` (a decision and its letter make one message)."""
-        until = int(now.timestamp()) + seconds
-        item = {
-            **keys.notification_key(member_id, f"REQ#{request_id}", channel),
-            "quiet_until": until,
-            "expires_at": until,
+        """Whether this event of the request makes a message of its own on this channel. A
+        change (a question, a decision, a reminder) and a letter within `seconds` of each other
+        make one message, whichever comes first; two changes make two (a decision minutes
+        after a question is news of its own); a letter in the window of a message adds none."""
+        key = keys.notification_key(member_id, f"REQ#{request_id}", channel)
+        stamp = int(now.timestamp())
+        opened = {
+            **key,
+            "quiet_until": stamp + seconds,
+            "expires_at": stamp + seconds,
+            "opened_by": "change" if change else "letter",
+            "paired": False,
         }
-        condition = "attribute_not_exists(pk) OR quiet_until <= :now"
-        return _put_if(item, condition, {":now": int(now.timestamp())})
+        for _ in range(2):  # once more if the window closed between two of the writes
+            if _put_if(opened, "attribute_not_exists(pk) OR quiet_until <= :now", {":now": stamp}):
+                return True
+            if not change:
+                return False
+            if _put_if(
+                opened,
+                "quiet_until > :now AND (opened_by = :change OR paired = :true)",
+                {":now": stamp, ":change": "change", ":true": True},
+            ):
+                return True
+            if _update_if(
+                key,
+                "SET paired = :true",
+                "quiet_until > :now AND opened_by = :letter AND paired = :false",
+                {":now": stamp, ":letter": "letter", ":true": True, ":false": False},
+            ):
+                return False  # the letter's own change, come second: one message
+        return False
 
     def release_request(self, member_id: str, request_id: str, channel: str) -> None:
         _update(keys.notification_key(member_id, f"REQ#{request_id}", channel), "quiet_until", 0)
@@ -126,6 +155,24 @@ def _put_if(item: dict[str, Any], condition: str, values: dict[str, Any]) -> boo
         dynamodb().put_item(
             TableName=table(),
             Item=serialize(item),
+            ConditionExpression=condition,
+            ExpressionAttributeValues=serialize(values),
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _update_if(
+    key: dict[str, str], expression: str, condition: str, values: dict[str, Any]
+) -> bool:
+    try:
+        dynamodb().update_item(
+            TableName=table(),
+            Key=serialize(key),
+            UpdateExpression=expression,
             ConditionExpression=condition,
             ExpressionAttributeValues=serialize(values),
         )

@@ -816,7 +816,8 @@ class FakeQueues:
 class FakeNotifications:
     def __init__(self) -> None:
         self.claimed: set[tuple[str, str, str]] = set()
-        self.quiet: dict[tuple[str, str, str], datetime] = {}
+        # (quiet until, opened by a change, paired with its letter)
+        self.quiet: dict[tuple[str, str, str], tuple[datetime, bool, bool]] = {}
         self.deferred: dict[tuple[str, str], DeferredSms] = {}
         self.queued: list[tuple[str, dict[str, Any]]] = []
 
@@ -830,13 +831,29 @@ class FakeNotifications:
         self.claimed.discard((member_id, event_id, channel))
 
     def claim_request(
-        self, member_id: str, request_id: str, channel: str, now: datetime, seconds: int
+        self,
+        member_id: str,
+        request_id: str,
+        channel: str,
+        now: datetime,
+        seconds: int,
+        *,
+        change: bool,
     ) -> bool:
+        """As the table's (`store/notifications.claim_request`)."""
         key = (member_id, request_id, channel)
-        if key in self.quiet and self.quiet[key] > now:
+        opened = (now + timedelta(seconds=seconds), change, False)
+        if key not in self.quiet or self.quiet[key][0] <= now:
+            self.quiet[key] = opened
+            return True
+        if not change:
             return False
-        self.quiet[key] = now + timedelta(seconds=seconds)
-        return True
+        until, by_change, paired = self.quiet[key]
+        if by_change or paired:
+            self.quiet[key] = opened
+            return True
+        self.quiet[key] = (until, by_change, True)
+        return False
 
     def release_request(self, member_id: str, request_id: str, channel: str) -> None:
         self.quiet.pop((member_id, request_id, channel), None)

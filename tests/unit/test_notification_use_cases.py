@@ -75,6 +75,28 @@ def test_a_decision_and_its_letter_make_one_e_mail(uow: FakeUnitOfWork) -> None:
     assert len(uow.messenger.emails) == 1
 
 
+def test_a_decision_minutes_after_a_question_is_news_of_its_own(uow: FakeUnitOfWork) -> None:
+    """A change and its letter make one message; two changes make two: a decision 10 minutes
+    after a question was swallowed by the question's quarter of an hour."""
+    soon, later = DAY + timedelta(seconds=2), DAY + timedelta(minutes=10)
+    assert notify(uow, "InformationRequested", _event(DAY), DAY, URL) == ["email"]
+    assert notify(uow, "LetterIssued", _event(soon), soon, URL) == []
+    assert notify(uow, "RequestDecided", _event(later), later, URL) == ["email"]
+    letter = later + timedelta(seconds=2)
+    assert notify(uow, "LetterIssued", _event(letter), letter, URL) == []
+    assert len(uow.messenger.emails) == 2
+
+
+def test_a_letter_come_before_its_change_still_makes_one_message(uow: FakeUnitOfWork) -> None:
+    """The bus and the queue keep no order: the letter may be told first, its change then
+    joins it; a change after that pair is news again."""
+    soon, later = DAY + timedelta(seconds=2), DAY + timedelta(minutes=5)
+    assert notify(uow, "LetterIssued", _event(DAY), DAY, URL) == ["email"]
+    assert notify(uow, "RequestDecided", _event(soon), soon, URL) == []
+    assert notify(uow, "InformationRequested", _event(later), later, URL) == ["email"]
+    assert len(uow.messenger.emails) == 2
+
+
 def test_no_e_mail_when_the_member_turned_them_off(uow: FakeUnitOfWork) -> None:
     _choose(uow, email=False)
     assert notify(uow, "RequestDecided", _event(), DAY, URL) == []
