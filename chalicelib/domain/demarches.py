@@ -462,14 +462,21 @@ class ContactDemandeData(DemarcheData):
             return next((c.label for c in subject.details if c.code == value), None)
         return None
 
-    @model_validator(mode="after")
-    def _from_catalogue(self) -> "ContactDemandeData":
-        subject = SUBJECTS_BY_CODE.get(self.subject)
-        if subject is None:
-            raise ValueError(f"sujet inconnu: {self.subject}")
-        if self.detail not in {detail.code for detail in subject.details}:
-            raise ValueError(f"détail inconnu pour le sujet {self.subject}: {self.detail}")
-        return self
+    # Each refusal on its own field, in words the form can show beside its drop-down.
+    @field_validator("subject")
+    @classmethod
+    def _a_subject_of_the_catalogue(cls, value: str) -> str:
+        if value not in SUBJECTS_BY_CODE:
+            raise ValueError("Choisissez un sujet dans la liste.")
+        return value
+
+    @field_validator("detail")
+    @classmethod
+    def _a_detail_of_its_subject(cls, value: str, info: ValidationInfo) -> str:
+        subject = SUBJECTS_BY_CODE.get(str(info.data.get("subject")))
+        if subject is not None and value not in {detail.code for detail in subject.details}:
+            raise ValueError("Choisissez un détail de ce sujet dans la liste.")
+        return value
 
 
 def json_schema(model: type[BaseModel]) -> dict[str, Any]:

@@ -89,7 +89,7 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
         {"event": "mariage", "event_date": "2999-01-01"},
         "data.event_date",
     ),
-    "contact.demande": ({"subject": "remboursements", "detail": "echeancier"}, "data"),
+    "contact.demande": ({"subject": "remboursements", "detail": "echeancier"}, "data.detail"),
 }
 
 NEEDS_UPLOAD = {
@@ -240,6 +240,24 @@ def test_a_date_is_yyyy_mm_dd_and_nothing_else(api: Api, alice: SignedIn, today:
                  {"care_date": day.isoformat(), "amount": "12.00", "care_type": "pharmacie"},
                  upload_ids=[upload(api, alice, PDF_BYTES)])  # fmt: skip
     assert api.post("/requests", alice, body=body).status == 201
+
+
+def test_the_contact_forms_subject_and_detail_are_refused_each_on_its_field(
+    api: Api, alice: SignedIn
+) -> None:
+    """Refused on `data` with « sujet inconnu: » or « détail inconnu pour le sujet
+    remboursements: », the form had no field to show it beside."""
+    cases = [
+        ({"subject": "", "detail": ""}, "data.subject", "Choisissez un sujet dans la liste."),
+        ({"subject": "remboursements", "detail": ""}, "data.detail",
+         "Choisissez un détail de ce sujet dans la liste."),
+        ({"subject": "remboursements", "detail": "inconnu"}, "data.detail",
+         "Choisissez un détail de ce sujet dans la liste."),
+    ]  # fmt: skip
+    for data, field, message in cases:
+        answer = api.post("/requests", alice, body=_body(alice, "contact.demande", data))
+        assert answer.status == 422, answer.body
+        assert answer.body["error"]["fields"] == [{"field": field, "message": message}]
 
 
 def test_description_is_required_where_the_form_asks_and_at_most_4000_characters(
