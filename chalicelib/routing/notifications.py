@@ -19,8 +19,9 @@ FUNCTION = "notifications"
 
 
 def preferences_url() -> str:
-    """The member portal's preferences page: the e-mails' `List-Unsubscribe`."""
-    return f"{get_settings().portal_url.rstrip('/')}/me/preferences"
+    """The member portal's preferences page (its screen `#/preferences`: the portal is one
+    page, any other path a 404): the e-mails' `List-Unsubscribe`."""
+    return f"{get_settings().portal_url.rstrip('/')}/#/preferences"
 
 
 def handle_notifications(event: dict[str, Any]) -> dict[str, Any]:

@@ -73,7 +73,7 @@ def test_a_decided_request_notifies_by_e_mail_once_even_delivered_twice(
     on = french_date(clock.paris_date(ULID.from_str(request_id).datetime))
     assert email.subject == f"Du nouveau sur votre démarche du {on}"
     assert "Connectez-vous à votre espace adhérent" in email.text
-    assert email.unsubscribe.startswith("<") and email.unsubscribe.endswith("/me/preferences>")
+    assert email.unsubscribe.startswith("<") and email.unsubscribe.endswith("/#/preferences>")
     assert email.sender.endswith("<notifications@generation-demarches.local>")
     # Nothing personal: no name, no beneficiary, no care, no amount, no outcome.
     text = f"{email.subject}\n{email.text}".lower()

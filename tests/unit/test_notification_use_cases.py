@@ -22,7 +22,7 @@ FILED = datetime(2026, 11, 3, 23, 30, tzinfo=UTC)
 REQUEST_ID = str(ULID.from_datetime(FILED))
 DAY = datetime(2026, 11, 10, 14, 0, tzinfo=UTC)  # 15:00 in Paris
 NIGHT = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)  # 21:00 in Paris
-URL = "https://adherent.example.fr/me/preferences"
+URL = "https://adherent.example.fr/#/preferences"
 
 
 def _event(at: datetime = DAY) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def test_an_event_delivered_twice_sends_one_generic_e_mail(uow: FakeUnitOfWork) 
     assert to == uow.members.get(MEMBER).email
     assert email.subject == "Du nouveau sur votre démarche du 4 novembre 2026"
     assert "Connectez-vous à votre espace adhérent" in email.text
-    assert unsubscribe.endswith("/me/preferences") and unsubscribe in email.text
+    assert unsubscribe.endswith("/#/preferences") and unsubscribe in email.text
     member = uow.members.get(MEMBER)
     for personal in (member.first_name, member.last_name, "Léa", "sante", "justificatif",
                      "remboursement", "accept", "€"):  # fmt: skip

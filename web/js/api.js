@@ -29,15 +29,21 @@ export async function api(method, path, { body, query, headers = {} } = {}) {
     throw new ApiError(0, { code: "network", message: "Le service ne répond pas. Vérifiez votre connexion et réessayez." });
   }
   const text = await answer.text();
-  const json = text ? JSON.parse(text) : null;
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null; // not ours (a proxy's page): said below as a failure, never as a script error
+  }
   if (!answer.ok) {
     if (answer.status === 401) {
       signOut();
       window.location.hash = "#/connexion";
     }
     const error = (json && json.error) || { code: "http_" + answer.status, message: "La demande n'a pas abouti." };
-    if (answer.status === 429) {
-      error.message = "Vous avez atteint la limite du jour pour ce type d'envoi. Réessayez plus tard.";
+    if (answer.status === 429 && !(json && json.error)) {
+      // A limit of ours says which and until when (API.md, "Limits"): its words are kept.
+      error.message = "Trop d'envois pour le moment. Réessayez plus tard.";
     }
     throw new ApiError(answer.status, error, answer.headers);
   }

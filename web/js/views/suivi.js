@@ -26,7 +26,10 @@ export async function renderSuivi(main, requestId) {
     return;
   }
   replace(detail, h("p", {}, "Chargement…"));
+  layout.dataset.showing = requestId;
   const request = await get(`/requests/${requestId}`);
+  // Another request clicked meanwhile: its detail is the one to show, not this late answer.
+  if (layout.dataset.showing !== requestId) return;
   renderDetail(detail, request, catalog);
   detail.querySelector("h2").focus();
 }
@@ -101,6 +104,9 @@ function monthBlock(month, catalog) {
 }
 
 function renderDetail(detail, request, catalog) {
+  // The history says what the detail says (after a withdrawal or a reply, its state changed).
+  const entry = document.querySelector(`.frise a[data-request="${request.request_id}"] .statut`);
+  if (entry) entry.replaceWith(statusBadge(catalog, request.status));
   const found = findType(catalog, request.type);
   const schema = found ? found.type.data_schema : {};
   const rows = [
@@ -196,7 +202,12 @@ function actions(detail, request, catalog) {
     });
     confirm.addEventListener("click", async () => {
       confirm.disabled = true;
-      const updated = await post(`/requests/${request.request_id}/withdrawal`, {});
+      let updated;
+      try {
+        updated = await post(`/requests/${request.request_id}/withdrawal`, {});
+      } finally {
+        confirm.disabled = false; // failed (said by the page's banner): the member may try again
+      }
       renderDetail(detail, updated, catalog);
       announce("Votre demande est retirée.");
       detail.querySelector("h2").focus();

@@ -1,0 +1,165 @@
+"""The portal when things go wrong or race (found in review, stop 18): a slow answer, a failed
+withdrawal, a limit, the e-mails' link, an empty contact form; each failed before its fix."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+import requests
+from playwright.sync_api import Route, expect
+from portal_pages import (
+    PDF,
+    a_pdf,
+    a_reimbursement,
+    choose_beneficiary,
+    file_via_api,
+    sign_in,
+)
+
+
+def _other(member_id: str) -> dict[str, Any]:
+    return {
+        "type": "vie.autre",
+        "beneficiary_ids": [f"{member_id}-01"],
+        "description": "Je souhaite recevoir mon tableau de garanties.",
+    }
+
+
+def test_a_slow_detail_does_not_paint_over_the_request_clicked_next(
+    open_page: Any, member: Any, http_api: str, today: date
+) -> None:
+    slow_id = file_via_api(http_api, member.headers, _other(member.member_id))
+    care_date = (today - timedelta(days=3)).isoformat()
+    fast_id = file_via_api(
+        http_api, member.headers, a_reimbursement(member.member_id, care_date), with_file=True
+    )
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/suivi")
+    page.locator(f'.frise a[data-request="{slow_id}"]').wait_for()
+    held: list[Route] = []
+    page.route(re.compile(rf".*/requests/{slow_id}$"), lambda route: held.append(route))
+    page.locator(f'.frise a[data-request="{slow_id}"]').click()
+    page.wait_for_timeout(300)
+    page.locator(f'.frise a[data-request="{fast_id}"]').click()
+    detail = page.locator(".detail")
+    expect(detail.get_by_role("heading", level=2)).to_have_text(
+        "Envoi de justificatif de remboursement"
+    )
+    assert held, "the first detail's request was not held"
+    held[0].continue_()
+    page.wait_for_timeout(1500)
+    expect(page.locator(f'.frise a[data-request="{fast_id}"]')).to_have_attribute(
+        "aria-current", "true"
+    )
+    expect(detail.get_by_role("heading", level=2)).to_have_text(
+        "Envoi de justificatif de remboursement"
+    )
+
+
+def test_a_withdrawal_that_failed_once_can_be_retried(
+    open_page: Any, member: Any, http_api: str
+) -> None:
+    request_id = file_via_api(http_api, member.headers, _other(member.member_id))
+    watched = open_page()
+    page = watched.page
+    sign_in(page, member.username, member.password)
+    page.goto(f"/#/suivi/{request_id}")
+    failures = {"left": 1}
+
+    def once(route: Route) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/withdrawal$"), once)
+    detail = page.locator(".detail")
+    detail.get_by_role("button", name="Retirer ma demande").click()
+    detail.get_by_role("button", name="Confirmer le retrait").click()
+    expect(page.locator(".bandeau-erreur")).to_contain_text("Le service ne répond pas")
+    watched.problems.clear()  # the unhandled rejection is the portal's own error path
+    detail.get_by_role("button", name="Retirer ma demande").click()
+    expect(detail.get_by_role("button", name="Confirmer le retrait")).to_be_enabled(timeout=3000)
+    watched.problems.clear()  # the unhandled rejection is the portal's own error path
+
+
+def test_the_timeline_shows_a_withdrawn_request_as_withdrawn(
+    open_page: Any, member: Any, http_api: str
+) -> None:
+    request_id = file_via_api(http_api, member.headers, _other(member.member_id))
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto(f"/#/suivi/{request_id}")
+    detail = page.locator(".detail")
+    detail.get_by_role("button", name="Retirer ma demande").click()
+    detail.get_by_role("button", name="Confirmer le retrait").click()
+    expect(detail.locator("[data-status]").first).to_have_text("Retirée")
+    entry = page.locator(f'.frise a[data-request="{request_id}"]')
+    expect(entry.locator("img[data-icon]")).to_have_attribute("data-icon", "retire", timeout=3000)
+
+
+def test_the_unused_uploads_limit_is_explained_as_the_api_says(
+    open_page: Any, member: Any, http_api: str
+) -> None:
+    for n in range(20):
+        answer = requests.post(
+            http_api + "/uploads",
+            headers=member.headers,
+            json={"filename": f"f{n}.pdf", "content_type": "application/pdf", "size": len(PDF)},
+            timeout=30,
+        )
+        assert answer.status_code == 201, answer.text
+    probe = requests.post(
+        http_api + "/uploads",
+        headers=member.headers,
+        json={"filename": "x.pdf", "content_type": "application/pdf", "size": len(PDF)},
+        timeout=30,
+    )
+    assert probe.status_code == 429, probe.text
+    api_message = probe.json()["error"]["message"]
+    assert probe.headers.get("Retry-After")
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/demarches/vie.autre")
+    choose_beneficiary(page)
+    page.locator('[name="description"]').fill("Ci-joint mon attestation.")
+    page.locator('input[type=file][name="upload_ids"]').set_input_files([a_pdf("attestation.pdf")])
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    files = page.locator('[data-field="upload_ids"] .erreur')
+    expect(files).to_be_visible()
+    expect(files).to_have_text(api_message)
+
+
+def test_the_emails_preferences_link_opens_the_preferences(
+    open_page: Any, member: Any, portal: Any
+) -> None:
+    from chalicelib.routing import notifications
+
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    path = notifications.preferences_url().split("8080", 1)[-1]
+    assert path == "/#/preferences"  # the portal is one page: /me/preferences was a 404
+    page.goto(portal.url + path)
+    expect(page.get_by_role("heading", name="Mes préférences")).to_be_visible(timeout=3000)
+
+
+def test_a_missing_detail_on_the_contact_form_is_shown_next_to_detail(
+    open_page: Any, member: Any
+) -> None:
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/echanger")
+    page.get_by_role("heading", level=1, name="Échanger avec Génération").wait_for()
+    page.get_by_label("Sujet de la demande").select_option(label="Mes remboursements")
+    choose_beneficiary(page)
+    page.get_by_label("Décrivez votre demande").fill("Où en est mon remboursement ?")
+    page.get_by_role("button", name="Envoyer", exact=True).click()
+    summary = page.locator(".resume-erreurs")
+    expect(summary).to_be_visible()
+    detail = page.locator('[data-field="data.detail"]')
+    expect(detail.locator(".erreur")).to_be_visible(timeout=3000)
+    expect(detail.locator("select")).to_have_attribute("aria-invalid", "true")
