@@ -107,6 +107,9 @@ class CatalogAnswer(Model):
     specialties: list[Choice] = Field(
         description="Partner specialties, the `specialty` of `GET /professionals`"
     )
+    services: list[Choice] = Field(
+        description="Génération's services, as the access log (`GET /me/access-log`) names them"
+    )
     statuses: list[StatusShown] = Field(
         description="Each state of a request, with its label and icon (see « Dialogue »)"
     )

@@ -401,6 +401,7 @@ def catalog_document() -> dict[str, Any]:
             for s in SUBJECTS
         ],
         "specialties": [{"code": s.code, "label": s.label} for s in SPECIALTIES],
+        "services": [{"code": s.value, "label": label} for s, label in SERVICE_LABELS.items()],
         "statuses": [
             {"code": status.value, "label": shown.label, "icon": shown.icon, "color": shown.color}
             for status, shown in STATUS_DISPLAY.items()

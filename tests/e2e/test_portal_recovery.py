@@ -163,3 +163,36 @@ def test_a_missing_detail_on_the_contact_form_is_shown_next_to_detail(
     detail = page.locator('[data-field="data.detail"]')
     expect(detail.locator(".erreur")).to_be_visible(timeout=3000)
     expect(detail.locator("select")).to_have_attribute("aria-invalid", "true")
+
+
+def test_the_member_sees_who_consulted_their_file_and_takes_their_data(
+    open_page: Any, member: Any, agent_everywhere: Any, http_api: str, pump: Any
+) -> None:
+    """« see who consulted their file, and take their data with them »: the API had both
+    (`GET /me/access-log`, `POST /me/exports`), no screen of the portal reached either."""
+    import io
+    import zipfile
+
+    request_id = file_via_api(http_api, member.headers, _other(member.member_id))
+    pump.drain()
+    consulted = requests.get(
+        f"{http_api}/backoffice/members/{member.member_id}/requests/{request_id}",
+        headers=agent_everywhere.headers,
+        timeout=30,
+    )
+    assert consulted.status_code == 200, consulted.text
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.get_by_role("link", name="Mes données personnelles").click()
+    expect(page.get_by_role("heading", level=1, name="Mes données personnelles")).to_be_focused()
+    entry = page.locator(f'.journal li[data-request="{request_id}"]')
+    expect(entry).to_contain_text("Consultation de votre demande")
+    expect(entry).to_contain_text("Service Adhésion")  # vie.autre is its to handle
+    page.get_by_role("button", name="Préparer l'archive de mes données").click()
+    expect(page.locator("main [role=status]")).to_contain_text("Préparation")
+    pump.drain()  # the export's function builds the archive
+    link = page.get_by_role("link", name="télécharger mes données (zip)")
+    expect(link).to_be_visible(timeout=10_000)
+    archive = requests.get(str(link.get_attribute("href")), timeout=30)
+    assert archive.status_code == 200
+    assert "README.txt" in zipfile.ZipFile(io.BytesIO(archive.content)).namelist()

@@ -102,6 +102,7 @@ SCREENS_OF_A_MEMBER = [
     ("professionnels", "/#/professionnels", "Rechercher un professionnel de santé partenaire"),
     ("preferences", "/#/preferences", "Mes préférences"),
     ("informations", "/#/informations", "Mes informations"),
+    ("donnees", "/#/donnees", "Mes données personnelles"),
 ]
 
 

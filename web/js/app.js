@@ -12,6 +12,7 @@ import { renderEchanger } from "./views/echanger.js";
 import { renderProfessionnels } from "./views/professionnels.js";
 import { renderPreferences } from "./views/preferences.js";
 import { renderInformations } from "./views/informations.js";
+import { renderDonnees } from "./views/donnees.js";
 import { renderConsole, renderDossier } from "./views/console.js";
 
 const main = document.getElementById("contenu");
@@ -21,7 +22,8 @@ const TITLES = {
   connexion: "Connexion", demarches: "Mes démarches", suivi: "Suivi de mes demandes",
   courriers: "Mes courriers et documents", echanger: "Échanger avec Génération",
   professionnels: "Professionnels partenaires", preferences: "Mes préférences",
-  informations: "Mes informations", console: "Console des services",
+  informations: "Mes informations", donnees: "Mes données personnelles",
+  console: "Console des services",
 };
 
 function parse() {
@@ -72,6 +74,7 @@ async function route() {
       case "professionnels": await renderProfessionnels(screenEl); break;
       case "preferences": await renderPreferences(screenEl); break;
       case "informations": await renderInformations(screenEl); break;
+      case "donnees": await renderDonnees(screenEl); break;
       case "console":
         await (rest[0] === "dossier" ? renderDossier(screenEl, rest[1], rest[2]) : renderConsole(screenEl, rest[0], rest[1]));
         break;

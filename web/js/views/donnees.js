@@ -1,0 +1,68 @@
+// « Mes données personnelles »: who at Génération consulted or acted on the member's file
+// (`GET /me/access-log`: the service, never the agent), and a copy of all they hold here
+// (`POST /me/exports`, then `GET /me/exports/{id}` until the archive is ready).
+import { h, heading, replace, announce, formatDateTime } from "../dom.js";
+import { get, post, getCatalog } from "../api.js";
+import { guard } from "../submit.js";
+
+const WAIT_MS = 2000; // between two looks at an archive being built
+
+export async function renderDonnees(main) {
+  const catalog = await getCatalog();
+  const services = Object.fromEntries((catalog.services || []).map((s) => [s.code, s.label]));
+  const entries = h("ol", { class: "journal" });
+  const more = h("button", { type: "button", class: "secondaire", hidden: true }, "Voir plus");
+  let cursor = null;
+  async function load() {
+    const page = await get("/me/access-log", cursor ? { cursor } : {});
+    for (const entry of page.entries) {
+      entries.append(h("li", { dataset: { request: entry.request_id } },
+        h("span", { class: "date" }, formatDateTime(entry.at)),
+        h("span", { class: "service" }, services[entry.service] || entry.service),
+        h("span", { class: "action" }, entry.label),
+        h("a", { href: `#/suivi/${entry.request_id}` }, "Voir la demande")));
+    }
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    return page.entries.length;
+  }
+  more.addEventListener("click", async () => {
+    const before = entries.children.length;
+    const added = await load();
+    announce(`${added} consultation${added > 1 ? "s" : ""} de plus.`);
+    const first = entries.children[before];
+    if (first) first.querySelector("a").focus();
+  });
+  await load();
+
+  const status = h("p", { role: "status" });
+  const form = h("form", { class: "formulaire", novalidate: true },
+    h("p", {}, "Une archive (zip) de vos données : votre profil, vos bénéficiaires, vos demandes, vos courriers et les pièces jointes encore conservées. Elle est préparée en quelques instants et reste téléchargeable 24 heures."),
+    h("button", { type: "submit", class: "principal" }, "Préparer l'archive de mes données"), status);
+  guard(form, async () => {
+    status.replaceChildren("Préparation de votre archive…");
+    let archive = await post("/me/exports", {});
+    while (archive.status === "building") {
+      await new Promise((done) => window.setTimeout(done, WAIT_MS));
+      archive = await get(`/me/exports/${archive.export_id}`);
+    }
+    if (archive.status !== "ready") {
+      status.replaceChildren("L'archive n'est plus disponible : préparez-en une nouvelle.");
+      return;
+    }
+    status.replaceChildren("Votre archive est prête : ",
+      h("a", { href: archive.url, rel: "noopener", download: "" }, "télécharger mes données (zip)"),
+      ` (jusqu'au ${formatDateTime(archive.expires_at)}).`);
+    announce("Votre archive est prête.");
+  });
+
+  replace(main, h("div", { class: "page" },
+    heading("Mes données personnelles"),
+    h("section", { "aria-labelledby": "journal-titre" },
+      h("h2", { id: "journal-titre" }, "Qui a consulté mon dossier"),
+      h("p", { class: "chapo" }, "Chaque fois qu'un service de Génération consulte une de vos demandes ou agit sur elle, vous le voyez ici."),
+      entries.children.length ? entries : h("p", { class: "discret" }, "Personne n'a encore consulté votre dossier."),
+      more),
+    h("section", { "aria-labelledby": "archive-titre" },
+      h("h2", { id: "archive-titre" }, "Récupérer mes données"), form)));
+}
