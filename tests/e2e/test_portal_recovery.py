@@ -13,6 +13,7 @@ from portal_pages import (
     PDF,
     a_pdf,
     a_reimbursement,
+    api_get,
     choose_beneficiary,
     file_via_api,
     sign_in,
@@ -196,3 +197,70 @@ def test_the_member_sees_who_consulted_their_file_and_takes_their_data(
     archive = requests.get(str(link.get_attribute("href")), timeout=30)
     assert archive.status_code == 200
     assert "README.txt" in zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
+
+
+def test_an_expired_session_is_said_and_brings_the_member_back_to_what_they_typed(
+    open_page: Any, member: Any
+) -> None:
+    """The ID token's hour ran out on the form: the sign-in page came with no word of why,
+    and the member landed on « Mes démarches », the text gone."""
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/demarches/vie.autre")
+    choose_beneficiary(page)
+    text = "Un long texte que j'ai mis dix minutes à écrire."
+    page.locator('[name="description"]').fill(text)
+    page.evaluate(
+        """() => { const k = 'generation.session'; const s = JSON.parse(sessionStorage.getItem(k));
+                   s.claims.exp = Math.floor(Date.now() / 1000) - 60;
+                   sessionStorage.setItem(k, JSON.stringify(s)); }"""
+    )
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    page.get_by_role("heading", name="Connexion à votre espace adhérent").wait_for()
+    expect(page.get_by_role("alert")).to_contain_text("Votre session a expiré")
+    page.get_by_label("Identifiant").fill(member.username)
+    page.get_by_label("Mot de passe").fill(member.password)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page).to_have_url(re.compile(r"#/demarches/vie\.autre$"))
+    expect(page.locator('[name="description"]')).to_have_value(text)
+    chosen = page.locator('main input[type="checkbox"][name="beneficiary_ids"]').first
+    expect(chosen).to_be_checked()
+
+
+def test_a_lost_answer_then_an_edited_retry_is_not_a_dead_end(
+    open_page: Any, member: Any, http_api: str
+) -> None:
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/demarches/vie.autre")
+    choose_beneficiary(page)
+    description = page.locator('[name="description"]')
+    description.fill("Je souhaite recevoir mon tableau de garanties.")
+    lost = {"left": 1}
+
+    def lose_answer(route: Route) -> None:
+        if route.request.method == "POST" and lost["left"]:
+            lost["left"] -= 1
+            route.fetch()  # the API files it…
+            route.abort("connectionreset")  # …and the answer never reaches the browser
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/requests$"), lose_answer)
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    summary = page.locator(".resume-erreurs")
+    expect(summary).to_contain_text("Le service ne répond pas")
+    description.fill("Je souhaite recevoir mon tableau de garanties 2026.")
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    expect(summary).to_be_visible()
+    filed = [
+        r for m in api_get(http_api, member.headers, "/requests")["months"] for r in m["requests"]
+    ]
+    assert len(filed) == 1  # the first attempt did file it
+    # The member must not be told it was not sent, in idempotency jargon, with no way out.
+    expect(summary).not_to_contain_text("Déjà utilisée avec un autre contenu")
+    expect(summary).to_contain_text("Suivi de mes demandes")
+    page.get_by_role("button", name="Envoyer ma demande").click()  # sent again, knowingly
+    expect(
+        page.get_by_role("heading", name=re.compile("envoyée|enregistrée", re.I))
+    ).to_be_visible()

@@ -1,7 +1,7 @@
 // The API, as API.md and `GET /openapi.json` describe it: JSON, the ID token as bearer, and
 // every error in one shape {error: {code, message, fields: [{field, message}]}}.
 import { getConfig } from "./config.js";
-import { session, signOut } from "./auth.js";
+import { session, expire } from "./auth.js";
 
 export class ApiError extends Error {
   constructor(status, error, headers) {
@@ -37,7 +37,7 @@ export async function api(method, path, { body, query, headers = {} } = {}) {
   }
   if (!answer.ok) {
     if (answer.status === 401) {
-      signOut();
+      expire();
       window.location.hash = "#/connexion";
     }
     const error = (json && json.error) || { code: "http_" + answer.status, message: "La demande n'a pas abouti." };

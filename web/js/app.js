@@ -1,8 +1,8 @@
 // The portal's entry point: loads the stage's configuration, then a small hash router
 // (`#/suivi/<id>`…) renders one screen at a time into <main> and moves the focus to its title.
 import { loadConfig } from "./config.js";
-import { session, signOut, isMember, agentServices } from "./auth.js";
-import { h, replace, focusHeading } from "./dom.js";
+import { session, signOut, isMember, agentServices, expiredSession, forgetExpiredSession } from "./auth.js";
+import { h, replace, focusHeading, announce } from "./dom.js";
 import { forgetBeneficiaries } from "./beneficiaries.js";
 import { renderSignIn } from "./views/signin.js";
 import { renderCatalog, renderDemarche } from "./views/demarches.js";
@@ -92,6 +92,26 @@ async function route() {
     focusHeading(main);
   }
   main.dataset.ecran = target;
+  const draft = expiredSession();
+  if (draft) {
+    forgetExpiredSession();
+    if (draft.hash === window.location.hash) restoreDraft(draft.values);
+  }
+}
+
+// What the member had typed when their session expired, back in the same screen's form.
+function restoreDraft(values) {
+  for (const saved of values) {
+    for (const field of main.querySelectorAll(`form [name="${CSS.escape(saved.name)}"]`)) {
+      if (field.type === "checkbox" || field.type === "radio") {
+        if (field.value === saved.value) field.checked = saved.checked;
+      } else {
+        field.value = saved.value;
+      }
+      field.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  }
+  announce("Votre saisie a été conservée.");
 }
 
 function showFailure(error) {

@@ -83,7 +83,7 @@ export function session() {
   if (!raw) return null;
   const stored = JSON.parse(raw);
   if (!stored.claims.exp || stored.claims.exp * 1000 < Date.now()) {
-    signOut();
+    expire();
     return null;
   }
   return stored;
@@ -91,6 +91,31 @@ export function session() {
 
 export function signOut() {
   sessionStorage.removeItem(KEY);
+}
+
+// The session ended on its own (the ID token's hour, a 401): the sign-in page says so, and
+// the member comes back to the screen they were on, with what they had typed in its form
+// (files aside: a browser gives them back to no script).
+const EXPIRED = "generation.expired";
+
+export function expire() {
+  if (!sessionStorage.getItem(KEY)) return;
+  signOut();
+  const values = [];
+  for (const field of document.querySelectorAll("main form [name]")) {
+    if (field.type === "file" || field.type === "password" || field.type === "submit") continue;
+    values.push({ name: field.name, type: field.type, value: field.value, checked: field.checked });
+  }
+  sessionStorage.setItem(EXPIRED, JSON.stringify({ hash: window.location.hash, values }));
+}
+
+export function expiredSession() {
+  const raw = sessionStorage.getItem(EXPIRED);
+  return raw ? JSON.parse(raw) : null;
+}
+
+export function forgetExpiredSession() {
+  sessionStorage.removeItem(EXPIRED);
 }
 
 export function isMember() {

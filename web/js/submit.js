@@ -27,6 +27,13 @@ export function guard(form, run) {
         await run(key);
         key = newKey();
       } catch (error) {
+        if (error.status === 409 && (error.fields || []).some((f) => f.field === "Idempotency-Key")) {
+          // A try whose answer was lost went through, and the form changed since: the key of
+          // that try is spent. Say so plainly; a new key lets a deliberate resend go.
+          key = newKey();
+          error.fields = [];
+          error.message = "Votre envoi précédent a sans doute abouti sans que sa réponse nous parvienne : vérifiez dans « Suivi de mes demandes » avant d'envoyer à nouveau.";
+        }
         showErrors(form, error);
       } finally {
         pending = null;

@@ -1,6 +1,6 @@
 import { h, heading, replace, uid } from "../dom.js";
 import { getConfig } from "../config.js";
-import { answerMfa, signIn, isMember } from "../auth.js";
+import { answerMfa, signIn, isMember, expiredSession } from "../auth.js";
 import { showErrors, clearErrors } from "../errors.js";
 
 export function renderSignIn(main) {
@@ -23,8 +23,13 @@ export function renderSignIn(main) {
         h("strong", {}, "claire"), " ; agent de tous les services : ", h("strong", {}, "agent"), "."),
       h("p", {}, "Mot de passe de chacun : ", h("code", {}, "Demarches-Locales-2026!")))
     : null;
+  const expired = expiredSession()
+    ? h("p", { role: "alert", class: "alerte" },
+      "Votre session a expiré. Reconnectez-vous : vous reviendrez où vous en étiez, avec ce que vous aviez saisi (les fichiers sont à choisir à nouveau).")
+    : null;
   replace(main, h("div", { class: "page etroite" },
     heading("Connexion à votre espace adhérent"),
+    expired,
     h("p", {}, "Connectez-vous pour effectuer vos démarches et suivre vos demandes."),
     form, demo));
 
@@ -47,7 +52,9 @@ export function renderSignIn(main) {
 
 function next(main, result) {
   if (result.signedIn) {
-    window.location.hash = isMember() ? "#/demarches" : "#/console";
+    const expired = expiredSession();
+    const back = expired && expired.hash && !expired.hash.startsWith("#/connexion") ? expired.hash : null;
+    window.location.hash = back || (isMember() ? "#/demarches" : "#/console");
     return;
   }
   if (result.challenge === "SOFTWARE_TOKEN_MFA") return renderMfa(main, result);
