@@ -74,9 +74,12 @@ def _forget_expired(uow: UnitOfWork, member_id: str, read: dict[str, list[Reques
     """Months read empty that no request can be in any more: older than the longest a closed
     request is kept (a newer month read empty may only not show a request filed a moment ago:
     the Query is eventually consistent)."""
+    empty = [m for m, requests in read.items() if not requests]
+    if not empty:
+        return
     today = clock.paris_date(clock.now())
     horizon = f"{today.year - retention.CLOSED_REQUEST_YEARS:04d}-{today.month:02d}"
-    gone = [m for m, requests in read.items() if not requests and m < horizon]
+    gone = [m for m in empty if m < horizon]
     if gone:
         uow.requests.forget_months(member_id, gone)
 
