@@ -151,31 +151,30 @@ class NotificationRecords:
 
 
 def _put_if(item: dict[str, Any], condition: str, values: dict[str, Any]) -> bool:
-    try:
-        dynamodb().put_item(
-            TableName=table(),
-            Item=serialize(item),
-            ConditionExpression=condition,
-            ExpressionAttributeValues=serialize(values),
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return _conditionally(
+        dynamodb().put_item,
+        Item=serialize(item),
+        ConditionExpression=condition,
+        ExpressionAttributeValues=serialize(values),
+    )
 
 
 def _update_if(
     key: dict[str, str], expression: str, condition: str, values: dict[str, Any]
 ) -> bool:
+    return _conditionally(
+        dynamodb().update_item,
+        Key=serialize(key),
+        UpdateExpression=expression,
+        ConditionExpression=condition,
+        ExpressionAttributeValues=serialize(values),
+    )
+
+
+def _conditionally(write: Any, **arguments: Any) -> bool:
+    """The write made, or False when its condition did not hold."""
     try:
-        dynamodb().update_item(
-            TableName=table(),
-            Key=serialize(key),
-            UpdateExpression=expression,
-            ConditionExpression=condition,
-            ExpressionAttributeValues=serialize(values),
-        )
+        write(TableName=table(), **arguments)
     except ClientError as error:
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return False

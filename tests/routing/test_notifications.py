@@ -94,22 +94,29 @@ def test_a_decided_request_notifies_by_e_mail_once_even_delivered_twice(
     assert len(_emails(local_stack, member)) == 1
 
 
+def _file_and_ask(api: Api, pump: QueuePump, member: SignedIn, agent: SignedIn, today: date) -> str:
+    """A reimbursement filed and routed, then a question on it (due in 7 days) notified."""
+    data = {"care_date": (today - timedelta(days=2)).isoformat(), "amount": "80.00",
+            "care_type": "optique"}  # fmt: skip
+    body = {"type": "sante.justificatif", "beneficiary_ids": [f"{member.member_id}-01"],
+            "data": data, "upload_ids": [upload(api, member, PDF_BYTES)]}  # fmt: skip
+    request_id = str(api.post("/requests", member, body=body).body["request_id"])
+    pump.drain()
+    path = f"/backoffice/members/{member.member_id}/requests/{request_id}/information-request"
+    asked = {"message": "La facture ?", "respond_within_days": 7}
+    assert api.post(path, agent, body=asked).status == 200
+    pump.drain()
+    return request_id
+
+
 def test_a_decision_minutes_after_a_question_gets_its_own_e_mail(
     api: Api, pump: QueuePump, local_stack: LocalStack, member: SignedIn, agent: SignedIn,
     today: date,
 ) -> None:  # fmt: skip
     """The question and its letter: one e-mail; the decision a moment later and its letter:
     another. The decision was swallowed by the question's quarter of an hour."""
-    data = {"care_date": (today - timedelta(days=2)).isoformat(), "amount": "80.00",
-            "care_type": "optique"}  # fmt: skip
-    body = {"type": "sante.justificatif", "beneficiary_ids": [f"{member.member_id}-01"],
-            "data": data, "upload_ids": [upload(api, member, PDF_BYTES)]}  # fmt: skip
-    request_id = api.post("/requests", member, body=body).body["request_id"]
-    pump.drain()
+    request_id = _file_and_ask(api, pump, member, agent, today)
     base = f"/backoffice/members/{member.member_id}/requests/{request_id}"
-    asked = {"message": "La facture ?", "respond_within_days": 7}
-    assert api.post(f"{base}/information-request", agent, body=asked).status == 200
-    pump.drain()
     assert len(_emails(local_stack, member)) == 1
     decided = {"outcome": "accepted", "amount": "80.00"}
     assert api.post(f"{base}/decision", agent, body=decided).status == 200
@@ -172,16 +179,7 @@ def test_the_daily_watch_reminds_the_member_7_days_before_the_answer_is_due(
 ) -> None:
     from chalicelib.routing.sla import watch
 
-    data = {"care_date": (today - timedelta(days=2)).isoformat(), "amount": "80.00",
-            "care_type": "optique"}  # fmt: skip
-    body = {"type": "sante.justificatif", "beneficiary_ids": [f"{member.member_id}-01"],
-            "data": data, "upload_ids": [upload(api, member, PDF_BYTES)]}  # fmt: skip
-    request_id = api.post("/requests", member, body=body).body["request_id"]
-    pump.drain()
-    path = f"/backoffice/members/{member.member_id}/requests/{request_id}/information-request"
-    asked = {"message": "La facture ?", "respond_within_days": 7}
-    assert api.post(path, agent, body=asked).status == 200
-    pump.drain()
+    _file_and_ask(api, pump, member, agent, today)
     assert len(_emails(local_stack, member)) == 1  # asked (and its letter): one e-mail
     run = clock.now()
     watch(run)
