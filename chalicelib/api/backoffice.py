@@ -6,6 +6,7 @@ An agent acts only on the services of their `agent-<service>` groups; a member t
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from chalice.app import Response
 
@@ -65,14 +66,25 @@ def _service(name: str) -> Service:
     return service
 
 
-def _agent_record(member_id: str, request_id: str, *, changing: bool = False) -> RequestRecord:
-    """The request, for an agent of its service. `changing`: read consistently, as a change
-    must be decided on the request as it is (a reply a moment ago and its files included: the
+def _agent_record(member_id: str, request_id: str) -> RequestRecord:
+    """The request, for an agent of its service."""
+    _require_agent(member_id)
+    return _of_the_agents_service(member_id, request_id, consistent=False)
+
+
+def _agent_change(member_id: str, request_id: str) -> tuple[Any, RequestRecord]:
+    """What an agent's change starts from: the role checked before the body is parsed, the
+    body before the request is read, and the request read consistently, as a change must be
+    decided on the request as it is (a reply a moment ago and its files included: the
     closing's retention schedules their purge from what it reads)."""
     _require_agent(member_id)
-    principal = current_principal()
-    record = unit_of_work().requests.get(member_id, request_id, consistent=changing)
-    principal.require_agent_of(record.service)
+    payload = body.json_body(blueprint.current_request)
+    return payload, _of_the_agents_service(member_id, request_id, consistent=True)
+
+
+def _of_the_agents_service(member_id: str, request_id: str, *, consistent: bool) -> RequestRecord:
+    record = unit_of_work().requests.get(member_id, request_id, consistent=consistent)
+    current_principal().require_agent_of(record.service)
     return record
 
 
@@ -209,9 +221,7 @@ def decide(member_id: str, request_id: str) -> Response:
     answers 404). A refusal, in whole or in part, needs a `message`. Safe to retry: a request
     already processed answers 409.
     """
-    _require_agent(member_id)
-    payload = body.json_body(blueprint.current_request)
-    record = _agent_record(member_id, request_id, changing=True)
+    payload, record = _agent_change(member_id, request_id)
     decision = body.validated(Decision, payload, "Décision invalide.")
     now = clock.now()
     uow = unit_of_work()
@@ -263,9 +273,7 @@ def information_request(member_id: str, request_id: str) -> Response:
     « Demande de pièces complémentaires » joins the member's documents a moment later, once
     the service has rendered it. Asking the same question again while it waits changes nothing.
     """
-    _require_agent(member_id)
-    payload = body.json_body(blueprint.current_request)
-    record = _agent_record(member_id, request_id, changing=True)
+    payload, record = _agent_change(member_id, request_id)
     question = body.validated(dialogue.InformationRequestBody, payload, "Demande invalide.")
     now = clock.now()
     uow = unit_of_work()
@@ -299,9 +307,7 @@ def reclassification(member_id: str, request_id: str) -> Response:
     the service that should have it. Either way it is routed again and acknowledged by its new
     service.
     """
-    _require_agent(member_id)
-    payload = body.json_body(blueprint.current_request)
-    record = _agent_record(member_id, request_id, changing=True)
+    payload, record = _agent_change(member_id, request_id)
     wanted = body.validated(dialogue.ReclassificationBody, payload, "Requalification invalide.")
     now = clock.now()
     privacy.record_access(unit_of_work(), record, Action.reclassified, _agent_id(), now)

@@ -104,7 +104,7 @@ export function expire() {
   const values = [];
   for (const field of document.querySelectorAll("main form [name]")) {
     if (field.type === "file" || field.type === "password" || field.type === "submit") continue;
-    values.push({ name: field.name, type: field.type, value: field.value, checked: field.checked });
+    values.push({ name: field.name, value: field.value, checked: field.checked });
   }
   sessionStorage.setItem(EXPIRED, JSON.stringify({ hash: window.location.hash, values }));
 }
