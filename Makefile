@@ -35,8 +35,9 @@ run: $(STAMP)
 token: $(STAMP)
 	@$(BIN)/python -m infra.token $(TOKEN_USER)
 
+# One worker per core, each with its own moto and stack (tests/infra/conftest.py: package_once).
 test: $(STAMP) e2e-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist load
 	$(MAKE) iac-scan
 
 # What the Chromium tests of the portal need beyond the venv: Debian's chromium (Playwright's own

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import pytest
 
 from infra.local_stack import load_template
+from tests.infra.conftest import package_once
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -20,14 +20,12 @@ BIN = Path(sys.executable).parent
 def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from cfnlint.decode import decode_str
 
-    out = tmp_path_factory.mktemp("package")
-    result = subprocess.run(
-        [str(BIN / "chalice"), "package", "--stage", "dev",
-         "--merge-template", "infra/chalice-merge.yaml", str(out)],
-        cwd=ROOT, capture_output=True, text=True,
-        env={**os.environ, "AWS_DEFAULT_REGION": "eu-west-3"},
+    out = package_once(
+        tmp_path_factory,
+        "dev",
+        lambda out: [str(BIN / "chalice"), "package", "--stage", "dev",
+                     "--merge-template", "infra/chalice-merge.yaml", str(out)],
     )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
     template, problems = decode_str((out / "sam.yaml").read_text())
     assert not problems
     return {"template": dict(template), "path": out / "sam.yaml"}
