@@ -7,8 +7,10 @@ or an SMS may be read by anyone near the member's screen, and crosses servers we
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from ulid import ULID
 
@@ -17,6 +19,13 @@ from chalicelib.domain import clock
 # The events a member hears about (`domain/events.py`): something awaits them, or is decided.
 NOTIFIED_EVENTS = frozenset({"InformationRequested", "RequestDecided", "LetterIssued"})
 REMINDER = "ReminderBeforeDeadline"  # the daily watch's, 7 days before `respond_before`
+LETTER_EVENT = "LetterIssued"
+
+# The changes whose letter joins their message (`change_of`).
+QUESTION, DECISION = "question", "decision"
+QUESTION_LETTERS = frozenset({"demande_pieces"})
+# The complaint's acknowledgement: the letter of no notified change (the filing is not one).
+LETTERS_OF_THEIR_OWN = frozenset({"accuse_reception_reclamation"})
 
 # SMS only from 08:00 to 20:00, Paris time; one due in the night waits for 08:00.
 SMS_FROM = time(8, 0)
@@ -40,6 +49,23 @@ def filed_on(request_id: str) -> date:
 def french_date(day: date) -> str:
     """`3 décembre 2026` (`1er` for the first of the month)."""
     return f"{'1er' if day.day == 1 else day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def change_of(detail_type: str, detail: Mapping[str, Any]) -> str | None:
+    """The change a notified event is, or whose letter it is (by the letter's `kind`): a
+    `QUESTION` (`InformationRequested`, `demande_pieces`) or a `DECISION` (`RequestDecided`,
+    every letter that answers). None for an event that is a message of its own, whatever comes
+    near it: the complaint's acknowledgement letter, the reminder (a change with no letter)."""
+    if detail_type == "InformationRequested":
+        return QUESTION
+    if detail_type == "RequestDecided":
+        return DECISION
+    if detail_type != LETTER_EVENT:
+        return None
+    kind = str(detail["kind"])
+    if kind in LETTERS_OF_THEIR_OWN:
+        return None
+    return QUESTION if kind in QUESTION_LETTERS else DECISION
 
 
 def email(request_id: str, preferences_url: str) -> Email:

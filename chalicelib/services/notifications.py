@@ -26,10 +26,10 @@ logger = logging.getLogger(__name__)
 
 EMAIL = "email"
 SMS = "sms"
-# A change of a request and a letter this close together make one message (a decision and
-# its letter); two changes make two (`NotificationRecords.claim_request`).
+# A change of a request and its own letter this close together make one message (a decision
+# and its answer); two changes make two (`NotificationRecords.claim_request`), and a letter of
+# another change (`domain/notifications.change_of`) is news of its own.
 COALESCE_SECONDS = 15 * 60
-LETTER_EVENT = "LetterIssued"
 REMIND_DAYS_BEFORE = 7
 # An event older than this when its notification would go out is not notified.
 STALE_AFTER = timedelta(days=2)
@@ -144,22 +144,29 @@ def _once(
     uow: UnitOfWork, detail_type: str, detail: Mapping[str, Any], channel: str, now: datetime
 ) -> Iterator[bool]:
     """True for the first delivery of the event on this channel, unless it is the other half
-    of a message sent moments ago (`COALESCE_SECONDS`: a decision and its letter make one
-    message, a question and a decision two). A failed send releases both claims, so the
-    redelivery may try again."""
+    of a message sent moments ago (`COALESCE_SECONDS`: a decision and its own letter make one
+    message; a question and a decision, an acknowledgement letter and a decision, two). A
+    failed send releases both claims, so the redelivery may try again."""
     member_id, request_id = str(detail["member_id"]), str(detail["request_id"])
     event_id = str(detail["event_id"])
     notes = uow.notifications
     if not notes.claim(member_id, event_id, channel, now):
         yield False
         return
-    fresh = notes.claim_request(
-        member_id, request_id, channel, now, COALESCE_SECONDS, change=detail_type != LETTER_EVENT
+    change = texts.change_of(detail_type, detail)
+    fresh = change is None or notes.claim_request(
+        member_id,
+        request_id,
+        change,
+        channel,
+        now,
+        COALESCE_SECONDS,
+        letter=detail_type == texts.LETTER_EVENT,
     )
     try:
         yield fresh
     except BaseException:
         notes.release(member_id, event_id, channel)
-        if fresh:
-            notes.release_request(member_id, request_id, channel)
+        if fresh and change is not None:
+            notes.release_request(member_id, request_id, change, channel)
         raise

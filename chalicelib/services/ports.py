@@ -279,14 +279,17 @@ class Notifications(Protocol):
         self,
         member_id: str,
         request_id: str,
+        change: str,
         channel: str,
         now: datetime,
         seconds: int,
         *,
-        change: bool,
+        letter: bool,
     ) -> bool: ...
 
-    def release_request(self, member_id: str, request_id: str, channel: str) -> None: ...
+    def release_request(
+        self, member_id: str, request_id: str, change: str, channel: str
+    ) -> None: ...
 
     def defer_sms(self, sms: DeferredSms) -> None: ...
 

@@ -2,9 +2,10 @@
 
 `MEMBER#<id>` / `NOTIFIED#<event_id>#<channel>`: claimed by a conditional put before anything
 is sent, so an event delivered twice notifies once per channel; expires on its own (TTL) after
-the bus's and the queue's redeliveries are long over. `DEFERRED_SMS` / `<send_at>#<event_id>`:
-an SMS due in the quiet hours (identifiers only: the number is read from the profile when it
-goes).
+the bus's and the queue's redeliveries are long over. `MEMBER#<id>` /
+`NOTIFIED#REQ#<request_id>#<change>#<channel>`: the quarter of an hour a change and its own
+letter share (`claim_request`). `DEFERRED_SMS` / `<send_at>#<event_id>`: an SMS due in the
+quiet hours (identifiers only: the number is read from the profile when it goes).
 """
 
 from __future__ import annotations
@@ -62,29 +63,31 @@ class NotificationRecords:
         self,
         member_id: str,
         request_id: str,
+        change: str,
         channel: str,
         now: datetime,
         seconds: int,
         *,
-        change: bool,
+        letter: bool,
     ) -> bool:
         """Whether this event of the request makes a message of its own on this channel. A
-        change (a question, a decision, a reminder) and a letter within `seconds` of each other
-        make one message, whichever comes first; two changes make two (a decision minutes
-        after a question is news of its own); a letter in the window of a message adds none."""
-        key = keys.notification_key(member_id, f"REQ#{request_id}", channel)
+        change (`question`, `decision`) and its own letter within `seconds` of each other make
+        one message, whichever comes first; two changes make two (a question asked again
+        minutes after the first is news of its own); a letter in the window of a message adds
+        none. Each change has its window: a letter never joins another change's message."""
+        key = _window_key(member_id, request_id, change, channel)
         stamp = int(now.timestamp())
         opened = {
             **key,
             "quiet_until": stamp + seconds,
             "expires_at": stamp + seconds,
-            "opened_by": "change" if change else "letter",
+            "opened_by": "letter" if letter else "change",
             "paired": False,
         }
         for _ in range(2):  # once more if the window closed between two of the writes
             if _put_if(opened, "attribute_not_exists(pk) OR quiet_until <= :now", {":now": stamp}):
                 return True
-            if not change:
+            if letter:
                 return False
             if _put_if(
                 opened,
@@ -101,8 +104,8 @@ class NotificationRecords:
                 return False  # the letter's own change, come second: one message
         return False
 
-    def release_request(self, member_id: str, request_id: str, channel: str) -> None:
-        _update(keys.notification_key(member_id, f"REQ#{request_id}", channel), "quiet_until", 0)
+    def release_request(self, member_id: str, request_id: str, change: str, channel: str) -> None:
+        _update(_window_key(member_id, request_id, change, channel), "quiet_until", 0)
 
     def defer_sms(self, sms: DeferredSms) -> None:
         send_at = clock.parse_timestamp(sms.send_at)
@@ -148,6 +151,11 @@ class NotificationRecords:
         aws.client("sqs").send_message(
             QueueUrl=queue_url(NOTIFICATIONS_QUEUE), MessageBody=json.dumps(body)
         )
+
+
+def _window_key(member_id: str, request_id: str, change: str, channel: str) -> dict[str, str]:
+    """The quarter of an hour a change of the request and its letter share on a channel."""
+    return keys.notification_key(member_id, f"REQ#{request_id}#{change}", channel)
 
 
 def _put_if(item: dict[str, Any], condition: str, values: dict[str, Any]) -> bool:

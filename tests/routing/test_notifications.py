@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 from ulid import ULID
@@ -190,3 +191,61 @@ def test_the_daily_watch_reminds_the_member_7_days_before_the_answer_is_due(
     emails = _emails(local_stack, member)
     assert len(emails) == 2
     assert emails[0].subject == emails[1].subject  # the same generic text
+
+
+def _held_notifications(pump: QueuePump, stack: LocalStack) -> list[dict[str, Any]]:
+    """Drain every queue but the notifications one, and take what reached it off it: the
+    test then hands it over in the order it chooses (the queue keeps none)."""
+    from infra import queue_pump
+
+    with pytest.MonkeyPatch.context() as patch:
+        held = {q: f for q, f in queue_pump.FUNCTIONS.items() if q != "notifications"}
+        patch.setattr(queue_pump, "FUNCTIONS", held)
+        pump.drain()
+    sqs = stack.client("sqs")
+    url = sqs.get_queue_url(QueueName=f"{stack.outputs['QueuePrefix']}notifications")["QueueUrl"]
+    return _received(stack, url)
+
+
+@pytest.mark.parametrize("letter_first", [False, True], ids=["decision-first", "letter-first"])
+def test_a_decision_minutes_after_a_complaint_s_acknowledgement_gets_its_own_e_mail(
+    api: Api, pump: QueuePump, local_stack: LocalStack, member: SignedIn, agent_all: SignedIn,
+    monkeypatch: pytest.MonkeyPatch, letter_first: bool,
+) -> None:  # fmt: skip
+    """The acknowledgement letter is a message of its own; the decision five minutes later and
+    its answering letter, in either order, another. The acknowledgement was taken for the
+    decision's letter: the decision was swallowed, or its letter a message after it."""
+    body = {"type": "contact.demande", "complaint": True,
+            "beneficiary_ids": [f"{member.member_id}-01"],
+            "description": "Le remboursement est incomplet.",
+            "data": {"subject": "remboursements", "detail": "montant_conteste"}}  # fmt: skip
+    request_id = str(api.post("/requests", member, body=body).body["request_id"])
+    pump.drain()
+    assert len(_emails(local_stack, member)) == 1  # the acknowledgement letter
+    later = clock.now() + timedelta(minutes=5)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    path = f"/backoffice/members/{member.member_id}/requests/{request_id}/decision"
+    decided = {"outcome": "accepted", "message": "Nous régularisons."}
+    assert api.post(path, agent_all, body=decided).status == 200
+    held = _held_notifications(pump, local_stack)
+    kinds = {e["detail-type"]: e["detail"].get("kind") for e in held}
+    assert kinds == {"RequestDecided": None, "LetterIssued": "reponse_reclamation"}
+    held.sort(key=lambda e: e["detail-type"] == "LetterIssued", reverse=letter_first)
+    sqs = local_stack.client("sqs")
+    url = sqs.get_queue_url(QueueName=f"{local_stack.outputs['QueuePrefix']}notifications")
+    for event in held:
+        sqs.send_message(QueueUrl=url["QueueUrl"], MessageBody=json.dumps(event))
+        assert pump.drain() == 1
+    assert len(_emails(local_stack, member)) == 2
+
+
+def test_an_automatic_decision_and_its_attestation_make_one_e_mail(
+    api: Api, pump: QueuePump, local_stack: LocalStack, member: SignedIn
+) -> None:
+    """Decided by the service itself at once: the decision and its letter (the attestation,
+    which says no outcome) are one message."""
+    body = {"type": "sante.attestation_tiers_payant",
+            "beneficiary_ids": [f"{member.member_id}-01"]}  # fmt: skip
+    assert api.post("/requests", member, body=body).status == 201
+    pump.drain()
+    assert len(_emails(local_stack, member)) == 1

@@ -816,8 +816,8 @@ class FakeQueues:
 class FakeNotifications:
     def __init__(self) -> None:
         self.claimed: set[tuple[str, str, str]] = set()
-        # (quiet until, opened by a change, paired with its letter)
-        self.quiet: dict[tuple[str, str, str], tuple[datetime, bool, bool]] = {}
+        # (member, request, change, channel) → (quiet until, opened by the change, paired)
+        self.quiet: dict[tuple[str, str, str, str], tuple[datetime, bool, bool]] = {}
         self.deferred: dict[tuple[str, str], DeferredSms] = {}
         self.queued: list[tuple[str, dict[str, Any]]] = []
 
@@ -834,19 +834,20 @@ class FakeNotifications:
         self,
         member_id: str,
         request_id: str,
+        change: str,
         channel: str,
         now: datetime,
         seconds: int,
         *,
-        change: bool,
+        letter: bool,
     ) -> bool:
         """As the table's (`store/notifications.claim_request`)."""
-        key = (member_id, request_id, channel)
-        opened = (now + timedelta(seconds=seconds), change, False)
+        key = (member_id, request_id, change, channel)
+        opened = (now + timedelta(seconds=seconds), not letter, False)
         if key not in self.quiet or self.quiet[key][0] <= now:
             self.quiet[key] = opened
             return True
-        if not change:
+        if letter:
             return False
         until, by_change, paired = self.quiet[key]
         if by_change or paired:
@@ -855,8 +856,8 @@ class FakeNotifications:
         self.quiet[key] = (until, by_change, True)
         return False
 
-    def release_request(self, member_id: str, request_id: str, channel: str) -> None:
-        self.quiet.pop((member_id, request_id, channel), None)
+    def release_request(self, member_id: str, request_id: str, change: str, channel: str) -> None:
+        self.quiet.pop((member_id, request_id, change, channel), None)
 
     def defer_sms(self, sms: DeferredSms) -> None:
         self.deferred[(sms.send_at, sms.event_id)] = sms

@@ -38,6 +38,12 @@ def _event(at: datetime = DAY) -> dict[str, Any]:
     }
 
 
+def _letter(at: datetime, kind: str = "remboursement") -> dict[str, Any]:
+    """A `LetterIssued` of this kind (a decision's answer unless told)."""
+    return {**_event(at), "document_id": str(ULID.from_datetime(at)), "kind": kind,
+            "postal_dispatch": False}  # fmt: skip
+
+
 def _choose(uow: FakeUnitOfWork, **chosen: bool) -> None:
     current = uow.members.get(MEMBER).preferences.model_dump()
     uow.members.set_preferences(MEMBER, Preferences(**{**current, **chosen}))
@@ -64,14 +70,14 @@ def test_only_the_events_a_member_hears_about(uow: FakeUnitOfWork) -> None:
         assert notify(uow, name, _event(), DAY, URL) == []
     later = DAY + timedelta(hours=1)
     assert notify(uow, "InformationRequested", _event(), DAY, URL) == ["email"]
-    assert notify(uow, "LetterIssued", _event(at=later), later, URL) == ["email"]
+    assert notify(uow, "LetterIssued", _letter(later), later, URL) == ["email"]
     assert len(uow.messenger.emails) == 2
 
 
 def test_a_decision_and_its_letter_make_one_e_mail(uow: FakeUnitOfWork) -> None:
     assert notify(uow, "RequestDecided", _event(), DAY, URL) == ["email"]
     soon = DAY + timedelta(seconds=2)
-    assert notify(uow, "LetterIssued", _event(at=soon), soon, URL) == []
+    assert notify(uow, "LetterIssued", _letter(soon), soon, URL) == []
     assert len(uow.messenger.emails) == 1
 
 
@@ -80,10 +86,10 @@ def test_a_decision_minutes_after_a_question_is_news_of_its_own(uow: FakeUnitOfW
     after a question was swallowed by the question's quarter of an hour."""
     soon, later = DAY + timedelta(seconds=2), DAY + timedelta(minutes=10)
     assert notify(uow, "InformationRequested", _event(DAY), DAY, URL) == ["email"]
-    assert notify(uow, "LetterIssued", _event(soon), soon, URL) == []
+    assert notify(uow, "LetterIssued", _letter(soon, "demande_pieces"), soon, URL) == []
     assert notify(uow, "RequestDecided", _event(later), later, URL) == ["email"]
     letter = later + timedelta(seconds=2)
-    assert notify(uow, "LetterIssued", _event(letter), letter, URL) == []
+    assert notify(uow, "LetterIssued", _letter(letter), letter, URL) == []
     assert len(uow.messenger.emails) == 2
 
 
@@ -91,10 +97,58 @@ def test_a_letter_come_before_its_change_still_makes_one_message(uow: FakeUnitOf
     """The bus and the queue keep no order: the letter may be told first, its change then
     joins it; a change after that pair is news again."""
     soon, later = DAY + timedelta(seconds=2), DAY + timedelta(minutes=5)
-    assert notify(uow, "LetterIssued", _event(DAY), DAY, URL) == ["email"]
+    assert notify(uow, "LetterIssued", _letter(DAY), DAY, URL) == ["email"]
     assert notify(uow, "RequestDecided", _event(soon), soon, URL) == []
     assert notify(uow, "InformationRequested", _event(later), later, URL) == ["email"]
     assert len(uow.messenger.emails) == 2
+
+
+@pytest.mark.parametrize("letter_first", [False, True], ids=["decision-first", "letter-first"])
+def test_a_decision_minutes_after_the_acknowledgement_letter_is_news_of_its_own(
+    uow: FakeUnitOfWork, letter_first: bool
+) -> None:
+    """The complaint's acknowledgement is a letter of no change: a message of its own. The
+    decision five minutes later and its answer, in either order, another (the acknowledgement
+    was taken for the decision's letter, and the decision swallowed)."""
+    _choose(uow, sms=True)
+    ack = _letter(DAY, "accuse_reception_reclamation")
+    assert notify(uow, "LetterIssued", ack, DAY, URL) == ["email", "sms"]
+    at, soon = DAY + timedelta(minutes=5), DAY + timedelta(minutes=5, seconds=2)
+    events = {"RequestDecided": _event(at), "LetterIssued": _letter(at, "reponse_reclamation")}
+    first, second = sorted(events, reverse=not letter_first)  # "LetterIssued" sorts first
+    assert notify(uow, first, events[first], at, URL) == ["email", "sms"]
+    assert notify(uow, second, events[second], soon, URL) == []
+    assert len(uow.messenger.emails) == len(uow.messenger.sms) == 2
+
+
+def test_a_letter_issued_after_its_change_s_quarter_of_an_hour_is_a_message(
+    uow: FakeUnitOfWork,
+) -> None:
+    """A late letter (its handler retried 20 minutes on): the member hears of it, once."""
+    late = DAY + timedelta(minutes=20)
+    assert notify(uow, "RequestDecided", _event(DAY), DAY, URL) == ["email"]
+    assert notify(uow, "LetterIssued", _letter(late), late, URL) == ["email"]
+    assert notify(uow, "LetterIssued", _letter(late), late, URL) == []
+
+
+def test_every_letter_kind_belongs_to_the_change_that_issues_it() -> None:
+    """The question's letter, the acknowledgement (no change), and every letter a decision of
+    any type can answer with (`catalog`): a new kind must be placed here."""
+    from chalicelib.domain import catalog
+    from chalicelib.domain.states import Outcome
+    from chalicelib.letters.model import LetterKind
+
+    def change(kind: str) -> str | None:
+        return texts.change_of("LetterIssued", {"kind": kind})
+
+    assert change("demande_pieces") == texts.QUESTION
+    assert change("accuse_reception_reclamation") is None
+    handlings = [t.handling for t in catalog.REQUEST_TYPES_BY_CODE.values()]
+    answers = {h.letter(data, o) for h in [*handlings, catalog.COMPLAINT_HANDLING]
+               for o in Outcome for data in ({}, {"detail": "teletransmission"})}  # fmt: skip
+    assert {change(kind) for kind in answers} == {texts.DECISION}
+    placed = answers | {"demande_pieces", "accuse_reception_reclamation"}
+    assert placed == {k.value for k in LetterKind}
 
 
 def test_no_e_mail_when_the_member_turned_them_off(uow: FakeUnitOfWork) -> None:
