@@ -354,7 +354,7 @@ def reclassify(
     extra: dict[str, Any] = {}
     if body.complaint:
         if record.complaint:
-            return record  # already one
+            return _moved_already(uow, record)  # already one
         service, complaint = Service.reclamations, True
         label = catalog.COMPLAINT_LABEL
         history_label = "Requalifiée en réclamation"
@@ -363,7 +363,7 @@ def reclassify(
     else:
         assert body.service is not None  # noqa: S101  # one of the two, checked above
         if body.service.value == record.service:
-            return record
+            return _moved_already(uow, record)
         if body.service is Service.reclamations and not record.complaint:
             raise ValidationFailed(
                 "Une réclamation se requalifie avec « complaint: true ».",
@@ -386,6 +386,18 @@ def reclassify(
     # `RequestReclassified`) and sends the request on to its new service.
     _hand_over_or_refuse(uow, record, moved)
     return uow.requests.get(record.member_id, record.request_id, consistent=True)
+
+
+def _moved_already(uow: UnitOfWork, record: RequestRecord) -> RequestRecord:
+    """A reclassification asked again where the request already is (an agent's retry after a
+    call that timed out): nothing changes, and what the first call left pending (its pointer,
+    if its hand-over failed) is handed over now, as its pointer would have been, rather than
+    left to the sweeper a quarter of an hour later. The router dispatches the rest (the audit
+    record, `RequestReclassified`) once; with nothing pending, one read and no send."""
+    pending = uow.requests.outbox(record.member_id, record.request_id)
+    if pending:
+        hand_over(uow, record.member_id, record.request_id, pending)
+    return record
 
 
 def watch_unanswered(uow: UnitOfWork, now: datetime) -> int:

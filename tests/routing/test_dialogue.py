@@ -607,3 +607,98 @@ def test_an_agents_question_decision_and_reclassification_hand_their_outbox_over
     moved_to = api.get(f"/requests/{moved}", alice).body
     assert moved_to["complaint"] is True
     assert [h["label"] for h in moved_to["history"]].count("Requalifiée en réclamation") == 1
+
+
+@pytest.mark.parametrize(
+    ("wanted", "service", "label"),
+    [
+        ({"service": "devis"}, "devis", "Réorientée vers le Service Devis"),
+        ({"complaint": True}, "reclamations", "Requalifiée en réclamation"),
+    ],
+    ids=["service", "complaint"],
+)
+def test_a_reclassification_retried_after_its_hand_over_failed_sends_its_pointer(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    agent_all: SignedIn,
+    today: date,
+    wanted: dict[str, Any],
+    service: str,
+    label: str,
+) -> None:
+    """The pointer of an agent's reclassification not sent (SQS unreachable), the agent tries
+    again (their call timed out): the retry answered 200 as the first call, and sent nothing
+    but left the request on the service it left until the sweeper sent its pointer, a quarter
+    of an hour later. It now answers the same and hands over what the first left pending: the
+    router sends the request on to its new service at once, with no second move, audit record
+    or event."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from chalicelib import aws
+    from chalicelib.domain import catalog, clock
+    from chalicelib.domain.catalog import Service
+    from chalicelib.store.audit import AuditTrail
+    from chalicelib.store.requests import RequestRepository
+
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    sqs = aws.client("sqs")
+
+    def unreachable(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="http://sqs.unreachable")
+
+    def moves(calls: list[tuple[str, dict[str, Any]]]) -> int:
+        """The request's writes that move it (its history's label)."""
+        return sum(1 for n, p in calls if n in {"UpdateItem", "TransactWriteItems"}
+                   and label in json.dumps(p, ensure_ascii=False))  # fmt: skip
+
+    path = _backoffice(alice, request_id, "reclassification")
+    sqs.meta.events.register("before-call.sqs.SendMessage", unreachable)
+    try:
+        with aws_calls_made() as calls:
+            first = api.post(path, agent_all, body=wanted)
+    finally:
+        sqs.meta.events.unregister("before-call.sqs.SendMessage", unreachable)
+    assert first.status == 200, first.body
+    assert moves(calls) == 1
+    assert first.body["service"] == service
+    pending = RequestRepository().outbox(alice.member_id or "", request_id)
+    assert sorted(e.get("detail_type", e.get("queue")) for e in pending) == [
+        "RequestReclassified",
+        "intake",
+    ]
+
+    with aws_calls_made() as calls:
+        again = api.post(path, agent_all, body=wanted)
+    assert again.status == 200, again.body
+
+    def without_links(view: dict[str, Any]) -> dict[str, Any]:
+        attachments = [{k: v for k, v in a.items() if k != "download"} for a in view["attachments"]]
+        return {**view, "attachments": attachments}
+
+    assert without_links(again.body) == without_links(first.body)
+    names = [name for name, _ in calls]
+    # Not moved again (the only writes are the access log's), nothing put on the bus: only the
+    # pointer the first call left, to intake.
+    assert "PutEvents" not in names
+    assert moves(calls) == 0
+    sent = [params for name, params in calls if name == "SendMessage"]
+    assert len(sent) == 1 and sent[0]["QueueUrl"].endswith("intake")
+
+    with aws_calls_made() as calls:
+        pump.drain()  # the router, then the new service's handler: no sweeper
+    put = [e for n, p in calls if n == "PutEvents" for e in p["Entries"]]
+    told = [e["DetailType"] for e in put if request_id in e["Detail"]]
+    assert told.count("RequestReclassified") == 1
+    assert RequestRepository().outbox(alice.member_id or "", request_id) == []
+    detail = api.get(_backoffice(alice, request_id), agent_all).body
+    history = [h["label"] for h in detail["history"]]
+    assert history.count(label) == 1
+    # Routed to its new service, which has it (its acknowledgement follows).
+    assert history[history.index(label) + 1] == catalog.routed_label(Service(service))
+    assert detail["history"][-1]["by"] == "service"
+    day = clock.paris_date(clock.now()).isoformat()
+    audited = [(e["request_id"], e["action"]) for c in AuditTrail().day(day) for _, e in c.records]
+    assert audited.count((request_id, "RequestReclassified")) == 1
