@@ -351,10 +351,10 @@ def reclassify(
         )
     if not record.is_open():
         raise _closed(record)
+    if _where_wanted(record, body):
+        return _moved_already(uow, record)
     extra: dict[str, Any] = {}
     if body.complaint:
-        if record.complaint:
-            return _moved_already(uow, record)  # already one
         service, complaint = Service.reclamations, True
         label = catalog.COMPLAINT_LABEL
         history_label = "Requalifiée en réclamation"
@@ -362,8 +362,6 @@ def reclassify(
         extra["acknowledgement_due_at"] = clock.end_of_day(acknowledgement_due(filed_on))
     else:
         assert body.service is not None  # noqa: S101  # one of the two, checked above
-        if body.service.value == record.service:
-            return _moved_already(uow, record)
         if body.service is Service.reclamations and not record.complaint:
             raise ValidationFailed(
                 "Une réclamation se requalifie avec « complaint: true ».",
@@ -382,10 +380,24 @@ def reclassify(
         pending_from=now + HANDED_OVER_FOR,
         **extra,
     )
+    if moved is None:
+        current = uow.requests.get(record.member_id, record.request_id, consistent=True)
+        if current.is_open() and _where_wanted(current, body):
+            # Moved there by another call at the same moment (a double click): moved once,
+            # that call hands its pointer over.
+            return current
+        raise _closed(current)
     # The pointer to intake: the router dispatches the rest (the audit record,
     # `RequestReclassified`) and sends the request on to its new service.
-    _hand_over_or_refuse(uow, record, moved)
+    hand_over(uow, record.member_id, record.request_id, moved)
     return uow.requests.get(record.member_id, record.request_id, consistent=True)
+
+
+def _where_wanted(record: RequestRecord, body: ReclassificationBody) -> bool:
+    """The request is already what the reclassification asks: a complaint, or on the service."""
+    if body.complaint:
+        return record.complaint
+    return body.service is not None and body.service.value == record.service
 
 
 def _moved_already(uow: UnitOfWork, record: RequestRecord) -> RequestRecord:

@@ -163,6 +163,35 @@ def test_the_same_question_asked_twice_at_once_is_asked_once(
     assert detail["information_request"]["message"] == "Et le RIB, svp."
 
 
+def test_the_same_reclassification_made_twice_at_once_moves_the_request_once(
+    api: Api, pump: QueuePump, alice: SignedIn, today: date
+) -> None:
+    """Two calls of the agent's (a double click) that both read the request before either
+    wrote: the second's write finds the request no longer on the service it read, and it
+    answered 409 « Cette demande est déjà traitée. » for an open request, moved as it asked.
+    It now answers as a retry: the request moved once, to where both asked."""
+    from chalicelib.domain import clock
+    from chalicelib.services import dialogue
+    from chalicelib.store.unit_of_work import unit_of_work
+
+    uow = unit_of_work()
+    for wanted, service in (({"service": "devis"}, "devis"), ({"complaint": True}, "reclamations")):
+        request_id = file_justificatif(api, alice, today)
+        pump.drain()
+        seen = uow.requests.get(alice.member_id or "", request_id)  # what both calls read
+        body = dialogue.ReclassificationBody.model_validate(wanted)
+        answers = [dialogue.reclassify(uow, seen, body, clock.now(), "agent-1") for _ in range(2)]
+        assert [a.service for a in answers] == [service, service]
+        assert answers[1].history == answers[0].history
+        pump.drain()
+        detail = api.get(f"/requests/{request_id}", alice).body
+        assert detail["service"] == service
+        moves = [
+            h for h in detail["history"] if h["label"].startswith(("Réorientée", "Requalifiée"))
+        ]
+        assert len(moves) == 1
+
+
 def test_two_deliveries_of_a_decisions_pointer_at_once_keep_its_letter(
     api: Api,
     pump: QueuePump,
