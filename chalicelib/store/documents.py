@@ -77,7 +77,8 @@ class DocumentRepository:
         settles: str | None = None,
         request_expires_at: int | None = None,
     ) -> DocumentRecord:
-        """Store the PDF, then the item, request link and guard in one transaction.
+        """Store the PDF (written once: one already under its key is kept and described), then
+        the item, request link and guard in one transaction.
 
         With a request, the guard (`LETTER#<request>#<kind>`) makes a second issue of the same
         letter a no-op that returns the first one. `settles`: the request owed this letter
@@ -88,20 +89,25 @@ class DocumentRepository:
         """
         document_id = document_id or str(ULID.from_datetime(now))
         month = month_of(document_id)
+        created_at = iso_z(now)
+        key = keys.document_object(member_id, month, document_id)
+        files = FileStore()
+        # Written once: an owed letter's id is fixed, and a second delivery rendering it (the
+        # member's address changed meanwhile, say) keeps the PDF there, rather than replacing
+        # the bytes the other's item describes. An attempt that died between its PDF and its
+        # item is taken over the same way.
+        pdf = files.create(key, pdf, PDF, pdf_filename(title, created_at))
         record = DocumentRecord(
             document_id=document_id,
             member_id=member_id,
             kind=kind,
             title=title,
-            created_at=iso_z(now),
+            created_at=created_at,
             request_id=request_id,
             size=len(pdf),
             sha256=hashlib.sha256(pdf).hexdigest(),
             postal_dispatch=postal_dispatch,
         )
-        key = keys.document_object(member_id, month, document_id)
-        files = FileStore()
-        files.put(key, pdf, PDF, pdf_filename(title, record.created_at))
         item = {
             **keys.document_key(member_id, month, document_id),
             **keys.documents_index_key(member_id, record.created_at, document_id),

@@ -116,7 +116,12 @@ class FileStore:
             raise _unavailable("Stockage des fichiers") from error
 
     def put(
-        self, key: str, body: bytes, content_type: str, download_name: str | None = None
+        self,
+        key: str,
+        body: bytes,
+        content_type: str,
+        download_name: str | None = None,
+        **condition: str,
     ) -> None:
         """Write an object, encrypted; with `download_name`, the name a browser saves it as."""
         named = (
@@ -125,7 +130,21 @@ class FileStore:
             else {"ContentDisposition": rules.content_disposition(download_name)}
         )
         s3().put_object(Bucket=bucket(), Key=key, Body=body, ContentType=content_type,
-                        **named, **encryption())  # fmt: skip
+                        **named, **condition, **encryption())  # fmt: skip
+
+    def create(self, key: str, body: bytes, content_type: str, download_name: str) -> bytes:
+        """Write the object only if the key holds none (`If-None-Match: *`, which looks at the
+        current version), and answer the bytes it then holds: ours, or those of the write that
+        came first, read back. Two writes of one key (an owed letter's id is fixed) thus leave
+        the first's bytes, which both describe. S3 answers 409 to a write racing another on the
+        same key: raised, the key's bytes unknown yet; the caller's retry reads them."""
+        try:
+            self.put(key, body, content_type, download_name, IfNoneMatch="*")
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "PreconditionFailed":
+                raise
+            return self.read(key)
+        return body
 
     def read(self, key: str) -> bytes:
         return bytes(s3().get_object(Bucket=bucket(), Key=key)["Body"].read())

@@ -209,6 +209,8 @@ def test_a_service_handler_reads_its_own_queue_and_no_other(
     assert not handler.allows("dynamodb:Query", table("-directory"))
     assert not handler.allows("s3:GetObject", obj("uploads/M1/u"))  # members' staged files
     assert handler.allows("s3:PutObject", obj("documents/M1/2026-11/d.pdf"))  # its letters
+    # A letter's PDF is written once: a delivery refused reads back the one there.
+    assert handler.allows("s3:GetObject", obj("documents/M1/2026-11/d.pdf"))
 
 
 def test_the_router_reads_intake_and_only_feeds_the_service_queues(roles: dict[str, Role]) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 from letters_support import ISSUED_ON, REFERENCE, pdf_pages, pdf_text
@@ -21,6 +26,7 @@ from chalicelib.letters import (
 )
 
 ContextFor = Callable[..., LetterContext]
+ROOT = Path(__file__).resolve().parents[2]
 
 # Every (kind, outcome) a letter can carry.
 CASES = [(kind, outcome) for kind, spec in KIND_SPECS.items() for outcome in spec.outcomes]
@@ -185,6 +191,38 @@ def test_the_same_letter_renders_to_the_same_bytes_dated_from_its_issue(
     created = PdfReader(BytesIO(pdf)).metadata.creation_date  # type: ignore[union-attr]
     assert created.astimezone(UTC) == datetime(2026, 11, 25, 23, 0, tzinfo=UTC)
     assert created.date() == ISSUED_ON
+
+
+def test_the_same_letter_renders_to_the_same_bytes_in_other_processes(
+    context_for: ContextFor,
+) -> None:
+    """Two deliveries of an owed letter render it in two functions: nothing of the process
+    (its hash seed, which orders sets; fpdf2's uuid placeholders) reaches the bytes, the
+    trailer's /ID included (a digest of the content). What a letter is rendered from can
+    still differ between two renders (the member's address): `DocumentRepository.store`
+    writes its PDF once."""
+    kind = LetterKind.remboursement
+    context = context_for(kind, Outcome.accepted)
+    here = hashlib.sha256(render_letter(kind, context)).hexdigest()
+    code = (
+        "import hashlib, sys\n"
+        "from chalicelib.letters import LetterContext, LetterKind, render_letter\n"
+        "context = LetterContext.model_validate_json(sys.stdin.read())\n"
+        f"pdf = render_letter(LetterKind({kind.value!r}), context)\n"
+        "print(hashlib.sha256(pdf).hexdigest())"
+    )
+    for seed in ("1", "2"):
+        elsewhere = subprocess.run(
+            [sys.executable, "-c", code],
+            input=context.model_dump_json(),
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        assert elsewhere.stdout.strip() == here
 
 
 def test_a_letter_refuses_an_outcome_its_kind_cannot_carry(context_for: ContextFor) -> None:

@@ -3,6 +3,8 @@ hand on; every refusal (409, 403) and the races a real queue brings."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import threading
 from datetime import date
@@ -10,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from pypdf import PdfReader
 
 from infra.local_stack import LocalStack
 from infra.queue_pump import QueuePump
@@ -222,10 +225,13 @@ def test_two_deliveries_of_a_decisions_pointer_at_once_keep_its_letter(
     both_put = threading.Barrier(2, timeout=30)
     original_put = files_module.FileStore.put
 
-    def put(self: Any, key: str, body: bytes, content_type: str, name: str | None = None) -> None:
-        original_put(self, key, body, content_type, name)
-        if key.endswith(f"{letter_id}.pdf"):
-            both_put.wait()  # both past the guard's read, each with its PDF put
+    def put(self: Any, key: str, body: bytes, content_type: str, name: str | None = None,
+            **condition: str) -> None:  # fmt: skip
+        try:
+            original_put(self, key, body, content_type, name, **condition)
+        finally:  # the second's is refused (written once): it reads the first's back
+            if key.endswith(f"{letter_id}.pdf"):
+                both_put.wait()  # both past the guard's read, each with its PDF put
 
     monkeypatch.setattr(files_module.FileStore, "put", put)
     pointer = RequestPointer(request_id=request_id, member_id=alice.member_id or "")
@@ -254,6 +260,150 @@ def test_two_deliveries_of_a_decisions_pointer_at_once_keep_its_letter(
         Bucket=local_stack.outputs["BucketName"], Prefix=key
     )
     assert found.get("KeyCount", 0) == 1
+
+
+def _downloaded(api: Api, who: SignedIn, document_id: str) -> bytes:
+    """The bytes a member's download of the document gets."""
+    link = api.get(f"/documents/{document_id}/download", who)
+    assert link.status == 200, link.body
+    answer = requests.get(link.body["url"], timeout=30)
+    assert answer.status_code == 200
+    return answer.content
+
+
+def _text(pdf: bytes) -> str:
+    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def _moved(member_id: str) -> str:
+    """The member's postal address changes (a change of contact details applied): a letter
+    rendered from now on is not the same bytes. The new first line."""
+    from chalicelib.store.unit_of_work import unit_of_work
+
+    members = unit_of_work().members
+    address = members.get(member_id).postal_address.model_dump(mode="json")
+    members.apply_contact(member_id, {"postal_address": {**address, "line1": "4 rue Oberkampf"}})
+    return "4 rue Oberkampf"
+
+
+def test_two_deliveries_rendering_a_letter_differently_store_the_pdf_its_item_describes(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    agent: SignedIn,
+    today: date,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The decision's pointer delivered twice at once, the member's address changed between
+    the two renders: the later `PutObject` replaced the earlier's bytes under the letter's
+    fixed key, while its item kept the sha256 of the delivery that won the letter's guard,
+    the earlier. The member downloaded a PDF its item does not describe. (The same letter
+    renders to the same bytes, `tests/letters`: only what it is rendered from can differ.)"""
+    from chalicelib.domain import clock
+    from chalicelib.domain.requests import RequestPointer
+    from chalicelib.services.serving import serve
+    from chalicelib.store import files as files_module
+    from chalicelib.store.unit_of_work import unit_of_work
+
+    member_id = alice.member_id or ""
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    decided = api.post(_backoffice(alice, request_id, "decision"), agent,
+                       body={"outcome": "accepted", "amount": "80.00"})  # fmt: skip
+    assert decided.status == 200, decided.body
+    letter_id = decided.body["letter"]["document_id"]
+    drain_queue(local_stack, "svc-remboursements")  # its two deliveries are made below
+    first_put, second_put, first_done = threading.Event(), threading.Event(), threading.Event()
+    original_put = files_module.FileStore.put
+
+    def put(self: Any, key: str, body: bytes, content_type: str, name: str | None = None,
+            **condition: str) -> None:  # fmt: skip
+        try:
+            original_put(self, key, body, content_type, name, **condition)
+        finally:
+            if key.endswith(f"{letter_id}.pdf") and not first_put.is_set():
+                first_put.set()  # the first's PDF is put: the address changes, the second runs
+                assert second_put.wait(30)
+            elif key.endswith(f"{letter_id}.pdf"):
+                second_put.set()  # the second's put made: it writes its item once the first's
+                assert first_done.wait(30)  # is written (the first wins the letter's guard)
+
+    monkeypatch.setattr(files_module.FileStore, "put", put)
+    pointer = RequestPointer(request_id=request_id, member_id=member_id)
+    errors: list[BaseException] = []
+
+    def deliver(done: threading.Event) -> None:
+        try:
+            serve(unit_of_work(), pointer, clock.now())
+        except BaseException as error:  # asserted empty below
+            errors.append(error)
+        finally:
+            done.set()
+
+    first = threading.Thread(target=deliver, args=(first_done,))
+    first.start()
+    assert first_put.wait(30)
+    moved_to = _moved(member_id)
+    second = threading.Thread(target=deliver, args=(threading.Event(),))
+    second.start()
+    first.join()
+    second.join()
+    monkeypatch.undo()
+    assert errors == []
+    record = unit_of_work().documents.get(member_id, letter_id)
+    pdf = _downloaded(api, alice, letter_id)
+    assert (hashlib.sha256(pdf).hexdigest(), len(pdf)) == (record.sha256, record.size)
+    assert moved_to not in _text(pdf)  # the letter as first rendered, which the item describes
+
+
+def test_a_letter_whose_delivery_died_after_its_pdf_is_issued_from_that_pdf(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    agent: SignedIn,
+    today: date,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A delivery that dies between the owed letter's PDF and its item leaves the PDF under
+    the letter's fixed key, which is written once: the redelivery takes it over (its item
+    describes it) rather than being refused for ever."""
+    from chalicelib.domain import clock
+    from chalicelib.domain.requests import RequestPointer
+    from chalicelib.services.serving import serve
+    from chalicelib.store import files as files_module
+    from chalicelib.store.unit_of_work import unit_of_work
+
+    member_id = alice.member_id or ""
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    decided = api.post(_backoffice(alice, request_id, "decision"), agent,
+                       body={"outcome": "accepted", "amount": "80.00"})  # fmt: skip
+    assert decided.status == 200, decided.body
+    letter_id = decided.body["letter"]["document_id"]
+    drain_queue(local_stack, "svc-remboursements")  # delivered below
+    original_put = files_module.FileStore.put
+
+    def put(self: Any, key: str, body: bytes, content_type: str, name: str | None = None,
+            **condition: str) -> None:  # fmt: skip
+        original_put(self, key, body, content_type, name, **condition)
+        raise TimeoutError("the function's time is up")
+
+    monkeypatch.setattr(files_module.FileStore, "put", put)
+    pointer = RequestPointer(request_id=request_id, member_id=member_id)
+    with pytest.raises(TimeoutError):
+        serve(unit_of_work(), pointer, clock.now())
+    monkeypatch.undo()
+    moved_to = _moved(member_id)
+    serve(unit_of_work(), pointer, clock.now())  # the redelivery
+
+    listed = [d["document_id"] for d in api.get("/documents?months=1", alice).body["documents"]]
+    assert listed == [letter_id]
+    record = unit_of_work().documents.get(member_id, letter_id)
+    pdf = _downloaded(api, alice, letter_id)
+    assert (hashlib.sha256(pdf).hexdigest(), len(pdf)) == (record.sha256, record.size)
+    assert moved_to not in _text(pdf)  # the PDF the dead attempt left
 
 
 def test_a_change_is_decided_on_the_request_as_it_is(
