@@ -82,7 +82,9 @@ class DocumentRepository:
 
         With a request, the guard (`LETTER#<request>#<kind>`) makes a second issue of the same
         letter a no-op that returns the first one. `settles`: the request owed this letter
-        (`DueLetter.encoded()`), no longer once it is stored. `request_expires_at`: the
+        (`DueLetter.encoded()`), no longer once it is stored; its id is then fixed (the
+        change that owed it named it), and a failed write leaves its PDF to whichever
+        delivery stores it. `request_expires_at`: the
         request's retention as read (set when it closed); a letter of a closed request goes
         with it (`store/retention.late_letter`), and one stored as its request closes is not
         lost to either: the write holds only if the request's `expires_at` is still as read.
@@ -173,10 +175,10 @@ class DocumentRepository:
                 if guard_failed
                 else None
             )
-            # An owed letter's id is fixed (`document_id`): two deliveries of its pointer at
-            # once write the same object, and the one whose write lost must not remove the
-            # PDF of the letter kept.
-            if existing is None or existing.document_id != document_id:
+            # An owed letter's id is fixed: the PDF under it may be the one another delivery's
+            # item describes (stored as this write failed, on the guard or on the request), or
+            # the one the redelivery takes over. Only a fresh id's PDF is this write's alone.
+            if settles is None:
                 files.delete([key])
             if existing is not None:
                 return existing

@@ -406,6 +406,88 @@ def test_a_letter_whose_delivery_died_after_its_pdf_is_issued_from_that_pdf(
     assert moved_to not in _text(pdf)  # the PDF the dead attempt left
 
 
+def test_a_letter_stored_by_one_delivery_keeps_its_pdf_when_the_other_fails(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    agent: SignedIn,
+    today: date,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A question's pointer delivered twice at once, the member withdrawing between the two
+    reads of the request: the first delivery's write fails on the request (closed since it
+    read it), the second's, which read it closed, stores the letter. The first then deleted
+    the PDF under the letter's fixed key: the item of the letter kept, the member's, described
+    nothing. (It removed it only when it lost on the letter's guard, not on the request.)"""
+    from chalicelib.domain import clock
+    from chalicelib.domain.requests import RequestPointer
+    from chalicelib.services.serving import serve
+    from chalicelib.store import files as files_module
+    from chalicelib.store.unit_of_work import unit_of_work
+
+    member_id = alice.member_id or ""
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    asked = _ask(api, agent, alice, request_id)
+    assert asked.status == 200, asked.body
+    (owed,) = unit_of_work().requests.get(member_id, request_id, consistent=True).due_letters()
+    letter_id = owed.document_id
+    drain_queue(local_stack, "svc-remboursements")  # its two deliveries are made below
+    first_put, second_put = threading.Event(), threading.Event()
+    first_failed, second_done = threading.Event(), threading.Event()
+    original_put, original_delete = files_module.FileStore.put, files_module.FileStore.delete
+
+    def put(self: Any, key: str, body: bytes, content_type: str, name: str | None = None,
+            **condition: str) -> None:  # fmt: skip
+        try:
+            original_put(self, key, body, content_type, name, **condition)
+        finally:
+            if key.endswith(f"{letter_id}.pdf") and not first_put.is_set():
+                first_put.set()  # the member withdraws, then the second delivery runs
+                assert second_put.wait(30)
+            elif key.endswith(f"{letter_id}.pdf"):
+                second_put.set()  # the second writes its item once the first's write failed
+                assert first_failed.wait(30)
+
+    def delete(self: Any, keys: list[str]) -> None:
+        if any(k.endswith(f"{letter_id}.pdf") for k in keys):
+            first_failed.set()  # its write failed: it deletes once the letter is stored
+            assert second_done.wait(30)
+        original_delete(self, keys)
+
+    monkeypatch.setattr(files_module.FileStore, "put", put)
+    monkeypatch.setattr(files_module.FileStore, "delete", delete)
+    pointer = RequestPointer(request_id=request_id, member_id=member_id)
+    errors: list[BaseException] = []
+
+    def deliver(done: threading.Event) -> None:
+        try:
+            serve(unit_of_work(), pointer, clock.now())
+        except BaseException as error:  # the first's, asserted below
+            errors.append(error)
+        finally:
+            done.set()
+
+    first = threading.Thread(target=deliver, args=(first_failed,))
+    first.start()
+    assert first_put.wait(30)
+    withdrawn = api.post(f"/requests/{request_id}/withdrawal", alice, body={})
+    assert withdrawn.status == 200, withdrawn.body
+    second = threading.Thread(target=deliver, args=(second_done,))
+    second.start()
+    first.join()
+    second.join()
+    monkeypatch.undo()
+    assert [type(e).__name__ for e in errors] == ["TransactionCanceledException"]
+    serve(unit_of_work(), pointer, clock.now())  # the first's redelivery: nothing more
+    listed = [d["document_id"] for d in api.get("/documents?months=1", alice).body["documents"]]
+    assert listed == [letter_id]
+    record = unit_of_work().documents.get(member_id, letter_id)
+    pdf = _downloaded(api, alice, letter_id)
+    assert (hashlib.sha256(pdf).hexdigest(), len(pdf)) == (record.sha256, record.size)
+
+
 def test_a_change_is_decided_on_the_request_as_it_is(
     api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date
 ) -> None:
