@@ -471,6 +471,7 @@ class RequestRecord(RequestDetail):
     acknowledgement_due_at: str | None = None
     needs_attention: bool = False  # its service's handler gave up: an agent takes it over
     unanswered: bool = False  # the member let the question's deadline pass
+    at_risk_due_at: str | None = None  # the complaint's deadline said at risk on the bus
     replies_delivered: set[str] = Field(default_factory=set)  # answers its service has seen
     letters_due: set[str] = Field(default_factory=set)  # `DueLetter.encoded()`, until rendered
     # Closed: when it goes (closing + 5 years, epoch seconds: DynamoDB's TTL), its letters too.

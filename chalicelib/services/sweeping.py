@@ -46,7 +46,8 @@ def deadline_at_risk(record: RequestRecord, today: date) -> str | None:
 
 def watch_deadlines(uow: UnitOfWork, now: datetime) -> int:
     """Open complaints whose deadline is at risk go to the head of the complaints service's
-    work list (and back in line once they are not). Returns how many are at risk."""
+    work list (and back in line once they are not), each deadline said once on the bus
+    (`ComplaintDeadlineAtRisk`). Returns how many are at risk."""
     today = clock.paris_date(now)
     flagged = 0
     start = None
@@ -56,7 +57,11 @@ def watch_deadlines(uow: UnitOfWork, now: datetime) -> int:
             due_at = deadline_at_risk(record, today)
             if due_at is not None:
                 flagged += 1
-                if uow.transitions.deadline_at_risk(record, due_at, now):
+                if record.at_risk_due_at == due_at:
+                    # Said on the bus already: only back at the head if a question and its
+                    # answer put it back in line.
+                    uow.transitions.prioritise(record, URGENT)
+                elif uow.transitions.deadline_at_risk(record, due_at, now):
                     dispatch(uow, record.member_id, record.request_id, now)
             else:
                 uow.transitions.prioritise(record, URGENT if record.needs_attention else NORMAL)

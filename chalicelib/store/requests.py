@@ -987,13 +987,17 @@ class Transitions:
         return self.apply(record, change.history(_entry(now, record.status, label, Actor.system)))
 
     def deadline_at_risk(self, record: RequestRecord, due_at: str, now: datetime) -> bool:
-        """A complaint whose deadline is near goes to the head of its list, and says so on the
-        bus, once: while it stays at risk, later watches change nothing."""
-        urgent = service_sort(URGENT, record.created_at, record.request_id)
+        """A complaint whose deadline `due_at` is near goes to the head of its list, and says
+        so on the bus, once for that deadline (`at_risk_due_at` remembers it): whether or not
+        it was at the head already (flagged for agents, a question unanswered). False when
+        this deadline was already said (`prioritise` keeps it at the head)."""
         change = Change(
-            f"{_OPEN} AND #svc_sk <> :urgent",
-            {**_OPEN_VALUES, ":urgent": urgent},
-            assign={"svc_sk": urgent},
+            f"{_OPEN} AND (attribute_not_exists(#at_risk_due_at) OR #at_risk_due_at <> :due_at)",
+            {**_OPEN_VALUES, ":due_at": due_at},
+            assign={
+                "svc_sk": service_sort(URGENT, record.created_at, record.request_id),
+                "at_risk_due_at": due_at,
+            },
         )
         at_risk = events.ComplaintDeadlineAtRisk.of(record, now, due_at=due_at)
         return self.apply(record, change.emit(at_risk, record.request_id, now))

@@ -132,3 +132,153 @@ def test_an_event_the_bus_refused_is_put_by_the_sweeper(
     assert names[:2] == ["RequestFiled", "RequestRouted"]  # in order
     assert (names.count("RequestFiled"), names.count("RequestRouted")) == (1, 1)
     pump.drain()  # the intake pointer, sent again with the rest: routed once all the same
+
+
+def _contract_validator(name: str) -> Any:
+    """The AsyncAPI document's schema of `name`'s message (the EventBridge envelope and its
+    `detail`), formats checked (`date-time` too)."""
+    import jsonschema
+
+    from scripts.write_asyncapi import asyncapi_document
+
+    document = asyncapi_document()
+    message = document["channels"]["bus"]["messages"][name]["$ref"].rsplit("/", 1)[-1]
+    payload = document["components"]["messages"][message]["payload"]
+    schema = {**payload, "components": document["components"]}
+    return jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def test_every_event_of_a_demarches_life_is_as_the_asyncapi_document_says(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    team_queue: str,
+    alice: SignedIn,
+    agent: SignedIn,
+    today: date,
+) -> None:
+    """What a service team's consumer, generated from `docs/asyncapi.json`, reads: every event
+    the app puts on the bus while requests are filed, asked about, answered, decided,
+    withdrawn, reclassified and watched is one of the document's messages, valid against its
+    schema (formats included), with nothing personal in it."""
+    from chalicelib.domain import clock
+    from chalicelib.services.sweeping import watch_deadlines
+    from chalicelib.store.unit_of_work import unit_of_work
+    from tests.conftest import file_justificatif
+
+    def backoffice(request_id: str, action: str) -> str:
+        return f"/backoffice/members/{alice.member_id}/requests/{request_id}/{action}"
+
+    decided = file_justificatif(api, alice, today)
+    withdrawn = file_justificatif(api, alice, today)
+    contested = file_justificatif(api, alice, today)
+    pump.drain()
+    asked = api.post(backoffice(decided, "information-request"), agent,
+                     body={"message": "La facture ?"})  # fmt: skip
+    assert asked.status == 200
+    pump.drain()
+    assert api.post(f"/requests/{decided}/replies", alice, body={"message": "Voici."}).status == 201
+    pump.drain()
+    decision = {"outcome": "partially_accepted", "amount": "40.00", "message": "En partie."}
+    assert api.post(backoffice(decided, "decision"), agent, body=decision).status == 200
+    withdrawal = api.post(f"/requests/{withdrawn}/withdrawal", alice, body={"reason": "Doublon."})
+    assert withdrawal.status == 200
+    moved = api.post(backoffice(contested, "reclassification"), agent, body={"complaint": True})
+    assert moved.status == 200
+    pump.drain()
+    watch_deadlines(unit_of_work(), clock.now() + timedelta(days=56))  # the answer is near
+
+    ours = {decided, withdrawn, contested}
+    received = [e for e in _received(local_stack, team_queue)
+                if e["detail"]["request_id"] in ours]  # fmt: skip
+    assert {e["detail-type"] for e in received} == set(EVENTS_BY_NAME)  # each one, at least
+    for event in received:
+        problems = [
+            f"{event['detail-type']}: {'/'.join(map(str, error.path))} {error.message}"
+            for error in _contract_validator(event["detail-type"]).iter_errors(event)
+        ]
+        assert problems == []
+        text = json.dumps(event, ensure_ascii=False)
+        for personal in ("Alice", "Martin", "80.00", "40.00", "optique", "facture", "Voici",
+                         "Doublon", "justificatif.pdf"):  # fmt: skip
+            assert personal not in text, event["detail-type"]
+
+
+def _file_complaint(api: Api, who: SignedIn) -> str:
+    body = {"type": "contact.demande", "complaint": True, "description": "Je conteste.",
+            "beneficiary_ids": [f"{who.member_id}-01"],
+            "data": {"subject": "remboursements", "detail": "montant_conteste"}}  # fmt: skip
+    answer = api.post("/requests", who, body=body)
+    assert answer.status == 201, answer.body
+    return str(answer.body["request_id"])
+
+
+def _at_risk(stack: LocalStack, url: str, request_id: str) -> list[dict[str, Any]]:
+    return [e["detail"] for e in _received(stack, url)
+            if e["detail-type"] == "ComplaintDeadlineAtRisk"
+            and e["detail"]["request_id"] == request_id]  # fmt: skip
+
+
+def test_a_complaint_already_before_an_agent_is_still_announced_at_risk(
+    api: Api, pump: QueuePump, local_stack: LocalStack, team_queue: str, alice: SignedIn
+) -> None:
+    """A complaint its service's handler gave up on (flagged for agents, at the head of the
+    list) whose deadline comes near: the complaints team's rule still gets its
+    `ComplaintDeadlineAtRisk`, the case it matters most for. Its being at the head of the
+    list already used to pass for "announced"."""
+    from chalicelib.domain import clock
+    from chalicelib.domain.requests import RequestPointer
+    from chalicelib.services.serving import flag_for_agents
+    from chalicelib.services.sweeping import watch_deadlines
+    from chalicelib.store.unit_of_work import unit_of_work
+
+    request_id = _file_complaint(api, alice)
+    pump.drain()
+    pointer = RequestPointer(request_id=request_id, member_id=alice.member_id or "")
+    assert flag_for_agents(unit_of_work(), pointer, clock.now())  # as the 5th failure does
+    _received(local_stack, team_queue)
+    later = clock.now() + timedelta(days=56)  # the answer is due within 5 jours ouvrables
+    watch_deadlines(unit_of_work(), later)
+    watch_deadlines(unit_of_work(), later + timedelta(days=1))
+    [announced] = _at_risk(local_stack, team_queue, request_id)
+    assert announced["status"] == "in_progress"
+
+
+def test_a_complaint_at_risk_is_announced_once_even_after_a_question_and_its_answer(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    team_queue: str,
+    alice: SignedIn,
+    agent_all: SignedIn,
+) -> None:
+    """At risk, then asked about and answered (which puts it back in line): the next watch
+    puts it at the head of the list again, and says nothing new on the bus."""
+    from chalicelib.domain import clock
+    from chalicelib.domain.requests import month_of
+    from chalicelib.services.sweeping import watch_deadlines
+    from chalicelib.store import keys
+    from chalicelib.store.requests import URGENT
+    from chalicelib.store.unit_of_work import unit_of_work
+
+    request_id = _file_complaint(api, alice)
+    pump.drain()
+    later = clock.now() + timedelta(days=56)
+    watch_deadlines(unit_of_work(), later)
+    [announced] = _at_risk(local_stack, team_queue, request_id)
+    path = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
+    assert announced["due_at"] == api.get(path, agent_all).body["due_at"]  # the answer's
+    asked = api.post(f"{path}/information-request", agent_all, body={"message": "Quel acte ?"})
+    assert asked.status == 200
+    assert api.post(f"/requests/{request_id}/replies", alice, body={"message": "Ce."}).status == 201
+    pump.drain()
+    watch_deadlines(unit_of_work(), later + timedelta(days=1))
+    assert _at_risk(local_stack, team_queue, request_id) == []
+    key = keys.request_key(alice.member_id or "", month_of(request_id), request_id)
+    item = local_stack.client("dynamodb").get_item(
+        TableName=local_stack.outputs["TableName"],
+        Key={k: {"S": v} for k, v in key.items()},
+    )["Item"]
+    assert item["svc_sk"]["S"].startswith(f"{URGENT}#")  # at the head of the list again

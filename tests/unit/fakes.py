@@ -558,10 +558,10 @@ class FakeTransitions:
         return True
 
     def deadline_at_risk(self, record: RequestRecord, due_at: str, now: datetime) -> bool:
-        stored, extra = self._state(record)
-        if stored.status not in OPEN_STATUSES or extra.get("priority") == "0":
+        stored, _ = self._state(record)
+        if stored.status not in OPEN_STATUSES or stored.at_risk_due_at == due_at:
             return False
-        extra["priority"] = "0"
+        self._change(record, {"at_risk_due_at": due_at}, None, {"priority": "0"})
         self._emit(record, now, events.ComplaintDeadlineAtRisk, due_at=due_at)
         return True
 
