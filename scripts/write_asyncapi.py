@@ -97,7 +97,12 @@ def asyncapi_document() -> dict[str, Any]:
                 "id": {"type": "string"},
                 "detail-type": {"const": name},
                 "source": {"const": SOURCE},
-                "time": {"type": "string", "format": "date-time"},
+                "time": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "When the change happened, to the second: "
+                    "`detail.occurred_at`, however late the event was put on the bus",
+                },
                 "detail": {"$ref": f"#/components/schemas/{name}"},
             },
         }

@@ -282,3 +282,32 @@ def test_a_complaint_at_risk_is_announced_once_even_after_a_question_and_its_ans
         Key={k: {"S": v} for k, v in key.items()},
     )["Item"]
     assert item["svc_sk"]["S"].startswith(f"{URGENT}#")  # at the head of the list again
+
+
+def test_an_event_put_late_is_stamped_with_the_moment_of_its_change(
+    local_stack: LocalStack, team_queue: str
+) -> None:
+    """The sweeper puts an event a minute, or a quarter of an hour, after its change: the
+    envelope's `time` (what rules, archives and replays go by, and what the AsyncAPI
+    document's examples show equal to `occurred_at`) is still the change's, not the put's."""
+    from types import SimpleNamespace
+
+    from ulid import ULID
+
+    from chalicelib.domain import clock
+    from chalicelib.domain.events import RequestRouted
+    from chalicelib.store import outbox
+    from chalicelib.store.bus import Bus
+
+    changed_at = clock.now().replace(microsecond=0) - timedelta(minutes=15)
+    request = SimpleNamespace(
+        member_id="0012345601", request_id=str(ULID.from_datetime(changed_at)),
+        type="sante.justificatif", service="remboursements", status="in_progress",
+        complaint=False,
+    )  # fmt: skip
+    event = RequestRouted.of(request, changed_at)
+    Bus().put([outbox.to_bus(event)])
+    [received] = [e for e in _received(local_stack, team_queue)
+                  if e["detail"]["event_id"] == event.event_id]  # fmt: skip
+    assert received["time"] == changed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert received["detail"]["occurred_at"] == clock.iso_z(changed_at)
