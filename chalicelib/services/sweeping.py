@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 from chalicelib.domain import clock
@@ -44,29 +45,38 @@ def deadline_at_risk(record: RequestRecord, today: date) -> str | None:
     return None
 
 
+def _open_complaints(uow: UnitOfWork) -> Iterator[RequestRecord]:
+    """The complaints service's open requests, those waiting for the member too: a question
+    does not stop the ACPR clocks."""
+    for state in ("open", "waiting"):
+        start = None
+        while True:
+            records, start = uow.transitions.work_list(
+                Service.reclamations.value, state, 100, start
+            )
+            yield from records
+            if start is None:
+                break
+
+
 def watch_deadlines(uow: UnitOfWork, now: datetime) -> int:
-    """Open complaints whose deadline is at risk go to the head of the complaints service's
-    work list (and back in line once they are not), each deadline said once on the bus
+    """Open complaints (waiting for the member too) whose deadline is at risk go to the head of
+    their work list (and back in line once they are not), each deadline said once on the bus
     (`ComplaintDeadlineAtRisk`). Returns how many are at risk."""
     today = clock.paris_date(now)
     flagged = 0
-    start = None
-    while True:
-        records, start = uow.transitions.work_list(Service.reclamations.value, "open", 100, start)
-        for record in records:
-            due_at = deadline_at_risk(record, today)
-            if due_at is not None:
-                flagged += 1
-                if record.at_risk_due_at == due_at:
-                    # Said on the bus already: only back at the head if a question and its
-                    # answer put it back in line.
-                    uow.transitions.prioritise(record, URGENT)
-                elif uow.transitions.deadline_at_risk(record, due_at, now):
-                    dispatch(uow, record.member_id, record.request_id, now)
-            else:
-                uow.transitions.prioritise(record, URGENT if record.needs_attention else NORMAL)
-        if start is None:
-            break
+    for record in _open_complaints(uow):
+        due_at = deadline_at_risk(record, today)
+        if due_at is not None:
+            flagged += 1
+            if record.at_risk_due_at == due_at:
+                # Said on the bus already: only back at the head if a question and its
+                # answer put it back in line.
+                uow.transitions.prioritise(record, URGENT)
+            elif uow.transitions.deadline_at_risk(record, due_at, now):
+                dispatch(uow, record.member_id, record.request_id, now)
+        else:
+            uow.transitions.prioritise(record, URGENT if record.needs_attention else NORMAL)
     metric("ComplaintDeadlinesAtRisk", flagged)
     logger.info("complaints at risk: %d", flagged)
     return flagged

@@ -311,3 +311,31 @@ def test_an_event_put_late_is_stamped_with_the_moment_of_its_change(
                   if e["detail"]["event_id"] == event.event_id]  # fmt: skip
     assert received["time"] == changed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert received["detail"]["occurred_at"] == clock.iso_z(changed_at)
+
+
+def test_a_complaint_waiting_for_the_member_is_announced_at_risk(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    team_queue: str,
+    alice: SignedIn,
+    agent_all: SignedIn,
+) -> None:
+    """A question does not stop the ACPR clocks: a complaint waiting for the member's answer
+    whose answer is due within 5 jours ouvrables is announced as any other (the watch read
+    only the complaints the service has in hand)."""
+    from chalicelib.domain import clock
+    from chalicelib.services.sweeping import watch_deadlines
+    from chalicelib.store.unit_of_work import unit_of_work
+
+    request_id = _file_complaint(api, alice)
+    pump.drain()
+    path = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
+    asked = api.post(f"{path}/information-request", agent_all,
+                     body={"message": "Quel acte ?", "respond_within_days": 60})  # fmt: skip
+    assert asked.status == 200
+    pump.drain()
+    watch_deadlines(unit_of_work(), clock.now() + timedelta(days=56))
+    [announced] = _at_risk(local_stack, team_queue, request_id)
+    assert announced["status"] == "waiting_for_member"
+    assert announced["due_at"] == api.get(path, agent_all).body["due_at"]
