@@ -338,7 +338,8 @@ def reclassify(
 ) -> RequestRecord:
     """An agent hands an open request on: to the complaints service when it is in fact a
     complaint (the ACPR clocks count from the original filing), or to the service that should
-    have it. Routed again, then acknowledged by its new service."""
+    have it. Routed again, then acknowledged by its new service. A complaint stays with the
+    complaints service: it neither becomes a request again nor moves to another service."""
     if (body.complaint is None) == (body.service is None):
         raise ValidationFailed(
             "Indiquez soit « complaint: true », soit le service.",
@@ -362,7 +363,14 @@ def reclassify(
         extra["acknowledgement_due_at"] = clock.end_of_day(acknowledgement_due(filed_on))
     else:
         assert body.service is not None  # noqa: S101  # one of the two, checked above
-        if body.service is Service.reclamations and not record.complaint:
+        if record.complaint:
+            # API.md: a complaint goes to the complaints service, whose daily watch keeps its
+            # ACPR deadlines (`sweeping.watch_deadlines` reads that service's lists only).
+            raise ValidationFailed(
+                "Une réclamation reste au service Réclamations, qui en suit les délais.",
+                [FieldError("service", "Une réclamation ne change pas de service.")],
+            )
+        if body.service is Service.reclamations:
             raise ValidationFailed(
                 "Une réclamation se requalifie avec « complaint: true ».",
                 [FieldError("service", "Utilisez « complaint: true ».")],

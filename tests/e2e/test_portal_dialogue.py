@@ -83,7 +83,7 @@ def test_an_agent_asks_the_member_answers_with_a_file_the_agent_decides_and_the_
 
 
 def test_a_complaint_contests_a_request_from_its_detail(
-    open_page: Any, member: Any, http_api: str, today: date
+    open_page: Any, member: Any, agent_everywhere: Any, http_api: str, pump: Any, today: date
 ) -> None:
     care_date = (today - timedelta(days=5)).isoformat()
     contested = file_via_api(
@@ -107,6 +107,19 @@ def test_a_complaint_contests_a_request_from_its_detail(
         "subject": "remboursements",
         "detail": "montant_conteste",
     }
+    # In the console, the contested request may be reclassified; the complaint may not (it
+    # stays a complaint, with the complaints service): it is asked about or decided.
+    pump.drain()
+    console = open_page().page
+    sign_in(console, agent_everywhere.username, agent_everywhere.password)
+    for request_id, heading, movable in (
+        (contested, "Envoi de justificatif de remboursement", True),
+        (complaint_id, "Réclamation", False),
+    ):
+        console.goto(f"/#/console/dossier/{member.member_id}/{request_id}")
+        console.get_by_role("heading", name=heading, exact=True).wait_for()
+        expect(console.get_by_role("button", name="Enregistrer la décision")).to_be_visible()
+        expect(console.get_by_role("heading", name="Reclasser")).to_have_count(int(movable))
 
 
 def test_a_member_withdraws_a_request(

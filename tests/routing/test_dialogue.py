@@ -586,6 +586,23 @@ def test_an_agent_reclassifies_a_request_as_a_complaint(
         _backoffice(alice, request_id, "reclassification"), agent_all, body={"service": "inconnu"}
     )
     assert wrong.status == 422
+    # A complaint stays with the complaints service, whose daily watch keeps its deadlines:
+    # moved to another, it would have left that watch's lists (and an agent's retry of the
+    # move where it already is is still a success).
+    away = api.post(
+        _backoffice(alice, request_id, "reclassification"), agent_all, body={"service": "devis"}
+    )
+    assert away.status == 422, away.body
+    assert [e["field"] for e in away.body["error"]["fields"]] == ["service"]
+    stays = api.post(
+        _backoffice(alice, request_id, "reclassification"),
+        agent_all,
+        body={"service": "reclamations"},
+    )
+    assert stays.status == 200, stays.body
+    pump.drain()
+    detail = api.get(f"/requests/{request_id}", alice).body
+    assert (detail["service"], detail["complaint"]) == ("reclamations", True)
 
 
 def test_a_complaint_contests_one_of_the_members_own_requests(

@@ -67,7 +67,7 @@ export async function renderDossier(main, memberId, requestId) {
   };
   replace(main, h("div", { class: "page large" },
     h("p", { class: "fil" }, h("a", { href: `#/console/${request.service}/open` }, `Console — ${SERVICES[request.service] || request.service}`)),
-    heading(`${request.label}${request.complaint ? " (réclamation)" : ""}`),
+    heading(`${request.label}${request.complaint && request.label !== "Réclamation" ? " (réclamation)" : ""}`),
     h("dl", { class: "resume" },
       [["Adhérent", request.member_id], ["Déposée le", formatDateTime(request.created_at)], ["Bénéficiaire(s)", beneficiaryNames(request.beneficiaries)],
         ["Statut", statusOf(catalog, request.status).label], ["Service", SERVICES[request.service] || request.service],
@@ -85,7 +85,9 @@ export async function renderDossier(main, memberId, requestId) {
       m.attachment_ids.length ? h("p", { class: "discret" }, `${m.attachment_ids.length} pièce(s) jointe(s)`) : null)))) : null,
     h("section", {}, h("h2", {}, "Historique"), h("ol", {}, request.history.map((e) => h("li", {}, `${formatDateTime(e.at)} — ${e.label}`)))),
     open ? h("div", { class: "cartes actes" },
-      askForm(base, reload), decisionForm(base, reload), reclassifyForm(base, request, reload)) : null));
+      askForm(base, reload), decisionForm(base, reload),
+      // A complaint stays a complaint, with the complaints service: nothing to reclassify.
+      request.complaint ? null : reclassifyForm(base, request, reload)) : null));
 }
 
 function textarea(label, name, required = true) {
@@ -141,7 +143,7 @@ function reclassifyForm(base, request, reload) {
   const serviceId = uid("champ");
   const form = h("form", { class: "formulaire carte", novalidate: true, "aria-labelledby": `${serviceId}-t` },
     h("h2", { id: `${serviceId}-t` }, "Reclasser"),
-    request.complaint ? null : h("div", { class: "champ case", dataset: { field: "complaint" } },
+    h("div", { class: "champ case", dataset: { field: "complaint" } },
       h("input", { type: "checkbox", id: complaintId, name: "complaint" }), h("label", { for: complaintId }, "C'est une réclamation")),
     h("div", { class: "champ", dataset: { field: "service" } }, h("label", { for: serviceId }, "Ou l'envoyer au service"),
       h("select", { id: serviceId, name: "service" }, h("option", { value: "" }, "Choisissez…"),
