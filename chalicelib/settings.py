@@ -39,7 +39,7 @@ class Settings(BaseModel):
     event_bus_name: str = Field(alias="EVENT_BUS_NAME")
 
     # The stage's verified SES identity the members' notifications come from, and the portal
-    # page their `List-Unsubscribe` points at (`/me/preferences` in the member portal).
+    # page their `List-Unsubscribe` points at (`<PORTAL_URL>/#/preferences`).
     notifications_from: str = Field(
         default="notifications@generation-demarches.local", alias="NOTIFICATIONS_FROM"
     )

@@ -68,6 +68,9 @@ class LocalStack:
             "COGNITO_APP_CLIENT_ID": self.app_client_id,
             "JWKS_URL": self.jwks_url,
             "PORTAL_ORIGINS": self.outputs["PortalOrigins"],
+            # The e-mails' preferences link: the portal this stack serves (`make deploy` gives
+            # each stage its first portal origin the same way, infra/deploy.sh).
+            "PORTAL_URL": self.outputs["PortalOrigins"].split(",")[0].strip(),
         }
 
     def client(self, service: str) -> Any:
@@ -657,7 +660,8 @@ def main() -> int:
             f"  queue pump           intake, every svc-<service> queue and notifications → the "
             f"SQS handlers\n"
             f"  make outbox          the e-mails and SMS sent to members, newest first\n"
-            f"  demo accounts        alice, bob (members), agent (every service)\n\n"
+            f"  demo accounts        alice, bob (members), claire (member, agent of "
+            f"remboursements), agent (every service)\n\n"
             f"  T=$(make token USER=alice)\n"
             f'  curl -H "Authorization: Bearer $T" http://127.0.0.1:{args.api_port}/me\n\n'
             f"Ctrl-C stops everything.\n",

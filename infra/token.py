@@ -10,8 +10,9 @@ from infra.seed import DEMO_ACCOUNTS, DEMO_PASSWORD
 
 def main(argv: list[str]) -> int:
     username = argv[1] if len(argv) > 1 else "alice"
-    if username not in {a.username for a in DEMO_ACCOUNTS}:
-        print(f"unknown demo account {username!r}: alice, bob or agent", file=sys.stderr)
+    names = [a.username for a in DEMO_ACCOUNTS]
+    if username not in names:
+        print(f"unknown demo account {username!r}: {', '.join(names)}", file=sys.stderr)
         return 2
     if not STATE_FILE.exists():
         print("the local stack is not running: start it with `make run`", file=sys.stderr)
