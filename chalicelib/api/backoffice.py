@@ -207,8 +207,9 @@ def agent_detail(member_id: str, request_id: str) -> Response:
         403: OWN_FILE,
         404: "No such request for this member.",
         409: "The request is already processed or withdrawn, or another decision was taken.",
-        422: "`outcome` or `amount` invalid, a refusal without `message`, or an acceptance "
-        "(even partial) of a reimbursement, a quote or a hospital cover without `amount`.",
+        422: "`outcome` or `amount` invalid, a refusal without `message` or with an `amount`, "
+        "or an acceptance (even partial) of a reimbursement, a quote or a hospital cover "
+        "without `amount`.",
     },
 )
 def decide(member_id: str, request_id: str) -> Response:
@@ -218,8 +219,8 @@ def decide(member_id: str, request_id: str) -> Response:
     the member's file (bank details, a child's coverage, a new beneficiary), and a letter is
     owed to the member: `letter` names it (its id and title), and the PDF joins their
     documents a moment later, once the service has rendered it (until then its download
-    answers 404). A refusal, in whole or in part, needs a `message`. Safe to retry: a request
-    already processed answers 409.
+    answers 404). A refusal, in whole or in part, needs a `message`; a refusal pays nothing and
+    takes no `amount`. Safe to retry: a request already processed answers 409.
     """
     payload, record = _agent_change(member_id, request_id)
     decision = body.validated(Decision, payload, "Décision invalide.")

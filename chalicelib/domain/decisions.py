@@ -17,13 +17,24 @@ class Decision(Model):
     model_config = ConfigDict(
         extra="forbid",
         str_strip_whitespace=True,
-        # What `services.decisions.decide` asks of the outcome: a refusal, even partial, says why.
+        # What `services.decisions.decide` asks of the outcome: a refusal, even partial, says
+        # why; a refusal pays nothing (`amount` is what is paid or granted).
         json_schema_extra={
-            "anyOf": [
-                {"properties": {"outcome": {"const": Outcome.accepted.value}}},
+            "allOf": [
                 {
-                    "properties": {"message": {"minLength": 1, "pattern": NOT_BLANK}},
-                    "required": ["message"],
+                    "anyOf": [
+                        {"properties": {"outcome": {"const": Outcome.accepted.value}}},
+                        {
+                            "properties": {"message": {"minLength": 1, "pattern": NOT_BLANK}},
+                            "required": ["message"],
+                        },
+                    ]
+                },
+                {
+                    "anyOf": [
+                        {"properties": {"outcome": {"not": {"const": Outcome.refused.value}}}},
+                        {"properties": {"amount": {"type": "null"}}},
+                    ]
                 },
             ]
         },
@@ -34,7 +45,7 @@ class Decision(Model):
         default="", description="Les mots de l'agent à l'adhérent; requis pour un refus"
     )
     amount: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,7}\.[0-9]{2}$")] | None = Field(
-        default=None, description="Montant remboursé ou accordé, en euros"
+        default=None, description="Montant remboursé ou accordé, en euros; aucun sur un refus"
     )
 
     @property

@@ -36,7 +36,8 @@ def decide(
     title are known before it is rendered).
 
     Safe to retry with the same outcome (every step is idempotent); another outcome, or a
-    request already processed, is a conflict. A refusal, whole or partial, says why.
+    request already processed, is a conflict. A refusal, whole or partial, says why; a
+    refusal pays nothing, so it takes no amount (its letter would say one is paid).
     """
     handling = catalog.handling_for(record.type, complaint=record.complaint)
     if record.status is Status.withdrawn:
@@ -46,6 +47,10 @@ def decide(
     if outcome is not Outcome.accepted and not message:
         raise ValidationFailed(
             "Un refus s'explique.", [FieldError("message", "Requis pour un refus.")]
+        )
+    if outcome is Outcome.refused and amount is not None:
+        raise ValidationFailed(
+            "Un refus ne verse rien.", [FieldError("amount", "Sans objet pour un refus.")]
         )
     if outcome is not Outcome.refused and handling.amount_required and amount is None:
         raise ValidationFailed(

@@ -252,6 +252,37 @@ def test_refused_complaint_answer_names_the_mediator(
     assert "Médiation" in text or "médiateur" in text.lower()
 
 
+def test_a_refusal_pays_nothing_so_it_takes_no_amount(
+    api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn
+) -> None:
+    """API.md: `amount` is what is paid or granted. A refused complaint given one was answered
+    « nous ne sommes pas en mesure de faire droit à votre réclamation » and, in the same
+    letter, « Nous vous versons à ce titre 50,00 € »."""
+    request_id = _file(
+        api,
+        alice,
+        {
+            "type": "contact.demande",
+            "complaint": True,
+            "description": "Je conteste le refus.",
+            "data": {"subject": "remboursements", "detail": "montant_conteste"},
+        },
+        with_upload=False,
+    )
+    pump.drain()
+    refused = _decide(
+        api, agent_all, alice, request_id, outcome="refused", message="Non.", amount="50.00"
+    )
+    assert refused.status == 422, refused.body
+    assert [f["field"] for f in refused.body["error"]["fields"]] == ["amount"]
+    assert api.get(f"/requests/{request_id}", alice).body["status"] == "in_progress"
+    partly = _decide(
+        api, agent_all, alice, request_id, outcome="partially_accepted", message="En partie.",
+        amount="50.00",
+    )  # fmt: skip
+    assert partly.status == 200, partly.body
+
+
 def test_sla_watch_puts_complaints_at_risk_first(
     api: Api, pump: QueuePump, local_stack: Any, alice: SignedIn, agent_all: SignedIn
 ) -> None:

@@ -122,7 +122,7 @@ function decisionForm(base, reload) {
     h("div", { class: "champ", dataset: { field: "outcome" } }, h("label", { for: outcome }, "Décision"),
       h("select", { id: outcome, name: "outcome" }, OUTCOMES.map(([c, l]) => h("option", { value: c }, l)))),
     h("div", { class: "champ", dataset: { field: "amount" } }, h("label", { for: amount }, "Montant accordé (€)"),
-      h("p", { class: "aide", id: `${amount}-aide` }, "Requis pour accepter un remboursement, un devis ou une prise en charge, par ex. 42.50"),
+      h("p", { class: "aide", id: `${amount}-aide` }, "Requis pour accepter un remboursement, un devis ou une prise en charge, par ex. 42.50 ; vide pour un refus"),
       h("input", { id: amount, name: "amount", type: "text", inputmode: "decimal", "aria-describedby": `${amount}-aide` })),
     textarea("Message du courrier", "message", false),
     h("button", { type: "submit", class: "principal" }, "Enregistrer la décision"));
