@@ -980,3 +980,70 @@ def test_a_reclassification_retried_after_its_hand_over_failed_sends_its_pointer
     day = clock.paris_date(clock.now()).isoformat()
     audited = [(e["request_id"], e["action"]) for c in AuditTrail().day(day) for _, e in c.records]
     assert audited.count((request_id, "RequestReclassified")) == 1
+
+
+def test_a_decision_retried_after_its_hand_over_failed_sends_its_pointer(
+    api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date
+) -> None:
+    """The pointer of an agent's decision not sent (SQS unreachable), the agent tries again
+    (their call timed out): the retry answered 409 (processed) and sent nothing, and the
+    member's letter waited for the sweeper, a quarter of an hour later. It still answers 409,
+    and hands over what the decision left pending: the service's handler renders the letter
+    and tells the member at once, once."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from chalicelib import aws
+    from chalicelib.domain import clock
+    from chalicelib.store.audit import AuditTrail
+    from chalicelib.store.requests import RequestRepository
+
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    member = alice.member_id or ""
+    sqs = aws.client("sqs")
+
+    def unreachable(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="http://sqs.unreachable")
+
+    path = _backoffice(alice, request_id, "decision")
+    decision = {"outcome": "accepted", "amount": "80.00"}
+    sqs.meta.events.register("before-call.sqs.SendMessage", unreachable)
+    try:
+        first = api.post(path, agent, body=decision)
+    finally:
+        sqs.meta.events.unregister("before-call.sqs.SendMessage", unreachable)
+    assert first.status == 200, first.body
+    letter_id = first.body["letter"]["document_id"]
+    pending = RequestRepository().outbox(member, request_id)
+    assert sorted(e.get("detail_type", e.get("queue")) for e in pending) == [
+        "RequestDecided",
+        "svc-remboursements",
+    ]
+
+    with aws_calls_made() as calls:
+        again = api.post(path, agent, body=decision)
+    assert again.status == 409, again.body
+    names = [name for name, _ in calls]
+    assert "PutEvents" not in names  # the handler dispatches them
+    sent = [params for name, params in calls if name == "SendMessage"]
+    assert len(sent) == 1 and sent[0]["QueueUrl"].endswith("svc-remboursements")
+
+    with aws_calls_made() as calls:
+        pump.drain()  # the service's handler: no sweeper
+    rendered = [p for n, p in calls if n == "PutObject" and letter_id in p["Key"]]
+    assert len(rendered) == 1
+    put = [e for n, p in calls if n == "PutEvents" for e in p["Entries"]]
+    told = [e["DetailType"] for e in put if request_id in e["Detail"]]
+    assert told.count("RequestDecided") == 1
+    assert told.count("LetterIssued") == 1
+    assert RequestRepository().outbox(member, request_id) == []
+    listed = [d["document_id"] for d in api.get("/documents?months=1", alice).body["documents"]]
+    assert listed.count(letter_id) == 1
+    day = clock.paris_date(clock.now()).isoformat()
+    audited = [(e["request_id"], e["action"]) for c in AuditTrail().day(day) for _, e in c.records]
+    assert audited.count((request_id, "RequestDecided")) == 1
+
+    with aws_calls_made() as calls:
+        third = api.post(path, agent, body=decision)
+    assert third.status == 409, third.body
+    assert "SendMessage" not in [name for name, _ in calls]  # nothing pending any more
