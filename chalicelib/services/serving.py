@@ -44,9 +44,12 @@ def route(
     record = uow.requests.get(pointer.member_id, pointer.request_id, consistent=True)
     # The service chosen at filing (from the registry) or by an agent's reclassification.
     service = Service(record.service)
+    first = not _routed_before(record)
     if uow.transitions.route(record, service.value, catalog.routed_label(service), now):
-        # Counted here, once, rather than on the member's call (as its `RequestFiled` event).
-        metric("RequestsFiled", type=record.type)
+        if first:
+            # Counted here, once a filing, rather than on the member's call (as its
+            # `RequestFiled` event): a reclassified request is routed again, not filed again.
+            metric("RequestsFiled", type=record.type)
         metric("RequestsRouted", Service=service.value)
         logger.info("request %s routed to %s", record.request_id, service.value)
     # On a redelivery too: what a change left pending goes out (one read when nothing is).
@@ -56,6 +59,13 @@ def route(
     uow.queues.send(service_queue(service.value), pointer)
     remove_staged_uploads(uow, record)
     return service
+
+
+def _routed_before(record: RequestRecord) -> bool:
+    """The request reached a service already (its history says so): a reclassification has it
+    routed again, its `routed_at` removed, and this routing is not its filing's."""
+    routed = {catalog.routed_label(service) for service in Service}
+    return any(entry.label in routed for entry in record.history)
 
 
 def remove_staged_uploads(uow: UnitOfWork, record: RequestRecord) -> None:

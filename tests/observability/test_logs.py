@@ -259,3 +259,29 @@ def test_metrics_are_emitted_as_emf(
     assert emitted["RequestsFiled"]["type"] == "sante.attestation_tiers_payant"
     assert emitted["RequestsRouted"]["Service"] == "tiers_payant"
     assert emitted["LettersIssued"]["kind"] == "attestation_tiers_payant"
+
+
+def test_a_reclassified_request_is_counted_filed_once(
+    api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A request routed again after an agent's reclassification was counted in `RequestsFiled`
+    a second time (the router counted every routing): the dashboard's filings overstated by
+    every request handed on. Counted once a filing; each routing in `RequestsRouted`."""
+    from tests.conftest import file_justificatif
+
+    capsys.readouterr()
+    request_id = file_justificatif(api, alice, datetime.now(UTC).date())
+    pump.drain()
+    moved = api.post(
+        f"/backoffice/members/{alice.member_id}/requests/{request_id}/reclassification",
+        agent,
+        body={"service": "devis"},
+    )
+    assert moved.status == 200, moved.body
+    pump.drain()
+    counted: dict[str, list[dict[str, Any]]] = {}
+    for line in _json_lines(capsys.readouterr().out):
+        for metric in line.get("_aws", {}).get("CloudWatchMetrics", [{}])[0].get("Metrics", []):
+            counted.setdefault(metric["Name"], []).append(line)
+    assert [m["type"] for m in counted["RequestsFiled"]] == ["sante.justificatif"]
+    assert [m["Service"] for m in counted["RequestsRouted"]] == ["remboursements", "devis"]
