@@ -13,7 +13,7 @@ from chalicelib.domain.requests import RequestRecord
 from chalicelib.observability import metric
 from chalicelib.services.dispatching import dispatch
 from chalicelib.services.ports import UnitOfWork
-from chalicelib.store.requests import NORMAL, URGENT
+from chalicelib.store.requests import URGENT, priority
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,10 @@ def watch_deadlines(uow: UnitOfWork, now: datetime) -> int:
             elif uow.transitions.deadline_at_risk(record, due_at, now):
                 dispatch(uow, record.member_id, record.request_id, now)
         else:
-            uow.transitions.prioritise(record, URGENT if record.needs_attention else NORMAL)
+            # Back in line, unless a flag keeps it at the head: its question unanswered (put
+            # there by `dialogue.watch_unanswered`, this same morning or before) or its handler
+            # given up.
+            uow.transitions.prioritise(record, priority(record))
     metric("ComplaintDeadlinesAtRisk", flagged)
     logger.info("complaints at risk: %d", flagged)
     return flagged

@@ -376,11 +376,7 @@ class RequestRepository:
             assign={
                 "status": Status.in_progress.value,
                 "svc_pk": service_partition(record.service, LISTS[Status.in_progress]),
-                "svc_sk": service_sort(
-                    URGENT if record.needs_attention else NORMAL,
-                    record.created_at,
-                    record.request_id,
-                ),
+                "svc_sk": service_sort(priority(record), record.created_at, record.request_id),
             },
             remove=("information_request",),
             append={
@@ -564,6 +560,14 @@ def service_partition(service: str, state: str) -> str:
 # Agents' work lists read `gsi_service` oldest first; a request whose deadline is at risk
 # gets the "urgent" prefix and so comes before every other one.
 URGENT, NORMAL = "0", "1"
+
+
+def priority(record: RequestRecord) -> str:
+    """An open request's place on its work list, by its flags: at the head while its service's
+    handler gave up on it (`needs_attention`) or its question went unanswered (`unanswered`,
+    until an agent asks again or decides), else in line (the daily watch puts a complaint at
+    risk at the head besides). The same rule wherever a change sets the place."""
+    return URGENT if record.needs_attention or record.unanswered else NORMAL
 
 
 def service_sort(priority: str, created_at: str, request_id: str) -> str:
@@ -763,7 +767,7 @@ class Transitions:
                 "service": service,
                 "routed_at": iso_z(now),
                 "svc_pk": service_partition(service, LISTS[status]),
-                "svc_sk": service_sort(NORMAL, record.created_at, record.request_id),
+                "svc_sk": service_sort(priority(record), record.created_at, record.request_id),
             },
         )
         routed = events.RequestRouted.of(_after(record, service=service), now)
@@ -941,7 +945,7 @@ class Transitions:
                 "complaint": complaint,
                 "label": label,
                 "svc_pk": service_partition(service, LISTS[record.status]),
-                "svc_sk": service_sort(NORMAL, record.created_at, record.request_id),
+                "svc_sk": service_sort(priority(record), record.created_at, record.request_id),
                 **extra,
             },
             remove=("routed_at", "acknowledged_at"),
@@ -1002,11 +1006,22 @@ class Transitions:
         at_risk = events.ComplaintDeadlineAtRisk.of(record, now, due_at=due_at)
         return self.apply(record, change.emit(at_risk, record.request_id, now))
 
-    def prioritise(self, record: RequestRecord, priority: str) -> bool:
+    def prioritise(self, record: RequestRecord, place: str) -> bool:
+        """The open request at the head of its list (`URGENT`) or in line (`NORMAL`): in line
+        only while neither flag that keeps it at the head is set (`priority`): a watch that
+        read it from a list a moment stale (the index lags) does not put back in line a request
+        whose question just went unanswered, or whose handler just gave up."""
+        condition, values = _OPEN, dict[str, Any](_OPEN_VALUES)
+        if place != URGENT:
+            condition += (
+                " AND (attribute_not_exists(#needs_attention) OR #needs_attention <> :yes)"
+                " AND (attribute_not_exists(#unanswered) OR #unanswered <> :yes)"
+            )
+            values[":yes"] = True
         change = Change(
-            _OPEN,
-            dict(_OPEN_VALUES),
-            assign={"svc_sk": service_sort(priority, record.created_at, record.request_id)},
+            condition,
+            values,
+            assign={"svc_sk": service_sort(place, record.created_at, record.request_id)},
         )
         return self.apply(record, change)
 

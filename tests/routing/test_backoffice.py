@@ -327,3 +327,105 @@ def test_sla_watch_puts_complaints_at_risk_first(
     )
     assert watch() >= 1
     assert order() == [newer, older]
+
+
+def test_an_unanswered_complaint_stays_at_the_head_through_the_daily_watches(
+    api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn
+) -> None:
+    """A complaint whose member let the question's deadline pass goes to the head of the
+    complaints' list (`watch_unanswered`); the deadlines' watch, run right after it the same
+    morning and every morning, put every complaint not at risk back in line unless flagged for
+    agents: the unanswered one was behind the older ones again within the minute. It stays at
+    the head until an agent acts (here: asks again, and the member answers)."""
+    from chalicelib.domain import clock
+    from chalicelib.services.dialogue import watch_unanswered
+    from chalicelib.services.sweeping import watch_deadlines
+    from chalicelib.store.requests import NORMAL
+    from chalicelib.store.unit_of_work import unit_of_work
+
+    def complaint(text: str) -> str:
+        body = {"type": "contact.demande", "complaint": True, "description": text,
+                "data": {"subject": "autre", "detail": "autre"}}  # fmt: skip
+        return _file(api, alice, body, with_upload=False)
+
+    older, newer = complaint("La plus ancienne."), complaint("Sans réponse.")
+    pump.drain()
+    path = f"/backoffice/members/{alice.member_id}/requests/{newer}"
+    asked = api.post(f"{path}/information-request", agent_all,
+                     body={"message": "Quel acte ?", "respond_within_days": 1})  # fmt: skip
+    assert asked.status == 200, asked.body
+    pump.drain()
+
+    def order() -> list[str]:
+        listed = api.get("/backoffice/services/reclamations/requests?limit=100", agent_all).body
+        return [r["request_id"] for r in listed["requests"] if r["request_id"] in (older, newer)]
+
+    def morning(now: datetime) -> None:
+        """The daily watch's two steps, in its order (`routing/sla.watch`)."""
+        watch_unanswered(unit_of_work(), now)
+        watch_deadlines(unit_of_work(), now)
+
+    stale = unit_of_work().requests.get(alice.member_id or "", newer)  # still waiting
+    day = clock.now() + timedelta(days=2)  # the question's deadline passed
+    assert watch_unanswered(unit_of_work(), day) == 1
+    # A watch that read the complaint from a list a moment stale does not put it back in line.
+    assert not unit_of_work().transitions.prioritise(stale, NORMAL)
+    watch_deadlines(unit_of_work(), day)
+    assert order() == [newer, older]
+    assert api.get(path, agent_all).body["unanswered"] is True
+    morning(day + timedelta(days=1))  # the next morning
+    assert order() == [newer, older]
+    late = api.post(f"/requests/{newer}/replies", alice, body={"message": "En retard."})
+    assert late.status == 201, late.body
+    pump.drain()
+    assert order() == [newer, older]  # answered late: an agent has yet to act
+    morning(day + timedelta(days=2))
+    assert order() == [newer, older]
+
+    asked = api.post(f"{path}/information-request", agent_all, body={"message": "Et alors ?"})
+    assert asked.status == 200, asked.body
+    replied = api.post(f"/requests/{newer}/replies", alice, body={"message": "Voici."})
+    assert replied.status == 201, replied.body
+    pump.drain()
+    morning(day + timedelta(days=3))
+    assert order() == [older, newer]  # answered this time: back in line
+
+
+def test_an_unanswered_request_handed_on_as_a_complaint_keeps_its_place(
+    api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn
+) -> None:
+    """A request whose question went unanswered, reclassified as a complaint: the
+    reclassification and its routing put it in line on the complaints' list, and the next
+    morning's watch back at the head (it is still unanswered): its place now follows its
+    flags at every step, and no step undoes another's."""
+    from chalicelib.domain import clock
+    from chalicelib.services.dialogue import watch_unanswered
+    from chalicelib.services.sweeping import watch_deadlines
+    from chalicelib.store.unit_of_work import unit_of_work
+
+    older = _file(api, alice, {"type": "contact.demande", "complaint": True,
+                               "description": "La plus ancienne.",
+                               "data": {"subject": "autre", "detail": "autre"}},
+                  with_upload=False)  # fmt: skip
+    request_id = _justificatif(api, alice)
+    pump.drain()
+    path = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
+    asked = api.post(f"{path}/information-request", agent_all,
+                     body={"message": "Quel acte ?", "respond_within_days": 1})  # fmt: skip
+    assert asked.status == 200, asked.body
+    pump.drain()
+    day = clock.now() + timedelta(days=2)
+    assert watch_unanswered(unit_of_work(), day) == 1
+
+    def order() -> list[str]:
+        listed = api.get("/backoffice/services/reclamations/requests?limit=100", agent_all).body
+        ids = (older, request_id)
+        return [r["request_id"] for r in listed["requests"] if r["request_id"] in ids]
+
+    moved = api.post(f"{path}/reclassification", agent_all, body={"complaint": True})
+    assert moved.status == 200, moved.body
+    assert order() == [request_id, older]
+    pump.drain()  # routed to the complaints service, acknowledged
+    assert order() == [request_id, older]
+    watch_deadlines(unit_of_work(), day + timedelta(days=1))
+    assert order() == [request_id, older]

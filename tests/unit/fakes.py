@@ -607,11 +607,13 @@ class FakeTransitions:
         self._requests.emit(key, now, outbox.to_bus(event.of(self._requests.records[key], now,
                                                                 **added)))  # fmt: skip
 
-    def prioritise(self, record: RequestRecord, priority: str) -> bool:
+    def prioritise(self, record: RequestRecord, place: str) -> bool:
         stored, extra = self._state(record)
         if stored.status not in OPEN_STATUSES:
             return False
-        extra["priority"] = priority
+        if place != "0" and (stored.needs_attention or stored.unanswered):
+            return False  # the table's condition: a flag keeps it at the head
+        extra["priority"] = place
         return True
 
     def work_list(
