@@ -13,7 +13,12 @@ from chalicelib.domain.effects import Accepted, CoverageChange
 from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
 from chalicelib.domain.requests import DueLetter, RequestRecord
 from chalicelib.domain.states import DECIDED_LABELS, Outcome, Status
-from chalicelib.services.dispatching import HANDED_OVER_FOR, dispatch, hand_over
+from chalicelib.services.dispatching import (
+    HANDED_OVER_FOR,
+    dispatch,
+    hand_over,
+    hand_over_pending,
+)
 from chalicelib.services.letters import issue_due_letters, owe_letter
 from chalicelib.services.ports import UnitOfWork
 
@@ -37,7 +42,7 @@ def decide(
 
     Safe to retry with the same outcome (every step is idempotent); another outcome, or a
     request already processed, is a conflict (what its decision left pending is handed over
-    first: `_hand_over_pending`). A refusal, whole or partial, says why; a
+    first: `hand_over_pending`). A refusal, whole or partial, says why; a
     refusal pays nothing, so it takes no amount (its letter would say one is paid).
     """
     handling = catalog.handling_for(record.type, complaint=record.complaint)
@@ -45,7 +50,10 @@ def decide(
         raise Conflict("Cette demande a été retirée.")
     if not record.is_open():
         if not render_here and record.status is Status.processed:
-            _hand_over_pending(uow, record)
+            # What the decision left pending is handed over first (an agent's retry after
+            # a call that timed out): the service's handler renders the letter and
+            # dispatches the rest (audit record, `RequestDecided`, `LetterIssued`) once.
+            hand_over_pending(uow, record.member_id, record.request_id)
         raise Conflict("Cette demande est déjà traitée.")
     if outcome is not Outcome.accepted and not message:
         raise ValidationFailed(
@@ -104,15 +112,3 @@ def decide(
         # rest (the audit record, `RequestDecided` that tells the member, `LetterIssued`).
         hand_over(uow, record.member_id, record.request_id, finished)
     return letter
-
-
-def _hand_over_pending(uow: UnitOfWork, record: RequestRecord) -> None:
-    """A decision asked again of a processed request (an agent's retry after a call that timed
-    out): still a conflict, but what the decision left pending (its pointer, if its hand-over
-    failed) is handed over now, as it would have been, rather than left to the sweeper a
-    quarter of an hour later: the service's handler renders the letter and dispatches the rest
-    (the audit record, `RequestDecided`, `LetterIssued`) once. With nothing pending, one read
-    and no send (as a reclassification's retry: `dialogue._moved_already`)."""
-    pending = uow.requests.outbox(record.member_id, record.request_id)
-    if pending:
-        hand_over(uow, record.member_id, record.request_id, pending)

@@ -23,7 +23,12 @@ from chalicelib.domain.requests import (
 )
 from chalicelib.domain.states import Actor, Status
 from chalicelib.domain.text import NOT_BLANK
-from chalicelib.services.dispatching import HANDED_OVER_FOR, dispatch, hand_over
+from chalicelib.services.dispatching import (
+    HANDED_OVER_FOR,
+    dispatch,
+    hand_over,
+    hand_over_pending,
+)
 from chalicelib.services.filing import (
     Filed,
     accepted_files,
@@ -302,6 +307,9 @@ def withdraw(
     # reply's of a moment ago included (`store/retention.closing`).
     record = uow.requests.get(member_id, request_id, consistent=True)
     if record.status is Status.withdrawn:
+        # Withdrawn already (the portal tries again after a failed answer): what the first
+        # call left pending is handed over, so its service hears of it now.
+        hand_over_pending(uow, member_id, request_id)
         return record.detail()
     if not record.is_open():
         raise _closed(record)
@@ -414,9 +422,7 @@ def _moved_already(uow: UnitOfWork, record: RequestRecord) -> RequestRecord:
     if its hand-over failed) is handed over now, as its pointer would have been, rather than
     left to the sweeper a quarter of an hour later. The router dispatches the rest (the audit
     record, `RequestReclassified`) once; with nothing pending, one read and no send."""
-    pending = uow.requests.outbox(record.member_id, record.request_id)
-    if pending:
-        hand_over(uow, record.member_id, record.request_id, pending)
+    hand_over_pending(uow, record.member_id, record.request_id)
     return record
 
 

@@ -92,6 +92,17 @@ def hand_over(
     return True
 
 
+def hand_over_pending(uow: UnitOfWork, member_id: str, request_id: str) -> None:
+    """A change asked again of a request it already changed (a retry after a call that timed
+    out, or whose hand-over failed): what the first call left pending (its pointer, when its
+    send failed) is handed over now, as it would have been, rather than left to the sweeper a
+    quarter of an hour later; its consumer dispatches the rest once. With nothing pending, one
+    consistent read and no send."""
+    pending = uow.requests.outbox(member_id, request_id)
+    if pending:
+        hand_over(uow, member_id, request_id, pending)
+
+
 def _send_pointers(
     uow: UnitOfWork,
     member_id: str,

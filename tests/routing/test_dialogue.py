@@ -1047,3 +1047,50 @@ def test_a_decision_retried_after_its_hand_over_failed_sends_its_pointer(
         third = api.post(path, agent, body=decision)
     assert third.status == 409, third.body
     assert "SendMessage" not in [name for name, _ in calls]  # nothing pending any more
+
+
+def test_a_withdrawal_retried_after_its_hand_over_failed_sends_its_pointer(
+    api: Api, pump: QueuePump, alice: SignedIn, today: date
+) -> None:
+    """The pointer of a member's withdrawal not sent (SQS unreachable), the portal tries again
+    (its call failed): the retry answered the withdrawn detail and sent nothing, and the
+    request's service heard of it only from the sweeper, a quarter of an hour later. It still
+    answers the same, and hands over what the withdrawal left pending, once."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from chalicelib import aws
+    from chalicelib.store.requests import RequestRepository
+
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    member = alice.member_id or ""
+    sqs = aws.client("sqs")
+
+    def unreachable(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="http://sqs.unreachable")
+
+    path = f"/requests/{request_id}/withdrawal"
+    sqs.meta.events.register("before-call.sqs.SendMessage", unreachable)
+    try:
+        first = api.post(path, alice, body={})
+    finally:
+        sqs.meta.events.unregister("before-call.sqs.SendMessage", unreachable)
+    assert (first.status, first.body["status"]) == (200, "withdrawn"), first.body
+    assert RequestRepository().outbox(member, request_id)  # left for the sweeper
+
+    with aws_calls_made() as calls:
+        again = api.post(path, alice, body={})
+    assert again.status == 200 and again.body == first.body
+    sent = [params for name, params in calls if name == "SendMessage"]
+    assert len(sent) == 1 and sent[0]["QueueUrl"].endswith("intake")
+
+    with aws_calls_made() as calls:
+        pump.drain()  # the router, then the service's handler: no sweeper
+    put = [e for n, p in calls if n == "PutEvents" for e in p["Entries"]]
+    assert [e["DetailType"] for e in put if request_id in e["Detail"]] == ["RequestWithdrawn"]
+    assert RequestRepository().outbox(member, request_id) == []
+
+    with aws_calls_made() as calls:
+        third = api.post(path, alice, body={})
+    assert third.body == first.body
+    assert "SendMessage" not in [name for name, _ in calls]  # nothing pending any more
