@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
+from chalicelib.domain.members import Beneficiary, Relationship
 from infra import seed
 from infra.local_stack import LocalStack, create_account
 from infra.portal_server import PortalServer, local_config, serve_portal
@@ -100,6 +101,23 @@ def member(local_stack: LocalStack, today: date) -> Account:
     """A fresh member shaped like the demo alice (spouse, children of 19 and 12)."""
     member_id = f"W{next(_accounts):09d}"
     seed.seed_member(*seed.alice(today, member_id))
+    return _account(local_stack, member_id)
+
+
+@pytest.fixture
+def member_with_a_child_of_25(local_stack: LocalStack, today: date) -> Account:
+    """Alice's shape, with a third child of 25: the oldest an adult child's extension takes."""
+    member_id = f"W{next(_accounts):09d}"
+    member, beneficiaries = seed.alice(today, member_id)
+    born = date(today.year - 25, today.month, 1)  # 25 since the 1st of this month
+    oldest = Beneficiary(
+        beneficiary_id=f"{member_id}-05",
+        first_name="Inès",
+        last_name="Martin",
+        relationship=Relationship.child,
+        birth_date=born,
+    )
+    seed.seed_member(member, [*beneficiaries, oldest])
     return _account(local_stack, member_id)
 
 

@@ -1,5 +1,6 @@
 // The beneficiaries a démarche concerns: one checkbox each, from `GET /me/beneficiaries`,
-// restricted to the ages the catalogue's type allows (`beneficiary_ages`).
+// restricted to the ages the catalogue's type allows (`beneficiary_ages`: whole years, `min` and
+// `max` both included, so an adult child's extension offers the 25-year-olds).
 import { h, uid, formatDate } from "./dom.js";
 import { get } from "./api.js";
 
@@ -26,7 +27,7 @@ function age(birthDate) {
 }
 
 export function beneficiaryField(beneficiaries, ages) {
-  const eligible = beneficiaries.filter((b) => !ages || (age(b.birth_date) >= ages.min && age(b.birth_date) < ages.max));
+  const eligible = beneficiaries.filter((b) => !ages || (age(b.birth_date) >= ages.min && age(b.birth_date) <= ages.max));
   const boxes = eligible.map((b) => {
     const id = uid("benef");
     const box = h("input", { type: "checkbox", id, name: "beneficiary_ids", value: b.beneficiary_id });
@@ -36,7 +37,7 @@ export function beneficiaryField(beneficiaries, ages) {
   });
   const element = h("fieldset", { class: "groupe", dataset: { field: "beneficiary_ids" } },
     h("legend", {}, "Bénéficiaire(s) concerné(s)", h("span", { class: "obligatoire" }, " (obligatoire)")),
-    ages ? h("p", { class: "aide" }, `Bénéficiaires de ${ages.min} à ${ages.max - 1} ans.`) : null,
+    ages ? h("p", { class: "aide" }, `Bénéficiaires de ${ages.min} à ${ages.max} ans.`) : null,
     boxes.length ? boxes : h("p", {}, "Aucun de vos bénéficiaires n'est concerné par cette démarche."),
   );
   return {

@@ -1,0 +1,26 @@
+"""The portal read against Génération's own description of the Démarches area
+(`/work/shared/seed/`): the adult children whose rights may be extended, the recall of what the
+contact form filed, the type of a complaint. Each failed before its fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+from portal_pages import sign_in
+
+
+def test_a_child_of_25_may_have_their_rights_extended_from_the_portal(
+    open_page: Any, member_with_a_child_of_25: Any
+) -> None:
+    # The catalogue publishes the ages as whole years, both included (18 to 25: until the day
+    # before the 26th birthday); the form hid the 25-year-olds and said « de 18 à 24 ans ».
+    member = member_with_a_child_of_25
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/demarches/vie.prolongation_droits_enfant")
+    beneficiaries = page.locator('fieldset[data-field="beneficiary_ids"]')
+    expect(beneficiaries).to_contain_text("Bénéficiaires de 18 à 25 ans.")
+    expect(beneficiaries.get_by_label("Inès Martin")).to_be_visible()
+    expect(beneficiaries.get_by_label("Léa Martin")).to_be_visible()
+    expect(beneficiaries.get_by_label("Hugo Martin")).to_have_count(0)
