@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from playwright.sync_api import expect
-from portal_pages import sign_in
+from portal_pages import file_via_api, sign_in
 
 
 def test_a_child_of_25_may_have_their_rights_extended_from_the_portal(
@@ -24,3 +24,28 @@ def test_a_child_of_25_may_have_their_rights_extended_from_the_portal(
     expect(beneficiaries.get_by_label("Inès Martin")).to_be_visible()
     expect(beneficiaries.get_by_label("Léa Martin")).to_be_visible()
     expect(beneficiaries.get_by_label("Hugo Martin")).to_have_count(0)
+
+
+def test_the_recall_of_the_contact_form_names_the_subject_and_detail_chosen(
+    open_page: Any, member: Any, http_api: str
+) -> None:
+    # The recall showed the codes (« remboursements », « montant_conteste »), which the member
+    # never saw in the form's two drop-downs.
+    request_id = file_via_api(
+        http_api,
+        member.headers,
+        {
+            "type": "contact.demande",
+            "beneficiary_ids": [f"{member.member_id}-01"],
+            "data": {"subject": "remboursements", "detail": "montant_conteste"},
+            "description": "Le montant remboursé ne correspond pas.",
+        },
+    )
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto(f"/#/suivi/{request_id}")
+    page.locator(".detail").get_by_text("Voir le rappel de ma demande").click()
+    recall = page.locator(".detail .rappel-demande dl.rappel")
+    expect(recall).to_contain_text("Mes remboursements")
+    expect(recall).to_contain_text("Montant du remboursement contesté")
+    expect(recall).not_to_contain_text("montant_conteste")

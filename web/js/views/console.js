@@ -6,7 +6,7 @@ import { get, post, getCatalog, statusOf } from "../api.js";
 import { agentServices } from "../auth.js";
 import { recallList } from "../schemaform.js";
 import { guard } from "../submit.js";
-import { findType } from "./demarches.js";
+import { recallSchema } from "./demarches.js";
 
 export const SERVICES = {
   remboursements: "Remboursements", devis: "Devis", hospitalisation: "Hospitalisation",
@@ -58,7 +58,6 @@ export async function renderConsole(main, service, state = "open") {
 export async function renderDossier(main, memberId, requestId) {
   const catalog = await getCatalog();
   const request = await get(`/backoffice/members/${memberId}/requests/${requestId}`);
-  const found = findType(catalog, request.type);
   const open = request.status === "in_progress" || request.status === "waiting_for_member";
   const base = `/backoffice/members/${memberId}/requests/${requestId}`;
   const reload = async (message) => {
@@ -74,7 +73,7 @@ export async function renderDossier(main, memberId, requestId) {
         ["Échéance", request.due_at ? formatDate(request.due_at) : "—"], ["Référence", request.request_id]]
         .map(([k, v]) => [h("dt", {}, k), h("dd", { dataset: { info: k } }, v)])),
     h("section", {}, h("h2", {}, "Ce que l'adhérent a déposé"),
-      recallList(request.recall.data, found ? found.type.data_schema : {}),
+      recallList(request.recall.data, recallSchema(catalog, request.type, request.recall.data)),
       request.recall.description ? h("p", { class: "description" }, request.recall.description) : null),
     h("section", {}, h("h2", {}, "Pièces jointes"), request.attachments.length
       ? h("ul", {}, request.attachments.map((a) => h("li", {},

@@ -37,6 +37,25 @@ export function findType(catalog, code) {
   return null;
 }
 
+// The schema a request's recall is read with: its type's `data_schema`, and for the contact
+// form the labels of the two drop-downs (a detail's label depends on its subject: « autre » is
+// « Autre difficulté » or « Autre demande »), which the catalogue gives in `subjects`.
+export function recallSchema(catalog, code, data) {
+  const found = findType(catalog, code);
+  const schema = found ? found.type.data_schema : {};
+  const properties = schema.properties || {};
+  const subject = (catalog.subjects || []).find((s) => s.code === (data || {}).subject);
+  if (!subject || !properties.subject || !properties.detail) return schema;
+  return {
+    ...schema,
+    properties: {
+      ...properties,
+      subject: { ...properties.subject, "x-enum-labels": { [subject.code]: subject.label } },
+      detail: { ...properties.detail, "x-enum-labels": Object.fromEntries(subject.details.map((d) => [d.code, d.label])) },
+    },
+  };
+}
+
 export async function renderDemarche(main, code) {
   const catalog = await getCatalog();
   const found = findType(catalog, code);

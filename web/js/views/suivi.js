@@ -5,7 +5,7 @@ import { get, post, getCatalog, statusOf } from "../api.js";
 import { recallList } from "../schemaform.js";
 import { fileField } from "../uploads.js";
 import { guard, cachedUploads } from "../submit.js";
-import { findType } from "./demarches.js";
+import { recallSchema } from "./demarches.js";
 import { openDownload } from "./courriers.js";
 
 const OPEN = new Set(["in_progress", "waiting_for_member"]);
@@ -107,8 +107,7 @@ function renderDetail(detail, request, catalog) {
   // The history says what the detail says (after a withdrawal or a reply, its state changed).
   const entry = document.querySelector(`.frise a[data-request="${request.request_id}"] .statut`);
   if (entry) entry.replaceWith(statusBadge(catalog, request.status));
-  const found = findType(catalog, request.type);
-  const schema = found ? found.type.data_schema : {};
+  const schema = recallSchema(catalog, request.type, request.recall.data);
   const rows = [
     ["Type de demande", request.complaint ? `${request.label} (réclamation)` : request.label],
     ["Date", formatDate(request.created_at)],
