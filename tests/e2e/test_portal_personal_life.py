@@ -49,3 +49,27 @@ def test_the_recall_of_the_contact_form_names_the_subject_and_detail_chosen(
     expect(recall).to_contain_text("Mes remboursements")
     expect(recall).to_contain_text("Montant du remboursement contesté")
     expect(recall).not_to_contain_text("montant_conteste")
+
+
+def test_a_complaints_type_reads_reclamation_once(
+    open_page: Any, member: Any, http_api: str
+) -> None:
+    # A complaint's label is « Réclamation »: the detail said « Réclamation (réclamation) ».
+    request_id = file_via_api(
+        http_api,
+        member.headers,
+        {
+            "type": "contact.demande",
+            "beneficiary_ids": [f"{member.member_id}-01"],
+            "data": {"subject": "remboursements", "detail": "remboursement_non_recu"},
+            "description": "Je n'ai rien reçu.",
+            "complaint": True,
+        },
+    )
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto(f"/#/suivi/{request_id}")
+    kind = page.locator(".detail dl.resume dt", has_text="Type de demande").locator(
+        "xpath=following-sibling::dd[1]"
+    )
+    expect(kind).to_have_text("Réclamation")

@@ -109,7 +109,8 @@ function renderDetail(detail, request, catalog) {
   if (entry) entry.replaceWith(statusBadge(catalog, request.status));
   const schema = recallSchema(catalog, request.type, request.recall.data);
   const rows = [
-    ["Type de demande", request.complaint ? `${request.label} (réclamation)` : request.label],
+    // A complaint's label is « Réclamation », filed as one or reclassified.
+    ["Type de demande", request.label],
     ["Date", formatDate(request.created_at)],
     ["Bénéficiaire(s)", beneficiaryNames(request.beneficiaries)],
     ["Statut", statusBadge(catalog, request.status)],
