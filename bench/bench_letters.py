@@ -115,12 +115,12 @@ def _contexts() -> dict[str, tuple[Any, Any]]:
         ),
         "teletransmission": (
             LetterKind.teletransmission,
-            {"request_label": "Transmission ou obtention d'autres informations"},
+            {"request_label": "Transmission ou obtention d’autres informations"},
         ),
         "confirmation_modification": (
             LetterKind.confirmation_modification,
             {
-                "request_label": "Modification des coordonnées de contact ou postales",
+                "request_label": "Modification de vos coordonnées de contact ou postales",
                 "filed": {"data": {"phone": "06 11 22 33 44"}},
             },
         ),
@@ -136,7 +136,7 @@ def _contexts() -> dict[str, tuple[Any, Any]]:
         "attestation_tiers_payant": (
             LetterKind.attestation_tiers_payant,
             {
-                "request_label": "Édition de l'attestation de Tiers-Payant Santé",
+                "request_label": "Édition de l’attestation de Tiers-Payant Santé",
                 "beneficiaries": tuple(beneficiaries),
             },
         ),

@@ -181,6 +181,9 @@ def teletransmission_letter(data: Mapping[str, Any], outcome: Outcome) -> str | 
     return None
 
 
+# Labels are Génération's own words for each démarche (its description of the Démarches area:
+# « L’envoi de justificatif de remboursement »…) without the article, typographic apostrophes
+# included. A request keeps the label it was filed with.
 REQUEST_TYPES: tuple[RequestType, ...] = (
     RequestType(
         "sante.justificatif",
@@ -224,7 +227,7 @@ REQUEST_TYPES: tuple[RequestType, ...] = (
     ),
     RequestType(
         "sante.attestation_tiers_payant",
-        "Édition de l'attestation de Tiers-Payant Santé",
+        "Édition de l’attestation de Tiers-Payant Santé",
         "sante",
         d.NoData,
         Attachments.none,
@@ -241,7 +244,7 @@ REQUEST_TYPES: tuple[RequestType, ...] = (
     ),
     RequestType(
         "vie.coordonnees",
-        "Modification des coordonnées de contact ou postales",
+        "Modification de vos coordonnées de contact ou postales",
         "vie_personnelle",
         d.CoordonneesData,
         Attachments.none,
@@ -255,7 +258,7 @@ REQUEST_TYPES: tuple[RequestType, ...] = (
     ),
     RequestType(
         "vie.coordonnees_bancaires",
-        "Gestion des coordonnées bancaires",
+        "Gestion de vos coordonnées bancaires",
         "vie_personnelle",
         d.CoordonneesBancairesData,
         Attachments.required,
@@ -269,7 +272,7 @@ REQUEST_TYPES: tuple[RequestType, ...] = (
     ),
     RequestType(
         "vie.prolongation_droits_enfant",
-        "Prolongation des droits d'un enfant majeur",
+        "Prolongation des droits de votre (vos) enfant(s) majeur(s)",
         "vie_personnelle",
         d.ProlongationDroitsEnfantData,
         Attachments.required,
@@ -296,7 +299,7 @@ REQUEST_TYPES: tuple[RequestType, ...] = (
     ),
     RequestType(
         "vie.autre",
-        "Transmission ou obtention d'autres informations",
+        "Transmission ou obtention d’autres informations",
         "vie_personnelle",
         d.NoData,
         Attachments.optional,

@@ -205,7 +205,7 @@ def render_tiers_payant_attestation(
 
     pdf = Document(
         title=title,
-        subject="Édition de l'attestation de Tiers-Payant Santé",
+        subject="Édition de l’attestation de Tiers-Payant Santé",
         reference=request_id,
         issued_on=issued_on,
     )

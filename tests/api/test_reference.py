@@ -96,7 +96,7 @@ def test_catalog_lists_every_demarche_by_category_with_french_labels(
     types = _types(answer.body)
     assert (
         types["sante.attestation_tiers_payant"]["label"]
-        == "Édition de l'attestation de Tiers-Payant Santé"
+        == "Édition de l’attestation de Tiers-Payant Santé"
     )
     assert (
         types["sante.prise_en_charge_hospitaliere"]["label"]
@@ -107,6 +107,27 @@ def test_catalog_lists_every_demarche_by_category_with_french_labels(
     assert types["sante.prise_en_charge_hospitaliere"]["attachments_required"] is False
     assert types["vie.coordonnees"]["attachments_allowed"] is False
     assert types["contact.demande"]["description_required"] is True
+
+
+# Génération's own description of the Démarches area (the seed) lists the démarches each as
+# « L’envoi de justificatif de remboursement »…: the labels are its words without the article,
+# with its typographic apostrophes; the family situation's examples are left to the form.
+GENERATIONS_WORDS = {
+    "sante.justificatif": "Envoi de justificatif de remboursement",
+    "sante.devis": "Envoi de devis",
+    "sante.prise_en_charge_hospitaliere": "Demande de prise en charge hospitalière",
+    "sante.attestation_tiers_payant": "Édition de l’attestation de Tiers-Payant Santé",
+    "vie.coordonnees": "Modification de vos coordonnées de contact ou postales",
+    "vie.coordonnees_bancaires": "Gestion de vos coordonnées bancaires",
+    "vie.prolongation_droits_enfant": "Prolongation des droits de votre (vos) enfant(s) majeur(s)",
+    "vie.situation_familiale": "Changement de situation familiale",
+    "vie.autre": "Transmission ou obtention d’autres informations",
+}
+
+
+def test_the_demarches_are_labelled_in_generations_own_words(api: Api, alice: SignedIn) -> None:
+    types = _types(api.get("/catalog", alice).body)
+    assert {code: types[code]["label"] for code in GENERATIONS_WORDS} == GENERATIONS_WORDS
 
 
 @pytest.mark.parametrize("request_type", sorted(VALID))

@@ -105,7 +105,7 @@ def test_summaries_carry_labels_beneficiaries_and_status(api: Api, alice: Signed
     assert summary == {
         "request_id": created["request_id"],
         "type": "sante.attestation_tiers_payant",
-        "label": "Édition de l'attestation de Tiers-Payant Santé",
+        "label": "Édition de l’attestation de Tiers-Payant Santé",
         "created_at": created["created_at"],
         "beneficiaries": [
             {

@@ -46,10 +46,10 @@ def test_a_demarche_is_filed_with_the_keyboard_alone(
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Mes démarches").wait_for()
 
-    _tab_to(page, "Modification des coordonnées de contact ou postales")
+    _tab_to(page, "Modification de vos coordonnées de contact ou postales")
     page.keyboard.press("Enter")
     page.get_by_role(
-        "heading", name="Modification des coordonnées de contact ou postales"
+        "heading", name="Modification de vos coordonnées de contact ou postales"
     ).wait_for()
     _tab_to(page, "Alice Martin — Adhérent(e), né(e) le 14 mars 1984")
     page.keyboard.press("Space")

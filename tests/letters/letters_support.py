@@ -71,11 +71,11 @@ FILED: dict[LetterKind, dict[str, Any]] = {
         "filed": {"data": {"care_type": "optique", "amount": "520.00"}},
     },
     LetterKind.teletransmission: {
-        "request_label": "Transmission ou obtention d'autres informations",
+        "request_label": "Transmission ou obtention d’autres informations",
         "effective_on": date(2026, 12, 1),
     },
     LetterKind.confirmation_modification: {
-        "request_label": "Modification des coordonnées de contact ou postales",
+        "request_label": "Modification de vos coordonnées de contact ou postales",
         "effective_on": date(2026, 11, 27),
         "filed": {"data": {"email": "f.lefevre@example.fr"}},
     },
@@ -94,7 +94,7 @@ FILED: dict[LetterKind, dict[str, Any]] = {
         "filed": {"data": {"care_date": "2026-11-02", "amount": "42.50", "care_type": "optique"}},
     },
     LetterKind.attestation_tiers_payant: {
-        "request_label": "Édition de l'attestation de Tiers-Payant Santé",
+        "request_label": "Édition de l’attestation de Tiers-Payant Santé",
     },
 }
 

@@ -133,7 +133,7 @@ def test_the_attestation_is_also_a_letter_kind(
     context = LetterContext(
         member=member,
         request_id=REFERENCE,
-        request_label="Édition de l'attestation de Tiers-Payant Santé",
+        request_label="Édition de l’attestation de Tiers-Payant Santé",
         issued_on=ISSUED_ON,
         beneficiaries=tuple(beneficiaries),
     )
