@@ -510,7 +510,7 @@ def _answer_request(facts: _Facts, outcome: Outcome | None) -> list[Block]:
 def _ask_for_documents(facts: _Facts, outcome: Outcome | None) -> list[Block]:
     context = facts.context
     before = f" avant le {fr.long_date(context.answer_due_on)}" if context.answer_due_on else ""
-    portal = "Démarches › Suivi de mes demandes"
+    portal = "Démarches › Le suivi des demandes"  # the tab, as Génération names it
     blocks: list[Block] = [
         Paragraph(
             f"Vous nous avez adressé{facts.on_filed_day()} une demande "

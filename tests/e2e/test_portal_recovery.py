@@ -259,7 +259,7 @@ def test_a_lost_answer_then_an_edited_retry_is_not_a_dead_end(
     assert len(filed) == 1  # the first attempt did file it
     # The member must not be told it was not sent, in idempotency jargon, with no way out.
     expect(summary).not_to_contain_text("Déjà utilisée avec un autre contenu")
-    expect(summary).to_contain_text("Suivi de mes demandes")
+    expect(summary).to_contain_text("Le suivi des demandes")
     page.get_by_role("button", name="Envoyer ma demande").click()  # sent again, knowingly
     expect(
         page.get_by_role("heading", name=re.compile("envoyée|enregistrée", re.I))

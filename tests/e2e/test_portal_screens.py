@@ -96,7 +96,7 @@ SCREENS_OF_A_MEMBER = [
         "/#/demarches/sante.justificatif",
         "Envoi de justificatif de remboursement",
     ),
-    ("suivi", "/#/suivi", "Suivi de mes demandes"),
+    ("suivi", "/#/suivi", "Le suivi des demandes"),
     ("courriers", "/#/courriers", "Mes courriers et documents"),
     ("echanger", "/#/echanger", "Échanger avec Génération"),
     ("professionnels", "/#/professionnels", "Rechercher un professionnel de santé partenaire"),

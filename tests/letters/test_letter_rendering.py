@@ -290,3 +290,13 @@ def test_a_partly_accepted_change_does_not_say_it_was_recorded(context_for: Cont
     assert "Votre demande" in partial
     accepted = pdf_text(render_letter(kind, context_for(kind, Outcome.accepted)))
     assert "Informations enregistrées" in accepted
+
+
+def test_a_request_for_documents_points_to_the_tab_by_generations_name(
+    context_for: ContextFor,
+) -> None:
+    # Génération's description of the Démarches area names the tab « Le suivi des demandes »
+    # (menu Démarches); the letter sent the member to « Suivi de mes demandes ».
+    kind = LetterKind.demande_pieces
+    text = pdf_text(render_letter(kind, context_for(kind)))
+    assert "rubrique Démarches › Le suivi des demandes :" in text

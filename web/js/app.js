@@ -19,7 +19,7 @@ const main = document.getElementById("contenu");
 let routing = 0;
 
 const TITLES = {
-  connexion: "Connexion", demarches: "Mes démarches", suivi: "Suivi de mes demandes",
+  connexion: "Connexion", demarches: "Mes démarches", suivi: "Le suivi des demandes",
   courriers: "Mes courriers et documents", echanger: "Échanger avec Génération",
   professionnels: "Professionnels partenaires", preferences: "Mes préférences",
   informations: "Mes informations", donnees: "Mes données personnelles",

@@ -32,7 +32,7 @@ export function guard(form, run) {
           // that try is spent. Say so plainly; a new key lets a deliberate resend go.
           key = newKey();
           error.fields = [];
-          error.message = "Votre envoi précédent a sans doute abouti sans que sa réponse nous parvienne : vérifiez dans « Suivi de mes demandes » avant d'envoyer à nouveau.";
+          error.message = "Votre envoi précédent a sans doute abouti sans que sa réponse nous parvienne : vérifiez dans « Le suivi des demandes » avant d'envoyer à nouveau.";
         }
         showErrors(form, error);
       } finally {

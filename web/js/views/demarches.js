@@ -25,8 +25,8 @@ export async function renderCatalog(main) {
     heading("Mes démarches"),
     h("p", { class: "chapo" }, "Effectuez vos démarches, et suivez leur avancement d'un coup d'oeil !"),
     h("div", { class: "cartes" }, cards),
-    h("p", {}, "Une fois votre demande envoyée, retrouvez-la et suivez son évolution dans ",
-      h("a", { href: "#/suivi" }, "Suivi de mes demandes"), ".")));
+    h("p", {}, "Une fois votre demande envoyée, retrouvez-la et suivez son évolution dans l'onglet ",
+      h("a", { href: "#/suivi" }, "Le suivi des demandes"), ".")));
 }
 
 export function findType(catalog, code) {

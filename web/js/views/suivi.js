@@ -1,4 +1,4 @@
-// « Suivi de mes demandes »: the history by month on the left (state icons of the catalogue,
+// « Le suivi des demandes »: the history by month on the left (state icons of the catalogue,
 // status and type filters, « Voir plus » with the cursor), a request's detail on the right.
 import { h, heading, replace, uid, announce, formatDate, formatDateTime, formatMonth, formatSize, beneficiaryNames } from "../dom.js";
 import { get, post, getCatalog, statusOf } from "../api.js";
@@ -52,7 +52,7 @@ async function buildLayout(main, catalog) {
     h("section", { class: "historique", "aria-labelledby": "historique-titre" },
       h("h2", { id: "historique-titre" }, "Historique de mes demandes"), filters, timeline, more),
     h("section", { class: "detail", "aria-label": "Détail de ma démarche", tabindex: "-1" }));
-  replace(main, h("div", { class: "page large" }, heading("Suivi de mes demandes"), layout));
+  replace(main, h("div", { class: "page large" }, heading("Le suivi des demandes"), layout));
 
   let cursor = null;
   let query = {};
