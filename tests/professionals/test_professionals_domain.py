@@ -124,6 +124,28 @@ def test_a_commune_nouvelle_without_a_boundary_of_its_own_is_placed() -> None:
     assert conques is not None and conques.city == "Conques-en-Rouergue"
 
 
+@pytest.mark.parametrize(
+    ("postal_code", "city", "insee_code"),
+    [
+        # Mamoudzou, the prefecture (a third of Mayotte), shares 97600 with Koungou: the search
+        # was measured from Koungou's town hall, the first INSEE code of two alike.
+        ("97600", "Mamoudzou", "97611"),
+        ("97615", "Pamandzi", "97615"),
+        # The codes on these town halls' own addresses answered 404.
+        ("97690", "Koungou", "97610"),
+        ("97610", "Dzaoudzi", "97608"),
+        ("97656", "M'Tsangamouji", "97613"),
+    ],
+)
+def test_mayotte_postal_codes_place_the_commune_whose_town_hall_has_them(
+    postal_code: str, city: str, insee_code: str
+) -> None:
+    place = place_index().place(postal_code)
+
+    assert place is not None, postal_code
+    assert (place.city, place.insee_code, place.department) == (city, insee_code, "976")
+
+
 def test_rank_puts_the_nearest_first_and_keeps_neighbours_within_the_radius() -> None:
     origin = Place("75011", "Paris", "75111", "75", 48.8585, 2.3795)
     near = _pro("1000000001", "75", 48.859, 2.38)
