@@ -411,9 +411,9 @@ document answers 404, exactly like one that does not exist.
 months `YYYY-MM`. Amounts are strings with two decimals (`"42.50"`), in euros. IDs of requests, \
 documents, uploads and attachments are ULIDs (26 characters). Page cursors are opaque: pass \
 `next_cursor` back as it is. A body is sent as `Content-Type: application/json` (else 415). \
-Unknown body fields are refused (400), and so are the fields the server owns, and unknown query \
-parameters on the operations that take some (the others ignore a query string). Answers are not \
-cached (`Cache-Control: no-store`).
+Unknown body fields are refused (400), and so are the fields the server owns, and unknown or \
+repeated query parameters on the operations that take some (the others ignore a query string). \
+Answers are not cached (`Cache-Control: no-store`).
 
 **Errors.** Always `{"error": {"code", "message", "fields": [{"field", "message"}]}}`, one code \
 per status: `bad_request` 400, `unauthorized` 401, `forbidden` 403, `not_found` 404, \

@@ -88,8 +88,8 @@ class ProfessionalsAnswer(Model):
     answer=ProfessionalsAnswer,
     query=ProfessionalsQuery,
     errors={
-        400: "An unknown query parameter, or a cursor forged, of another route, or given beside "
-        "parameters of another search.",
+        400: "An unknown or repeated query parameter, or a cursor forged, of another route, or "
+        "given beside parameters of another search.",
         404: "No commune has this (well-formed) postal code.",
         422: "A parameter is missing or invalid; `fields` names each one.",
     },

@@ -44,9 +44,22 @@ class QueryModel(Model):
 
     @classmethod
     def from_request(cls, request: Any) -> Self:
-        """The request's query string as this model: an unknown parameter is a 400, a bad value
-        a 422 whose `fields` name each parameter refused."""
-        params: dict[str, str] = dict(request.query_params or {})
+        """The request's query string as this model: an unknown parameter or one given twice is
+        a 400, a bad value a 422 whose `fields` name each parameter refused."""
+        given = request.query_params or {}
+        # Chalice's MultiDict answers a repeated parameter's last value: which one the client
+        # meant is not ours to guess (`specialty=opticien&specialty=pharmacien`).
+        repeated = sorted(
+            name for name in given if hasattr(given, "getlist") and len(given.getlist(name)) > 1
+        )
+        if repeated:
+            raise BadRequest(
+                "Paramètre donné plusieurs fois."
+                if len(repeated) == 1
+                else "Paramètres donnés plusieurs fois.",
+                [FieldError(name, "Paramètre donné plusieurs fois.") for name in repeated],
+            )
+        params: dict[str, str] = dict(given)
         try:
             return cls.model_validate(params)
         except ValidationError as error:

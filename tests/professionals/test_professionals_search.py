@@ -281,6 +281,27 @@ def test_an_unknown_parameter_is_refused(api: Api, alice: SignedIn) -> None:
     assert answer.body["error"]["fields"][0]["field"] == "rayon"
 
 
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        # Answered 200 with the pharmacists: the last value was taken, the first dropped.
+        ("specialty=opticien&specialty=pharmacien&postal_code=75011", "specialty"),
+        # Answered Marseille's opticians to a member who typed Paris first.
+        ("specialty=opticien&postal_code=75011&postal_code=13001", "postal_code"),
+    ],
+)
+def test_a_parameter_given_twice_is_refused(
+    api: Api, alice: SignedIn, directory: list[Professional], query: str, field: str
+) -> None:
+    answer = api.get(f"/professionals?{query}", alice)
+
+    assert answer.status == 400, answer.body
+    assert answer.body["error"]["code"] == "bad_request"
+    assert answer.body["error"]["fields"] == [
+        {"field": field, "message": "Paramètre donné plusieurs fois."}
+    ]
+
+
 def test_a_forged_cursor_is_400(api: Api, alice: SignedIn, directory: list[Professional]) -> None:
     cursor = _search(api, alice, specialty="opticien", postal_code="75011", limit=5).body[
         "next_cursor"
