@@ -264,3 +264,50 @@ def test_a_lost_answer_then_an_edited_retry_is_not_a_dead_end(
     expect(
         page.get_by_role("heading", name=re.compile("envoyée|enregistrée", re.I))
     ).to_be_visible()
+
+
+def test_voir_plus_adds_each_practitioner_once_and_only_to_its_own_search(
+    open_page: Any, member: Any, local_stack: Any
+) -> None:
+    """« Voir plus » clicked twice sent the same cursor twice and listed its page twice; a page
+    still coming when the member searched again was added to the new search's list."""
+    from infra.professionals_seed import seed_professionals
+
+    seed_professionals(frozenset({"75", "13"}))
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/professionnels")
+    form = page.locator("form")
+    items = page.locator("ol.professionnels li")
+    more = page.get_by_role("button", name="Voir plus")
+
+    def search(specialty: str, postal_code: str) -> None:
+        form.get_by_label("Spécialité").select_option(specialty)
+        form.get_by_label("Code postal").fill(postal_code)
+        form.get_by_role("button", name="Rechercher").click()
+
+    search("opticien", "75011")
+    expect(items).to_have_count(20)
+    pages: list[str] = []
+    page.on("request", lambda r: pages.append(r.url) if "cursor=" in r.url else None)
+    more.dblclick()
+    expect(more).to_be_hidden()  # Paris has 24 opticians: the second page is the last
+    page.wait_for_timeout(500)  # a second page, if any, would have been added by now
+    texts = items.all_inner_texts()
+    assert len(pages) == 1, pages
+    assert len(texts) == len(set(texts)) == 24
+
+    # A « Voir plus » held back while the member searches elsewhere.
+    search("pharmacien", "75011")
+    expect(items).to_have_count(20)
+    held: list[Route] = []
+    page.route(re.compile(r".*/professionals\?cursor=.*"), lambda route: held.append(route))
+    more.click()
+    page.wait_for_timeout(300)
+    assert held, "the next page's request was not held"
+    search("pharmacien", "13001")
+    expect(page.get_by_text("Autour de Marseille 1er Arrondissement")).to_be_visible()
+    held[0].continue_()
+    page.wait_for_timeout(1500)
+    listed = items.all_inner_texts()
+    assert listed and all(re.search(r", 13[0-9]{3} ", text) for text in listed), listed

@@ -23,6 +23,9 @@ export async function renderProfessionnels(main) {
   replace(main, h("div", { class: "page" }, heading("Rechercher un professionnel de santé partenaire"), form, results, more));
   let cursor = null;
   let list = null;
+  // Which search the list shows: a « Voir plus » answer of an earlier one is dropped.
+  let searches = 0;
+  let morePending = false;
   function show(page, reset) {
     if (reset) {
       list = h("ol", { class: "professionnels" });
@@ -39,9 +42,25 @@ export async function renderProfessionnels(main) {
   }
   guard(form, async () => {
     const query = { specialty: form.elements.specialty.value, postal_code: form.elements.postal_code.value.trim(), radius_km: form.elements.radius_km.value };
+    searches += 1; // before the answer: a « Voir plus » answering meanwhile is dropped
     const page = await get("/professionals", query);
     show(page, true);
     announce(`${page.professionals.length} professionnel${page.professionals.length > 1 ? "s" : ""} trouvé${page.professionals.length > 1 ? "s" : ""}.`);
   });
-  more.addEventListener("click", async () => show(await get("/professionals", { cursor }), false));
+  // One page at a time: a double click sent the same cursor twice and listed its page twice.
+  more.addEventListener("click", async () => {
+    if (morePending || !cursor) return;
+    const asked = searches;
+    morePending = true;
+    more.disabled = true;
+    more.setAttribute("aria-busy", "true");
+    try {
+      const page = await get("/professionals", { cursor });
+      if (asked === searches) show(page, false);
+    } finally {
+      morePending = false;
+      more.disabled = false;
+      more.removeAttribute("aria-busy");
+    }
+  });
 }
