@@ -370,12 +370,16 @@ def place_index(
             by_postal_code[code],
             key=lambda c: (-c.population, c.town_hall_postal_code != code, c.insee_code),
         )
+        # The départements of every commune of the code, the main commune's first: a member of
+        # Lajoux (Jura) writes 01410, mostly the Ain's.
+        others = sorted({c.department for c in by_postal_code[code]} - {main.department})
         postal_codes[code] = [
             main.name,
             main.insee_code,
             main.department,
             round(main.latitude, 5),
             round(main.longitude, 5),
+            [main.department, *others],
         ]
     discs: dict[str, list[list[float]]] = defaultdict(list)
     for commune in sorted(communes.values(), key=lambda c: c.insee_code):

@@ -97,11 +97,12 @@ class ProfessionalsAnswer(Model):
 def search_professionals() -> Response:
     """Partner health professionals near a postal code, nearest first.
 
-    Searches the practitioners of a specialty in the département of the postal code's main
+    Searches the practitioners of a specialty in the postal code's département (the few codes
+    whose communes lie in two départements search both), nearest first from the code's main
     commune (its most populous; the town hall, or the arrondissement's in Paris, Lyon and
-    Marseille), nearest first, with `distance_km`. `radius_km` adds those of the neighbouring
-    départements that lie within the radius. `area` says where distances are measured from and
-    which départements were read.
+    Marseille), with `distance_km`. `radius_km` adds those of the neighbouring départements
+    that lie within the radius. `area` says where distances are measured from and which
+    départements were read.
 
     `specialty` and `postal_code` are required to start a search; `cursor` alone continues one
     (the search's parameters may be repeated beside it, and must then be the same).

@@ -23,7 +23,7 @@ from chalicelib.domain.errors import BadRequest, FieldError, ValidationFailed
 from chalicelib.domain.model import Model
 
 PLACES_FILE = Path(__file__).resolve().parent.parent / "data" / "places_fr.json.gz"
-PLACES_FORMAT = 1
+PLACES_FORMAT = 2
 
 EARTH_RADIUS_KM = 6371.0088
 MAX_RADIUS_KM = 100.0
@@ -103,7 +103,8 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 @dataclass(frozen=True)
 class Place:
-    """Where a search starts: the main commune of a postal code."""
+    """Where a search starts: the main commune of a postal code, and the départements of all
+    the communes that share the code (the main commune's first): a handful of codes span two."""
 
     postal_code: str
     city: str
@@ -111,6 +112,11 @@ class Place:
     department: str
     latitude: float
     longitude: float
+    departments: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.departments:
+            object.__setattr__(self, "departments", (self.department,))
 
 
 @dataclass(frozen=True)
@@ -166,8 +172,10 @@ class PlaceIndex:
         if document.get("format") != PLACES_FORMAT:
             raise ValueError("place index: unknown format")
         places = {
-            code: Place(code, city, insee, department, float(lat), float(lon))
-            for code, (city, insee, department, lat, lon) in document["postal_codes"].items()
+            code: Place(code, city, insee, department, float(lat), float(lon), tuple(others))
+            for code, (city, insee, department, lat, lon, others) in document[
+                "postal_codes"
+            ].items()
         }
         departments = {
             code: Department.of(
@@ -190,16 +198,17 @@ class PlaceIndex:
         return frozenset(self._departments)
 
     def departments_within(self, place: Place, radius_km: float | None) -> list[str]:
-        """The postal code's département first, then those the radius reaches, by code.
+        """The postal code's départements first (its main commune's, then those of the other
+        communes sharing the code), then those the radius reaches, by code.
 
         A département counts when one of its communes, boundary included, is within the
         radius: a practitioner there may be within it, so its partition must be read.
         """
-        found = [place.department]
+        found = list(place.departments)
         if radius_km is None:
             return found
         for code in sorted(self._departments):
-            if code != place.department and self._departments[code].reaches(
+            if code not in place.departments and self._departments[code].reaches(
                 place.latitude, place.longitude, radius_km
             ):
                 found.append(code)
@@ -248,7 +257,7 @@ class Ranked:
 def rank(
     professionals: Iterable[Professional], origin: Place, radius_km: float | None
 ) -> list[Ranked]:
-    """Nearest first (ties by RPPS number). The origin's département counts whole; the
+    """Nearest first (ties by RPPS number). The postal code's départements count whole; the
     neighbouring ones read for the radius contribute only what lies within it."""
     ranked: list[Ranked] = []
     for professional in professionals:
@@ -256,7 +265,7 @@ def rank(
             origin.latitude, origin.longitude, professional.latitude, professional.longitude
         )
         if (
-            professional.department != origin.department
+            professional.department not in origin.departments
             and radius_km is not None
             and distance > radius_km
         ):

@@ -146,6 +146,38 @@ def test_mayotte_postal_codes_place_the_commune_whose_town_hall_has_them(
     assert (place.city, place.insee_code, place.department) == (city, insee_code, "976")
 
 
+@pytest.mark.parametrize(
+    ("postal_code", "departments"),
+    [
+        ("01200", ["01", "74"]),  # Valserhône (Ain) and Éloise (Haute-Savoie)
+        ("01410", ["01", "39"]),  # Champfromier… (Ain) and Lajoux (Jura)
+        ("33220", ["33", "24"]),  # Sainte-Foy-la-Grande (Gironde), Port-Sainte-Foy (Dordogne)
+        ("75011", ["75"]),
+    ],
+)
+def test_a_postal_code_searches_every_departement_of_its_communes(
+    postal_code: str, departments: list[str]
+) -> None:
+    """A member of Lajoux (Jura), whose postal code 01410 is mostly Ain's, was shown the Ain's
+    practitioners only, the Jura's next door left out unless a radius reached them."""
+    index = place_index()
+    place = index.place(postal_code)
+
+    assert place is not None
+    assert index.departments_within(place, None) == departments
+    assert place.departments == tuple(departments)
+
+
+def test_rank_keeps_every_departement_of_the_postal_code_whole() -> None:
+    origin = Place("01410", "Champfromier", "01080", "01", 46.19, 5.82, ("01", "39"))
+    far_jura = _pro("1000000001", "39", 46.67, 5.55)  # Lons-le-Saunier, 55 km
+    far_neighbour = _pro("1000000002", "74", 46.0, 6.3)
+
+    ranked = rank([far_jura, far_neighbour], origin, radius_km=5)
+
+    assert [r.professional for r in ranked] == [far_jura]
+
+
 def test_rank_puts_the_nearest_first_and_keeps_neighbours_within_the_radius() -> None:
     origin = Place("75011", "Paris", "75111", "75", 48.8585, 2.3795)
     near = _pro("1000000001", "75", 48.859, 2.38)
