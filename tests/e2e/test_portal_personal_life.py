@@ -26,11 +26,12 @@ def test_a_child_of_25_may_have_their_rights_extended_from_the_portal(
     expect(beneficiaries.get_by_label("Hugo Martin")).to_have_count(0)
 
 
-def test_the_recall_of_the_contact_form_names_the_subject_and_detail_chosen(
+def test_a_complaint_reads_in_words_its_type_subject_and_detail(
     open_page: Any, member: Any, http_api: str
 ) -> None:
     # The recall showed the codes (« remboursements », « montant_conteste »), which the member
-    # never saw in the form's two drop-downs.
+    # never saw in the form's two drop-downs; a complaint's type, « Réclamation », read
+    # « Réclamation (réclamation) ».
     request_id = file_via_api(
         http_api,
         member.headers,
@@ -39,30 +40,6 @@ def test_the_recall_of_the_contact_form_names_the_subject_and_detail_chosen(
             "beneficiary_ids": [f"{member.member_id}-01"],
             "data": {"subject": "remboursements", "detail": "montant_conteste"},
             "description": "Le montant remboursé ne correspond pas.",
-        },
-    )
-    page = open_page().page
-    sign_in(page, member.username, member.password)
-    page.goto(f"/#/suivi/{request_id}")
-    page.locator(".detail").get_by_text("Voir le rappel de ma demande").click()
-    recall = page.locator(".detail .rappel-demande dl.rappel")
-    expect(recall).to_contain_text("Mes remboursements")
-    expect(recall).to_contain_text("Montant du remboursement contesté")
-    expect(recall).not_to_contain_text("montant_conteste")
-
-
-def test_a_complaints_type_reads_reclamation_once(
-    open_page: Any, member: Any, http_api: str
-) -> None:
-    # A complaint's label is « Réclamation »: the detail said « Réclamation (réclamation) ».
-    request_id = file_via_api(
-        http_api,
-        member.headers,
-        {
-            "type": "contact.demande",
-            "beneficiary_ids": [f"{member.member_id}-01"],
-            "data": {"subject": "remboursements", "detail": "remboursement_non_recu"},
-            "description": "Je n'ai rien reçu.",
             "complaint": True,
         },
     )
@@ -73,3 +50,8 @@ def test_a_complaints_type_reads_reclamation_once(
         "xpath=following-sibling::dd[1]"
     )
     expect(kind).to_have_text("Réclamation")
+    page.locator(".detail").get_by_text("Voir le rappel de ma demande").click()
+    recall = page.locator(".detail .rappel-demande dl.rappel")
+    expect(recall).to_contain_text("Mes remboursements")
+    expect(recall).to_contain_text("Montant du remboursement contesté")
+    expect(recall).not_to_contain_text("montant_conteste")

@@ -223,12 +223,11 @@ def test_adult_child_extension_approval_extends_coverage(
     assert lea["coverage_end"] == until
 
 
-def test_refused_complaint_answer_names_the_mediator(
-    api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn
-) -> None:
+def _contested(api: Api, pump: QueuePump, who: SignedIn) -> str:
+    """A complaint contesting a reimbursement's amount, filed and routed: its id."""
     request_id = _file(
         api,
-        alice,
+        who,
         {
             "type": "contact.demande",
             "complaint": True,
@@ -238,6 +237,13 @@ def test_refused_complaint_answer_names_the_mediator(
         with_upload=False,
     )
     pump.drain()
+    return request_id
+
+
+def test_refused_complaint_answer_names_the_mediator(
+    api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn
+) -> None:
+    request_id = _contested(api, pump, alice)
     decided = _decide(
         api,
         agent_all,
@@ -258,18 +264,7 @@ def test_a_refusal_pays_nothing_so_it_takes_no_amount(
     """API.md: `amount` is what is paid or granted. A refused complaint given one was answered
     « nous ne sommes pas en mesure de faire droit à votre réclamation » and, in the same
     letter, « Nous vous versons à ce titre 50,00 € »."""
-    request_id = _file(
-        api,
-        alice,
-        {
-            "type": "contact.demande",
-            "complaint": True,
-            "description": "Je conteste le refus.",
-            "data": {"subject": "remboursements", "detail": "montant_conteste"},
-        },
-        with_upload=False,
-    )
-    pump.drain()
+    request_id = _contested(api, pump, alice)
     refused = _decide(
         api, agent_all, alice, request_id, outcome="refused", message="Non.", amount="50.00"
     )

@@ -195,6 +195,20 @@ def test_the_same_reclassification_made_twice_at_once_moves_the_request_once(
         assert len(moves) == 1
 
 
+def _decided_undelivered(
+    api: Api, pump: QueuePump, stack: LocalStack, who: SignedIn, agent: SignedIn, today: date
+) -> tuple[str, str]:
+    """A reimbursement filed and accepted by an agent, its pointer taken off the service's
+    queue (the test delivers it): the request's id and its owed letter's."""
+    request_id = file_justificatif(api, who, today)
+    pump.drain()
+    decided = api.post(_backoffice(who, request_id, "decision"), agent,
+                       body={"outcome": "accepted", "amount": "80.00"})  # fmt: skip
+    assert decided.status == 200, decided.body
+    drain_queue(stack, "svc-remboursements")
+    return request_id, decided.body["letter"]["document_id"]
+
+
 def test_two_deliveries_of_a_decisions_pointer_at_once_keep_its_letter(
     api: Api,
     pump: QueuePump,
@@ -215,13 +229,7 @@ def test_two_deliveries_of_a_decisions_pointer_at_once_keep_its_letter(
     from chalicelib.store import keys
     from chalicelib.store.unit_of_work import unit_of_work
 
-    request_id = file_justificatif(api, alice, today)
-    pump.drain()
-    decided = api.post(_backoffice(alice, request_id, "decision"), agent,
-                       body={"outcome": "accepted", "amount": "80.00"})  # fmt: skip
-    assert decided.status == 200, decided.body
-    letter_id = decided.body["letter"]["document_id"]
-    drain_queue(local_stack, "svc-remboursements")  # its two deliveries are made below
+    request_id, letter_id = _decided_undelivered(api, pump, local_stack, alice, agent, today)
     both_put = threading.Barrier(2, timeout=30)
     original_put = files_module.FileStore.put
 
@@ -307,13 +315,7 @@ def test_two_deliveries_rendering_a_letter_differently_store_the_pdf_its_item_de
     from chalicelib.store.unit_of_work import unit_of_work
 
     member_id = alice.member_id or ""
-    request_id = file_justificatif(api, alice, today)
-    pump.drain()
-    decided = api.post(_backoffice(alice, request_id, "decision"), agent,
-                       body={"outcome": "accepted", "amount": "80.00"})  # fmt: skip
-    assert decided.status == 200, decided.body
-    letter_id = decided.body["letter"]["document_id"]
-    drain_queue(local_stack, "svc-remboursements")  # its two deliveries are made below
+    request_id, letter_id = _decided_undelivered(api, pump, local_stack, alice, agent, today)
     first_put, second_put, first_done = threading.Event(), threading.Event(), threading.Event()
     original_put = files_module.FileStore.put
 
@@ -376,13 +378,7 @@ def test_a_letter_whose_delivery_died_after_its_pdf_is_issued_from_that_pdf(
     from chalicelib.store.unit_of_work import unit_of_work
 
     member_id = alice.member_id or ""
-    request_id = file_justificatif(api, alice, today)
-    pump.drain()
-    decided = api.post(_backoffice(alice, request_id, "decision"), agent,
-                       body={"outcome": "accepted", "amount": "80.00"})  # fmt: skip
-    assert decided.status == 200, decided.body
-    letter_id = decided.body["letter"]["document_id"]
-    drain_queue(local_stack, "svc-remboursements")  # delivered below
+    request_id, letter_id = _decided_undelivered(api, pump, local_stack, alice, agent, today)
     original_put = files_module.FileStore.put
 
     def put(self: Any, key: str, body: bytes, content_type: str, name: str | None = None,
