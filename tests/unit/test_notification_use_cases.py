@@ -218,6 +218,45 @@ def test_french_dates_and_numbers() -> None:
     assert texts.e164("n/a") is None
 
 
+@pytest.mark.parametrize(
+    ("phone", "expected"),
+    [
+        ("0033 6 12 34 56 78", "+33612345678"),  # the international prefix dialled from France
+        ("06 12 34 56 78 9", None),  # a digit too many: never sent to a number made of it
+        ("+1234567", "+1234567"),
+        ("+123456", None),
+        ("+123456789012345", "+123456789012345"),  # E.164: 15 digits at most
+        ("+1234567890123456", None),
+        ("+33+612345678", None),
+    ],
+)
+def test_a_number_is_sent_to_only_as_written_and_within_e164(
+    phone: str, expected: str | None
+) -> None:
+    """An SMS to a number read wrong reaches someone else's phone, or nobody's."""
+    assert texts.e164(phone) == expected
+
+
+def test_a_deferred_sms_past_its_moment_still_never_goes_in_the_quiet_hours(
+    uow: FakeUnitOfWork,
+) -> None:
+    """Kept for 08:00, its sends failing all day (each failure keeps it for the next run): the
+    schedule's last run, 18:00 UTC, is 20:00 in Paris in summer, and sends nothing."""
+    _choose(uow, sms=True)
+    night = datetime(2026, 7, 9, 20, 0, tzinfo=UTC)  # 22:00 in Paris
+    assert notify(uow, "RequestDecided", _event(at=night), night, URL) == [
+        "email",
+        "sms-deferred",
+    ]
+    uow.messenger.failing = True
+    with pytest.raises(RuntimeError):
+        send_due_sms(uow, datetime(2026, 7, 10, 6, 0, tzinfo=UTC))  # 08:00 in Paris
+    uow.messenger.failing = False
+    assert send_due_sms(uow, datetime(2026, 7, 10, 18, 0, tzinfo=UTC)) == 0  # 20:00 in Paris
+    assert uow.messenger.sms == []
+    assert send_due_sms(uow, datetime(2026, 7, 11, 6, 0, tzinfo=UTC)) == 1  # the next 08:00
+
+
 def test_the_daily_watch_reminds_7_days_before_the_answer_is_due(uow: FakeUnitOfWork) -> None:
     from chalicelib.services import filing
     from chalicelib.services.dialogue import InformationRequestBody, ask
