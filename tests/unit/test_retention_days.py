@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -33,3 +34,33 @@ def test_letters_go_the_day_after_the_paris_day_their_items_expire() -> None:
     assert clock.paris_date(expires) == date(2032, 3, 4)
     assert retention.letters_purge_day(closed_at) == date(2032, 3, 5)
     assert retention.letters_purge_day_of(expires) == date(2032, 3, 5)
+
+
+def test_a_request_closed_on_29_february_goes_the_same_moment_on_28_february() -> None:
+    """Five years from 2028's 29 February land in 2033, which has none: its closing must still
+    compute when its request goes (`date.replace` would fail the decision itself)."""
+    closed_at = datetime(2028, 2, 29, 15, 30, tzinfo=UTC)
+    assert retention.request_expires(closed_at) == datetime(2033, 2, 28, 15, 30, tzinfo=UTC)
+    assert retention.letters_purge_day(closed_at) == date(2033, 3, 1)
+
+
+def test_an_item_is_gone_from_the_very_second_its_ttl_names() -> None:
+    """As the lists' filter reads it (`#expires_at > :now` is what stays): a direct read never
+    answers, at that second, what a list already leaves out."""
+    now = datetime(2032, 3, 4, 17, 0, tzinfo=UTC)
+    assert retention.expired(retention.epoch(now), now)
+    assert retention.expired(Decimal(retention.epoch(now)), now)  # as DynamoDB reads it
+    assert not retention.expired(retention.epoch(now) + 1, now)
+    assert not retention.expired(None, now)
+
+
+def test_the_watch_catches_up_every_day_it_missed_and_a_month_on_its_first_run() -> None:
+    today = date(2027, 3, 4)
+    assert retention.days_to_purge(date(2027, 3, 1), today) == [
+        date(2027, 3, 2),
+        date(2027, 3, 3),
+        today,
+    ]
+    assert retention.days_to_purge(today, today) == []  # a second run the same day
+    first = retention.days_to_purge(None, today)
+    assert (first[0], first[-1], len(first)) == (date(2027, 2, 1), today, 32)
