@@ -344,6 +344,25 @@ def test_a_refusal_needs_a_message_and_a_second_outcome_conflicts(uow: FakeUnitO
     assert len(uow.documents.records) == 1
 
 
+@pytest.mark.parametrize(
+    ("outcome", "label"),
+    [
+        (Outcome.refused, "Demande refusée"),
+        (Outcome.partially_accepted, "Demande acceptée en partie"),
+    ],
+)
+def test_the_timeline_says_a_refusal_or_a_partial_acceptance_as_it_was_decided(
+    uow: FakeUnitOfWork, outcome: Outcome, label: str
+) -> None:
+    """The member reads the decision in their history: a refusal never reads « acceptée »."""
+    request_id = _file(uow, _justificatif(uow))
+    _deliver(uow)
+    record = uow.requests.get(MEMBER, request_id)
+    decisions.decide(uow, record, outcome, NOW, message="Facture illisible.", amount=Decimal(5))
+    done = uow.requests.get(MEMBER, request_id)
+    assert (done.outcome, done.history[-1].label) == (outcome, label)
+
+
 def test_a_change_of_address_is_applied_by_itself(uow: FakeUnitOfWork) -> None:
     address = {"line1": "4 rue Oberkampf", "postal_code": "75011", "city": "Paris"}
     request_id = _file(uow, {"type": "vie.coordonnees", "data": {"postal_address": address}})
