@@ -74,14 +74,30 @@ def test_replays_and_refused_demarches_count_nothing(uow: FakeUnitOfWork) -> Non
         filing.file_request(uow, MEMBER, _autre(99), "k-28", NOW)
 
 
+def _count_copies(uow: FakeUnitOfWork) -> list[str]:
+    """Where files are copied from now on: a file copied then removed is seen too."""
+    copied: list[str] = []
+    copy = uow.files.copy
+
+    def counted_copy(source: str, destination: str, *args: Any) -> None:
+        copied.append(destination)
+        copy(source, destination, *args)
+
+    uow.files.copy = counted_copy  # type: ignore[method-assign]
+    return copied
+
+
 def test_a_full_day_refuses_before_any_file_is_copied(uow: FakeUnitOfWork) -> None:
     for n in range(30):
         _file(uow, n)
     body = {**_justificatif(uow), "beneficiary_ids": [ME]}
     upload_id = body["upload_ids"][0]
     objects = dict(uow.files.objects)
+    copied = _count_copies(uow)
     with pytest.raises(TooManyRequests):
         filing.file_request(uow, MEMBER, body, None, NOW)
+    # Not copied then removed (the write's own condition would refuse it too): never copied.
+    assert copied == []
     assert uow.files.objects == objects
     assert uow.uploads.records[(MEMBER, upload_id)].used_by is None  # still the member's to use
 
@@ -128,6 +144,19 @@ def test_the_fifty_first_reply_of_the_day_is_refused_and_a_replay_counts_nothing
     assert (replayed.request_id, replayed.replayed) == (first.request_id, True)
     # Replies and démarches are counted apart.
     _file(uow, 1)
+
+
+def test_a_full_day_of_replies_refuses_before_any_file_is_copied(uow: FakeUnitOfWork) -> None:
+    request_id = _file(uow, 0)
+    for n in range(50):
+        dialogue.reply(uow, MEMBER, request_id, {"message": f"Précision {n}."}, None, NOW)
+    upload_id = _upload(uow)
+    copied = _count_copies(uow)
+    with pytest.raises(TooManyRequests):
+        body = {"message": "Une de trop.", "upload_ids": [upload_id]}
+        dialogue.reply(uow, MEMBER, request_id, body, None, NOW)
+    assert copied == []
+    assert uow.uploads.records[(MEMBER, upload_id)].used_by is None
 
 
 def _ask_upload(uow: FakeUnitOfWork, at: datetime) -> str:
