@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.domain.documents import pdf_filename
-from chalicelib.domain.uploads import UploadRequest
+from chalicelib.domain.uploads import UploadRequest, clean_filename, content_disposition
 from chalicelib.services import filing, following
 from chalicelib.services.letters import issue_letter
 from chalicelib.store import keys
@@ -58,4 +58,21 @@ def test_a_letters_file_name_is_its_kinds_title_and_the_paris_day() -> None:
     )
     assert pdf_filename("Votre remboursement", "2026-06-30T12:00:00.000Z") == (
         "votre-remboursement-2026-06-30.pdf"
+    )
+
+
+def test_a_name_sent_with_its_windows_path_keeps_only_the_files_name() -> None:
+    """The path says whose computer (a Windows account's name): agents never read it."""
+    assert clean_filename("C:\\Users\\alice.martin\\Documents\\facture.pdf") == "facture.pdf"
+
+
+def test_a_long_name_keeps_its_last_120_characters_and_so_its_extension() -> None:
+    assert clean_filename("x" * 200 + ".pdf") == "x" * 116 + ".pdf"
+    assert clean_filename("y" * 120) == "y" * 120
+    assert clean_filename("z" * 121) == "z" * 120
+
+
+def test_quotes_in_a_name_never_end_the_header_s_filename_early() -> None:
+    assert content_disposition('le "devis".pdf') == (
+        "attachment; filename=\"le devis.pdf\"; filename*=UTF-8''le%20%22devis%22.pdf"
     )

@@ -140,6 +140,39 @@ def test_a_file_that_is_not_what_it_says_is_refused_and_nothing_is_written(
     assert uow.queues.sent == []
 
 
+def test_files_of_exactly_5_mb_and_15_mb_in_all_are_taken_a_byte_more_is_not(
+    uow: FakeUnitOfWork,
+) -> None:
+    """The limits API.md states are « at most »: the limit itself is allowed."""
+    five_mb = PDF + bytes(5 * 1024 * 1024 - len(PDF))
+    data = {"care_date": "2026-11-02", "amount": "42.50", "care_type": "pharmacie"}
+    body = {"type": "sante.justificatif", "data": data}
+    full = [_upload(uow, five_mb) for _ in range(3)]
+    _file(uow, {**body, "upload_ids": full})
+    over = [_upload(uow, five_mb), _upload(uow, five_mb), _upload(uow, five_mb[:-7])]
+    over.append(_upload(uow, PDF[:8]))  # 15 MB and one byte in all
+    with pytest.raises(ValidationFailed) as refused:
+        _file(uow, {**body, "upload_ids": over})
+    assert [f.field for f in refused.value.fields] == ["upload_ids"]
+
+
+@pytest.mark.parametrize(
+    ("head", "content_type"),
+    [
+        (b"GIF87a", "image/gif"),  # the older GIF, as old scanners still write it
+        (b"GIF89a", "image/gif"),
+        (b"\xff\xd8\xff\xe0", "image/jpeg"),
+        (b"\x89PNG\r\n\x1a\n", "image/png"),
+    ],
+)
+def test_each_accepted_type_is_known_by_its_first_bytes(
+    uow: FakeUnitOfWork, head: bytes, content_type: str
+) -> None:
+    upload_id = _upload(uow, head + bytes(100), content_type)
+    data = {"care_date": "2026-11-02", "amount": "42.50", "care_type": "pharmacie"}
+    _file(uow, {"type": "sante.justificatif", "data": data, "upload_ids": [upload_id]})
+
+
 def test_one_bad_file_among_good_ones_refuses_all_and_leaves_no_copy(uow: FakeUnitOfWork) -> None:
     """Every file is read and checked before any is copied: a bad one among good ones is a 422
     naming it, nothing is copied, and the staged files stay, for the member to send again."""
