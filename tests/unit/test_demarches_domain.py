@@ -9,6 +9,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.domain import demarches as d
+from chalicelib.domain import iban as bank
 
 TODAY = date(2026, 11, 26)
 
@@ -112,16 +113,21 @@ def test_iban_is_compacted_and_shape_checked() -> None:
 
 
 def test_holder_names_take_typographic_apostrophes_and_ligatures_within_one_limit() -> None:
+    """The same rule when filed (the model) and when the service checks the name it holds
+    (`holder_problem`, held to it on its own)."""
     for holder in ("Chloé d’Arcœur", "ŒDIPE L'Hôte", "A" * 70):
         _check(
             d.CoordonneesBancairesData, {"iban": "DE89370400440532013000", "holder_name": holder}
         )
-    for holder in ("A" * 71, "A", "Bob <script>"):
+        assert bank.holder_problem(holder) is None, holder
+    # × and ÷ sit among the accented letters of Latin-1, and are none.
+    for holder in ("A" * 71, "A", "Bob <script>", "Bob × Alice", "Jean ÷ Paul"):
         with pytest.raises(ValidationError):
             _check(
                 d.CoordonneesBancairesData,
                 {"iban": "DE89370400440532013000", "holder_name": holder},
             )
+        assert bank.holder_problem(holder) is not None, holder
 
 
 def test_unknown_fields_are_refused() -> None:
