@@ -64,6 +64,23 @@ def test_work_list_is_the_services_requests_oldest_first_with_member_ids(
     assert stamps == sorted(stamps)
 
 
+def test_a_work_lists_cursor_continues_that_list_only(
+    api: Api, pump: QueuePump, alice: SignedIn, bob: SignedIn, agent: SignedIn
+) -> None:
+    """A cursor names its service and state: on another list, even one the agent may read, it
+    is a 400, never a page of that list started at another list's place."""
+    _justificatif(api, alice)
+    _justificatif(api, bob)
+    pump.drain()
+    base = "/backoffice/services/remboursements/requests"
+    cursor = api.get(f"{base}?state=open&limit=1", agent).body["next_cursor"]
+    assert cursor and api.get(f"{base}?state=open&limit=1&cursor={cursor}", agent).status == 200
+    for other in (f"{base}?state=processed", "/backoffice/services/devis/requests?state=open"):
+        answer = api.get(f"{other}&cursor={cursor}", agent)
+        assert (answer.status, answer.body["error"]["code"]) == (400, "bad_request"), other
+        assert [f["field"] for f in answer.body["error"]["fields"]] == ["cursor"], other
+
+
 def test_agent_detail_has_downloadable_attachments(
     api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn
 ) -> None:

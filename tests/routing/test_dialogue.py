@@ -552,6 +552,10 @@ def test_an_agent_never_acts_on_their_own_file(
     claire = _sign_up(local_stack, member_id, ("agent-remboursements",))
     request_id = file_justificatif(api, claire, today)
     pump.drain()
+    # Nor reads it as an agent: the detail is the same 403, and no access is recorded.
+    read = api.get(_backoffice(claire, request_id), claire)
+    assert (read.status, read.body["error"]["code"]) == (403, "forbidden")
+    assert api.get("/me/access-log", claire).body["entries"] == []
     for action, body in (
         ("decision", {"outcome": "accepted", "amount": "80.00"}),
         ("information-request", {"message": "Un justificatif."}),
