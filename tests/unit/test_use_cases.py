@@ -489,6 +489,8 @@ def test_a_complaint_is_acknowledged_with_its_deadlines_and_watched(uow: FakeUni
     assert record.due_at == "2027-01-10T22:59:59.000Z"  # 10 January 2027, end of day in Paris
     assert [d.kind for d in uow.documents.records.values()] == ["accuse_reception_reclamation"]
     assert sweeping.watch_deadlines(uow, NOW) == 0
+    # Acknowledged: its acknowledgement's deadline, 23 November, puts it at risk no more.
+    assert sweeping.watch_deadlines(uow, datetime(2026, 11, 20, 8, tzinfo=UTC)) == 0
     assert sweeping.watch_deadlines(uow, datetime(2027, 1, 5, 8, tzinfo=UTC)) == 1
     assert uow.requests.extra[(MEMBER, request_id)]["priority"] == "0"
 
