@@ -42,6 +42,29 @@ def test_a_back_office_read_and_action_show_in_the_members_access_log(
     assert api.get("/me/access-log", agent).status == 403
 
 
+def test_an_information_request_and_a_reclassification_show_with_the_service_that_acted(
+    api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn, today: date
+) -> None:
+    """Every agent action is in the log, not only reads and decisions; the service is the one
+    whose agent acted, which a reclassification changes."""
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    path = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
+    asked = api.post(f"{path}/information-request", agent_all, body={"message": "La facture ?"})
+    assert asked.status == 200, asked.body
+    moved = api.post(f"{path}/reclassification", agent_all, body={"complaint": True})
+    assert moved.status == 200, moved.body
+    pump.drain()
+    assert api.get(path, agent_all).status == 200
+
+    log = api.get("/me/access-log", alice).body["entries"]
+    assert [(e["service"], e["action"], e["label"]) for e in log] == [
+        ("reclamations", "consulted", "Consultation de votre demande"),
+        ("remboursements", "reclassified", "Réorientation de votre demande"),
+        ("remboursements", "asked", "Demande de pièces complémentaires"),
+    ]
+
+
 def test_no_record_no_answer(
     api: Api,
     pump: QueuePump,
