@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain import catalog
+from chalicelib.domain import catalog, clock
 from chalicelib.domain.errors import Conflict, ValidationFailed
 from chalicelib.domain.requests import DueLetter, RequestPointer
 from chalicelib.domain.states import Outcome, Status
@@ -582,13 +582,27 @@ def test_what_happens_at_half_past_midnight_in_paris_is_dated_that_day(
     data = {"subject": "remboursements", "detail": "montant_conteste"}
     complaint = {"beneficiary_ids": [ME], "type": "contact.demande", "complaint": True,
                  "data": data, "description": "Erreur."}  # fmt: skip
-    filing.file_request(uow, MEMBER, complaint, None, new_year)
+    complaint_id = filing.file_request(uow, MEMBER, complaint, None, new_year).request_id
+    # Its deadlines count from 1 January, as filed and as acknowledged: 10 jours ouvrables,
+    # and 2 months (not from the 31 December of UTC, whose 2 months end on 28 February).
+    acknowledge_by = clock.end_of_day(date(2027, 1, 13))
+    assert uow.requests.get(MEMBER, complaint_id).acknowledgement_due_at == acknowledge_by
     _deliver(uow, new_year)
+    filed = uow.requests.get(MEMBER, complaint_id)
+    assert filed.acknowledgement_due_at == acknowledge_by
+    assert filed.due_at == clock.end_of_day(date(2027, 3, 1))
     acknowledgement = next(
         d for d in uow.documents.records.values() if d.kind == "accuse_reception_reclamation"
     )
     text = _text(uow.documents.pdf(acknowledgement))
     assert "1er\u00a0janvier 2027" in text and "31\u00a0décembre 2026" not in text
+
+    # Monday 16 November 2026 at 00:30 in Paris, still Sunday in UTC: its 10 jours ouvrables
+    # run from the Monday, as filed, before any handler runs.
+    monday = datetime(2026, 11, 15, 23, 30, tzinfo=UTC)
+    stuck = filing.file_request(uow, MEMBER, complaint, None, monday).request_id
+    due = uow.requests.get(MEMBER, stuck).acknowledgement_due_at
+    assert due == clock.end_of_day(date(2026, 11, 27))
 
 
 def test_a_complaint_stuck_before_its_handler_is_seen_at_risk(uow: FakeUnitOfWork) -> None:
