@@ -255,6 +255,38 @@ def test_a_closed_request_and_its_letters_go_5_years_after_closing_and_not_befor
     assert versions(local_stack, pdf) == []
 
 
+def test_a_letter_sent_while_the_request_was_open_goes_with_it_too(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    agent: SignedIn,
+    today: date,
+    watch_on: Callable[..., None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The information request's letter, rendered before the closing, is in the closing's own
+    purge of the letters (the decision's, rendered after it, joins that purge later)."""
+    assert alice.member_id is not None
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    path = f"/backoffice/members/{alice.member_id}/requests/{request_id}/information-request"
+    assert api.post(path, agent, body={"message": "La facture détaillée ?"}).status == 200
+    pump.drain()  # the service renders the letter
+    assert len(api.get(f"/requests/{request_id}", alice).body["documents"]) == 1
+    closed_at = clock.now()
+    _freeze(monkeypatch, closed_at)
+    _refuse(api, agent, alice, request_id)
+    pump.drain()
+    letters = api.get(f"/requests/{request_id}", alice).body["documents"]
+    pdfs = [keys.document_object(alice.member_id, month_of(d["document_id"]), d["document_id"])
+            for d in letters]  # fmt: skip
+    assert len(pdfs) == 2
+    watch_on(retention.letters_purge_day(closed_at))
+    for pdf in pdfs:
+        assert versions(local_stack, pdf) == [], pdf
+
+
 def test_the_documents_list_and_the_timeline_skip_what_expired_before_ttl_removes_it(
     api: Api,
     pump: QueuePump,
