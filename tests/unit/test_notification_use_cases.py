@@ -93,6 +93,21 @@ def test_a_decision_minutes_after_a_question_is_news_of_its_own(uow: FakeUnitOfW
     assert len(uow.messenger.emails) == 2
 
 
+def test_a_letter_joins_its_change_within_a_quarter_of_an_hour_and_not_after(
+    uow: FakeUnitOfWork,
+) -> None:
+    """A letter rendered 14 minutes after its decision is the same news; one 16 minutes after
+    its question is told by itself (the member would otherwise not hear of it)."""
+    assert notify(uow, "RequestDecided", _event(DAY), DAY, URL) == ["email"]
+    within = DAY + timedelta(minutes=14, seconds=59)
+    assert notify(uow, "LetterIssued", _event(within), within, URL) == []
+    asked = DAY + timedelta(hours=1)
+    assert notify(uow, "InformationRequested", _event(asked), asked, URL) == ["email"]
+    after = asked + timedelta(minutes=15, seconds=1)
+    assert notify(uow, "LetterIssued", _event(after), after, URL) == ["email"]
+    assert len(uow.messenger.emails) == 3
+
+
 def test_a_letter_come_before_its_change_still_makes_one_message(uow: FakeUnitOfWork) -> None:
     """The bus and the queue keep no order: the letter may be told first, its change then
     joins it; a change after that pair is news again."""
