@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
 
+from infra.local_stack import LocalStack
 from infra.queue_pump import QueuePump
 from tests.conftest import Api, SignedIn, file_justificatif
 
@@ -63,6 +64,40 @@ def test_an_information_request_and_a_reclassification_show_with_the_service_tha
         ("remboursements", "reclassified", "Réorientation de votre demande"),
         ("remboursements", "asked", "Demande de pièces complémentaires"),
     ]
+
+
+def test_an_access_is_kept_six_years_and_no_longer(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    agent: SignedIn,
+    today: date,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """docs/retention.md: six years (the requests' five and one), the member's evidence of
+    who read their file; its TTL is what holds it."""
+    from chalicelib.domain import clock
+    from chalicelib.store import keys
+
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    now = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: now)
+    assert alice.member_id is not None
+    path = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
+    assert api.get(path, agent).status == 200
+    [item] = local_stack.client("dynamodb").query(
+        TableName=local_stack.outputs["TableName"],
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :access)",
+        ExpressionAttributeValues={
+            ":pk": {"S": keys.member_pk(alice.member_id)},
+            ":access": {"S": keys.ACCESS},
+        },
+    )["Items"]
+    kept_until = datetime.fromtimestamp(int(item["expires_at"]["N"]), UTC)
+    six_years = datetime.combine(clock.add_years(now.date(), 6), now.timetz())
+    assert six_years <= kept_until + timedelta(seconds=1) < six_years + timedelta(days=7)
 
 
 def test_no_record_no_answer(

@@ -115,6 +115,17 @@ def test_changes_and_back_office_accesses_land_in_the_chain_in_order(
         assert audit.verify_day(day, AuditTrail().day(day)).intact, day
 
 
+def test_a_record_is_kept_six_years_and_no_longer(local_stack: LocalStack) -> None:
+    """docs/retention.md: the trail lives as long as the access log it protects."""
+    moment = datetime(2012, 5, 16, 11, tzinfo=UTC)  # a day of its own
+    [record] = AuditTrail().append([_entry(2012_05_16)], moment)
+    item = local_stack.client("dynamodb").get_item(
+        TableName=local_stack.outputs["TableName"], Key=_key("2012-05-16", record.sequence)
+    )["Item"]
+    kept_until = datetime.fromtimestamp(int(item["expires_at"]["N"]), UTC)
+    assert datetime(2018, 5, 16, 11, tzinfo=UTC) <= kept_until < datetime(2018, 5, 23, tzinfo=UTC)
+
+
 def test_no_audit_record_no_access_record_and_no_answer(
     api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, today: date,
     monkeypatch: pytest.MonkeyPatch,
