@@ -219,6 +219,10 @@ def test_a_deferred_sms_is_dropped_if_the_member_turned_sms_off(uow: FakeUnitOfW
         (datetime(2026, 11, 10, 18, 59, tzinfo=UTC), None),  # 19:59
         (datetime(2026, 11, 10, 19, 0, tzinfo=UTC), "2026-11-11T08:00:00+01:00"),  # 20:00
         (datetime(2026, 7, 10, 19, 30, tzinfo=UTC), "2026-07-11T08:00:00+02:00"),  # 21:30 CEST
+        # The nights the clocks change: 08:00 at the morning's offset, not the evening's.
+        (datetime(2026, 10, 24, 20, 30, tzinfo=UTC), "2026-10-25T08:00:00+01:00"),  # 22:30 CEST
+        (datetime(2026, 3, 28, 21, 30, tzinfo=UTC), "2026-03-29T08:00:00+02:00"),  # 22:30 CET
+        (datetime(2026, 3, 29, 0, 30, tzinfo=UTC), "2026-03-29T08:00:00+02:00"),  # 01:30 CET
     ],
 )
 def test_quiet_hours_are_paris_time(utc: datetime, expected: str | None) -> None:
