@@ -45,6 +45,19 @@ def test_care_date_is_neither_future_nor_older_than_two_years(care_date: str, ok
 
 
 @pytest.mark.parametrize(
+    ("until", "ok"),
+    [("2026-11-26", False), ("2026-11-27", True), ("2029-11-26", True), ("2029-11-27", False)],
+)
+def test_an_extension_ends_after_today_and_within_three_years(until: str, ok: bool) -> None:
+    data = {"situation": "etudiant", "until": until}
+    if ok:
+        _check(d.ProlongationDroitsEnfantData, data)
+    else:
+        with pytest.raises(ValidationError):
+            _check(d.ProlongationDroitsEnfantData, data)
+
+
+@pytest.mark.parametrize(
     ("admission", "ok"), [("2026-10-27", True), ("2026-10-26", False), ("2027-03-01", True)]
 )
 def test_admission_is_upcoming_or_within_thirty_days(admission: str, ok: bool) -> None:
