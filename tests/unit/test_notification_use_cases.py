@@ -100,11 +100,11 @@ def test_a_letter_joins_its_change_within_a_quarter_of_an_hour_and_not_after(
     its question is told by itself (the member would otherwise not hear of it)."""
     assert notify(uow, "RequestDecided", _event(DAY), DAY, URL) == ["email"]
     within = DAY + timedelta(minutes=14, seconds=59)
-    assert notify(uow, "LetterIssued", _event(within), within, URL) == []
+    assert notify(uow, "LetterIssued", _letter(within), within, URL) == []
     asked = DAY + timedelta(hours=1)
     assert notify(uow, "InformationRequested", _event(asked), asked, URL) == ["email"]
     after = asked + timedelta(minutes=15, seconds=1)
-    assert notify(uow, "LetterIssued", _event(after), after, URL) == ["email"]
+    assert notify(uow, "LetterIssued", _letter(after, "demande_pieces"), after, URL) == ["email"]
     assert len(uow.messenger.emails) == 3
 
 

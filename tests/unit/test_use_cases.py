@@ -391,7 +391,8 @@ def test_the_timeline_says_a_refusal_or_a_partial_acceptance_as_it_was_decided(
     request_id = _file(uow, _justificatif(uow))
     _deliver(uow)
     record = uow.requests.get(MEMBER, request_id)
-    decisions.decide(uow, record, outcome, NOW, message="Facture illisible.", amount=Decimal(5))
+    amount = Decimal(5) if outcome is Outcome.partially_accepted else None  # a refusal pays none
+    decisions.decide(uow, record, outcome, NOW, message="Facture illisible.", amount=amount)
     done = uow.requests.get(MEMBER, request_id)
     assert (done.outcome, done.history[-1].label) == (outcome, label)
 
