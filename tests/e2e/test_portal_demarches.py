@@ -93,14 +93,18 @@ def test_a_double_click_files_once(open_page: Any, member: Any, http_api: str) -
     )
     page.goto("/#/demarches/vie.autre")
     choose_beneficiary(page)
-    page.locator('[name="description"]').fill("Je souhaite recevoir mon tableau de garanties.")
+    # As long as the API takes (4,000 characters): the form cut it at 2,000.
+    description = ("Je souhaite recevoir mon tableau de garanties. " * 90)[:4000]
+    page.locator('[name="description"]').fill(description)
     page.locator("form button[type=submit]").dblclick()
-    request_id_after_filing(page)
+    request_id = request_id_after_filing(page)
     page.wait_for_timeout(300)  # a second submission, if any, would have left by now
     timeline = api_get(http_api, member.headers, "/requests")
     filed = [r for m in timeline["months"] for r in m["requests"]]
     assert len(filed) == 1, filed
     assert len(posts) == 1, posts
+    detail = api_get(http_api, member.headers, f"/requests/{request_id}")
+    assert detail["recall"]["description"] == description.strip()
 
 
 def test_the_apis_errors_are_shown_next_to_the_fields_they_name(

@@ -93,7 +93,7 @@ function textarea(label, name, required = true) {
   const id = uid("champ");
   return h("div", { class: "champ", dataset: { field: name } },
     h("label", { for: id }, label, required ? h("span", { class: "obligatoire" }, " (obligatoire)") : null),
-    h("textarea", { id, name, rows: "4", maxlength: "2000" }));
+    h("textarea", { id, name, rows: "4", maxlength: "4000" }));
 }
 
 function askForm(base, reload) {

@@ -67,7 +67,7 @@ export async function renderDemarche(main, code) {
   const beneficiaries = beneficiaryField(await myBeneficiaries(), type.beneficiary_ages);
   const data = objectFields(type.data_schema, "data");
   const descriptionId = uid("champ");
-  const description = h("textarea", { id: descriptionId, name: "description", rows: "5", maxlength: "2000",
+  const description = h("textarea", { id: descriptionId, name: "description", rows: "5", maxlength: "4000",
     "aria-required": type.description_required ? "true" : null });
   const files = type.attachments_allowed
     ? fileField({ name: "upload_ids", label: "Pièces jointes", required: type.attachments_required })

@@ -38,7 +38,7 @@ export async function renderEchanger(main, params) {
     }
   }
   const descriptionId = uid("champ");
-  const description = h("textarea", { id: descriptionId, name: "description", rows: "6", maxlength: "2000", "aria-required": "true" });
+  const description = h("textarea", { id: descriptionId, name: "description", rows: "6", maxlength: "4000", "aria-required": "true" });
   const files = fileField({ name: "upload_ids", label: "Pièces jointes (facultatif)" });
   const uploads = cachedUploads(files);
   const form = h("form", { class: "formulaire", novalidate: true, dataset: { type: "contact.demande" } },

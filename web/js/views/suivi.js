@@ -172,7 +172,7 @@ export function followLink(url) {
 
 function replyForm(detail, request, catalog) {
   const id = uid("champ");
-  const message = h("textarea", { id, name: "message", rows: "4", maxlength: "2000", "aria-required": "true" });
+  const message = h("textarea", { id, name: "message", rows: "4", maxlength: "4000", "aria-required": "true" });
   const files = fileField({ name: "upload_ids", label: "Documents à joindre" });
   const uploads = cachedUploads(files);
   const form = h("form", { class: "formulaire", novalidate: true, "aria-labelledby": `${id}-titre` },
