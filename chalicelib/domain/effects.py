@@ -73,11 +73,17 @@ def _concerned(accepted: Accepted, file: MemberFile) -> list[Beneficiary]:
 
 
 def extend_child_coverage(accepted: Accepted, file: MemberFile) -> Sequence[CoverageChange]:
+    """Moves the child's coverage end to the extension's end, never earlier: an extension filed
+    before another one was accepted may be decided after it; the letter then names the end that
+    stands."""
     until = date.fromisoformat(str(accepted.data["until"]))
     changes = []
     for beneficiary in _concerned(accepted, file):
-        file.set_coverage_end(accepted.member_id, beneficiary.beneficiary_id, until.isoformat())
-        changes.append(CoverageChange(beneficiary.full_name, ends_on=until, extended=True))
+        current = beneficiary.coverage_end
+        end = until if current is None else max(until, current)
+        if end != current:
+            file.set_coverage_end(accepted.member_id, beneficiary.beneficiary_id, end.isoformat())
+        changes.append(CoverageChange(beneficiary.full_name, ends_on=end, extended=True))
     return changes
 
 

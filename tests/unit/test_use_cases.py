@@ -712,3 +712,28 @@ def test_no_attestation_after_the_contract_has_ended_but_a_letter_saying_so(
     assert outcome == "refused"
     assert "Votre contrat a pris fin le 31" in text.replace("\u00a0", " ")
     assert "Attestation de tiers-payant" not in text.split("Objet")[1][:60]
+
+
+def test_an_accepted_extension_never_brings_a_childs_coverage_end_earlier(
+    uow: FakeUnitOfWork,
+) -> None:
+    """Two extensions filed before either was decided: the later end stands, whichever is
+    decided last, and the letter names the end that stands."""
+    from chalicelib.domain.effects import Accepted, extend_child_coverage
+
+    def accept(until: date) -> list[Any]:
+        accepted = Accepted(MEMBER, "R", {"situation": "etudiant", "until": until.isoformat()},
+                            [LEA])  # fmt: skip
+        return list(extend_child_coverage(accepted, uow.members))
+
+    def lea_end() -> date | None:
+        return uow.members.contracts[MEMBER][LEA].coverage_end
+
+    assert lea_end() == date(NOW.year, 12, 31)  # the seed
+    later, earlier = date(NOW.year + 1, 6, 30), date(NOW.year + 1, 3, 31)
+    [change] = accept(later)
+    assert lea_end() == later and change.ends_on == later and change.extended
+    [change] = accept(earlier)  # decided after the later one
+    assert lea_end() == later and change.ends_on == later
+    accept(date(NOW.year, 12, 1))  # before even the seed's end
+    assert lea_end() == later
