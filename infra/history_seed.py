@@ -4,7 +4,7 @@ dated in the past, so a front end has a real timeline and real letters to show."
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +38,16 @@ PLAN: tuple[tuple[str, str, str | None, Outcome | None], ...] = (
 )
 
 
-def _body(member_id: str, kind: str, detail: str, when: datetime) -> dict[str, Any]:
+def _extended_until(uow: DynamoUnitOfWork, member_id: str, day: date) -> date:
+    """Half a year past Léa's coverage end as it stands (31 December of this year in the seed,
+    then what each accepted extension moved it to): an extension must end after it."""
+    [lea] = [b for b in uow.members.beneficiaries(member_id) if b.beneficiary_id.endswith("-03")]
+    return max(lea.coverage_end or day, day) + timedelta(days=183)
+
+
+def _body(
+    uow: DynamoUnitOfWork, member_id: str, kind: str, detail: str, when: datetime
+) -> dict[str, Any]:
     day = when.date()
     me = f"{member_id}-01"
     bodies: dict[str, dict[str, Any]] = {
@@ -75,11 +84,15 @@ def _body(member_id: str, kind: str, detail: str, when: datetime) -> dict[str, A
             "data": {"subject": "remboursements", "detail": detail},
         },
         "vie.autre": {"description": "Pouvez-vous m'envoyer mon tableau de garanties ?"},
-        "vie.prolongation_droits_enfant": {
-            "beneficiary_ids": [f"{member_id}-03"],
-            "data": {"situation": "etudiant", "until": (day + timedelta(days=330)).isoformat()},
-        },
     }
+    if kind == "vie.prolongation_droits_enfant":
+        bodies[kind] = {
+            "beneficiary_ids": [f"{member_id}-03"],
+            "data": {
+                "situation": "etudiant",
+                "until": _extended_until(uow, member_id, day).isoformat(),
+            },
+        }
     body = {"type": "contact.demande" if kind == "contact.reclamation" else kind,
             "beneficiary_ids": [me], **bodies[kind]}  # fmt: skip
     return body
@@ -160,7 +173,7 @@ def seed_history(member_id: str, now: datetime | None = None) -> int:
         when = now - timedelta(days=720 - index * 20, hours=index % 7)
         if kind == "vie.prolongation_droits_enfant" and when < now - timedelta(days=300):
             continue  # Léa was not yet 18
-        body = _body(member_id, kind, detail, when)
+        body = _body(uow, member_id, kind, detail, when)
         if attachment_name:
             body["upload_ids"] = [_attach(uow, member_id, attachment_name, when)]
         request_id = file_request(uow, member_id, body, None, when).request_id

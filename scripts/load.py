@@ -183,7 +183,7 @@ def _data(kind: Kind, today: date, n: int, phone: str) -> dict[str, Any]:
         },
         "vie.prolongation_droits_enfant": {
             "situation": "etudiant",
-            "until": (today + timedelta(days=300)).isoformat(),
+            "until": date(today.year + 1, 6, 30).isoformat(),  # past Léa's 31 December
         },
         "vie.situation_familiale": {
             "event": "naissance",

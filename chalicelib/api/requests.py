@@ -70,7 +70,8 @@ def file_request() -> Response:
     is validated against its type's schema (also published by `GET /catalog`).
 
     - `beneficiary_ids`: at least one, each a beneficiary of the member's contract;
-      `vie.prolongation_droits_enfant` takes only children aged 18 or more.
+      `vie.prolongation_droits_enfant` takes only children aged 18 or more, its `until`
+      after the child's current coverage end (`GET /me/beneficiaries`), else 422.
     - `complaint`: only on `contact.demande`; true files a complaint (label « Réclamation »)
       and sends it to the complaints service.
     - `upload_ids`: uploads of this member (`POST /uploads`), uploaded, each used once; 5 at

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from chalicelib.domain import clock, effects
 from chalicelib.domain import demarches as d
 from chalicelib.domain.members import Beneficiary, Relationship
+from chalicelib.domain.notifications import french_date
 from chalicelib.domain.services import Service as Service
 from chalicelib.domain.states import STATUS_DISPLAY, Outcome
 from chalicelib.domain.subjects import SUBJECTS as SUBJECTS
@@ -145,7 +146,8 @@ CHILD_MAX_AGE = 26
 def extendable_child(
     beneficiary: Beneficiary, today: date, data: BaseModel
 ) -> tuple[str | None, str] | None:
-    """A child of 18 or more, under the formula's upper age, extended to before that age."""
+    """A child of 18 or more, under the formula's upper age, extended past their current
+    coverage end (if any) to before that age."""
     if beneficiary.relationship is not Relationship.child or beneficiary.age_on(today) < ADULT_AGE:
         return None, "La prolongation concerne un enfant de 18 ans ou plus."
     limit = clock.add_years(beneficiary.birth_date, CHILD_MAX_AGE)
@@ -155,6 +157,12 @@ def extendable_child(
     if isinstance(until, date) and until >= limit:
         return "data.until", (
             f"La prolongation s'arrête au plus tard la veille des {CHILD_MAX_AGE} ans de l'enfant."
+        )
+    current = beneficiary.coverage_end
+    if isinstance(until, date) and current is not None and until <= current:
+        return "data.until", (
+            f"Les droits de cet enfant courent déjà jusqu'au {french_date(current)} : "
+            "choisissez une date postérieure."
         )
     return None
 

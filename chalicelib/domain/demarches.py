@@ -279,7 +279,9 @@ class ProlongationDroitsEnfantData(DemarcheData):
 
     @classmethod
     def example(cls, today: date) -> dict[str, Any]:
-        return {"situation": "etudiant", "until": (today + timedelta(days=200)).isoformat()}
+        # After the demo's adult child's coverage end (31 December of this year), which an
+        # extension must pass: the middle of next year, whatever the day.
+        return {"situation": "etudiant", "until": date(today.year + 1, 6, 30).isoformat()}
 
     @field_validator("until")
     @classmethod

@@ -47,7 +47,7 @@ def _valid(today: date) -> dict[str, dict[str, Any]]:
         "vie.coordonnees_bancaires": {"iban": IBAN, "holder_name": "Alice Martin"},
         "vie.prolongation_droits_enfant": {
             "situation": "etudiant",
-            "until": (today + timedelta(days=300)).isoformat(),
+            "until": date(today.year + 1, 6, 30).isoformat(),  # past Léa's 31 December
         },
         "vie.situation_familiale": {
             "event": "naissance",
@@ -474,3 +474,24 @@ def test_racing_identical_posts_make_one_request(http_api: str, api: Api, alice:
     assert {status for status, _ in results} == {201}
     assert len({request_id for _, request_id in results}) == 1
     assert _timeline_ids(api, alice) == [results[0][1]]
+
+
+def test_an_adult_childs_extension_must_end_after_their_current_coverage_end(
+    api: Api, alice: SignedIn, today: date
+) -> None:
+    """Léa is covered to 31 December (the seed): an extension to that day or earlier would
+    bring her end no later (accepted, it once brought it earlier under « prolongée »)."""
+    covered_to = date(today.year, 12, 31)
+    base = _body(alice, "vie.prolongation_droits_enfant", {"situation": "etudiant"})
+    on_the_end = {**base, "data": {**base["data"], "until": covered_to.isoformat()}}
+    on_the_end["upload_ids"] = [upload(api, alice, PDF_BYTES)]
+    answer = api.post("/requests", alice, body=on_the_end)
+    assert answer.status == 422, answer.body
+    [field] = answer.body["error"]["fields"]
+    assert field["field"] == "data.until"
+    assert f"déjà jusqu'au 31 décembre {today.year}" in field["message"]
+    day_after = covered_to + timedelta(days=1)
+    next_day = {**base, "data": {**base["data"], "until": day_after.isoformat()}}
+    next_day["upload_ids"] = [upload(api, alice, PDF_BYTES)]
+    answer = api.post("/requests", alice, body=next_day)
+    assert answer.status == 201, answer.body

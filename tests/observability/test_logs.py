@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -76,7 +76,7 @@ def _whole_flow(api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn) -> 
         {
             "type": "vie.prolongation_droits_enfant",
             "beneficiary_ids": [f"{alice.member_id}-03"],
-            "data": {"situation": "etudiant", "until": (today + timedelta(days=90)).isoformat()},
+            "data": {"situation": "etudiant", "until": date(today.year + 1, 6, 30).isoformat()},
             "upload": True,
         },
         {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -220,7 +220,8 @@ def test_family_situation_approval_adds_the_newcomer(
 def test_adult_child_extension_approval_extends_coverage(
     api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn
 ) -> None:
-    until = (datetime.now(UTC).date() + timedelta(days=200)).isoformat()
+    # Past Léa's coverage end (31 December of this year, the seed), which it moves later.
+    until = date(datetime.now(UTC).year + 1, 6, 30).isoformat()
     request_id = _file(
         api,
         alice,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
+from infra import seed
+from infra.local_stack import LocalStack
 from tests.conftest import Api, Historian
 
 
@@ -37,3 +41,23 @@ def test_two_years_of_requests_and_letters(api: Api, historian: Historian) -> No
         "demande_pieces",
     } <= kinds
     assert all(d["request_id"] for d in all_documents)
+
+
+def test_the_history_extends_lea_past_her_coverage_end_whatever_the_month(
+    local_stack: LocalStack,
+) -> None:
+    """In January Léa is covered to 31 December of the new year (the seed): the history's
+    extensions, filed through the app's own checks, must each end after the end they find."""
+    from chalicelib.store.unit_of_work import DynamoUnitOfWork
+    from infra.history_seed import seed_history
+
+    now = datetime(date.today().year + 1, 1, 5, 9, 0, tzinfo=UTC)
+    member_id = "HIST0000002"
+    seed.seed_member(*seed.alice(now.date(), member_id))
+    assert seed_history(member_id, now) >= 30
+    [lea] = [
+        b
+        for b in DynamoUnitOfWork().members.beneficiaries(member_id)
+        if b.beneficiary_id == f"{member_id}-03"
+    ]
+    assert lea.coverage_end is not None and lea.coverage_end > date(now.year, 12, 31)
