@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -296,35 +297,41 @@ def test_a_refusal_pays_nothing_so_it_takes_no_amount(
     assert partly.status == 200, partly.body
 
 
+def _complaint(api: Api, who: SignedIn, text: str) -> str:
+    """A complaint of the contact form (subject and detail « autre »), filed: its id."""
+    body = {"type": "contact.demande", "complaint": True, "description": text,
+            "data": {"subject": "autre", "detail": "autre"}}  # fmt: skip
+    return _file(api, who, body, with_upload=False)
+
+
+def _complaints_order(api: Api, agent: SignedIn, *request_ids: str) -> list[str]:
+    """`request_ids` in the order the complaints' work list shows them."""
+    listed = api.get("/backoffice/services/reclamations/requests?limit=100", agent).body
+    return [r["request_id"] for r in listed["requests"] if r["request_id"] in request_ids]
+
+
+def _asked_within_a_day(
+    api: Api, pump: QueuePump, agent: SignedIn, who: SignedIn, request_id: str
+) -> str:
+    """An agent's question with a day to answer, delivered: the request's back-office path."""
+    path = f"/backoffice/members/{who.member_id}/requests/{request_id}"
+    asked = api.post(f"{path}/information-request", agent,
+                     body={"message": "Quel acte ?", "respond_within_days": 1})  # fmt: skip
+    assert asked.status == 200, asked.body
+    pump.drain()
+    return path
+
+
 def test_sla_watch_puts_complaints_at_risk_first(
     api: Api, pump: QueuePump, local_stack: Any, alice: SignedIn, agent_all: SignedIn
 ) -> None:
     from chalicelib.routing.sla import watch
 
-    def complaint(text: str) -> str:
-        return _file(
-            api,
-            alice,
-            {
-                "type": "contact.demande",
-                "complaint": True,
-                "description": text,
-                "data": {"subject": "autre", "detail": "autre"},
-            },
-            with_upload=False,
-        )
-
-    older, newer = complaint("La plus ancienne."), complaint("La plus récente.")
+    older = _complaint(api, alice, "La plus ancienne.")
+    newer = _complaint(api, alice, "La plus récente.")
     pump.drain()
     watch()
-
-    def order() -> list[str]:
-        listed = api.get("/backoffice/services/reclamations/requests?limit=100", agent_all).body[
-            "requests"
-        ]
-        ids = [r["request_id"] for r in listed]
-        return [i for i in ids if i in (older, newer)]
-
+    order = partial(_complaints_order, api, agent_all, older, newer)
     assert order() == [older, newer]
     # The newer one's answer is now owed tomorrow: it moves ahead of the older one.
     detail = api.get(f"/requests/{newer}", alice).body
@@ -356,22 +363,11 @@ def test_an_unanswered_complaint_stays_at_the_head_through_the_daily_watches(
     from chalicelib.store.requests import NORMAL
     from chalicelib.store.unit_of_work import unit_of_work
 
-    def complaint(text: str) -> str:
-        body = {"type": "contact.demande", "complaint": True, "description": text,
-                "data": {"subject": "autre", "detail": "autre"}}  # fmt: skip
-        return _file(api, alice, body, with_upload=False)
-
-    older, newer = complaint("La plus ancienne."), complaint("Sans réponse.")
+    older = _complaint(api, alice, "La plus ancienne.")
+    newer = _complaint(api, alice, "Sans réponse.")
     pump.drain()
-    path = f"/backoffice/members/{alice.member_id}/requests/{newer}"
-    asked = api.post(f"{path}/information-request", agent_all,
-                     body={"message": "Quel acte ?", "respond_within_days": 1})  # fmt: skip
-    assert asked.status == 200, asked.body
-    pump.drain()
-
-    def order() -> list[str]:
-        listed = api.get("/backoffice/services/reclamations/requests?limit=100", agent_all).body
-        return [r["request_id"] for r in listed["requests"] if r["request_id"] in (older, newer)]
+    path = _asked_within_a_day(api, pump, agent_all, alice, newer)
+    order = partial(_complaints_order, api, agent_all, older, newer)
 
     def morning(now: datetime) -> None:
         """The daily watch's two steps, in its order (`routing/sla.watch`)."""
@@ -416,24 +412,13 @@ def test_an_unanswered_request_handed_on_as_a_complaint_keeps_its_place(
     from chalicelib.services.sweeping import watch_deadlines
     from chalicelib.store.unit_of_work import unit_of_work
 
-    older = _file(api, alice, {"type": "contact.demande", "complaint": True,
-                               "description": "La plus ancienne.",
-                               "data": {"subject": "autre", "detail": "autre"}},
-                  with_upload=False)  # fmt: skip
+    older = _complaint(api, alice, "La plus ancienne.")
     request_id = _justificatif(api, alice)
     pump.drain()
-    path = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
-    asked = api.post(f"{path}/information-request", agent_all,
-                     body={"message": "Quel acte ?", "respond_within_days": 1})  # fmt: skip
-    assert asked.status == 200, asked.body
-    pump.drain()
+    path = _asked_within_a_day(api, pump, agent_all, alice, request_id)
     day = clock.now() + timedelta(days=2)
     assert watch_unanswered(unit_of_work(), day) == 1
-
-    def order() -> list[str]:
-        listed = api.get("/backoffice/services/reclamations/requests?limit=100", agent_all).body
-        ids = (older, request_id)
-        return [r["request_id"] for r in listed["requests"] if r["request_id"] in ids]
+    order = partial(_complaints_order, api, agent_all, older, request_id)
 
     moved = api.post(f"{path}/reclassification", agent_all, body={"complaint": True})
     assert moved.status == 200, moved.body
