@@ -209,6 +209,27 @@ def _decided_undelivered(
     return request_id, decided.body["letter"]["document_id"]
 
 
+def _delivery(
+    pointer: Any, errors: list[BaseException], done: threading.Event | None = None
+) -> threading.Thread:
+    """A delivery of the pointer to its service's handler, in a thread the caller starts: what
+    it raises goes to `errors` (each test asserts them), and `done` is set when it ends."""
+    from chalicelib.domain import clock
+    from chalicelib.services.serving import serve
+    from chalicelib.store.unit_of_work import unit_of_work
+
+    def deliver() -> None:
+        try:
+            serve(unit_of_work(), pointer, clock.now())
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            if done is not None:
+                done.set()
+
+    return threading.Thread(target=deliver)
+
+
 def test_two_deliveries_of_a_decisions_pointer_at_once_keep_its_letter(
     api: Api,
     pump: QueuePump,
@@ -222,12 +243,9 @@ def test_two_deliveries_of_a_decisions_pointer_at_once_keep_its_letter(
     sending it again): both handlers render the owed letter under its fixed id and put its
     PDF; the one whose write loses on the letter's guard removed the object under that key,
     the letter kept's, and the member's download found nothing."""
-    from chalicelib.domain import clock
     from chalicelib.domain.requests import RequestPointer, month_of
-    from chalicelib.services.serving import serve
     from chalicelib.store import files as files_module
     from chalicelib.store import keys
-    from chalicelib.store.unit_of_work import unit_of_work
 
     request_id, letter_id = _decided_undelivered(api, pump, local_stack, alice, agent, today)
     both_put = threading.Barrier(2, timeout=30)
@@ -244,14 +262,7 @@ def test_two_deliveries_of_a_decisions_pointer_at_once_keep_its_letter(
     monkeypatch.setattr(files_module.FileStore, "put", put)
     pointer = RequestPointer(request_id=request_id, member_id=alice.member_id or "")
     errors: list[BaseException] = []
-
-    def deliver() -> None:
-        try:
-            serve(unit_of_work(), pointer, clock.now())
-        except BaseException as error:  # asserted empty below
-            errors.append(error)
-
-    deliveries = [threading.Thread(target=deliver) for _ in range(2)]
+    deliveries = [_delivery(pointer, errors) for _ in range(2)]
     for delivery in deliveries:
         delivery.start()
     for delivery in deliveries:
@@ -308,9 +319,7 @@ def test_two_deliveries_rendering_a_letter_differently_store_the_pdf_its_item_de
     fixed key, while its item kept the sha256 of the delivery that won the letter's guard,
     the earlier. The member downloaded a PDF its item does not describe. (The same letter
     renders to the same bytes, `tests/letters`: only what it is rendered from can differ.)"""
-    from chalicelib.domain import clock
     from chalicelib.domain.requests import RequestPointer
-    from chalicelib.services.serving import serve
     from chalicelib.store import files as files_module
     from chalicelib.store.unit_of_work import unit_of_work
 
@@ -334,20 +343,11 @@ def test_two_deliveries_rendering_a_letter_differently_store_the_pdf_its_item_de
     monkeypatch.setattr(files_module.FileStore, "put", put)
     pointer = RequestPointer(request_id=request_id, member_id=member_id)
     errors: list[BaseException] = []
-
-    def deliver(done: threading.Event) -> None:
-        try:
-            serve(unit_of_work(), pointer, clock.now())
-        except BaseException as error:  # asserted empty below
-            errors.append(error)
-        finally:
-            done.set()
-
-    first = threading.Thread(target=deliver, args=(first_done,))
+    first = _delivery(pointer, errors, first_done)
     first.start()
     assert first_put.wait(30)
     moved_to = _moved(member_id)
-    second = threading.Thread(target=deliver, args=(threading.Event(),))
+    second = _delivery(pointer, errors)
     second.start()
     first.join()
     second.join()
@@ -456,21 +456,12 @@ def test_a_letter_stored_by_one_delivery_keeps_its_pdf_when_the_other_fails(
     monkeypatch.setattr(files_module.FileStore, "delete", delete)
     pointer = RequestPointer(request_id=request_id, member_id=member_id)
     errors: list[BaseException] = []
-
-    def deliver(done: threading.Event) -> None:
-        try:
-            serve(unit_of_work(), pointer, clock.now())
-        except BaseException as error:  # the first's, asserted below
-            errors.append(error)
-        finally:
-            done.set()
-
-    first = threading.Thread(target=deliver, args=(first_failed,))
+    first = _delivery(pointer, errors, first_failed)
     first.start()
     assert first_put.wait(30)
     withdrawn = api.post(f"/requests/{request_id}/withdrawal", alice, body={})
     assert withdrawn.status == 200, withdrawn.body
-    second = threading.Thread(target=deliver, args=(second_done,))
+    second = _delivery(pointer, errors, second_done)
     second.start()
     first.join()
     second.join()
