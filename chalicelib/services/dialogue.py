@@ -42,6 +42,7 @@ from chalicelib.services.filing import (
     start_inspecting,
 )
 from chalicelib.services.letters import owe_letter
+from chalicelib.services.lists import whole_list
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store.requests import (
     DailyLimitReached,
@@ -432,15 +433,10 @@ def watch_unanswered(uow: UnitOfWork, now: datetime) -> int:
     stamp = clock.iso_z(now)
     moved = 0
     for service in Service:
-        start = None
-        while True:
-            records, start = uow.transitions.work_list(service.value, "waiting", 100, start)
-            for record in records:
-                question = record.information_request
-                overdue = question is not None and question.respond_before < stamp
-                if overdue and uow.transitions.unanswered(record, UNANSWERED_LABEL, now):
-                    moved += 1
-                    dispatch(uow, record.member_id, record.request_id, now)  # its audit record
-            if start is None:
-                break
+        for record in whole_list(uow, service.value, "waiting"):
+            question = record.information_request
+            overdue = question is not None and question.respond_before < stamp
+            if overdue and uow.transitions.unanswered(record, UNANSWERED_LABEL, now):
+                moved += 1
+                dispatch(uow, record.member_id, record.request_id, now)  # its audit record
     return moved

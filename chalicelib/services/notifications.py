@@ -19,6 +19,7 @@ from chalicelib.domain import clock
 from chalicelib.domain import notifications as texts
 from chalicelib.domain.catalog import Service
 from chalicelib.domain.errors import NotFound
+from chalicelib.services.lists import whole_list
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store.notifications import DeferredSms
 
@@ -117,24 +118,19 @@ def remind_before_deadlines(uow: UnitOfWork, now: datetime) -> int:
     due_on = clock.paris_date(now) + timedelta(days=REMIND_DAYS_BEFORE)
     reminded = 0
     for service in Service:
-        start = None
-        while True:
-            records, start = uow.transitions.work_list(service.value, "waiting", 100, start)
-            for record in records:
-                question = record.information_request
-                if question is None or clock.paris_date(question.respond_before) != due_on:
-                    continue
-                detail = {
-                    "event_id": f"{texts.REMINDER}-{record.request_id}-{question.respond_before}",
-                    "occurred_at": clock.iso_z(now),
-                    "member_id": record.member_id,
-                    "request_id": record.request_id,
-                    "respond_before": question.respond_before,
-                }
-                uow.notifications.enqueue(texts.REMINDER, detail)
-                reminded += 1
-            if start is None:
-                break
+        for record in whole_list(uow, service.value, "waiting"):
+            question = record.information_request
+            if question is None or clock.paris_date(question.respond_before) != due_on:
+                continue
+            detail = {
+                "event_id": f"{texts.REMINDER}-{record.request_id}-{question.respond_before}",
+                "occurred_at": clock.iso_z(now),
+                "member_id": record.member_id,
+                "request_id": record.request_id,
+                "respond_before": question.respond_before,
+            }
+            uow.notifications.enqueue(texts.REMINDER, detail)
+            reminded += 1
     logger.info("reminders before the deadline queued: %d", reminded)
     return reminded
 

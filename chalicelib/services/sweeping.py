@@ -12,6 +12,7 @@ from chalicelib.domain.deadlines import at_risk
 from chalicelib.domain.requests import RequestRecord
 from chalicelib.observability import metric
 from chalicelib.services.dispatching import dispatch
+from chalicelib.services.lists import whole_list
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store.requests import URGENT, priority
 
@@ -49,14 +50,7 @@ def _open_complaints(uow: UnitOfWork) -> Iterator[RequestRecord]:
     """The complaints service's open requests, those waiting for the member too: a question
     does not stop the ACPR clocks."""
     for state in ("open", "waiting"):
-        start = None
-        while True:
-            records, start = uow.transitions.work_list(
-                Service.reclamations.value, state, 100, start
-            )
-            yield from records
-            if start is None:
-                break
+        yield from whole_list(uow, Service.reclamations.value, state)
 
 
 def watch_deadlines(uow: UnitOfWork, now: datetime) -> int:
