@@ -11,6 +11,7 @@ from pydantic import Field
 
 from chalicelib.domain.catalog import Service
 from chalicelib.domain.documents import DocumentSummary
+from chalicelib.domain.members import Relationship
 from chalicelib.domain.model import Model
 from chalicelib.domain.requests import (
     AgentHistoryEntry,
@@ -74,6 +75,10 @@ class CatalogType(Model):
     description_required: bool
     beneficiary_ages: AgeRange | None = Field(
         description="The ages of the beneficiaries this type may concern, null if any"
+    )
+    beneficiary_relationships: list[Relationship] | None = Field(
+        description="The bonds to the member of the beneficiaries this type may concern "
+        "(`relationship` in `GET /me/beneficiaries`), null if any"
     )
 
 

@@ -112,6 +112,8 @@ class RequestType:
     beneficiary_rule: BeneficiaryRule | None = None
     # The ages (from, up to excluded) of the beneficiaries it may concern, published.
     beneficiary_ages: tuple[int, int] | None = None
+    # Their bonds to the member, published, when it concerns only some (None: any).
+    beneficiary_relationships: tuple[Relationship, ...] | None = None
 
     @property
     def service(self) -> Service:
@@ -291,6 +293,7 @@ REQUEST_TYPES: tuple[RequestType, ...] = (
         ),
         beneficiary_rule=extendable_child,
         beneficiary_ages=(ADULT_AGE, CHILD_MAX_AGE),
+        beneficiary_relationships=(Relationship.child,),
     ),
     RequestType(
         "vie.situation_familiale",
@@ -394,6 +397,11 @@ def catalog_document() -> dict[str, Any]:
                         "beneficiary_ages": (
                             {"min": t.beneficiary_ages[0], "max": t.beneficiary_ages[1] - 1}
                             if t.beneficiary_ages
+                            else None
+                        ),
+                        "beneficiary_relationships": (
+                            [r.value for r in t.beneficiary_relationships]
+                            if t.beneficiary_relationships
                             else None
                         ),
                     }

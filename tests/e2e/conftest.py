@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
+from chalicelib.domain import clock
 from chalicelib.domain.members import Beneficiary, Relationship
 from infra import seed
 from infra.local_stack import LocalStack, create_account
@@ -106,9 +107,16 @@ def member(local_stack: LocalStack, today: date) -> Account:
 
 @pytest.fixture
 def member_with_a_child_of_25(local_stack: LocalStack, today: date) -> Account:
-    """Alice's shape, with a third child of 25: the oldest an adult child's extension takes."""
+    """Alice's shape, with a third child of 25 (the oldest an adult child's extension takes)
+    and a spouse of 24 (of an age the extension takes, not of its bond)."""
     member_id = f"W{next(_accounts):09d}"
     member, beneficiaries = seed.alice(today, member_id)
+    beneficiaries = [
+        b.model_copy(update={"birth_date": date(today.year - 24, today.month, 1)})
+        if b.relationship is Relationship.spouse
+        else b
+        for b in beneficiaries
+    ]
     born = date(today.year - 25, today.month, 1)  # 25 since the 1st of this month
     oldest = Beneficiary(
         beneficiary_id=f"{member_id}-05",
@@ -118,6 +126,24 @@ def member_with_a_child_of_25(local_stack: LocalStack, today: date) -> Account:
         birth_date=born,
     )
     seed.seed_member(member, [*beneficiaries, oldest])
+    return _account(local_stack, member_id)
+
+
+@pytest.fixture
+def member_with_a_child_turning_26_today(local_stack: LocalStack) -> Account:
+    """Alice's shape, with a child whose 26th birthday is today in Paris: too old, from
+    today, for an adult child's extension."""
+    today_in_paris = clock.paris_date(clock.now())
+    member_id = f"W{next(_accounts):09d}"
+    member, beneficiaries = seed.alice(today_in_paris, member_id)
+    turning = Beneficiary(
+        beneficiary_id=f"{member_id}-05",
+        first_name="Inès",
+        last_name="Martin",
+        relationship=Relationship.child,
+        birth_date=clock.add_years(today_in_paris, -26),
+    )
+    seed.seed_member(member, [*beneficiaries, turning])
     return _account(local_stack, member_id)
 
 

@@ -4,10 +4,13 @@ contact form filed, the type of a complaint. Each failed before its fix."""
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from typing import Any
 
 from playwright.sync_api import expect
 from portal_pages import file_via_api, sign_in
+
+from chalicelib.domain import clock
 
 
 def test_a_child_of_25_may_have_their_rights_extended_from_the_portal(
@@ -20,10 +23,29 @@ def test_a_child_of_25_may_have_their_rights_extended_from_the_portal(
     sign_in(page, member.username, member.password)
     page.goto("/#/demarches/vie.prolongation_droits_enfant")
     beneficiaries = page.locator('fieldset[data-field="beneficiary_ids"]')
-    expect(beneficiaries).to_contain_text("Bénéficiaires de 18 à 25 ans.")
+    expect(beneficiaries).to_contain_text("Enfants de 18 à 25 ans.")
     expect(beneficiaries.get_by_label("Inès Martin")).to_be_visible()
     expect(beneficiaries.get_by_label("Léa Martin")).to_be_visible()
     expect(beneficiaries.get_by_label("Hugo Martin")).to_have_count(0)
+    # A spouse of 24 has the age, not the bond: the form offered him, the API refused him.
+    expect(beneficiaries.get_by_label("Julien Martin")).to_have_count(0)
+
+
+def test_ages_are_counted_on_the_day_in_paris_whatever_the_hour(
+    open_page: Any, member_with_a_child_turning_26_today: Any
+) -> None:
+    # At 00:30 in Paris it is still yesterday in UTC: the form counted ages on the UTC date and
+    # offered a child on the morning of their 26th birthday, whom the API then refused.
+    member = member_with_a_child_turning_26_today
+    today_in_paris = clock.paris_date(clock.now())
+    half_past_midnight = datetime.combine(today_in_paris, time(0, 30), tzinfo=clock.PARIS)
+    page = open_page().page
+    page.clock.set_fixed_time(half_past_midnight)
+    sign_in(page, member.username, member.password)
+    page.goto("/#/demarches/vie.prolongation_droits_enfant")
+    beneficiaries = page.locator('fieldset[data-field="beneficiary_ids"]')
+    expect(beneficiaries.get_by_label("Léa Martin")).to_be_visible()
+    expect(beneficiaries.get_by_label("Inès Martin")).to_have_count(0)
 
 
 def test_a_complaint_reads_in_words_its_type_subject_and_detail(

@@ -182,3 +182,10 @@ def test_an_adult_childs_extension_stops_before_the_formulas_upper_age() -> None
     [extension] = [t for t in catalog.catalog_document()["categories"][1]["types"]
                    if t["type"] == "vie.prolongation_droits_enfant"]  # fmt: skip
     assert extension["beneficiary_ages"] == {"min": 18, "max": 25}
+    assert extension["beneficiary_relationships"] == ["child"]  # a spouse of 18 to 25: no
+    assert {
+        t["type"]: t["beneficiary_relationships"]
+        for c in catalog.catalog_document()["categories"]
+        for t in c["types"]
+        if t["beneficiary_relationships"] is not None
+    } == {"vie.prolongation_droits_enfant": ["child"]}

@@ -1,6 +1,7 @@
 // The beneficiaries a démarche concerns: one checkbox each, from `GET /me/beneficiaries`,
-// restricted to the ages the catalogue's type allows (`beneficiary_ages`: whole years, `min` and
-// `max` both included, so an adult child's extension offers the 25-year-olds).
+// restricted to what the catalogue's type allows: the ages (`beneficiary_ages`: whole years, `min`
+// and `max` both included, so an adult child's extension offers the 25-year-olds) and the bonds
+// (`beneficiary_relationships`: an adult child's extension offers no spouse of 18 to 25).
 import { h, uid, formatDate } from "./dom.js";
 import { get } from "./api.js";
 
@@ -16,18 +17,29 @@ export function forgetBeneficiaries() {
 
 const RELATIONSHIPS = { member: "Adhérent(e)", spouse: "Conjoint(e)", child: "Enfant" };
 
-function age(birthDate) {
-  const today = new Date();
-  const born = new Date(`${birthDate}T12:00:00Z`);
-  let years = today.getUTCFullYear() - born.getUTCFullYear();
-  const before = today.getUTCMonth() < born.getUTCMonth()
-    || (today.getUTCMonth() === born.getUTCMonth() && today.getUTCDate() < born.getUTCDate());
-  if (before) years -= 1;
-  return years;
+const PLURALS = { member: "Adhérent(e)s", spouse: "Conjoint(e)s", child: "Enfants" };
+
+// Today in Paris, as the API counts ages (not the browser's time zone): [year, month, day].
+function parisToday() {
+  const parts = new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Paris", year: "numeric", month: "numeric", day: "numeric" })
+    .formatToParts(new Date());
+  const part = (name) => Number(parts.find((p) => p.type === name).value);
+  return [part("year"), part("month"), part("day")];
 }
 
-export function beneficiaryField(beneficiaries, ages) {
-  const eligible = beneficiaries.filter((b) => !ages || (age(b.birth_date) >= ages.min && age(b.birth_date) <= ages.max));
+function age(birthDate) {
+  const [year, month, day] = parisToday();
+  const [bornYear, bornMonth, bornDay] = birthDate.split("-").map(Number);
+  const before = month < bornMonth || (month === bornMonth && day < bornDay);
+  return year - bornYear - (before ? 1 : 0);
+}
+
+export function beneficiaryField(beneficiaries, type = {}) {
+  const ages = type.beneficiary_ages;
+  const bonds = type.beneficiary_relationships;
+  const eligible = beneficiaries.filter((b) => (!ages || (age(b.birth_date) >= ages.min && age(b.birth_date) <= ages.max))
+    && (!bonds || bonds.includes(b.relationship)));
+  const who = bonds ? bonds.map((r) => PLURALS[r] || r).join(", ") : "Bénéficiaires";
   const boxes = eligible.map((b) => {
     const id = uid("benef");
     const box = h("input", { type: "checkbox", id, name: "beneficiary_ids", value: b.beneficiary_id });
@@ -37,7 +49,8 @@ export function beneficiaryField(beneficiaries, ages) {
   });
   const element = h("fieldset", { class: "groupe", dataset: { field: "beneficiary_ids" } },
     h("legend", {}, "Bénéficiaire(s) concerné(s)", h("span", { class: "obligatoire" }, " (obligatoire)")),
-    ages ? h("p", { class: "aide" }, `Bénéficiaires de ${ages.min} à ${ages.max} ans.`) : null,
+    ages ? h("p", { class: "aide" }, `${who} de ${ages.min} à ${ages.max} ans.`)
+      : bonds ? h("p", { class: "aide" }, `${who}.`) : null,
     boxes.length ? boxes : h("p", {}, "Aucun de vos bénéficiaires n'est concerné par cette démarche."),
   );
   return {

@@ -64,7 +64,7 @@ export async function renderDemarche(main, code) {
     return;
   }
   const { type, category } = found;
-  const beneficiaries = beneficiaryField(await myBeneficiaries(), type.beneficiary_ages);
+  const beneficiaries = beneficiaryField(await myBeneficiaries(), type);
   const data = objectFields(type.data_schema, "data");
   const descriptionId = uid("champ");
   const description = h("textarea", { id: descriptionId, name: "description", rows: "5", maxlength: "4000",

@@ -31,7 +31,7 @@ export async function renderEchanger(main, params) {
   const complaintId = uid("champ");
   const complaint = h("input", { type: "checkbox", id: complaintId, name: "complaint" });
   if (related) complaint.checked = true;
-  const beneficiaries = beneficiaryField(beneficiaryList, contact.beneficiary_ages);
+  const beneficiaries = beneficiaryField(beneficiaryList, contact);
   if (related) {
     for (const box of beneficiaries.element.querySelectorAll("input")) {
       box.checked = related.beneficiaries.some((b) => b.beneficiary_id === box.value);
