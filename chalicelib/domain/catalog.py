@@ -18,8 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from chalicelib.domain import clock, effects
 from chalicelib.domain import demarches as d
+from chalicelib.domain import effects
 from chalicelib.domain.members import Beneficiary, Relationship
 from chalicelib.domain.notifications import french_date
 from chalicelib.domain.services import Service as Service
@@ -152,7 +152,7 @@ def extendable_child(
     coverage end (if any) to before that age."""
     if beneficiary.relationship is not Relationship.child or beneficiary.age_on(today) < ADULT_AGE:
         return None, "La prolongation concerne un enfant de 18 ans ou plus."
-    limit = clock.add_years(beneficiary.birth_date, CHILD_MAX_AGE)
+    limit = beneficiary.birthday(CHILD_MAX_AGE)  # the age `age_on` and the portal count
     if today >= limit:
         return None, f"Les droits d'un enfant s'arrêtent à ses {CHILD_MAX_AGE} ans."
     until = getattr(data, "until", None)

@@ -104,6 +104,15 @@ class Beneficiary(Model):
         had_birthday = (day.month, day.day) >= (self.birth_date.month, self.birth_date.day)
         return day.year - self.birth_date.year - (0 if had_birthday else 1)
 
+    def birthday(self, age: int) -> date:
+        """The day they turn `age`, as `age_on` counts it: one born on 29 February turns it on
+        1 March in a common year (on 28 February they are not that age yet)."""
+        year = self.birth_date.year + age
+        try:
+            return self.birth_date.replace(year=year)
+        except ValueError:  # 29 February, in a common year
+            return date(year, 3, 1)
+
 
 def mask_iban(iban: str) -> str:
     """Country code and last 4 characters, the rest starred, in groups of four."""

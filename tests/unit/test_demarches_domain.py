@@ -189,3 +189,37 @@ def test_an_adult_childs_extension_stops_before_the_formulas_upper_age() -> None
         for t in c["types"]
         if t["beneficiary_relationships"] is not None
     } == {"vie.prolongation_droits_enfant": ["child"]}
+
+
+def test_a_child_born_on_29_february_turns_26_on_1_march_as_their_age_says() -> None:
+    """In a common year a child born on 29 February is 25 until 28 February included: the age
+    the catalogue's `beneficiary_ages` and the portal count (`Beneficiary.age_on`). Their
+    extension may run to that 28 February (the day before their 26th birthday), and on that
+    day they are still a child of 25 the extension concerns, not one whose rights ended."""
+    from chalicelib.domain.errors import ValidationFailed
+    from chalicelib.domain.members import Beneficiary, Relationship
+    from chalicelib.domain.requests import check_against_contract, parse_new_request
+
+    born = date(2008, 2, 29)
+    leap_child = Beneficiary(beneficiary_id="C", first_name="Léa", last_name="Martin",
+                             relationship=Relationship.child, birth_date=born)  # fmt: skip
+
+    def filed(until: date, today: date) -> Any:
+        body = {"type": "vie.prolongation_droits_enfant", "beneficiary_ids": ["C"],
+                "data": {"situation": "etudiant", "until": until.isoformat()},
+                "upload_ids": ["01ARZ3NDEKTSV4RRFFQ69G5FAV"]}  # fmt: skip
+        return parse_new_request(body, today)
+
+    assert leap_child.age_on(date(2034, 2, 28)) == 25
+    assert leap_child.age_on(date(2034, 3, 1)) == 26
+    today = date(2033, 11, 28)
+    check_against_contract(filed(date(2034, 2, 28), today), [leap_child], today)  # the day before
+    with pytest.raises(ValidationFailed) as refused:
+        check_against_contract(filed(date(2034, 3, 1), today), [leap_child], today)
+    assert [f.field for f in refused.value.fields] == ["data.until"]
+    # On 28 February 2034 they are 25: refused on the extension's end (no day is left before
+    # their birthday), never as a child whose rights have ended.
+    today = date(2034, 2, 28)
+    with pytest.raises(ValidationFailed) as refused:
+        check_against_contract(filed(date(2034, 3, 1), today), [leap_child], today)
+    assert [f.field for f in refused.value.fields] == ["data.until"]
