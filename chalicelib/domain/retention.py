@@ -9,7 +9,7 @@ but the clock.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -30,10 +30,12 @@ class Purged(StrEnum):
 
 
 def request_expires(closed_at: datetime) -> datetime:
-    """When a closed request, its letters and their PDFs go: the same moment 5 calendar years
-    after its closing (29 February closes on 28 February)."""
-    day = clock.add_years(closed_at.date(), CLOSED_REQUEST_YEARS)
-    return closed_at.replace(year=day.year, month=day.month, day=day.day)
+    """When a closed request, its letters and their PDFs go: the same Paris time 5 calendar
+    years after its closing, on the same Paris day (29 February closes on 28 February, the
+    first hour of a Paris 29 February, still the 28th in UTC, included)."""
+    local = closed_at.astimezone(clock.PARIS)
+    day = clock.add_years(local.date(), CLOSED_REQUEST_YEARS)
+    return datetime.combine(day, local.time(), tzinfo=clock.PARIS).astimezone(UTC)
 
 
 def attachments_purge_day(closed_at: datetime) -> date:

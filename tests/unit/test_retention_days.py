@@ -44,6 +44,24 @@ def test_a_request_closed_on_29_february_goes_the_same_moment_on_28_february() -
     assert retention.letters_purge_day(closed_at) == date(2033, 3, 1)
 
 
+@pytest.mark.parametrize(
+    "closed_at",
+    [
+        datetime(2028, 2, 28, 23, 30, tzinfo=UTC),  # 00:30 on 29 February in Paris
+        datetime(2028, 2, 29, 12, 0, tzinfo=UTC),
+        datetime(2028, 2, 29, 22, 30, tzinfo=UTC),  # 23:30 on 29 February in Paris
+    ],
+)
+def test_a_request_closed_on_the_paris_29_february_goes_on_28_february(closed_at: datetime) -> None:
+    """Whatever its hour: closed in the first hour of a Paris 29 February (still the 28th in
+    UTC), a request went on 1 March, a day after one closed at noon or at 23:30 that day."""
+    assert clock.paris_date(closed_at) == date(2028, 2, 29)
+    expires = retention.request_expires(closed_at)
+    assert clock.paris_date(expires) == date(2033, 2, 28)
+    assert expires.astimezone(clock.PARIS).time() == closed_at.astimezone(clock.PARIS).time()
+    assert retention.letters_purge_day(closed_at) == date(2033, 3, 1)
+
+
 def test_an_item_is_gone_from_the_very_second_its_ttl_names() -> None:
     """As the lists' filter reads it (`#expires_at > :now` is what stays): a direct read never
     answers, at that second, what a list already leaves out."""
