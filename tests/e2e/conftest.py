@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from portal_pages import BIRTHDAY
 
-from chalicelib.domain import clock
 from chalicelib.domain.members import Beneficiary, Relationship
 from infra import seed
 from infra.local_stack import LocalStack, create_account
@@ -130,20 +130,22 @@ def member_with_a_child_of_25(local_stack: LocalStack, today: date) -> Account:
 
 
 @pytest.fixture
-def member_with_a_child_turning_26_today(local_stack: LocalStack) -> Account:
-    """Alice's shape, with a child whose 26th birthday is today in Paris: too old, from
-    today, for an adult child's extension."""
-    today_in_paris = clock.paris_date(clock.now())
+def member_with_children_whose_birthday_is_1_november(local_stack: LocalStack) -> Account:
+    """Alice's shape, with Inès, 18 on 1 November 2026, and Théo, 26 that day."""
     member_id = f"W{next(_accounts):09d}"
-    member, beneficiaries = seed.alice(today_in_paris, member_id)
-    turning = Beneficiary(
-        beneficiary_id=f"{member_id}-05",
-        first_name="Inès",
-        last_name="Martin",
-        relationship=Relationship.child,
-        birth_date=clock.add_years(today_in_paris, -26),
-    )
-    seed.seed_member(member, [*beneficiaries, turning])
+    member, beneficiaries = seed.alice(BIRTHDAY, member_id)
+    born = [("Inès", BIRTHDAY.replace(year=2008)), ("Théo", BIRTHDAY.replace(year=2000))]
+    children = [
+        Beneficiary(
+            beneficiary_id=f"{member_id}-{5 + n:02d}",
+            first_name=first_name,
+            last_name="Martin",
+            relationship=Relationship.child,
+            birth_date=birth_date,
+        )
+        for n, (first_name, birth_date) in enumerate(born)
+    ]
+    seed.seed_member(member, [*beneficiaries, *children])
     return _account(local_stack, member_id)
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page
+
+# Of two children (`member_with_children_whose_birthday_is_1_november`): 18 and 26 that day.
+BIRTHDAY = date(2026, 11, 1)
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
-from portal_pages import file_via_api, sign_in
-
-from chalicelib.domain import clock
+from portal_pages import BIRTHDAY, file_via_api, sign_in
 
 
 def test_a_child_of_25_may_have_their_rights_extended_from_the_portal(
@@ -31,21 +30,22 @@ def test_a_child_of_25_may_have_their_rights_extended_from_the_portal(
     expect(beneficiaries.get_by_label("Julien Martin")).to_have_count(0)
 
 
-def test_ages_are_counted_on_the_day_in_paris_whatever_the_hour(
-    open_page: Any, member_with_a_child_turning_26_today: Any
+def test_the_ages_the_portal_offers_are_those_of_the_paris_day(
+    open_page: Any, member_with_children_whose_birthday_is_1_november: Any
 ) -> None:
-    # At 00:30 in Paris it is still yesterday in UTC: the form counted ages on the UTC date and
-    # offered a child on the morning of their 26th birthday, whom the API then refused.
-    member = member_with_a_child_turning_26_today
-    today_in_paris = clock.paris_date(clock.now())
-    half_past_midnight = datetime.combine(today_in_paris, time(0, 30), tzinfo=clock.PARIS)
+    # At 00:30 on 1 November in Paris it is still 31 October in UTC: the form counted ages on
+    # the UTC day, so for the first hour (two in summer) of a child's 18th birthday it hid
+    # them, and offered a child on their 26th birthday, whom the API refuses (its day is Paris').
+    member = member_with_children_whose_birthday_is_1_november
     page = open_page().page
-    page.clock.set_fixed_time(half_past_midnight)
     sign_in(page, member.username, member.password)
+    at_half_past_midnight = datetime.combine(BIRTHDAY, time(0, 30), tzinfo=ZoneInfo("Europe/Paris"))
+    page.clock.set_fixed_time(at_half_past_midnight)
     page.goto("/#/demarches/vie.prolongation_droits_enfant")
     beneficiaries = page.locator('fieldset[data-field="beneficiary_ids"]')
-    expect(beneficiaries.get_by_label("Léa Martin")).to_be_visible()
-    expect(beneficiaries.get_by_label("Inès Martin")).to_have_count(0)
+    expect(beneficiaries).to_contain_text("Enfants de 18 à 25 ans.")
+    expect(beneficiaries.get_by_label("Inès Martin")).to_be_visible()  # 18 today
+    expect(beneficiaries.get_by_label("Théo Martin")).to_have_count(0)  # 26 today
 
 
 def test_a_complaint_reads_in_words_its_type_subject_and_detail(

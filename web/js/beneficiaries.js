@@ -2,7 +2,7 @@
 // restricted to what the catalogue's type allows: the ages (`beneficiary_ages`: whole years, `min`
 // and `max` both included, so an adult child's extension offers the 25-year-olds) and the bonds
 // (`beneficiary_relationships`: an adult child's extension offers no spouse of 18 to 25).
-import { h, uid, formatDate } from "./dom.js";
+import { h, uid, formatDate, parisToday } from "./dom.js";
 import { get } from "./api.js";
 
 let cached = null;
@@ -19,14 +19,8 @@ const RELATIONSHIPS = { member: "Adhérent(e)", spouse: "Conjoint(e)", child: "E
 
 const PLURALS = { member: "Adhérent(e)s", spouse: "Conjoint(e)s", child: "Enfants" };
 
-// Today in Paris, as the API counts ages (not the browser's time zone): [year, month, day].
-function parisToday() {
-  const parts = new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Paris", year: "numeric", month: "numeric", day: "numeric" })
-    .formatToParts(new Date());
-  const part = (name) => Number(parts.find((p) => p.type === name).value);
-  return [part("year"), part("month"), part("day")];
-}
-
+// Whole years on today's Paris date, as the API's `age_on` counts them (one born on 29 February
+// has their birthday on 1 March in a common year).
 function age(birthDate) {
   const [year, month, day] = parisToday();
   const [bornYear, bornMonth, bornDay] = birthDate.split("-").map(Number);

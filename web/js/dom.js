@@ -56,6 +56,15 @@ export function formatDate(value) {
   return date.toLocaleDateString("fr-FR", { timeZone: PARIS, day: "numeric", month: "long", year: "numeric" });
 }
 
+// Today's date in Paris, as the API counts days and ages: [year, month, day]. Not the UTC date
+// (still the day before from midnight to 01:00 or 02:00 in Paris), nor the browser's own.
+export function parisToday() {
+  const parts = new Intl.DateTimeFormat("en-GB", { timeZone: PARIS, year: "numeric", month: "numeric", day: "numeric" })
+    .formatToParts(new Date());
+  const part = (type) => Number(parts.find((p) => p.type === type).value);
+  return [part("year"), part("month"), part("day")];
+}
+
 export function formatDateTime(value) {
   return new Date(value).toLocaleString("fr-FR", {
     timeZone: PARIS, day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit",
