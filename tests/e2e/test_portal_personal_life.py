@@ -9,7 +9,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
-from portal_pages import BIRTHDAY, file_via_api, sign_in
+from portal_pages import BIRTHDAY, api_get, file_via_api, sign_in
+
+from chalicelib.domain import clock
+from chalicelib.domain.deadlines import answer_due
+from chalicelib.domain.notifications import MONTHS
 
 
 def test_a_child_of_25_may_have_their_rights_extended_from_the_portal(
@@ -77,3 +81,33 @@ def test_a_complaint_reads_in_words_its_type_subject_and_detail(
     expect(recall).to_contain_text("Mes remboursements")
     expect(recall).to_contain_text("Montant du remboursement contesté")
     expect(recall).not_to_contain_text("montant_conteste")
+
+
+def test_a_complaints_answer_is_due_on_its_last_day_as_its_letter_says(
+    open_page: Any, member: Any, http_api: str, pump: Any
+) -> None:
+    # The acknowledgement letter owes the answer « au plus tard le » the day two months on
+    # (ACPR 2022-R-01; `due_at` is that day's last second): the detail said « Réponse attendue
+    # avant le » that day, a day earlier in French, the letter and the portal disagreeing.
+    request_id = file_via_api(
+        http_api,
+        member.headers,
+        {
+            "type": "contact.demande",
+            "beneficiary_ids": [f"{member.member_id}-01"],
+            "data": {"subject": "remboursements", "detail": "montant_conteste"},
+            "description": "Le montant remboursé ne correspond pas.",
+            "complaint": True,
+        },
+    )
+    pump.drain()  # the complaints service acknowledges it: the answer is owed from then
+    detail = api_get(http_api, member.headers, f"/requests/{request_id}")
+    due_on = clock.paris_date(detail["due_at"])
+    assert due_on == answer_due(clock.paris_date(detail["created_at"]))
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto(f"/#/suivi/{request_id}")
+    due = page.locator(".detail dl.resume dt", has_text="Réponse attendue")
+    expect(due).to_have_text("Réponse attendue au plus tard le")
+    written = f"{due_on.day} {MONTHS[due_on.month - 1]} {due_on.year}"
+    expect(due.locator("xpath=following-sibling::dd[1]")).to_have_text(written)

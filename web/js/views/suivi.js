@@ -115,7 +115,8 @@ function renderDetail(detail, request, catalog) {
     ["Bénéficiaire(s)", beneficiaryNames(request.beneficiaries)],
     ["Statut", statusBadge(catalog, request.status)],
     request.outcome ? ["Décision", { accepted: "Acceptée", refused: "Refusée", partially_accepted: "Acceptée en partie" }[request.outcome]] : null,
-    request.due_at ? ["Réponse attendue avant le", formatDate(request.due_at)] : null,
+    // `due_at` is the last second of the day owed: « au plus tard le », as the acknowledgement letter says.
+    request.due_at ? ["Réponse attendue au plus tard le", formatDate(request.due_at)] : null,
     ["Référence", request.request_id],
   ].filter(Boolean);
   const recall = h("details", { class: "rappel-demande" },
