@@ -1,0 +1,261 @@
+"""What each function really calls, allowed by its role as packaged for prod.
+
+`test_iam.py` checks the roles against what we expect of each kind of function; a call the
+code makes that nobody thought to expect (moto checks no IAM) would fail only on AWS. Here
+the real code runs on moto, a member's and an agent's life through the API, every queue's
+handler, the sweeper, the daily watch, the morning SMS and the export builder, and every AWS
+call the app's own clients make is turned into the IAM action(s) and ARN AWS would authorise
+(an index's Query against the index's ARN, each item of a transaction against its action),
+translated to the prod stage in the test's account, and asked of the role of the function
+that made it. The same lower bound as `test_iam.py`: Allow statements only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+
+from chalicelib.domain import clock
+from chalicelib.store import keys
+from infra.local_stack import LocalStack
+from infra.queue_pump import QueuePump
+from tests.conftest import Api, SignedIn, file_justificatif
+from tests.infra.test_iam import ACCOUNT, IDENTITY, PHONE, Role, obj, queue, roles, table
+
+__all__ = ["roles"]  # the fixture, from test_iam.py
+
+# The function whose code is running: the API unless a handler or a schedule says otherwise.
+# Not a context variable: s3transfer's threads (the export's upload) start with none. The
+# test runs one function at a time (the pump invokes in the test's thread), so one name will do.
+_FUNCTION = ["app"]
+# Chalice's function names (app.py) → the handler names `roles` is keyed by.
+_ROLE_OF = {"exports": "exports_builder"}
+
+
+class _Calls:
+    """(function, action, ARN) of every call, with where it was made."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self.bucket = stack.outputs["BucketName"]
+        self.made: set[tuple[str, str, str]] = set()
+        self.unknown: list[str] = []  # not raised in the app's call: asserted at the end
+
+    def name(self, local: str) -> str:
+        if local == self.bucket:
+            return f"generation-demarches-prod-{ACCOUNT}"
+        assert local.startswith("generation-demarches-local"), local
+        return local.replace("generation-demarches-local", "generation-demarches-prod", 1)
+
+    def record(self, service: str, operation: str, params: dict[str, Any]) -> None:
+        function = _FUNCTION[-1]
+        try:
+            authorised = self.authorised(service, operation, params)
+        except Exception as error:  # never raised into the app's own call
+            self.unknown.append(f"{service}.{operation}: {error!r}")
+            return
+        for action, arn in authorised:
+            self.made.add((_ROLE_OF.get(function, function), action, arn))
+
+    def authorised(
+        self, service: str, operation: str, params: dict[str, Any]
+    ) -> list[tuple[str, str]]:
+        """What IAM checks for one call (the service authorisation reference's actions)."""
+        if service == "dynamodb":
+            return self._dynamodb(operation, params)
+        if service == "s3":
+            return self._s3(operation, params)
+        if service == "sqs":
+            name = params.get("QueueName") or params["QueueUrl"].rsplit("/", 1)[1]
+            return [(f"sqs:{operation}", queue(self.name(name).removeprefix(_PREFIX)))]
+        if service == "events" and operation == "PutEvents":
+            buses = {self.name(e["EventBusName"]) for e in params["Entries"]}
+            return [("events:PutEvents", _bus(b)) for b in buses]
+        if service == "sesv2" and operation == "SendEmail":
+            return [("ses:SendEmail", IDENTITY)]  # from the stage's identity (its import)
+        if service == "sns" and operation == "Publish" and "PhoneNumber" in params:
+            return [("sns:Publish", PHONE)]
+        raise AssertionError(f"a call this test cannot authorise: {service}.{operation}")
+
+    def _dynamodb(self, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+        def arn(name: str, index: str | None = None) -> str:
+            suffix = self.name(name).removeprefix("generation-demarches-prod")
+            return table(suffix + (f"/index/{index}" if index else ""))
+
+        if operation in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"):
+            return [(f"dynamodb:{operation}", arn(params["TableName"], params.get("IndexName")))]
+        if operation in ("BatchGetItem", "BatchWriteItem"):
+            return [(f"dynamodb:{operation}", arn(name)) for name in params["RequestItems"]]
+        if operation in ("TransactWriteItems", "TransactGetItems"):
+            actions = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                       "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}  # fmt: skip
+            return [
+                (f"dynamodb:{actions[kind]}", arn(part["TableName"]))
+                for item in params["TransactItems"]
+                for kind, part in item.items()
+            ]
+        raise AssertionError(f"a DynamoDB call this test cannot authorise: {operation}")
+
+    def _s3(self, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+        assert params["Bucket"] == self.bucket, params["Bucket"]
+
+        def key(name: str) -> str:
+            return obj(name)
+
+        if operation in ("GetObject", "HeadObject"):
+            return [("s3:GetObject", key(params["Key"]))]
+        if operation in ("PutObject", "CreateMultipartUpload", "UploadPart",
+                         "CompleteMultipartUpload"):  # fmt: skip
+            return [("s3:PutObject", key(params["Key"]))]
+        if operation == "AbortMultipartUpload":
+            return [("s3:AbortMultipartUpload", key(params["Key"]))]
+        if operation == "CopyObject":
+            # botocore has made `{Bucket, Key}` its URL-quoted `bucket/key` by now.
+            bucket, _, source = unquote(params["CopySource"]).partition("/")
+            assert bucket == self.bucket, bucket
+            return [("s3:PutObject", key(params["Key"])), ("s3:GetObject", key(source))]
+        if operation == "DeleteObjects":
+            return [
+                ("s3:DeleteObjectVersion" if "VersionId" in o else "s3:DeleteObject", key(o["Key"]))
+                for o in params["Delete"]["Objects"]
+            ]
+        if operation == "ListObjectVersions":
+            return [("s3:ListBucketVersions", obj("")[:-1])]
+        if operation == "CreateBucket":  # only as botocore builds a presigned POST's URL
+            return []  # the form's PutObject under uploads/: the key is in its policy only
+        if operation == "ListObjectsV2":
+            return [("s3:ListBucket", obj("")[:-1])]
+        raise AssertionError(f"an S3 call this test cannot authorise: {operation}")
+
+
+_PREFIX = "generation-demarches-prod-"
+
+
+def _bus(name: str) -> str:
+    return f"arn:aws:events:eu-west-3:{ACCOUNT}:event-bus/{name}"
+
+
+@contextmanager
+def _recording(stack: LocalStack) -> Iterator[_Calls]:
+    from chalicelib import aws
+
+    calls = _Calls(stack)
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls.record(model.service_model.service_name, model.name, params)
+
+    clients = [aws.client(n) for n in ("dynamodb", "s3", "sqs", "events", "sesv2", "sns")]
+    for client in clients:
+        client.meta.events.register("before-parameter-build", record)
+    try:
+        yield calls
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-parameter-build", record)
+
+
+@contextmanager
+def _as(function: str) -> Iterator[None]:
+    _FUNCTION.append(function)
+    try:
+        yield
+    finally:
+        _FUNCTION.pop()
+
+
+@pytest.fixture
+def handlers_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The queue pump's invocations run as the function they invoke."""
+    from chalice.test import TestLambdaClient
+
+    invoke: Callable[..., Any] = TestLambdaClient.invoke
+
+    def named(self: TestLambdaClient, function_name: str, *args: Any, **kwargs: Any) -> Any:
+        with _as(function_name):
+            return invoke(self, function_name, *args, **kwargs)
+
+    monkeypatch.setattr(TestLambdaClient, "invoke", named)
+
+
+def _life(
+    api: Api, pump: QueuePump, stack: LocalStack, alice: SignedIn, agent: SignedIn, today: date
+) -> None:
+    """A member's and an agent's calls, each function's code on the way."""
+    from chalicelib.routing.notifications import morning_sms
+    from chalicelib.routing.sla import watch
+    from chalicelib.routing.sweeper import sweep_pending
+
+    filed = file_justificatif(api, alice, today)
+    # Its pointer is sent; the sweeper finds the outbox pending a quarter of an hour on.
+    with _as("outbox_sweeper"):
+        assert sweep_pending(datetime.now(UTC) + timedelta(minutes=20)) >= 1
+    pump.drain()
+    member = f"/backoffice/members/{alice.member_id}/requests/{filed}"
+    assert api.get("/backoffice/services/remboursements/requests?state=open", agent).status == 200
+    detail = api.get(member, agent)
+    assert detail.status == 200, detail.body
+    body = {"outcome": "refused", "message": "Facture illisible."}
+    assert api.post(f"{member}/decision", agent, body=body).status == 200
+    pump.drain()
+    assert api.get("/requests", alice).status == 200
+    assert api.get(f"/requests/{filed}", alice).status == 200
+    documents = api.get("/documents?months=24", alice)
+    assert documents.status == 200, documents.body
+    assert documents.body["documents"], "the refusal's letter"
+    letter = documents.body["documents"][0]["document_id"]
+    assert api.get(f"/documents/{letter}/download", alice).status == 200
+    asked = api.post("/me/exports", alice)
+    assert asked.status == 202, asked.body
+    pump.drain()
+    ready = api.get(f"/me/exports/{asked.body['export_id']}", alice).body
+    assert ready["status"] == "ready", ready
+    # The daily watch, with the refused request's attachments due for deletion today.
+    dynamodb, name = stack.client("dynamodb"), stack.outputs["TableName"]
+    due = clock.paris_date(clock.now()) + timedelta(days=90)
+    later = keys.purge_key(due.isoformat(), str(alice.member_id), filed, "attachments")
+    entry = dynamodb.get_item(TableName=name, Key={k: {"S": v} for k, v in later.items()})["Item"]
+    dynamodb.delete_item(TableName=name, Key={k: {"S": v} for k, v in later.items()})
+    entry["pk"] = {"S": keys.purge_partition(clock.today().isoformat())}
+    dynamodb.put_item(TableName=name, Item=entry)
+    progress = {k: {"S": v} for k, v in keys.purge_progress_key().items()}
+    yesterday = (clock.today() - timedelta(days=1)).isoformat()
+    dynamodb.put_item(TableName=name, Item={**progress, "day": {"S": yesterday}})
+    try:
+        with _as("sla_watch"):
+            watch()
+    finally:
+        dynamodb.delete_item(TableName=name, Key=progress)
+    assert api.get(f"/requests/{filed}", alice).body["attachments"] == []
+    with _as("sms_morning"):
+        morning_sms()
+
+
+def test_every_call_the_code_makes_is_allowed_by_its_functions_role(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    agent: SignedIn,
+    today: date,
+    roles: dict[str, Role],
+    handlers_named: None,
+) -> None:
+    """Found by this test: `GET /documents` and the export builder read the member's letters
+    from `gsi_documents`, which no role named (the API's named `gsi_service` only): on AWS
+    the documents list answered an error and every export ended in its DLQ."""
+    with _recording(local_stack) as calls:
+        _life(api, pump, local_stack, alice, agent, today)
+    assert calls.unknown == []
+    functions = {function for function, _, _ in calls.made}
+    assert {"app", "router", "svc_remboursements", "notifications", "exports_builder",
+            "outbox_sweeper", "sla_watch"} <= functions  # fmt: skip
+    refused = sorted(
+        (function, action, arn)
+        for function, action, arn in calls.made
+        if not roles[function].allows(action, arn)
+    )
+    assert refused == [], "\n".join(" ".join(call) for call in refused)
