@@ -10,7 +10,14 @@
 #                         comma-separated, e.g. https://adherent.example
 #   PORTAL_URL            (optional) the portal the e-mails link to (List-Unsubscribe); by
 #                         default the first of the stage's portal origins
-#   ALARM_TOPIC_ARN       (optional) the SNS topic of the on-call rota
+#   ALARM_TOPIC_ARN       the SNS topic of the on-call rota: required for prod (without it
+#                         every alarm, the audit chain's included, would tell no one);
+#                         optional for dev
+#   APP_ONLY=1            deploy the app stack and the portal, not the data stack: a roll
+#                         back to an earlier release (README, "Operate"). The data stack only
+#                         ever moves forward: an older template would remove what the newer
+#                         one added (an index, a queue with its messages) or fail on an export
+#                         the running app imports, before the app is reached.
 # and, once per account and region, what the stacks cannot create themselves: API Gateway's
 # CloudWatch Logs role (`aws apigateway update-account`, the API's access logs need it), SES
 # production access (out of the sandbox) and an SMS spending limit that fits the members' SMS.
@@ -22,7 +29,9 @@ run() {
   if [ "${DRY_RUN:-0}" = "1" ]; then printf '%q ' "$@"; printf '\n'; else "$@"; fi
 }
 if [ "${DRY_RUN:-0}" != "1" ]; then
-  for name in ARTIFACT_BUCKET NOTIFICATIONS_FROM; do
+  required=(ARTIFACT_BUCKET NOTIFICATIONS_FROM)
+  [ "$stage" = "prod" ] && required+=(ALARM_TOPIC_ARN)
+  for name in "${required[@]}"; do
     [ -n "${!name:-}" ] || { echo "deploy: $name is not set (see infra/deploy.sh)" >&2; exit 2; }
   done
   command -v aws >/dev/null || { echo "deploy: the AWS CLI is not installed" >&2; exit 2; }
@@ -30,7 +39,7 @@ fi
 [ -f "${dist}/stateful.yaml" ] && [ -f "${dist}/app/sam.yaml" ] || {
   echo "deploy: ${dist} is missing: run make package STAGE=${stage}" >&2; exit 2; }
 
-run aws cloudformation deploy --region "$region" \
+[ "${APP_ONLY:-0}" = "1" ] || run aws cloudformation deploy --region "$region" \
   --stack-name "generation-demarches-${stage}-data" \
   --template-file "${dist}/stateful.yaml" \
   --parameter-overrides "Stage=${stage}" "PortalOrigins=${PORTAL_ORIGINS:-}" \

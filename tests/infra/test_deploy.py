@@ -13,6 +13,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+_OURS = {"NOTIFICATIONS_FROM", "PORTAL_URL", "ALARM_TOPIC_ARN", "APP_ONLY", "ARTIFACT_BUCKET"}
+
+
 def _deploy(tmp_path: Path, stage: str, **env: str) -> subprocess.CompletedProcess[str]:
     dist = tmp_path / "dist" / stage
     (dist / "app").mkdir(parents=True, exist_ok=True)
@@ -24,8 +27,7 @@ def _deploy(tmp_path: Path, stage: str, **env: str) -> subprocess.CompletedProce
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        env={k: v for k, v in os.environ.items() if k not in {"NOTIFICATIONS_FROM", "PORTAL_URL"}}
-        | env,
+        env={k: v for k, v in os.environ.items() if k not in _OURS} | env,
         check=False,
     )
 
@@ -53,6 +55,40 @@ def test_a_real_deploy_refuses_to_start_without_a_sender(tmp_path: Path) -> None
     answer = _deploy(tmp_path, "prod", ARTIFACT_BUCKET="artifacts")
     assert answer.returncode == 2
     assert "NOTIFICATIONS_FROM is not set" in answer.stderr
+
+
+def test_a_real_prod_deploy_refuses_to_start_without_the_on_call_topic(tmp_path: Path) -> None:
+    """Without `ALARM_TOPIC_ARN` prod was deployed with every alarm silent (the DLQs', the
+    audit chain's: a security incident told to no one), and nothing said so."""
+    stub = tmp_path / "bin"
+    stub.mkdir()
+    (stub / "aws").write_text("#!/bin/sh\nexit 97\n")  # a real run reaches AWS: it stops here
+    (stub / "aws").chmod(0o755)
+    given = {"ARTIFACT_BUCKET": "artifacts", "NOTIFICATIONS_FROM": "n@generation.fr",
+             "PATH": f"{stub}:{os.environ['PATH']}"}  # fmt: skip
+    answer = _deploy(tmp_path, "prod", **given)
+    assert (answer.returncode, answer.stderr) == (2, _unset("ALARM_TOPIC_ARN"))
+    topic = "arn:aws:sns:eu-west-3:111122223333:on-call"
+    assert _deploy(tmp_path, "prod", ALARM_TOPIC_ARN=topic, **given).returncode == 97
+    assert _deploy(tmp_path, "dev", **given).returncode == 97  # dev may go without a rota
+
+
+def _unset(name: str) -> str:
+    return f"deploy: {name} is not set (see infra/deploy.sh)\n"
+
+
+def test_a_roll_back_deploys_the_app_and_the_portal_never_the_data_stack(tmp_path: Path) -> None:
+    """README, "Roll back": the earlier release's app and portal go out, the data stack stays
+    as it is. Deploying the earlier data template too would remove what the newer one added
+    (an index, a queue and the messages in it), or fail, before reaching the app, on an export
+    the running app imports: the documented roll back stopped there."""
+    answer = _deploy(tmp_path, "prod", DRY_RUN="1", APP_ONLY="1", NOTIFICATIONS_FROM="n@g.fr")
+    assert answer.returncode == 0, answer.stderr
+    deploys = [c for c in answer.stdout.splitlines() if "cloudformation deploy" in c]
+    assert deploys == [_command(answer.stdout, "-prod-app")]
+    assert "aws s3 sync" in answer.stdout and "create-invalidation" in answer.stdout
+    whole = _deploy(tmp_path, "prod", DRY_RUN="1", NOTIFICATIONS_FROM="n@g.fr")
+    assert _command(whole.stdout, "-prod-data")  # a release goes out with both
 
 
 def test_the_portals_logs_go_to_a_bucket_cloudfront_can_deliver_to(
