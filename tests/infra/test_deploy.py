@@ -165,6 +165,19 @@ def test_a_daily_watch_that_never_runs_raises_an_alarm(prod_package: dict[str, A
     assert alarm["Period"] * alarm["EvaluationPeriods"] <= 86400
 
 
+@pytest.mark.parametrize("failure", ["AuditChainBroken", "RetentionPurgeFailures"])
+def test_what_the_daily_watch_counts_as_failed_raises_an_alarm(
+    prod_package: dict[str, Any], failure: str
+) -> None:
+    """The watch counts these and goes on, so its own Errors alarm stays quiet. A purge that
+    fails every morning left the day unfinished and every later day behind it: files kept past
+    their retention, with only a metric nobody was told of (README, "Retention")."""
+    from chalicelib.observability import NAMESPACE, SERVICE
+
+    watched = [w for a in _alarms(prod_package["app"]) for w in _watched(a)]
+    assert (NAMESPACE, failure, [SERVICE]) in watched
+
+
 def test_throttling_raises_an_alarm(prod_package: dict[str, Any]) -> None:
     """The API's function and the table: members refused, or calls failing after retries."""
     app = [w for a in _alarms(prod_package["app"]) for w in _watched(a)]
