@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from infra.local_stack import LocalStack
 
@@ -116,3 +117,40 @@ def test_template_passes_cfn_lint() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_event_the_bus_cannot_deliver_waits_in_an_alarmed_dead_letter_queue() -> None:
+    """EventBridge retries a target for 24 hours, then drops the event: with no dead-letter
+    queue, a refused delivery (the queue's policy or key) lost members' notifications and no
+    alarm said so. Each rule's queue target names a DLQ that lets the rule send to it, and
+    whose alarm fires (README, "Operate": the redrive)."""
+    from infra.local_stack import load_template
+
+    resources = load_template()["Resources"]
+
+    def of_type(kind: str) -> dict[str, dict[str, Any]]:
+        return {n: r["Properties"] for n, r in resources.items() if r["Type"] == kind}
+
+    alarmed = {
+        d["Value"]["Fn::GetAtt"][0]
+        for alarm in of_type("AWS::CloudWatch::Alarm").values()
+        for d in alarm.get("Dimensions", [])
+        if d["Name"] == "QueueName"
+    }
+    policies = of_type("AWS::SQS::QueuePolicy").values()
+    targets = [(n, t) for n, r in of_type("AWS::Events::Rule").items() for t in r["Targets"]]
+    assert targets
+    for rule, target in targets:
+        dead = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+        assert resources[dead]["Type"] == "AWS::SQS::Queue", rule
+        assert dead in alarmed, rule
+        sends = [
+            s
+            for p in policies
+            if {"Ref": dead} in p["Queues"]
+            for s in p["PolicyDocument"]["Statement"]
+            if s["Principal"] == {"Service": "events.amazonaws.com"}
+            and s["Action"] == "sqs:SendMessage"
+            and s["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": [rule, "Arn"]}
+        ]
+        assert sends, rule
