@@ -7,7 +7,8 @@ handler, the sweeper, the daily watch, the morning SMS and the export builder, a
 call the app's own clients make is turned into the IAM action(s) and ARN AWS would authorise
 (an index's Query against the index's ARN, each item of a transaction against its action),
 translated to the prod stage in the test's account, and asked of the role of the function
-that made it. The same lower bound as `test_iam.py`: Allow statements only.
+that made it (Allow statements, as `test_iam.py`); and each item written to the members' table
+is asked, by its partition key, of the role's conditions and denials (`test_audit_infra.py`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from chalicelib.store import keys
 from infra.local_stack import LocalStack
 from infra.queue_pump import QueuePump
 from tests.conftest import PDF_BYTES, Api, SignedIn, file_justificatif, upload
+from tests.infra.test_audit_infra import ConditionalRole
 from tests.infra.test_iam import ACCOUNT, IDENTITY, PHONE, Role, obj, queue, roles, table
 
 __all__ = ["roles"]  # the fixture, from test_iam.py
@@ -43,6 +45,9 @@ class _Calls:
     def __init__(self, stack: LocalStack) -> None:
         self.bucket = stack.outputs["BucketName"]
         self.made: set[tuple[str, str, str]] = set()
+        # (function, action, partition key) of every item written to the members' table: the
+        # audit trail's keys are conditions of the roles (`test_audit_infra.py`).
+        self.writes: set[tuple[str, str, str]] = set()
         self.unknown: list[str] = []  # not raised in the app's call: asserted at the end
 
     def name(self, local: str) -> str:
@@ -60,6 +65,9 @@ class _Calls:
             return
         for action, arn in authorised:
             self.made.add((_ROLE_OF.get(function, function), action, arn))
+        if service == "dynamodb":
+            for action, written in _item_writes(operation, params):
+                self.writes.add((_ROLE_OF.get(function, function), action, written))
 
     def authorised(
         self, service: str, operation: str, params: dict[str, Any]
@@ -133,6 +141,23 @@ class _Calls:
 
 
 _PREFIX = "generation-demarches-prod-"
+_WRITES = {"PutItem": "Item", "UpdateItem": "Key", "DeleteItem": "Key"}
+
+
+def _item_writes(operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """(action, partition key) of each item a call writes to the members' table."""
+    if operation in ("TransactWriteItems",):
+        parts = [(kind, p) for item in params["TransactItems"] for kind, p in item.items()]
+        parts = [(f"{kind}Item", p) for kind, p in parts if kind in ("Put", "Update", "Delete")]
+    elif operation in _WRITES:
+        parts = [(operation, params)]
+    else:
+        parts = []
+    return [
+        (f"dynamodb:{action}", part[_WRITES[action]]["pk"]["S"])
+        for action, part in parts
+        if part["TableName"].endswith("generation-demarches-local")
+    ]
 
 
 def _bus(name: str) -> str:
@@ -286,6 +311,20 @@ def _every_type_and_the_dialogue(
         assert api.get(read, alice).status == 200, read
 
 
+def _conditional_roles(prod_package: dict[str, Any]) -> dict[str, ConditionalRole]:
+    """Each function's statements with their conditions and denials (the audit trail's keys)."""
+    resources = prod_package["app"]["Resources"]
+    found = {}
+    for resource in resources.values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            [policy] = resources[resource["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"][
+                "Policies"
+            ]
+            name = resource["Properties"]["Handler"].removeprefix("app.")
+            found[name] = ConditionalRole(policy["PolicyDocument"]["Statement"])
+    return found
+
+
 def test_every_call_the_code_makes_is_allowed_by_its_functions_role(
     api: Api,
     pump: QueuePump,
@@ -294,6 +333,7 @@ def test_every_call_the_code_makes_is_allowed_by_its_functions_role(
     agent_all: SignedIn,
     today: date,
     roles: dict[str, Role],
+    prod_package: dict[str, Any],
     handlers_named: None,
 ) -> None:
     """Found by this test: `GET /documents` and the export builder read the member's letters
@@ -311,3 +351,6 @@ def test_every_call_the_code_makes_is_allowed_by_its_functions_role(
         if not roles[function].allows(action, arn)
     )
     assert refused == [], "\n".join(" ".join(call) for call in refused)
+    conditional = _conditional_roles(prod_package)
+    denied = sorted(w for w in calls.writes if not conditional[w[0]].may(w[1], w[2]))
+    assert denied == [], "\n".join(" ".join(write) for write in denied)
