@@ -77,6 +77,35 @@ def _unset(name: str) -> str:
     return f"deploy: {name} is not set (see infra/deploy.sh)\n"
 
 
+@pytest.mark.parametrize(
+    ("parameter", "accepted", "refused"),
+    [
+        ("AlarmTopicArn", ["", "arn:aws:sns:eu-west-3:111122223333:on-call"],
+         ["on-call", "arn:aws:sqs:eu-west-3:111122223333:on-call", "arn:aws:sns:::on-call"]),
+        ("NotificationsFrom", ["notifications@generation.fr",
+                               "notifications@generation-demarches.local"],
+         ["generation.fr", "notifications@generation", "a b@generation.fr"]),
+    ],
+)  # fmt: skip
+def test_the_stacks_parameters_refuse_a_malformed_value_before_creating_anything(
+    prod_package: dict[str, Any], parameter: str, accepted: list[str], refused: list[str]
+) -> None:
+    """An alarm topic that is not an ARN was refused by CloudWatch halfway through a first
+    creation, and a domain given as the sender made an identity no e-mail could be sent from.
+    The rollback keeps what the data stack retains (tables, buckets), whose names then refuse
+    the next attempt: a parameter's pattern refuses the value before anything is made."""
+    import re
+
+    stacks = [s for s in ("stateful", "app") if parameter in prod_package[s]["Parameters"]]
+    assert stacks
+    for stack in stacks:
+        pattern = prod_package[stack]["Parameters"][parameter]["AllowedPattern"]
+        for value in accepted:
+            assert re.fullmatch(pattern, value), (stack, value)
+        for value in refused:
+            assert not re.fullmatch(pattern, value), (stack, value)
+
+
 def test_a_roll_back_deploys_the_app_and_the_portal_never_the_data_stack(tmp_path: Path) -> None:
     """README, "Roll back": the earlier release's app and portal go out, the data stack stays
     as it is. Deploying the earlier data template too would remove what the newer one added
