@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from chalicelib.domain import catalog, clock
 from chalicelib.domain.effects import Accepted, CoverageChange
-from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
+from chalicelib.domain.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from chalicelib.domain.requests import DueLetter, RequestRecord
 from chalicelib.domain.states import DECIDED_LABELS, Outcome, Status
 from chalicelib.services.dispatching import (
@@ -69,7 +69,9 @@ def decide(
             [FieldError("amount", "Requis pour une acceptation, même partielle.")],
         )
     if not uow.transitions.claim_decision(record, outcome.value, now):
-        raise Conflict("Une autre décision a déjà été prise sur cette demande.")
+        raise handed_on(uow, record) or Conflict(
+            "Une autre décision a déjà été prise sur cette demande."
+        )
     effect = handling.on_accept if outcome is Outcome.accepted else None
     changes: tuple[CoverageChange, ...] = ()
     if effect is not None:
@@ -100,7 +102,7 @@ def decide(
         pending_from=None if render_here else now + HANDED_OVER_FOR,
     )
     if finished is None:
-        raise Conflict("Cette demande est déjà traitée.")
+        raise handed_on(uow, record) or Conflict("Cette demande est déjà traitée.")
     if render_here:
         # Read consistently: the letters just owed must be seen.
         issue_due_letters(
@@ -112,3 +114,18 @@ def decide(
         # rest (the audit record, `RequestDecided` that tells the member, `LetterIssued`).
         hand_over(uow, record.member_id, record.request_id, finished)
     return letter
+
+
+def handed_on(uow: UnitOfWork, record: RequestRecord) -> Forbidden | None:
+    """A change refused by its write, on a request another service has taken over since the
+    change read it (an agent's reclassification at the same moment): no longer the acting
+    service's, as if it had been read there (`api/backoffice`: 403). None when it is still on
+    the service read, the write refused for another reason. One consistent read."""
+    return moved(record, uow.requests.get(record.member_id, record.request_id, consistent=True))
+
+
+def moved(read: RequestRecord, current: RequestRecord) -> Forbidden | None:
+    """`handed_on`, the request as it now is already read."""
+    if current.service != read.service:
+        return Forbidden("Cette demande a été confiée à un autre service.")
+    return None

@@ -23,6 +23,7 @@ from chalicelib.domain.requests import (
 )
 from chalicelib.domain.states import Actor, Status
 from chalicelib.domain.text import NOT_BLANK
+from chalicelib.services.decisions import moved
 from chalicelib.services.dispatching import (
     HANDED_OVER_FOR,
     dispatch,
@@ -130,7 +131,8 @@ def _hand_over_or_refuse(
     (`hand_over`); one whose condition no longer held (None) is a conflict saying what the
     request now is, read consistently."""
     if added is None:
-        raise _closed(uow.requests.get(record.member_id, record.request_id, consistent=True))
+        current = uow.requests.get(record.member_id, record.request_id, consistent=True)
+        raise moved(record, current) or _closed(current)
     hand_over(uow, record.member_id, record.request_id, added)
 
 

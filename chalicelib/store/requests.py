@@ -588,6 +588,16 @@ _OPEN_VALUES = {
 }
 
 
+def _open_on(record: RequestRecord) -> tuple[str, dict[str, Any]]:
+    """Open, and still on the service the change read it on: an agent's change was checked
+    against that service (`api/backoffice`), and its write puts the request on that service's
+    lists; one reclassified meanwhile is another service's to change."""
+    return f"{_OPEN} AND #service = :read_service", {
+        **_OPEN_VALUES,
+        ":read_service": record.service,
+    }
+
+
 @dataclass
 class Change:
     """One conditional update of a request item: what it sets, removes, appends and adds."""
@@ -786,9 +796,10 @@ class Transitions:
 
     def claim_decision(self, record: RequestRecord, outcome: str, now: datetime) -> bool:
         """Reserve the decision for this outcome: a retry of it passes, another outcome not."""
+        still, values = _open_on(record)
         change = Change(
-            f"{_OPEN} AND (attribute_not_exists(#decided_outcome) OR #decided_outcome = :outcome)",
-            {**_OPEN_VALUES, ":outcome": outcome},
+            f"{still} AND (attribute_not_exists(#decided_outcome) OR #decided_outcome = :outcome)",
+            {**values, ":outcome": outcome},
             assign={"decided_outcome": outcome, "decided_at": iso_z(now)},
         )
         return self.apply(record, change)
@@ -809,10 +820,9 @@ class Transitions:
         """The request becomes processed: once, from an open state only. With the letter it
         owes (`letter`) and, `hand_over`, a pointer to its service's queue whose handler will
         render it. The outbox entries it added (`pending_from`: as `withdraw`); None when the
-        request was no longer open."""
+        request was no longer open, or no longer on the service it was read on."""
         change = Change(
-            _OPEN,
-            dict(_OPEN_VALUES),
+            *_open_on(record),
             assign={
                 "status": Status.processed.value,
                 "outcome": outcome,
@@ -848,10 +858,11 @@ class Transitions:
         the service's `waiting` one; with the letter it owes, and what it returns, as `finish`.
         None too when the same question already waits: two calls at once (a double click, a
         retry after a timeout) ask it once, and owe one letter."""
+        still, values = _open_on(record)
         change = Change(
-            f"{_OPEN} AND NOT (#status = :waiting_for_member"
+            f"{still} AND NOT (#status = :waiting_for_member"
             " AND #information_request.#message = :asked)",
-            {**_OPEN_VALUES, ":asked": question.message},
+            {**values, ":asked": question.message},
             assign={
                 "status": Status.waiting_for_member.value,
                 "information_request": question.model_dump(mode="json"),
