@@ -62,7 +62,9 @@ def create_upload() -> Response:
     multipart/form-data, to `url` before `expires_at`. PDF, JPEG, PNG and GIF only; 5 MB at
     most. The file's first bytes are checked against its type when the upload is used by
     `POST /requests`. `filename` is only shown back, cleaned (no path, no control characters); a
-    name that cleaning empties is shown as a neutral one (`document.pdf`).
+    name that cleaning empties is shown as a neutral one (`document.pdf`), and one whose
+    extension is not of `content_type` gets the type's (`releve.html` is `releve.html.pdf`):
+    the file is downloaded under that name.
     """
     wanted = body.validated(UploadRequest, body.json_body(blueprint.current_request))
     ticket = filing.create_upload(unit_of_work(), current_member_id(), wanted, clock.now())

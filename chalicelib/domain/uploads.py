@@ -46,6 +46,16 @@ def matches_signature(content_type: str, head: bytes) -> bool:
     return any(head.startswith(signature) for signature in SIGNATURES.get(content_type, ()))
 
 
+# A name a file is saved under opens it with the program of its extension: each type's own
+# (the first, the one given to a name that has none of them).
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "application/pdf": (".pdf",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+    "image/gif": (".gif",),
+}
+NAME_MAX = 120
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -55,7 +65,7 @@ def clean_filename(filename: str) -> str:
     name = re.split(r"[\\/]", name)[-1]
     name = "".join(c for c in name if unicodedata.category(c)[0] != "C")
     name = _CONTROL.sub("", name).strip().lstrip(".")
-    return name[-120:] if len(name) > 120 else name
+    return name[-NAME_MAX:] if len(name) > NAME_MAX else name
 
 
 # The name shown for a file whose own name leaves nothing to show once cleaned.
@@ -68,9 +78,17 @@ NEUTRAL_NAMES = {
 
 
 def display_filename(filename: str, content_type: str) -> str:
-    """The name a member reads: theirs cleaned (`clean_filename`), or a neutral one of the file's
-    type when nothing of theirs is left (only control characters, a path, dots)."""
-    return clean_filename(filename) or NEUTRAL_NAMES.get(content_type, "document")
+    """The name a member reads and a browser saves the file as: theirs cleaned
+    (`clean_filename`), or a neutral one of the file's type when nothing of theirs is left
+    (only control characters, a path, dots); ending with an extension of the type its bytes
+    are checked to be, never with another (« releve.html » is « releve.html.pdf »: only the
+    first bytes are checked, and a PDF named as a page would open as one)."""
+    name = clean_filename(filename) or NEUTRAL_NAMES.get(content_type, "document")
+    extensions = EXTENSIONS.get(content_type)
+    if extensions and not name.lower().endswith(extensions):
+        base = name.rstrip(". ")[-(NAME_MAX - len(extensions[0])) :]
+        name = base + extensions[0] if base.strip() else NEUTRAL_NAMES[content_type]
+    return name
 
 
 def content_disposition(filename: str) -> str:

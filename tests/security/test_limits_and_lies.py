@@ -115,3 +115,52 @@ def test_executable_and_html_types_cannot_even_be_asked_for(api: Api, alice: Sig
             "/uploads", alice, body={"filename": "x", "content_type": content_type, "size": 10}
         )
         assert (answer.status, answer.body["error"]["code"]) == (415, "unsupported_media_type")
+
+
+# A PDF by its first bytes, a web page after them: a browser opening it as a file of its name
+# renders the page (its script included) from the agent's disk.
+POLYGLOT = b"%PDF-1.7\n<html><body><script>document.title='pris'</script></body></html>\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "declared", "name", "saved_as"),
+    [(POLYGLOT, "application/pdf", "releve.html", "releve.html.pdf"),
+     (POLYGLOT, "application/pdf", "decompte.SVG", "decompte.SVG.pdf"),
+     (PNG, "image/png", "radio.exe", "radio.exe.png"),
+     (PNG, "image/png", "radio", "radio.png"),
+     (PDF_BYTES, "application/pdf", "Facture.PDF", "Facture.PDF"),
+     (b"\xff\xd8\xff\xe0" + bytes(60), "image/jpeg", "photo.jpeg", "photo.jpeg")],
+)  # fmt: skip
+def test_a_file_is_named_and_saved_as_the_type_its_bytes_were_checked_to_be(
+    api: Api,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    data: bytes,
+    declared: str,
+    name: str,
+    saved_as: str,
+) -> None:
+    """Only the first bytes are checked against the declared type, and the member's name was
+    kept as it came: a PDF named « releve.html » was shown to the agent as « Télécharger
+    releve.html » and saved by their browser under that name (the object's
+    `Content-Disposition`), to open as a web page. A name whose extension is not one of its
+    type's now ends with the type's own."""
+    from chalicelib.domain.requests import month_of
+    from chalicelib.store import keys
+
+    attachment = upload(api, alice, data, declared, name)
+    answer = api.post("/requests", alice, body={
+        "type": "sante.justificatif", "beneficiary_ids": [f"{alice.member_id}-01"],
+        "upload_ids": [attachment],
+        "data": {"care_date": datetime.now(UTC).date().isoformat(), "amount": "9.99",
+                 "care_type": "pharmacie"}})  # fmt: skip
+    assert answer.status == 201, answer.body
+    assert [a["filename"] for a in answer.body["attachments"]] == [saved_as]
+    request_id = answer.body["request_id"]
+    key = keys.attachment_object(
+        alice.member_id or "", month_of(request_id), request_id, attachment
+    )
+    disposition = local_stack.client("s3").head_object(
+        Bucket=local_stack.outputs["BucketName"], Key=key
+    )["ContentDisposition"]
+    assert f'filename="{saved_as}"' in disposition, disposition
