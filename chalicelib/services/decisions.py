@@ -121,10 +121,12 @@ def handed_on(uow: UnitOfWork, record: RequestRecord) -> Forbidden | None:
     change read it (an agent's reclassification at the same moment): no longer the acting
     service's, as if it had been read there (`api/backoffice`: 403). None when it is still on
     the service read, the write refused for another reason. One consistent read."""
-    return moved(record, uow.requests.get(record.member_id, record.request_id, consistent=True))
+    return moved_away(
+        record, uow.requests.get(record.member_id, record.request_id, consistent=True)
+    )
 
 
-def moved(read: RequestRecord, current: RequestRecord) -> Forbidden | None:
+def moved_away(read: RequestRecord, current: RequestRecord) -> Forbidden | None:
     """`handed_on`, the request as it now is already read."""
     if current.service != read.service:
         return Forbidden("Cette demande a été confiée à un autre service.")

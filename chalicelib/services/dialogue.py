@@ -23,7 +23,7 @@ from chalicelib.domain.requests import (
 )
 from chalicelib.domain.states import Actor, Status
 from chalicelib.domain.text import NOT_BLANK
-from chalicelib.services.decisions import moved
+from chalicelib.services.decisions import moved_away
 from chalicelib.services.dispatching import (
     HANDED_OVER_FOR,
     dispatch,
@@ -132,7 +132,7 @@ def _hand_over_or_refuse(
     request now is, read consistently."""
     if added is None:
         current = uow.requests.get(record.member_id, record.request_id, consistent=True)
-        raise moved(record, current) or _closed(current)
+        raise moved_away(record, current) or _closed(current)
     hand_over(uow, record.member_id, record.request_id, added)
 
 
@@ -405,6 +405,11 @@ def reclassify(
             # Moved there by another call at the same moment (a double click): moved once,
             # that call hands its pointer over.
             return current
+        if current.is_open():
+            # Moved elsewhere meanwhile, or a decision under way (it completes where it is).
+            raise moved_away(record, current) or Conflict(
+                "Une décision est en cours sur cette demande."
+            )
         raise _closed(current)
     # The pointer to intake: the router dispatches the rest (the audit record,
     # `RequestReclassified`) and sends the request on to its new service.

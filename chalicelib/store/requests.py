@@ -947,9 +947,11 @@ class Transitions:
         **extra: Any,
     ) -> list[dict[str, Any]] | None:
         """Another service takes an open request over: routed again (the router sends it on),
-        acknowledged again by the new service. The outbox entries it added, as `withdraw`."""
+        acknowledged again by the new service. The outbox entries it added, as `withdraw`;
+        None when it is no longer open on the service read, or its decision is under way (its
+        outcome claimed, `claim_decision`: the decision, its effect applied, completes)."""
         change = Change(
-            f"{_OPEN} AND #service = :from",
+            f"{_OPEN} AND #service = :from AND attribute_not_exists(#decided_outcome)",
             {**_OPEN_VALUES, ":from": record.service},
             assign={
                 "service": service,

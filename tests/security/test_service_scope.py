@@ -11,7 +11,18 @@ import pytest
 
 from infra.local_stack import LocalStack
 from infra.queue_pump import QueuePump
-from tests.conftest import Api, SignedIn, _sign_up, file_justificatif
+from tests.conftest import PASSWORD, Api, SignedIn, file_justificatif
+
+
+def _remboursements_agent(stack: LocalStack) -> SignedIn:
+    """An agent of `remboursements` only (the `agent` fixture is of `devis` too)."""
+    from uuid import uuid4
+
+    from infra.local_stack import create_account
+
+    username = f"agent-remboursements-{uuid4().hex[:12]}"
+    create_account(stack, username, PASSWORD, None, ("agent-remboursements",))
+    return SignedIn(username, None, stack.id_token(username, PASSWORD))
 
 
 def _moved_to_devis_first(monkeypatch: pytest.MonkeyPatch, write: str) -> None:
@@ -60,7 +71,7 @@ def test_an_agent_cannot_act_on_a_request_handed_to_another_service_during_the_c
     lists with `service: devis`, so the devis agents never saw it and the remboursements agents
     kept listing it. The write now holds only on the service the call checked: 403, the request
     untouched, open on the devis list."""
-    remboursements = _sign_up(local_stack, None, ("agent-remboursements",))
+    remboursements = _remboursements_agent(local_stack)
     request_id = file_justificatif(api, alice, today)
     pump.drain()
     _moved_to_devis_first(monkeypatch, write)
@@ -84,3 +95,54 @@ def test_an_agent_cannot_act_on_a_request_handed_to_another_service_during_the_c
     assert request_id in [r["request_id"] for r in devis["requests"]]
     pump.drain()
     assert api.get("/documents?months=1", alice).body == {"documents": []}
+
+
+def test_a_reclassification_waits_for_a_decision_under_way(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    agent: SignedIn,
+    today: date,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The other order: a decision has claimed its outcome (its effect is applied next) when
+    another agent's reclassification comes. The move was written, and the decision's closing,
+    bound to the service it read, refused: the member's file changed by a decision never
+    recorded, and the request open on the new service with the old one's outcome claimed on
+    it, so that its agents could decide nothing else (« Une autre décision a déjà été prise »).
+    A request whose decision is under way is not moved: the decision completes."""
+    from chalicelib.domain.errors import Conflict
+    from chalicelib.services import dialogue
+    from chalicelib.store.requests import Transitions
+    from chalicelib.store.unit_of_work import unit_of_work
+
+    remboursements = _remboursements_agent(local_stack)
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    original = Transitions.finish
+    refused: list[BaseException] = []
+
+    def moved_meanwhile(self: Transitions, record: Any, *args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(Transitions, "finish", original)
+        uow = unit_of_work()
+        current = uow.requests.get(record.member_id, record.request_id, consistent=True)
+        wanted = dialogue.ReclassificationBody.model_validate({"service": "devis"})
+        try:
+            dialogue.reclassify(uow, current, wanted, args[2], "another-agent")
+        except Conflict as error:
+            refused.append(error)
+        return original(self, record, *args, **kwargs)
+
+    monkeypatch.setattr(Transitions, "finish", moved_meanwhile)
+    path = f"/backoffice/members/{alice.member_id}/requests/{request_id}/decision"
+    answer = api.post(path, remboursements, body={"outcome": "accepted", "amount": "80.00"})
+
+    assert answer.status == 200, answer.body
+    assert [type(e) for e in refused] == [Conflict]
+    detail = api.get(f"/requests/{request_id}", alice).body
+    assert (detail["service"], detail["status"], detail["outcome"]) == (
+        "remboursements",
+        "processed",
+        "accepted",
+    )
