@@ -249,7 +249,10 @@ def race_winner(uow: UnitOfWork, member_id: str, key: str, now: datetime) -> Ide
 
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Filed:
-    if record.fingerprint != fingerprint:
+    # A filing's record holds the detail of the request it filed; a reply's, kept under
+    # `reply:<request>:<key>` (a key a filing may send too), holds the reply's message id.
+    filing_record = record.response.get("request_id") == record.request_id
+    if record.fingerprint != fingerprint or not filing_record:
         raise Conflict(
             "Cette clé d'idempotence a déjà servi pour une autre demande.",
             [FieldError("Idempotency-Key", "Déjà utilisée avec un autre contenu.")],

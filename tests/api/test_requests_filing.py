@@ -441,6 +441,22 @@ def test_same_key_with_another_body_is_a_conflict(api: Api, alice: SignedIn) -> 
     assert len(_timeline_ids(api, alice)) == 1
 
 
+def test_a_key_kept_by_a_reply_is_not_replayed_as_a_filing(api: Api, alice: SignedIn) -> None:
+    """A reply's key is kept beside the filings' as `reply:<request>:<key>`, a key a filing may
+    send too. A filing sent with it and the reply's body (a 422 body, so the key's record
+    answers) read the reply's record as a filing's: 500 « Erreur interne. », and an error
+    logged, at every call. It is the key's 409, as any key used for another body."""
+    filed = api.post("/requests", alice, body=_body(alice, "sante.attestation_tiers_payant", {}))
+    request_id = filed.body["request_id"]
+    reply = {"message": "Voici la facture détaillée."}
+    key = {"Idempotency-Key": "r1"}
+    assert api.post(f"/requests/{request_id}/replies", alice, body=reply, headers=key).status == 201
+
+    crafted = {"Idempotency-Key": f"reply:{request_id}:r1"}
+    answer = api.post("/requests", alice, body=reply, headers=crafted)
+    assert (answer.status, answer.body["error"]["code"]) == (409, "conflict"), answer.body
+
+
 def test_keys_belong_to_their_member(api: Api, alice: SignedIn, bob: SignedIn) -> None:
     a = api.post(
         "/requests",
