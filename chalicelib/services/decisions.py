@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from chalicelib.domain import catalog, clock
 from chalicelib.domain.effects import Accepted, CoverageChange
-from chalicelib.domain.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from chalicelib.domain.errors import AppError, Conflict, FieldError, Forbidden, ValidationFailed
 from chalicelib.domain.requests import DueLetter, RequestRecord
 from chalicelib.domain.states import DECIDED_LABELS, Outcome, Status
 from chalicelib.services.dispatching import (
@@ -81,7 +81,14 @@ def decide(
             data=record.recall.data,
             beneficiary_ids=[b.beneficiary_id for b in record.beneficiaries],
         )
-        changes = tuple(effect(accepted, uow.members))
+        try:
+            changes = tuple(effect(accepted, uow.members))
+        except AppError:
+            # Refused before it changed the file (the IBAN held for review gone): the
+            # reservation is given back, so that the agent may still decide otherwise (a
+            # refusal saying why) rather than meet « Une autre décision » for ever.
+            uow.transitions.release_decision(record, outcome.value)
+            raise
     letter = owe_letter(
         handling.letter(record.recall.data, outcome),
         now,

@@ -116,6 +116,8 @@ class Transitions(Protocol):
 
     def claim_decision(self, record: RequestRecord, outcome: str, now: datetime) -> bool: ...
 
+    def release_decision(self, record: RequestRecord, outcome: str) -> bool: ...
+
     def finish(
         self,
         record: RequestRecord,

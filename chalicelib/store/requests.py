@@ -804,6 +804,17 @@ class Transitions:
         )
         return self.apply(record, change)
 
+    def release_decision(self, record: RequestRecord, outcome: str) -> bool:
+        """Give back the reservation of `outcome` when its decision could not be made (its
+        effect refused before changing anything): another outcome may then be decided. Only
+        while the request is open and still reserved for that outcome."""
+        change = Change(
+            f"{_OPEN} AND #decided_outcome = :outcome",
+            {**_OPEN_VALUES, ":outcome": outcome},
+            remove=("decided_outcome", "decided_at"),
+        )
+        return self.apply(record, change)
+
     def finish(
         self,
         record: RequestRecord,

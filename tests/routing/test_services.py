@@ -404,3 +404,33 @@ def test_documents_window_edges(api: Api, alice: SignedIn, monkeypatch: pytest.M
     for bad in ("2", "0", "36", "douze", "-1"):
         answer = api.get(f"/documents?months={bad}", alice)
         assert (answer.status, answer.body["error"]["fields"][0]["field"]) == (422, "months")
+
+
+def test_an_acceptance_that_cannot_apply_leaves_the_agent_free_to_refuse(
+    api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn, local_stack: LocalStack
+) -> None:
+    """The IBAN held for review gone (its 90-day TTL, a request left open that long): the
+    acceptance is a 409 that applies nothing, and the agent may still refuse, with a letter
+    saying why. The acceptance used to reserve the decision first, so every refusal after it
+    answered 409 « Une autre décision a déjà été prise » and the request could never close."""
+    created = _bank(api, alice, "DE89 3704 0044 0532 0130 00")
+    pump.drain()
+    table = local_stack.outputs["TableName"]
+    key = {"pk": {"S": f"MEMBER#{alice.member_id}"}, "sk": {"S": f"BANK#{created['request_id']}"}}
+    local_stack.client("dynamodb").delete_item(TableName=table, Key=key)  # as TTL would
+    base = f"/backoffice/members/{alice.member_id}/requests/{created['request_id']}"
+    accepted = api.post(f"{base}/decision", agent_all, body={"outcome": "accepted"})
+    assert (accepted.status, accepted.body["error"]["code"]) == (409, "conflict")
+    assert "introuvables" in accepted.body["error"]["message"]
+    assert _detail(api, alice, created["request_id"])["status"] == "in_progress"
+    refused = api.post(
+        f"{base}/decision",
+        agent_all,
+        body={"outcome": "refused", "message": "Merci de nous adresser un nouveau RIB."},
+    )
+    assert refused.status == 200, refused.body
+    assert refused.body["outcome"] == "refused"
+    pump.drain()
+    detail = _detail(api, alice, created["request_id"])
+    assert (detail["status"], detail["outcome"]) == ("processed", "refused")
+    assert [d["title"] for d in detail["documents"]] == [refused.body["letter"]["title"]]

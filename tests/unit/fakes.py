@@ -405,6 +405,13 @@ class FakeTransitions:
         extra["decided_outcome"] = outcome
         return True
 
+    def release_decision(self, record: RequestRecord, outcome: str) -> bool:
+        stored, extra = self._state(record)
+        if stored.status not in OPEN_STATUSES or extra.get("decided_outcome") != outcome:
+            return False
+        del extra["decided_outcome"]
+        return True
+
     def finish(
         self,
         record: RequestRecord,
