@@ -157,6 +157,12 @@ def agent_everywhere(local_stack: LocalStack) -> Account:
     return _account(local_stack, None, tuple(f"agent-{s.value}" for s in Service))
 
 
+@pytest.fixture
+def agent_of_remboursements(local_stack: LocalStack) -> Account:
+    """An agent of the reimbursements service only."""
+    return _account(local_stack, None, ("agent-remboursements",))
+
+
 @dataclass
 class Watched:
     """A browser context whose pages' errors and CSP violations are collected."""

@@ -140,3 +140,34 @@ def test_a_member_withdraws_a_request(
     expect(detail.locator("[data-status]").first).to_have_text("Retirée")
     expect(detail.get_by_role("button", name="Retirer ma demande")).to_have_count(0)
     assert api_get(http_api, member.headers, f"/requests/{request_id}")["status"] == "withdrawn"
+
+
+def test_an_agent_hands_a_request_on_to_a_service_they_do_not_work(
+    open_page: Any,
+    member: Any,
+    agent_of_remboursements: Any,
+    http_api: str,
+    pump: Any,
+    today: date,
+) -> None:
+    """The move succeeds, and the console says so and goes back to the agent's list. It used to
+    open the request again, which the agent may no longer read (403): the form showed that
+    refusal as if the move had failed, and trying again was a 403 too."""
+    agent = agent_of_remboursements
+    care_date = (today - timedelta(days=2)).isoformat()
+    request_id = file_via_api(
+        http_api, member.headers, a_reimbursement(member.member_id, care_date), with_file=True
+    )
+    pump.drain()
+    console = open_page().page
+    sign_in(console, agent.username, agent.password)
+    console.goto(f"/#/console/dossier/{member.member_id}/{request_id}")
+    console.get_by_role("heading", name="Envoi de justificatif de remboursement").wait_for()
+    console.get_by_label("Ou l'envoyer au service").select_option(label="Devis")
+    console.get_by_role("button", name="Reclasser").click()
+    console.get_by_role("heading", name="Console des services — Remboursements").wait_for()
+    expect(console.locator("#annonce")).to_have_text(
+        "La demande est reclassée : elle est désormais au service Devis."
+    )
+    assert console.locator(".resume-erreurs, .erreur, .alerte").count() == 0
+    assert api_get(http_api, member.headers, f"/requests/{request_id}")["service"] == "devis"

@@ -151,8 +151,15 @@ function reclassifyForm(base, request, reload) {
   guard(form, async () => {
     const complaint = form.elements.complaint && form.elements.complaint.checked;
     const body = complaint ? { complaint: true } : { service: form.elements.service.value || null };
-    await post(`${base}/reclassification`, body);
-    await reload("La demande est reclassée.");
+    const moved = await post(`${base}/reclassification`, body);
+    if (agentServices().includes(moved.service)) {
+      await reload("La demande est reclassée.");
+      return;
+    }
+    // Now another service's, which this agent does not work: its detail is no longer theirs
+    // to read (403), so back to the list it left, saying where it went.
+    window.location.hash = `#/console/${request.service}/open`;
+    announce(`La demande est reclassée : elle est désormais au service ${SERVICES[moved.service] || moved.service}.`);
   });
   return form;
 }
