@@ -106,6 +106,14 @@ def member(local_stack: LocalStack, today: date) -> Account:
 
 
 @pytest.fixture
+def another_member(local_stack: LocalStack, today: date) -> Account:
+    """A second fresh member shaped like alice, for what one member's day cannot file."""
+    member_id = f"W{next(_accounts):09d}"
+    seed.seed_member(*seed.alice(today, member_id))
+    return _account(local_stack, member_id)
+
+
+@pytest.fixture
 def member_with_a_child_of_25(local_stack: LocalStack, today: date) -> Account:
     """Alice's shape, with a third child of 25 (the oldest an adult child's extension takes)
     and a spouse of 24 (of an age the extension takes, not of its bond)."""

@@ -171,3 +171,39 @@ def test_an_agent_hands_a_request_on_to_a_service_they_do_not_work(
     )
     assert console.locator(".resume-erreurs, .erreur, .alerte").count() == 0
     assert api_get(http_api, member.headers, f"/requests/{request_id}")["service"] == "devis"
+
+
+def test_the_console_lists_a_work_list_longer_than_a_page(
+    open_page: Any, member: Any, another_member: Any, agent_everywhere: Any, http_api: str
+) -> None:
+    """« Voir plus » goes on with the list's cursor until its end, each request once: the
+    console showed the first page only (50), so the rest of a long list, the newest of the
+    lists that only grow (processed, withdrawn), was out of the agents' reach."""
+    filed = [
+        file_via_api(
+            http_api,
+            who.headers,
+            {
+                "type": "vie.autre",
+                "beneficiary_ids": [f"{who.member_id}-01"],
+                "description": f"Question {n}",
+            },
+        )
+        for who in (member, another_member)
+        for n in range(26)  # 52: more than a page, within each member's 30 a day
+    ]
+    console = open_page().page
+    sign_in(console, agent_everywhere.username, agent_everywhere.password)
+    console.goto("/#/console/adhesion/open")
+    console.get_by_role("heading", name="Console des services — Adhésion").wait_for()
+    rows = console.locator("table.liste a[data-request]")
+    more = console.get_by_role("button", name="Voir plus")
+    rows.first.wait_for()
+    while more.is_visible():
+        shown = rows.count()
+        more.click()
+        expect(rows).not_to_have_count(shown)
+    listed = [rows.nth(i).get_attribute("data-request") for i in range(rows.count())]
+    assert len(listed) == len(set(listed))
+    assert set(filed) <= set(listed)
+    assert listed[-len(filed) :] == filed  # the newest last, oldest first

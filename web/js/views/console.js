@@ -33,26 +33,53 @@ export async function renderConsole(main, service, state = "open") {
   }
   if (!service) service = services[0];
   const catalog = await getCatalog();
-  const answer = await get(`/backoffice/services/${service}/requests`, { state });
-  const rows = answer.requests.map((r) => h("tr", {},
+  const row = (r) => h("tr", {},
     h("td", {}, formatDate(r.created_at)),
     h("td", {}, h("a", { href: `#/console/dossier/${r.member_id}/${r.request_id}`, dataset: { request: r.request_id } }, r.label),
       r.complaint ? h("span", { class: "etiquette" }, "Réclamation") : null, r.needs_attention ? h("span", { class: "etiquette urgent" }, "Urgent") : null),
     h("td", {}, r.member_id),
     h("td", {}, beneficiaryNames(r.beneficiaries)),
     h("td", {}, statusOf(catalog, r.status).label),
-    h("td", {}, r.due_at ? formatDate(r.due_at) : "—")));
+    h("td", {}, r.due_at ? formatDate(r.due_at) : "—"));
+  const answer = await get(`/backoffice/services/${service}/requests`, { state });
+  const body = h("tbody", {}, answer.requests.map(row));
+  // A list longer than a page goes on with its cursor: without it, the requests past the
+  // first page (the newest of a list that only grows: processed, withdrawn) were out of reach.
+  let cursor = answer.next_cursor;
+  let pending = false;
+  const more = h("button", { type: "button", class: "secondaire", hidden: !cursor }, "Voir plus");
+  more.addEventListener("click", async () => {
+    if (pending || !cursor) return; // one page at a time: a double click lists it once
+    pending = true;
+    more.disabled = true;
+    more.setAttribute("aria-busy", "true");
+    try {
+      const page = await get(`/backoffice/services/${service}/requests`, { state, cursor });
+      const before = body.children.length;
+      body.append(...page.requests.map(row));
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      announce(`${page.requests.length} demande${page.requests.length > 1 ? "s" : ""} de plus.`);
+      const first = body.children[before];
+      if (first) first.querySelector("a").focus();
+    } finally {
+      pending = false;
+      more.disabled = false;
+      more.removeAttribute("aria-busy");
+    }
+  });
   const stateLabel = STATES.find(([c]) => c === state)[1];
   replace(main, h("div", { class: "page large" },
     heading(`Console des services — ${SERVICES[service] || service}`),
     nav(service, state),
     h("h2", {}, stateLabel),
-    rows.length
+    answer.requests.length || cursor
       ? h("table", { class: "liste" },
         h("caption", { class: "sr-only" }, `${SERVICES[service]} : ${stateLabel}, les plus urgentes puis les plus anciennes`),
         h("thead", {}, h("tr", {}, ["Déposée le", "Demande", "Adhérent", "Bénéficiaires", "Statut", "Échéance"].map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", {}, rows))
-      : h("p", {}, "Aucune demande dans cette liste.")));
+        body)
+      : h("p", {}, "Aucune demande dans cette liste."),
+    more));
 }
 
 export async function renderDossier(main, memberId, requestId) {
