@@ -35,7 +35,9 @@ def test_an_agent_asks_the_member_answers_with_a_file_the_agent_decides_and_the_
     expect(download).to_be_visible()
     console.get_by_label("Message à l'adhérent").fill("Merci d'envoyer la facture détaillée.")
     console.get_by_role("button", name="Envoyer la demande d'informations").click()
-    expect(console.locator('dd[data-info="Statut"]')).to_have_text("En attente de votre réponse")
+    # In the agent's words: the member's « En attente de votre réponse » read as if the agent
+    # owed the answer; and a processed request says how it was decided.
+    expect(console.locator('dd[data-info="Statut"]')).to_have_text("En attente de l'adhérent")
 
     portal = open_page().page
     sign_in(portal, member.username, member.password)
@@ -65,7 +67,7 @@ def test_an_agent_asks_the_member_answers_with_a_file_the_agent_decides_and_the_
     console.get_by_label("Décision").select_option("accepted")
     console.get_by_label("Montant accordé (€)").fill("42.50")
     console.get_by_role("button", name="Enregistrer la décision").click()
-    expect(console.locator('dd[data-info="Statut"]')).to_have_text("Traitée")
+    expect(console.locator('dd[data-info="Statut"]')).to_have_text("Traitée — acceptée")
     pump.drain()
 
     portal.goto("/#/courriers")

@@ -16,6 +16,16 @@ export const SERVICES = {
 const STATES = [["open", "À traiter"], ["waiting", "En attente de l'adhérent"], ["processed", "Traitées"], ["withdrawn", "Retirées"]];
 const OUTCOMES = [["accepted", "Acceptée"], ["partially_accepted", "Acceptée en partie"], ["refused", "Refusée"]];
 
+// A state in the agent's words: the catalogue's labels are the member's (« En attente de votre
+// réponse » read, in the console, as if the agent owed the answer), and a processed request
+// says how it was decided.
+function agentStatus(catalog, request) {
+  if (request.status === "waiting_for_member") return "En attente de l'adhérent";
+  const label = statusOf(catalog, request.status).label;
+  const outcome = OUTCOMES.find(([code]) => code === request.outcome);
+  return request.status === "processed" && outcome ? `${label} — ${outcome[1].toLowerCase()}` : label;
+}
+
 function nav(current, state) {
   const services = agentServices();
   return h("nav", { class: "onglets", "aria-label": "Services et listes" },
@@ -39,7 +49,7 @@ export async function renderConsole(main, service, state = "open") {
       r.complaint ? h("span", { class: "etiquette" }, "Réclamation") : null, r.needs_attention ? h("span", { class: "etiquette urgent" }, "Urgent") : null),
     h("td", {}, r.member_id),
     h("td", {}, beneficiaryNames(r.beneficiaries)),
-    h("td", {}, statusOf(catalog, r.status).label),
+    h("td", {}, agentStatus(catalog, r)),
     h("td", {}, r.due_at ? formatDate(r.due_at) : "—"));
   const answer = await get(`/backoffice/services/${service}/requests`, { state });
   const body = h("tbody", {}, answer.requests.map(row));
@@ -96,7 +106,7 @@ export async function renderDossier(main, memberId, requestId) {
     heading(`${request.label}${request.complaint && request.label !== "Réclamation" ? " (réclamation)" : ""}`),
     h("dl", { class: "resume" },
       [["Adhérent", request.member_id], ["Déposée le", formatDateTime(request.created_at)], ["Bénéficiaire(s)", beneficiaryNames(request.beneficiaries)],
-        ["Statut", statusOf(catalog, request.status).label], ["Service", SERVICES[request.service] || request.service],
+        ["Statut", agentStatus(catalog, request)], ["Service", SERVICES[request.service] || request.service],
         ["Échéance", request.due_at ? formatDate(request.due_at) : "—"], ["Référence", request.request_id]]
         .map(([k, v]) => [h("dt", {}, k), h("dd", { dataset: { info: k } }, v)])),
     h("section", {}, h("h2", {}, "Ce que l'adhérent a déposé"),
