@@ -467,6 +467,7 @@ class RequestRecord(RequestDetail):
     member_id: str
     history: Sequence[AgentHistoryEntry]
     messages: Sequence[AgentMessage] = Field(default_factory=list)
+    routed_at: str | None = None  # its routing to its service recorded (again after a move)
     acknowledged_at: str | None = None
     acknowledgement_due_at: str | None = None
     needs_attention: bool = False  # its service's handler gave up: an agent takes it over

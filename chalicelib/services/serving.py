@@ -31,6 +31,10 @@ logger = logging.getLogger(__name__)
 
 Step = Callable[[UnitOfWork, RequestRecord, datetime], None]
 
+# A routing refused because the request changed since it was read is tried again on the
+# request as it is: each retry needs an agent's or a member's change in between.
+ROUTING_ATTEMPTS = 3
+
 
 def route(
     uow: UnitOfWork, pointer: RequestPointer, now: datetime, delivered: str | None = None
@@ -42,16 +46,25 @@ def route(
     # Read consistently: the change that sent the pointer a moment ago must be seen; a stale
     # read after a reclassification would route the request to the service it just left.
     record = uow.requests.get(pointer.member_id, pointer.request_id, consistent=True)
-    # The service chosen at filing (from the registry) or by an agent's reclassification.
+    for _ in range(ROUTING_ATTEMPTS):
+        if record.routed_at is not None:
+            break  # routed already (a redelivery, a reply's or a withdrawal's pointer)
+        # The service chosen at filing (from the registry) or by an agent's reclassification.
+        service = Service(record.service)
+        first = not _routed_before(record)
+        if uow.transitions.route(record, service.value, catalog.routed_label(service), now):
+            if first:
+                # Counted here, once a filing, rather than on the member's call (as its
+                # `RequestFiled` event): a reclassified request is routed again, not filed again.
+                metric("RequestsFiled", type=record.type)
+            metric("RequestsRouted", Service=service.value)
+            logger.info("request %s routed to %s", record.request_id, service.value)
+            break
+        # Routed by a concurrent delivery, or handed on (asked about, decided…) between the
+        # read and the write: as it now is, never back to the service it left nor onto the
+        # list of a state it left.
+        record = uow.requests.get(pointer.member_id, pointer.request_id, consistent=True)
     service = Service(record.service)
-    first = not _routed_before(record)
-    if uow.transitions.route(record, service.value, catalog.routed_label(service), now):
-        if first:
-            # Counted here, once a filing, rather than on the member's call (as its
-            # `RequestFiled` event): a reclassified request is routed again, not filed again.
-            metric("RequestsFiled", type=record.type)
-        metric("RequestsRouted", Service=service.value)
-        logger.info("request %s routed to %s", record.request_id, service.value)
     # On a redelivery too: what a change left pending goes out (one read when nothing is).
     dispatch(uow, record.member_id, record.request_id, now, delivered=delivered)
     # Sent again on a redelivery too: if the last attempt died after recording the routing,

@@ -769,10 +769,14 @@ class Transitions:
         return self.apply(record, change.history(entry))
 
     def route(self, record: RequestRecord, service: str, label: str, now: datetime) -> bool:
-        """Record the routing once: a duplicate delivery changes nothing."""
+        """Record the routing once: a duplicate delivery changes nothing. Only on the service
+        and in the state read (what it writes back, and the list it puts the request on): False
+        too when an agent handed the request on, or changed its state, since it was read."""
         status = record.status
         change = Change(
-            "attribute_exists(pk) AND attribute_not_exists(#routed_at)",
+            f"attribute_exists(pk) AND attribute_not_exists(#routed_at) AND {_ON_ITS_SERVICE}"
+            " AND #status = :read_status",
+            {**_on_its_service(record), ":read_status": status.value},
             assign={
                 "service": service,
                 "routed_at": iso_z(now),

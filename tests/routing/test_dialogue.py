@@ -1085,3 +1085,64 @@ def test_a_withdrawal_retried_after_its_hand_over_failed_sends_its_pointer(
         third = api.post(path, alice, body={})
     assert third.body == first.body
     assert "SendMessage" not in [name for name, _ in calls]  # nothing pending any more
+
+
+def _request_item(stack: LocalStack, who: SignedIn, request_id: str) -> dict[str, Any]:
+    """The request's item as stored (the work list it is on: `svc_pk`)."""
+    from chalicelib.domain.requests import month_of
+    from chalicelib.store import keys
+
+    key = keys.request_key(who.member_id or "", month_of(request_id), request_id)
+    answer = stack.client("dynamodb").get_item(
+        TableName=stack.outputs["TableName"],
+        Key={"pk": {"S": key["pk"]}, "sk": {"S": key["sk"]}},
+        ConsistentRead=True,
+    )
+    item: dict[str, Any] = answer["Item"]
+    return item
+
+
+def test_a_request_made_a_complaint_while_its_router_runs_stays_a_complaints_one(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    agent: SignedIn,
+    today: date,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The router read the new request, then an agent made it a complaint, then the router
+    recorded its routing: the routing wrote back the service it had read, so the complaint
+    stayed with the reimbursements service, on its list, where neither the complaints' agents
+    nor the daily watch of the ACPR deadlines read. The routing now holds only on the service
+    read; refused, it routes the request where it now is."""
+    from chalicelib.domain import clock
+    from chalicelib.domain.requests import RequestPointer
+    from chalicelib.services import serving
+    from chalicelib.store.unit_of_work import DynamoUnitOfWork
+
+    request_id = file_justificatif(api, alice, today)
+    drain_queue(local_stack, "intake")  # the filing's pointer: delivered below, by hand
+    router = DynamoUnitOfWork()
+    read = router.requests.get
+    moved: list[int] = []
+
+    def read_then_made_a_complaint(member_id: str, wanted: str, **options: Any) -> Any:
+        found = read(member_id, wanted, **options)
+        if not moved:
+            moved.append(0)
+            answer = api.post(_backoffice(alice, request_id, "reclassification"), agent,
+                              body={"complaint": True})  # fmt: skip
+            moved[0] = answer.status
+        return found
+
+    monkeypatch.setattr(router.requests, "get", read_then_made_a_complaint)
+    pointer = RequestPointer(request_id=request_id, member_id=alice.member_id or "")
+    serving.route(router, pointer, clock.now())
+    assert moved == [200]
+    pump.drain()
+    detail = api.get(f"/requests/{request_id}", alice).body
+    assert (detail["service"], detail["complaint"]) == ("reclamations", True)
+    assert _request_item(local_stack, alice, request_id)["svc_pk"]["S"] == "SVC#reclamations#open"
+    labels = [h["label"] for h in detail["history"]]
+    assert "Réclamation enregistrée, accusé de réception envoyé" in labels

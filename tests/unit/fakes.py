@@ -368,9 +368,12 @@ class FakeTransitions:
         return self._requests.records[key], self._requests.extra[key]
 
     def route(self, record: RequestRecord, service: str, label: str, now: datetime) -> bool:
-        _, extra = self._state(record)
-        if "routed_at" in extra:
-            return False
+        stored, _ = self._state(record)
+        if stored.routed_at is not None or (stored.service, stored.status) != (
+            record.service,
+            record.status,
+        ):
+            return False  # routed already, or changed since it was read (the table's condition)
         entry = _entry(now, record.status, label, Actor.system)
         self._change(record, {"service": service, "routed_at": clock.iso_z(now)}, entry)
         self._emit(record, now, events.RequestRouted)
@@ -529,13 +532,12 @@ class FakeTransitions:
         pending_from: datetime | None = None,
         **extra: Any,
     ) -> list[dict[str, Any]] | None:
-        stored, state = self._state(record)
+        stored, _ = self._state(record)
         if stored.status not in OPEN_STATUSES or stored.service != record.service:
             return None
         before = self._outbox_size(record)
         updates = {"service": service, "complaint": complaint, "label": label,
-                   "acknowledged_at": None, **extra}  # fmt: skip
-        state.pop("routed_at", None)
+                   "acknowledged_at": None, "routed_at": None, **extra}  # fmt: skip
         entry = _entry(now, stored.status, history_label, Actor.service, agent_id)
         self._change(record, updates, entry)
         key = (record.member_id, record.request_id)
