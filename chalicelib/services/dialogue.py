@@ -14,6 +14,7 @@ from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationF
 from chalicelib.domain.model import JsonBool, JsonInt, Model
 from chalicelib.domain.requests import (
     AgentMessage,
+    Attachment,
     InformationRequest,
     RequestDetail,
     RequestRecord,
@@ -46,6 +47,7 @@ from chalicelib.services.letters import owe_letter
 from chalicelib.services.lists import whole_list
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store.requests import (
+    DailyLimit,
     DailyLimitReached,
     IdempotencyClaim,
     IdempotencyKeyTaken,
@@ -265,15 +267,7 @@ def reply(
     )
     try:
         with keeping_copies(uow, copies, body.upload_ids):
-            added = uow.requests.reply(
-                record,
-                message,
-                attachments,
-                now,
-                claim,
-                limit=limit,
-                pending_from=now + HANDED_OVER_FOR,
-            )
+            added = _write_reply(uow, record, message, attachments, now, claim, limit)
     except DailyLimitReached:
         raise limit_reached(limit, now) from None
     except IdempotencyKeyTaken:
@@ -287,6 +281,36 @@ def reply(
     # Read consistently: the answer shows the reply just written.
     answered = uow.requests.get(member_id, record.request_id, consistent=True)
     return Filed(record.request_id, answered.detail_dict())
+
+
+# A reply refused because an agent handed the request on since it was read is written again on
+# the request as it is: each retry needs another move in between.
+REPLY_ATTEMPTS = 3
+
+
+def _write_reply(
+    uow: UnitOfWork,
+    record: RequestRecord,
+    message: AgentMessage,
+    attachments: list[Attachment],
+    now: datetime,
+    claim: IdempotencyClaim | None,
+    limit: DailyLimit,
+) -> list[dict[str, Any]]:
+    """The reply's one transaction, on the request as read; if an agent handed it on to
+    another service meanwhile (still open), again on the request as it now is, so that it goes
+    back to the open list of the service that has it. `RequestClosed` once it is closed."""
+    for _ in range(REPLY_ATTEMPTS - 1):
+        try:
+            return uow.requests.reply(record, message, attachments, now, claim, limit=limit,
+                                      pending_from=now + HANDED_OVER_FOR)  # fmt: skip
+        except RequestClosed:
+            current = uow.requests.get(record.member_id, record.request_id, consistent=True)
+            if not current.is_open() or current.service == record.service:
+                raise
+            record = current
+    return uow.requests.reply(record, message, attachments, now, claim, limit=limit,
+                              pending_from=now + HANDED_OVER_FOR)  # fmt: skip
 
 
 def _replay(

@@ -368,11 +368,12 @@ class RequestRepository:
         the idempotency record) in one transaction. An open request goes back to its service's
         open list and to the outbox (the router sends it on, the handler sees the answer),
         pending from `pending_from` (default `now`, as `create`); returns the outbox entries
-        it added. Raises `RequestClosed` if the request is processed or withdrawn by then,
-        `DailyLimitReached` when the day's count is full."""
+        it added. Raises `RequestClosed` if the request is processed or withdrawn by then, or
+        no longer on the service it was read on (the open list it goes back to is that
+        service's), `DailyLimitReached` when the day's count is full."""
         change = Change(
-            _OPEN,
-            dict(_OPEN_VALUES),
+            f"{_OPEN} AND {_ON_ITS_SERVICE}",
+            {**_OPEN_VALUES, **_on_its_service(record)},
             assign={
                 "status": Status.in_progress.value,
                 "svc_pk": service_partition(record.service, LISTS[Status.in_progress]),

@@ -1146,3 +1146,52 @@ def test_a_request_made_a_complaint_while_its_router_runs_stays_a_complaints_one
     assert _request_item(local_stack, alice, request_id)["svc_pk"]["S"] == "SVC#reclamations#open"
     labels = [h["label"] for h in detail["history"]]
     assert "Réclamation enregistrée, accusé de réception envoyé" in labels
+
+
+def test_a_reply_written_after_its_request_was_handed_on_reaches_the_new_service(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    agent: SignedIn,
+    today: date,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The member's answer read the request (the reimbursements service's, waiting for them),
+    then an agent handed it on to the quotes service and the router routed it there, then the
+    answer was written: it put the request back on the reimbursements' open list (the service
+    it had read), where the quotes' agents never saw the answer they were waiting for. The
+    answer now holds only on the service read; refused, it is written on the request as it
+    is, once."""
+    from chalicelib.domain import clock
+    from chalicelib.services import dialogue
+    from chalicelib.store.unit_of_work import DynamoUnitOfWork
+
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    assert _ask(api, agent, alice, request_id).status == 200
+    pump.drain()
+    member = DynamoUnitOfWork()
+    checks = member.requests.checks
+    moved: list[int] = []
+
+    def checked_then_handed_on(*args: Any, **options: Any) -> Any:
+        found = checks(*args, **options)
+        if not moved:
+            moved.append(0)
+            answer = api.post(_backoffice(alice, request_id, "reclassification"), agent,
+                              body={"service": "devis"})  # fmt: skip
+            moved[0] = answer.status
+            pump.drain()  # routed to the quotes service
+        return found
+
+    monkeypatch.setattr(member.requests, "checks", checked_then_handed_on)
+    dialogue.reply(member, alice.member_id or "", request_id, {"message": "Voici."}, None,
+                   clock.now())  # fmt: skip
+    assert moved == [200]
+    pump.drain()
+    detail = api.get(f"/requests/{request_id}", alice).body
+    assert (detail["service"], detail["status"]) == ("devis", "in_progress")
+    assert [m["text"] for m in detail["messages"] if m["author"] == "member"] == ["Voici."]
+    assert _request_item(local_stack, alice, request_id)["svc_pk"]["S"] == "SVC#devis#open"
+    assert "Réponse transmise au Service Devis" in [h["label"] for h in detail["history"]]

@@ -243,7 +243,7 @@ class FakeRequests:
             upload = self._uploads.records.get((record.member_id, attachment.attachment_id))
             if upload is None or upload.used_by is not None:
                 raise UploadTaken(attachment.attachment_id)
-        if stored.status not in OPEN_STATUSES:
+        if stored.status not in OPEN_STATUSES or stored.service != record.service:
             raise RequestClosed
         self._count(record.member_id, limit)
         counted = (record.member_id, limit.counted, limit.day)
