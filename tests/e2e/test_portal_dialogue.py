@@ -209,3 +209,30 @@ def test_the_console_lists_a_work_list_longer_than_a_page(
     assert len(listed) == len(set(listed))
     assert set(filed) <= set(listed)
     assert listed[-len(filed) :] == filed  # the newest last, oldest first
+
+
+def test_an_attachment_clicked_after_its_link_expired_is_signed_again(
+    open_page: Any, member: Any, agent_everywhere: Any, http_api: str, pump: Any, today: date
+) -> None:
+    """The detail's download links are presigned for 5 minutes (`expires_at`): an agent who
+    read the request longer than that followed a dead link (S3's « Request has expired »; moto
+    does not check expiry, so the test watches for the new signature). Clicked after its
+    `expires_at`, the link is signed again from the detail read anew, and the file comes."""
+    care_date = (today - timedelta(days=2)).isoformat()
+    request_id = file_via_api(
+        http_api, member.headers, a_reimbursement(member.member_id, care_date), with_file=True
+    )
+    pump.drain()
+    console = open_page().page
+    console.clock.install()
+    sign_in(console, agent_everywhere.username, agent_everywhere.password)
+    console.goto(f"/#/console/dossier/{member.member_id}/{request_id}")
+    console.get_by_role("heading", name="Envoi de justificatif de remboursement").wait_for()
+    link = console.get_by_role("link", name="Télécharger facture.pdf")
+    console.clock.fast_forward("06:00")  # the agent reads for six minutes
+    detail = f"/backoffice/members/{member.member_id}/requests/{request_id}"
+    signed_again = console.expect_request(lambda r: r.method == "GET" and r.url.endswith(detail))
+    with signed_again, console.expect_download() as got:
+        link.click()
+    with open(got.value.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"

@@ -114,7 +114,8 @@ export async function renderDossier(main, memberId, requestId) {
       request.recall.description ? h("p", { class: "description" }, request.recall.description) : null),
     h("section", {}, h("h2", {}, "Pièces jointes"), request.attachments.length
       ? h("ul", {}, request.attachments.map((a) => h("li", {},
-        h("a", { href: a.download.url, rel: "noopener", dataset: { attachment: a.attachment_id } }, `Télécharger ${a.filename}`), ` (${formatSize(a.size)})`)))
+        h("a", { href: a.download.url, rel: "noopener", dataset: { attachment: a.attachment_id }, onclick: (event) => followFresh(event, base, a) },
+          `Télécharger ${a.filename}`), ` (${formatSize(a.size)})`)))
       : h("p", {}, "Aucune.")),
     request.messages.length ? h("section", {}, h("h2", {}, "Échanges"), h("ol", { class: "messages" }, request.messages.map((m) => h("li", { class: `message ${m.author}` },
       h("p", { class: "auteur" }, m.author === "member" ? "Adhérent" : "Service", ` — ${formatDateTime(m.at)}`), h("p", {}, m.text),
@@ -124,6 +125,25 @@ export async function renderDossier(main, memberId, requestId) {
       askForm(base, reload), decisionForm(base, reload),
       // A complaint stays a complaint, with the complaints service: nothing to reclassify.
       request.complaint ? null : reclassifyForm(base, request, reload)) : null));
+}
+
+// An attachment's link is presigned for a few minutes (its `expires_at`): clicked later (the
+// agent read the request for a while), it is signed again from the detail read anew, rather
+// than followed to S3's « Request has expired ».
+const MARGIN_MS = 15_000;
+async function followFresh(event, base, attachment) {
+  if (Date.parse(attachment.download.expires_at) - Date.now() > MARGIN_MS) return;
+  event.preventDefault();
+  const link = event.currentTarget;
+  const again = await get(base);
+  const fresh = again.attachments.find((x) => x.attachment_id === attachment.attachment_id);
+  if (!fresh) throw new Error("Cette pièce jointe n'est plus conservée.");
+  attachment.download = fresh.download;
+  link.setAttribute("href", fresh.download.url);
+  const a = h("a", { href: fresh.download.url, rel: "noopener" });
+  document.body.append(a);
+  a.click();
+  a.remove();
 }
 
 function textarea(label, name, required = true) {
