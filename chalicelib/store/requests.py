@@ -372,8 +372,7 @@ class RequestRepository:
         no longer on the service it was read on (the open list it goes back to is that
         service's), `DailyLimitReached` when the day's count is full."""
         change = Change(
-            f"{_OPEN} AND {_ON_ITS_SERVICE}",
-            {**_OPEN_VALUES, **_on_its_service(record)},
+            *_open_on(record),
             assign={
                 "status": Status.in_progress.value,
                 "svc_pk": service_partition(record.service, LISTS[Status.in_progress]),
@@ -589,14 +588,20 @@ _OPEN_VALUES = {
 }
 
 
+# Still on the service the change read it on: its write puts the request on that service's
+# lists (`svc_pk` is written from the read).
+_ON_ITS_SERVICE = "#service = :read_service"
+
+
+def _on_its_service(record: RequestRecord) -> dict[str, str]:
+    return {":read_service": record.service}
+
+
 def _open_on(record: RequestRecord) -> tuple[str, dict[str, Any]]:
     """Open, and still on the service the change read it on: an agent's change was checked
-    against that service (`api/backoffice`), and its write puts the request on that service's
-    lists; one reclassified meanwhile is another service's to change."""
-    return f"{_OPEN} AND #service = :read_service", {
-        **_OPEN_VALUES,
-        ":read_service": record.service,
-    }
+    against that service (`api/backoffice`); one reclassified meanwhile is another service's
+    to change."""
+    return f"{_OPEN} AND {_ON_ITS_SERVICE}", {**_OPEN_VALUES, **_on_its_service(record)}
 
 
 @dataclass
