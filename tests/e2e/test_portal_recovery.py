@@ -311,3 +311,71 @@ def test_voir_plus_adds_each_practitioner_once_and_only_to_its_own_search(
     page.wait_for_timeout(1500)
     listed = items.all_inner_texts()
     assert listed and all(re.search(r", 13[0-9]{3} ", text) for text in listed), listed
+
+
+def test_voir_plus_adds_each_month_of_the_timeline_once_and_only_to_its_own_filter(
+    open_page: Any, historian: Any
+) -> None:
+    """The timeline's « Voir plus » clicked twice sent the same cursor twice and listed its
+    months twice; a page still coming when the member filtered was added under the filter."""
+    from tests.conftest import PASSWORD
+
+    page = open_page().page
+    sign_in(page, historian.who.username, PASSWORD)
+    page.goto("/#/suivi")
+    months = page.locator(".frise .mois h3")
+    more = page.get_by_role("button", name="Voir plus")
+    expect(months).to_have_count(6)  # a page holds the 6 newest months that hold requests
+    pages: list[str] = []
+    page.on("request", lambda r: pages.append(r.url) if "cursor=" in r.url else None)
+    more.dblclick()
+    expect(months).not_to_have_count(6)
+    page.wait_for_timeout(1000)  # a second page, if any, would have been added by now
+    listed = months.all_inner_texts()
+    assert len(pages) == 1, pages
+    assert len(listed) == len(set(listed)), listed
+    # the focus goes to the first request the page added
+    expect(page.locator(".frise .mois").nth(6).locator("a").first).to_be_focused()
+
+    # A « Voir plus » held back while the member filters.
+    held: list[Route] = []
+    page.route(re.compile(r".*/requests\?cursor=.*"), lambda route: held.append(route))
+    more.click()
+    page.wait_for_timeout(300)
+    assert held, "the next page's request was not held"
+    filters = page.locator("form.filtres")
+    filters.get_by_label("Type de demande").select_option("sante.devis")
+    filters.get_by_role("button", name="Filtrer").click()
+    requests_shown = page.locator(".frise a.demande")
+    expect(requests_shown.first).to_have_attribute("data-type", "sante.devis")
+    held[0].continue_()
+    page.wait_for_timeout(1500)
+    types = requests_shown.evaluate_all("all => all.map(a => a.dataset.type)")
+    assert types and set(types) == {"sante.devis"}, types
+
+
+def test_voir_plus_adds_each_page_of_the_access_log_once(
+    open_page: Any, member: Any, agent_everywhere: Any, http_api: str, pump: Any, today: date
+) -> None:
+    """« Mes données personnelles »: « Voir plus » clicked twice listed its page twice."""
+    care_date = (today - timedelta(days=3)).isoformat()
+    request_id = file_via_api(
+        http_api, member.headers, a_reimbursement(member.member_id, care_date), with_file=True
+    )
+    pump.drain()
+    for _ in range(25):  # a consultation each: more than a page (20)
+        api_get(http_api, agent_everywhere.headers,
+                f"/backoffice/members/{member.member_id}/requests/{request_id}")  # fmt: skip
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/donnees")
+    entries = page.locator("ol.journal > li")
+    more = page.get_by_role("button", name="Voir plus")
+    expect(entries).to_have_count(20)
+    pages: list[str] = []
+    page.on("request", lambda r: pages.append(r.url) if "cursor=" in r.url else None)
+    more.dblclick()
+    expect(more).to_be_hidden()
+    page.wait_for_timeout(1000)  # a second page, if any, would have been added by now
+    assert len(pages) == 1, pages
+    expect(entries).to_have_count(25)

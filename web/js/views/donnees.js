@@ -26,9 +26,22 @@ export async function renderDonnees(main) {
     more.hidden = !cursor;
     return page.entries.length;
   }
+  // One page at a time: a double click sent the same cursor twice and listed its page twice.
+  let morePending = false;
   more.addEventListener("click", async () => {
+    if (morePending || !cursor) return;
+    morePending = true;
+    more.disabled = true;
+    more.setAttribute("aria-busy", "true");
     const before = entries.children.length;
-    const added = await load();
+    let added;
+    try {
+      added = await load();
+    } finally {
+      morePending = false;
+      more.disabled = false;
+      more.removeAttribute("aria-busy");
+    }
     announce(`${added} consultation${added > 1 ? "s" : ""} de plus.`);
     const first = entries.children[before];
     if (first) first.querySelector("a").focus();

@@ -56,9 +56,15 @@ async function buildLayout(main, catalog) {
 
   let cursor = null;
   let query = {};
+  // Which search the timeline shows: a « Voir plus » page of an earlier one is dropped.
+  let searches = 0;
+  let morePending = false;
   async function load(reset) {
+    if (reset) searches += 1;
+    const asked = searches;
     timeline.setAttribute("aria-busy", "true");
     const page = await get("/requests", reset ? { ...query, limit: 6 } : { cursor });
+    if (asked !== searches) return null;
     if (reset) timeline.replaceChildren();
     for (const month of page.months) timeline.append(monthBlock(month, catalog));
     if (reset && page.months.length === 0) timeline.append(h("p", {}, "Aucune demande pour ces critères."));
@@ -71,12 +77,24 @@ async function buildLayout(main, catalog) {
     event.preventDefault();
     query = { status: filters.elements.status.value, type: filters.elements.type.value };
     const page = await load(true);
+    if (!page) return;
     const count = page.months.reduce((n, m) => n + m.requests.length, 0);
     announce(`${count} demande${count > 1 ? "s" : ""} affichée${count > 1 ? "s" : ""}.`);
   });
+  // One page at a time: a double click sent the same cursor twice and listed its months twice.
   more.addEventListener("click", async () => {
+    if (morePending || !cursor) return;
+    morePending = true;
+    more.disabled = true;
+    more.setAttribute("aria-busy", "true");
     const before = timeline.querySelectorAll("a").length;
-    await load(false);
+    try {
+      if (!(await load(false))) return;
+    } finally {
+      morePending = false;
+      more.disabled = false;
+      more.removeAttribute("aria-busy");
+    }
     const first = timeline.querySelectorAll("a")[before];
     if (first) first.focus();
   });
