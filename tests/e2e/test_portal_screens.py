@@ -169,3 +169,54 @@ def test_no_screen_has_a_serious_accessibility_violation(
     screenshot(console, "console-dossier")
 
     assert {name: v for name, v in found.items() if v} == {}
+
+
+# What sticks out to the right of a 320 px wide window (WCAG 1.4.10, reflow): the innermost
+# elements past the edge, named by tag, class and a bit of their text.
+_STICKING_OUT = """() => {
+    const edge = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth <= edge) return [];
+    const out = [...document.querySelectorAll('main *')].filter(e => {
+        const box = e.getBoundingClientRect();
+        return box.width > 0 && box.right > edge + 1;
+    });
+    return out.filter(e => !out.some(o => o !== e && e.contains(o))).slice(0, 5)
+        .map(e => `${e.tagName.toLowerCase()}.${e.className} `
+            + `« ${(e.textContent || '').trim().slice(0, 30)} »`);
+}"""
+
+
+def test_every_screen_of_a_member_reads_at_320_px_without_scrolling_sideways(
+    open_page: Any, member: Any, http_api: str, pump: Any, today: date
+) -> None:
+    """At 320 CSS pixels (a small phone, or 1280 zoomed to 400 %) nothing is wider than the
+    window: the cards, a request's detail (its reference, its recall), the member's details
+    and the partner search's specialties made the whole page scroll sideways."""
+    care_date = (today - timedelta(days=4)).isoformat()
+    request_id = file_via_api(
+        http_api, member.headers, a_reimbursement(member.member_id, care_date), with_file=True
+    )
+    file_via_api(
+        http_api,
+        member.headers,
+        {"type": "sante.attestation_tiers_payant", "beneficiary_ids": [f"{member.member_id}-01"]},
+    )
+    pump.drain()  # the attestation is issued: a letter to list
+    page = open_page().page
+    page.set_viewport_size({"width": 320, "height": 800})
+    sign_in(page, member.username, member.password)
+    wider: dict[str, list[str]] = {}
+    for name, path, title in SCREENS_OF_A_MEMBER:
+        page.goto(path)
+        page.get_by_role("heading", name=title, level=1).wait_for()
+        if name == "suivi":
+            page.locator(f'.frise a[data-request="{request_id}"]').click()
+            page.locator(".detail").get_by_text("Voir le rappel de ma demande").click()
+            page.locator(".detail dl.rappel").wait_for()
+        if name == "courriers":
+            page.locator(".liste-documents li").first.wait_for()
+        if name == "echanger":
+            page.locator(".coordonnees li").first.wait_for()
+        wider[name] = page.evaluate(_STICKING_OUT)
+    too_wide = {name: out for name, out in wider.items() if out}
+    assert not too_wide, "\n".join(f"{name}: {out}" for name, out in too_wide.items())
