@@ -3,6 +3,7 @@ real files sent from the browser to the bucket, then followed on the timeline.""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -137,3 +138,45 @@ def test_the_apis_errors_are_shown_next_to_the_fields_they_name(
     expect(files.locator("input")).to_have_attribute("aria-invalid", "true")
     timeline = api_get(http_api, member.headers, "/requests")
     assert timeline["months"] == []
+
+
+def test_a_refused_file_is_named_by_its_name_next_to_the_file_field(
+    open_page: Any, member: Any, http_api: str
+) -> None:
+    """A file whose bytes are not its type is refused by `POST /requests` on `upload_ids[0]`
+    « Pièce jointe 01J…: … »: the message went to the top of the form alone, naming an id the
+    member never saw. And a file `POST /uploads` refused stayed « en attente » in the list."""
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/demarches/vie.autre")
+    choose_beneficiary(page)
+    page.get_by_label("Décrivez votre demande").fill("Voici mon attestation d'employeur.")
+    files = page.locator('[data-field="upload_ids"]')
+    chooser = files.locator("input[type=file]")
+    chooser.set_input_files(
+        [
+            a_pdf("attestation.pdf"),
+            {"name": "faux.pdf", "mimeType": "application/pdf", "buffer": b"pas un PDF"},
+        ]
+    )
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    said = files.locator(".erreur")
+    expect(said).to_be_visible()
+    expect(said).to_contain_text("« faux.pdf »")
+    expect(said).not_to_contain_text(re.compile(r"[0-9A-Z]{26}"))
+    expect(chooser).to_have_attribute("aria-invalid", "true")
+    summary = page.locator(".resume-erreurs")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link")).to_contain_text("Pièces jointes")
+    assert api_get(http_api, member.headers, "/requests")["months"] == []
+
+    chooser.set_input_files(
+        [
+            a_pdf("attestation.pdf"),
+            {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"pas un PDF"},
+        ]
+    )
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    expect(said).to_be_visible()
+    expect(page.locator(".progressions li").nth(0)).to_contain_text("envoyé")
+    expect(page.locator(".progressions li").nth(1)).to_contain_text("refusé")

@@ -2,6 +2,7 @@
 // `beneficiary_ids`, `upload_ids`…) next to the field of the same path (`data-field`), the rest
 // in a summary at the top of the form, which takes the focus.
 import { h, uid } from "./dom.js";
+import { withFileNames } from "./uploads.js";
 
 export function clearErrors(form) {
   for (const old of form.querySelectorAll(".erreur, .resume-erreurs")) old.remove();
@@ -13,8 +14,9 @@ export function clearErrors(form) {
   }
 }
 
+// `upload_ids[1]`, `beneficiary_ids[0]`: an item's error goes to its list's field.
 function holderOf(form, path) {
-  const parts = path.split(".");
+  const parts = path.replace(/\[\d+\]/g, "").split(".");
   while (parts.length) {
     const candidate = form.querySelector(`[data-field="${CSS.escape(parts.join("."))}"]`);
     if (candidate) return candidate;
@@ -37,7 +39,8 @@ export function showErrors(form, error) {
   const fields = error.fields || [];
   const unplaced = [];
   const links = [];
-  for (const { field, message } of fields) {
+  for (const { field, message: said } of fields) {
+    const message = withFileNames(said);
     const holder = holderOf(form, field || "");
     if (!holder) {
       unplaced.push(message);

@@ -6,6 +6,13 @@ import { post } from "./api.js";
 
 export const ACCEPTED = "application/pdf,image/jpeg,image/png,image/gif";
 
+// The API names a refused upload by its id (« Pièce jointe 01J…: … »), which the member never
+// saw: the portal says the name of the file they chose instead.
+const names = new Map();
+export function withFileNames(message) {
+  return String(message).replace(/\b[0-9A-Z]{26}\b/g, (id) => (names.has(id) ? `« ${names.get(id)} »` : id));
+}
+
 // A file field with its progress list: returns {element, input, files(), upload()}.
 export function fileField({ name, label, required = false, hint }) {
   const id = uid("fichiers");
@@ -40,11 +47,18 @@ async function uploadOne(file, list) {
   const item = h("li", {}, h("span", { class: "nom" }, `${file.name} (${formatSize(file.size)})`), " ", bar, " ", status);
   bar.setAttribute("aria-label", `Envoi de ${file.name}`);
   list.append(item);
-  const ticket = await post("/uploads", {
-    filename: file.name,
-    content_type: file.type || "application/octet-stream",
-    size: file.size,
-  });
+  let ticket;
+  try {
+    ticket = await post("/uploads", {
+      filename: file.name,
+      content_type: file.type || "application/octet-stream",
+      size: file.size,
+    });
+  } catch (error) {
+    status.textContent = "refusé"; // its type or size: the reason is said at the file field
+    throw error;
+  }
+  names.set(ticket.upload_id, file.name);
   await new Promise((resolve, reject) => {
     const form = new FormData();
     for (const [key, value] of Object.entries(ticket.fields)) form.append(key, value);
