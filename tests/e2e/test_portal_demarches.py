@@ -4,7 +4,7 @@ real files sent from the browser to the bucket, then followed on the timeline.""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from playwright.sync_api import expect
@@ -180,3 +180,27 @@ def test_a_refused_file_is_named_by_its_name_next_to_the_file_field(
     expect(said).to_be_visible()
     expect(page.locator(".progressions li").nth(0)).to_contain_text("envoyé")
     expect(page.locator(".progressions li").nth(1)).to_contain_text("refusé")
+
+
+def test_an_amount_is_typed_and_read_back_the_french_way(
+    open_page: Any, member: Any, http_api: str, today: date
+) -> None:
+    """« 42,50 », as a member writes it, was refused « Montant : Format invalide. » (the agents'
+    console took it); and the recall showed « 42.50 » where the letters say « 42,50 € »."""
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/demarches/sante.justificatif")
+    choose_beneficiary(page)
+    care_date = (today - timedelta(days=2)).isoformat()
+    fill_data(page, {"care_date": care_date, "amount": "1 250,5", "care_type": "dentaire"})
+    page.locator('input[type=file][name="upload_ids"]').set_input_files([a_pdf()])
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    request_id = request_id_after_filing(page)
+    filed = api_get(http_api, member.headers, f"/requests/{request_id}")
+    assert filed["recall"]["data"]["amount"] == "1250.50"
+
+    page.get_by_role("link", name="Suivre cette demande").click()
+    page.locator(".detail").get_by_text("Voir le rappel de ma demande").click()
+    recall = page.locator(".detail dl.rappel")
+    amount = recall.locator("dt", has_text="Montant").locator("xpath=following-sibling::dd[1]")
+    expect(amount).to_have_text(re.compile(r"^1\s250,50\s€$"))

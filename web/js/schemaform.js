@@ -50,6 +50,23 @@ export function objectFields(schema, path, root = schema, { legend } = {}) {
   };
 }
 
+// An amount in euros: the API writes it « 42.50 » (its examples say so), a member « 42,50 ».
+function isAmount(schema) {
+  return (schema.examples || []).some((e) => /^\d+\.\d{2}$/.test(e));
+}
+
+// What a member types as an amount (« 42,50 », « 42,5 », « 1 250 € », « 42 ») as the API
+// takes it (« 42.50 »); anything else is sent as typed, for the API to say what is wrong.
+function amountOf(typed) {
+  const plain = typed.replace(/[\s\u00a0\u202f€]/g, "").replace(",", ".");
+  const match = /^(\d+)(?:\.(\d{1,2}))?$/.exec(plain);
+  return match ? `${match[1]}.${(match[2] || "").padEnd(2, "0")}` : typed;
+}
+
+export function formatAmount(value) {
+  return Number(value).toLocaleString("fr-FR", { style: "currency", currency: "EUR" });
+}
+
 function field(name, rawSchema, path, required, root) {
   const { schema, nullable } = unwrapOptional(rawSchema, root);
   const label = schema.title || name;
@@ -88,7 +105,7 @@ function field(name, rawSchema, path, required, root) {
     const type = schema.format === "date" ? "date" : schema.format === "email" ? "email" : "text";
     input = h("input", {
       id, name: path, type, maxlength: schema.maxLength,
-      inputmode: (schema.examples || []).some((e) => /^\d+\.\d{2}$/.test(e)) ? "decimal" : null,
+      inputmode: isAmount(schema) ? "decimal" : null,
       autocomplete: "off",
     });
   }
@@ -107,6 +124,7 @@ function field(name, rawSchema, path, required, root) {
     // optional group (a postal address with its country) stays empty until the member fills it.
     if (!required && schema.default !== undefined && value === String(schema.default)) return undefined;
     if (input.type === "number") return Number(value);
+    if (isAmount(schema)) return amountOf(value);
     return value;
   });
 }
@@ -128,7 +146,9 @@ export function recallList(data, schema, root = schema) {
       shown = recallList(value, resolved, root);
     } else {
       const labels = resolved["x-enum-labels"] || {};
-      shown = labels[value] || (resolved.format === "date" ? new Date(`${value}T12:00:00Z`).toLocaleDateString("fr-FR") : String(value));
+      shown = labels[value]
+        || (resolved.format === "date" ? new Date(`${value}T12:00:00Z`).toLocaleDateString("fr-FR")
+          : isAmount(resolved) ? formatAmount(value) : String(value));
     }
     list.append(h("dt", {}, label), h("dd", {}, shown));
   }
