@@ -186,13 +186,14 @@ def open_page(browser: Browser, portal: PortalServer) -> Iterator[Callable[..., 
     opened: list[Watched] = []
 
     def open_(origin: str | None = None, **options: Any) -> Watched:
+        settings: dict[str, Any] = {
+            "locale": "fr-FR",
+            "timezone_id": "Europe/Paris",
+            "viewport": {"width": 1280, "height": 900},
+            **options,  # a member elsewhere (Wallis, twelve hours ahead), a small phone
+        }
         context = browser.new_context(
-            base_url=origin or portal.url,
-            accept_downloads=True,
-            locale="fr-FR",
-            timezone_id="Europe/Paris",
-            viewport={"width": 1280, "height": 900},
-            **options,
+            base_url=origin or portal.url, accept_downloads=True, **settings
         )
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()

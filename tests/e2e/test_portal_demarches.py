@@ -10,8 +10,10 @@ from typing import Any
 from playwright.sync_api import expect
 from portal_pages import (
     a_pdf,
+    a_reimbursement,
     api_get,
     choose_beneficiary,
+    file_via_api,
     fill_data,
     request_id_after_filing,
     sign_in,
@@ -204,3 +206,29 @@ def test_an_amount_is_typed_and_read_back_the_french_way(
     recall = page.locator(".detail dl.rappel")
     amount = recall.locator("dt", has_text="Montant").locator("xpath=following-sibling::dd[1]")
     expect(amount).to_have_text(re.compile(r"^1\s250,50\s€$"))
+
+
+def test_the_recall_shows_the_date_filed_wherever_the_member_is(
+    open_page: Any, member: Any, http_api: str, today: date
+) -> None:
+    """A date is a day, not a moment: the recall read « 2026-11-26 » as noon UTC in the
+    browser's zone, so a member in Wallis-et-Futuna (UTC+12) read the care date a day late."""
+    care_date = today - timedelta(days=3)
+    request_id = file_via_api(
+        http_api,
+        member.headers,
+        a_reimbursement(member.member_id, care_date.isoformat()),
+        with_file=True,
+    )
+    page = open_page(timezone_id="Pacific/Wallis").page
+    sign_in(page, member.username, member.password)
+    page.goto(f"/#/suivi/{request_id}")
+    page.locator(".detail").get_by_text("Voir le rappel de ma demande").click()
+    recall = page.locator(".detail dl.rappel")
+    shown = recall.locator("dt", has_text="Date des soins").locator(
+        "xpath=following-sibling::dd[1]"
+    )
+    months = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+              "septembre", "octobre", "novembre", "décembre"]  # fmt: skip
+    said = f"{care_date.day} {months[care_date.month - 1]} {care_date.year}"
+    expect(shown).to_have_text(said)

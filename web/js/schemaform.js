@@ -2,7 +2,7 @@
 // property, labelled with its `title`, hinted with its `description`, a list of choices for an
 // enum (labels from `x-enum-labels`), a date picker for `format: date`, a group for an object.
 // No form is written per type: a new type in the catalogue gets its form from its schema.
-import { h, uid } from "./dom.js";
+import { h, uid, formatDate } from "./dom.js";
 
 function resolve(schema, root) {
   if (schema && schema.$ref) {
@@ -147,7 +147,7 @@ export function recallList(data, schema, root = schema) {
     } else {
       const labels = resolved["x-enum-labels"] || {};
       shown = labels[value]
-        || (resolved.format === "date" ? new Date(`${value}T12:00:00Z`).toLocaleDateString("fr-FR")
+        || (resolved.format === "date" ? formatDate(value) // the day filed, wherever the browser is
           : isAmount(resolved) ? formatAmount(value) : String(value));
     }
     list.append(h("dt", {}, label), h("dd", {}, shown));
