@@ -220,3 +220,36 @@ def test_every_screen_of_a_member_reads_at_320_px_without_scrolling_sideways(
         wider[name] = page.evaluate(_STICKING_OUT)
     too_wide = {name: out for name, out in wider.items() if out}
     assert not too_wide, "\n".join(f"{name}: {out}" for name, out in too_wide.items())
+
+
+# Every computed property of two elements that differs, colours aside.
+_DIFFERENT_BUT_COLOUR = """([a, b]) => {
+    const one = getComputedStyle(a), other = getComputedStyle(b);
+    return [...one].filter(p => !/color|background|caret|outline|fill|stroke/.test(p)
+        && one.getPropertyValue(p) !== other.getPropertyValue(p));
+}"""
+
+
+def test_the_request_shown_is_marked_in_the_timeline_by_more_than_a_colour(
+    open_page: Any, member: Any, http_api: str, today: date
+) -> None:
+    """WCAG 1.4.1: the request whose detail is shown differed from the others in the history
+    by its border's and background's colours alone."""
+    care_date = (today - timedelta(days=4)).isoformat()
+    shown, other = (
+        file_via_api(
+            http_api, member.headers, a_reimbursement(member.member_id, care_date), with_file=True
+        )
+        for _ in range(2)
+    )
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto(f"/#/suivi/{shown}")
+    current = page.locator(f'.frise a[data-request="{shown}"]')
+    expect(current).to_have_attribute("aria-current", "true")
+    page.mouse.move(0, 0)  # no hover on either
+    handles = [
+        current.element_handle(),
+        page.locator(f'.frise a[data-request="{other}"]').element_handle(),
+    ]
+    assert page.evaluate(_DIFFERENT_BUT_COLOUR, handles)
