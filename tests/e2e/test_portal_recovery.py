@@ -379,3 +379,48 @@ def test_voir_plus_adds_each_page_of_the_access_log_once(
     page.wait_for_timeout(1000)  # a second page, if any, would have been added by now
     assert len(pages) == 1, pages
     expect(entries).to_have_count(25)
+
+
+def test_the_focus_stays_where_the_member_acted_after_saving_or_a_refusal(
+    open_page: Any, member: Any, http_api: str, today: date
+) -> None:
+    """A form's button is disabled while its submission runs, and Chromium drops the focus of a
+    disabled button to the page: after « Enregistrer » (preferences) the keyboard started again
+    from the top of the page; so after a withdrawal refused."""
+    care_date = (today - timedelta(days=3)).isoformat()
+    request_id = file_via_api(
+        http_api, member.headers, a_reimbursement(member.member_id, care_date), with_file=True
+    )
+    watched = open_page()
+    page = watched.page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/preferences")
+    sms = page.get_by_label("Être prévenu(e) par SMS (jamais la nuit)")
+    sms.focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    save = page.get_by_role("button", name="Enregistrer")
+    expect(save).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("form [role=status]")).to_have_text("Vos préférences sont enregistrées.")
+    expect(save).to_be_focused()
+    assert api_get(http_api, member.headers, "/me/preferences")["sms"] is True
+
+    page.goto(f"/#/suivi/{request_id}")
+    detail = page.locator(".detail")
+    page.route(
+        re.compile(rf".*/requests/{request_id}/withdrawal$"),
+        lambda route: route.fulfill(
+            status=503,
+            content_type="application/json",
+            body='{"error": {"code": "unavailable", "message": "Service indisponible."}}',
+        ),
+    )
+    detail.get_by_role("button", name="Retirer ma demande").click()
+    confirm = detail.get_by_role("button", name="Confirmer le retrait")
+    expect(confirm).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator(".bandeau-erreur")).to_contain_text("Service indisponible.")
+    watched.problems.clear()  # the unhandled rejection is the portal's own error path
+    expect(confirm).to_be_focused()

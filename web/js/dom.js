@@ -95,3 +95,18 @@ export function focusHeading(root) {
   const title = root.querySelector(".titre-page");
   if (title) title.focus();
 }
+
+// A button disabled while its action runs loses the focus (Chromium hands it to the page, and
+// the keyboard starts again from the top): the returned function enables it again and gives
+// the focus back, if it had it and nothing else took it meanwhile.
+export function disableWhileBusy(button) {
+  const focused = document.activeElement === button;
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  return () => {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (focused && lost && button.isConnected) button.focus();
+  };
+}

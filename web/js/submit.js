@@ -3,6 +3,7 @@
 // (the next one is another démarche); uploaded files are reused while the chosen files stay
 // the same, so a retry sends the same body.
 import { clearErrors, showErrors } from "./errors.js";
+import { disableWhileBusy } from "./dom.js";
 
 export function newKey() {
   return crypto.randomUUID();
@@ -16,10 +17,7 @@ export function guard(form, run) {
     event.preventDefault();
     if (pending) return;
     const submit = button();
-    if (submit) {
-      submit.disabled = true;
-      submit.setAttribute("aria-busy", "true");
-    }
+    const enable = submit ? disableWhileBusy(submit) : () => {};
     form.setAttribute("aria-busy", "true");
     clearErrors(form);
     pending = (async () => {
@@ -38,10 +36,7 @@ export function guard(form, run) {
       } finally {
         pending = null;
         form.removeAttribute("aria-busy");
-        if (submit) {
-          submit.disabled = false;
-          submit.removeAttribute("aria-busy");
-        }
+        enable();
       }
     })();
   });

@@ -1,7 +1,7 @@
 // « Mes données personnelles »: who at Génération consulted or acted on the member's file
 // (`GET /me/access-log`: the service, never the agent), and a copy of all they hold here
 // (`POST /me/exports`, then `GET /me/exports/{id}` until the archive is ready).
-import { h, heading, replace, announce, formatDateTime } from "../dom.js";
+import { h, heading, replace, announce, formatDateTime, disableWhileBusy } from "../dom.js";
 import { get, post, getCatalog } from "../api.js";
 import { guard } from "../submit.js";
 
@@ -31,16 +31,14 @@ export async function renderDonnees(main) {
   more.addEventListener("click", async () => {
     if (morePending || !cursor) return;
     morePending = true;
-    more.disabled = true;
-    more.setAttribute("aria-busy", "true");
+    const enable = disableWhileBusy(more);
     const before = entries.children.length;
     let added;
     try {
       added = await load();
     } finally {
       morePending = false;
-      more.disabled = false;
-      more.removeAttribute("aria-busy");
+      enable();
     }
     announce(`${added} consultation${added > 1 ? "s" : ""} de plus.`);
     const first = entries.children[before];

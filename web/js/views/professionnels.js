@@ -1,6 +1,6 @@
 // The partner search: a specialty, a postal code and, if the member wants, a radius; nearest
 // first, « Voir plus » with the cursor.
-import { h, heading, replace, uid, announce } from "../dom.js";
+import { h, heading, replace, uid, announce, disableWhileBusy } from "../dom.js";
 import { get, getCatalog } from "../api.js";
 import { guard } from "../submit.js";
 
@@ -52,15 +52,13 @@ export async function renderProfessionnels(main) {
     if (morePending || !cursor) return;
     const asked = searches;
     morePending = true;
-    more.disabled = true;
-    more.setAttribute("aria-busy", "true");
+    const enable = disableWhileBusy(more);
     try {
       const page = await get("/professionals", { cursor });
       if (asked === searches) show(page, false);
     } finally {
       morePending = false;
-      more.disabled = false;
-      more.removeAttribute("aria-busy");
+      enable();
     }
   });
 }

@@ -1,6 +1,6 @@
 // « Le suivi des demandes »: the history by month on the left (state icons of the catalogue,
 // status and type filters, « Voir plus » with the cursor), a request's detail on the right.
-import { h, heading, replace, uid, announce, formatDate, formatDateTime, formatMonth, formatSize, beneficiaryNames } from "../dom.js";
+import { h, heading, replace, uid, announce, disableWhileBusy, formatDate, formatDateTime, formatMonth, formatSize, beneficiaryNames } from "../dom.js";
 import { get, post, getCatalog, statusOf } from "../api.js";
 import { recallList } from "../schemaform.js";
 import { fileField } from "../uploads.js";
@@ -85,15 +85,13 @@ async function buildLayout(main, catalog) {
   more.addEventListener("click", async () => {
     if (morePending || !cursor) return;
     morePending = true;
-    more.disabled = true;
-    more.setAttribute("aria-busy", "true");
+    const enable = disableWhileBusy(more);
     const before = timeline.querySelectorAll("a").length;
     try {
       if (!(await load(false))) return;
     } finally {
       morePending = false;
-      more.disabled = false;
-      more.removeAttribute("aria-busy");
+      enable();
     }
     const first = timeline.querySelectorAll("a")[before];
     if (first) first.focus();
@@ -220,12 +218,12 @@ function actions(detail, request, catalog) {
       announce("Confirmez le retrait de votre demande : elle ne sera pas traitée.");
     });
     confirm.addEventListener("click", async () => {
-      confirm.disabled = true;
+      const enable = disableWhileBusy(confirm);
       let updated;
       try {
         updated = await post(`/requests/${request.request_id}/withdrawal`, {});
       } finally {
-        confirm.disabled = false; // failed (said by the page's banner): the member may try again
+        enable(); // failed (said by the page's banner): the member may try again
       }
       renderDetail(detail, updated, catalog);
       announce("Votre demande est retirée.");
