@@ -230,5 +230,6 @@ def test_the_recall_shows_the_date_filed_wherever_the_member_is(
     )
     months = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
               "septembre", "octobre", "novembre", "décembre"]  # fmt: skip
-    said = f"{care_date.day} {months[care_date.month - 1]} {care_date.year}"
+    day = "1er" if care_date.day == 1 else str(care_date.day)
+    said = f"{day} {months[care_date.month - 1]} {care_date.year}"
     expect(shown).to_have_text(said)

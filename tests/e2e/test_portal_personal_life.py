@@ -4,6 +4,7 @@ contact form filed, the type of a complaint. Each failed before its fix."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -109,5 +110,21 @@ def test_a_complaints_answer_is_due_on_its_last_day_as_its_letter_says(
     page.goto(f"/#/suivi/{request_id}")
     due = page.locator(".detail dl.resume dt", has_text="Réponse attendue")
     expect(due).to_have_text("Réponse attendue au plus tard le")
-    written = f"{due_on.day} {MONTHS[due_on.month - 1]} {due_on.year}"
+    day = "1er" if due_on.day == 1 else str(due_on.day)  # as the letters write it
+    written = f"{day} {MONTHS[due_on.month - 1]} {due_on.year}"
     expect(due.locator("xpath=following-sibling::dd[1]")).to_have_text(written)
+
+
+def test_the_first_of_a_month_reads_1er_as_in_the_letters(
+    open_page: Any, member_with_a_child_of_25: Any
+) -> None:
+    """« depuis le 1 janvier 2019 », « né(e) le 1 novembre 2001 »: the letters write « 1er »
+    (`letters/french.py`), the portal wrote the bare number."""
+    member = member_with_a_child_of_25
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/informations")
+    expect(page.locator("main")).to_contain_text("depuis le 1er janvier 2019")
+    page.goto("/#/demarches/vie.prolongation_droits_enfant")
+    born = page.locator('fieldset[data-field="beneficiary_ids"] label', has_text="Inès Martin")
+    expect(born).to_contain_text(re.compile(r"né\(e\) le 1er \w+ \d{4}$"))

@@ -50,10 +50,17 @@ export function announce(message) {
 }
 
 const PARIS = "Europe/Paris";
+
+// « 1er mars 2027 », as the letters write it (`letters/french.py`), not « 1 mars 2027 ».
+function french(date, options) {
+  return new Intl.DateTimeFormat("fr-FR", { timeZone: PARIS, ...options }).formatToParts(date)
+    .map((part) => (part.type === "day" && part.value === "1" ? "1er" : part.value)).join("");
+}
+
 export function formatDate(value) {
   if (!value) return "";
   const date = value.length === 10 ? new Date(`${value}T12:00:00Z`) : new Date(value);
-  return date.toLocaleDateString("fr-FR", { timeZone: PARIS, day: "numeric", month: "long", year: "numeric" });
+  return french(date, { day: "numeric", month: "long", year: "numeric" });
 }
 
 // Today's date in Paris, as the API counts days and ages: [year, month, day]. Not the UTC date
@@ -66,9 +73,7 @@ export function parisToday() {
 }
 
 export function formatDateTime(value) {
-  return new Date(value).toLocaleString("fr-FR", {
-    timeZone: PARIS, day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit",
-  });
+  return french(new Date(value), { day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit" });
 }
 
 export function formatMonth(month) {
