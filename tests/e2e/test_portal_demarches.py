@@ -9,6 +9,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 from portal_pages import (
+    PDF,
     a_pdf,
     a_reimbursement,
     api_get,
@@ -233,3 +234,43 @@ def test_the_recall_shows_the_date_filed_wherever_the_member_is(
     day = "1er" if care_date.day == 1 else str(care_date.day)
     said = f"{day} {months[care_date.month - 1]} {care_date.year}"
     expect(shown).to_have_text(said)
+
+
+def test_a_chosen_file_can_be_taken_back_before_sending(
+    open_page: Any, member: Any, http_api: str
+) -> None:
+    """A file input lets a member choose files, never take one back (Chromium keeps the choice
+    when the picker is cancelled): a file refused for its size could not be left out but by
+    choosing all the others again, and an optional attachment chosen by mistake not at all."""
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/demarches/vie.autre")
+    choose_beneficiary(page)
+    page.get_by_label("Décrivez votre demande").fill("Voici mon attestation d'employeur.")
+    files = page.locator('[data-field="upload_ids"]')
+    big = {"name": "gros.pdf", "mimeType": "application/pdf", "buffer": PDF + b"0" * 5_300_000}
+    files.locator("input[type=file]").set_input_files([a_pdf("attestation.pdf"), big])
+    chosen = files.locator(".progressions li")
+    expect(chosen).to_have_count(2)
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    expect(files.locator(".erreur")).to_be_visible()  # 5 Mo au plus
+    files.get_by_role("button", name="Retirer gros.pdf").click()
+    expect(chosen).to_have_count(1)
+    expect(chosen).to_contain_text("attestation.pdf")
+    expect(files.get_by_role("button", name="Retirer attestation.pdf")).to_be_focused()
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    request_id = request_id_after_filing(page)
+    filed = api_get(http_api, member.headers, f"/requests/{request_id}")
+    assert [a["filename"] for a in filed["attachments"]] == ["attestation.pdf"]
+
+    page.get_by_role("link", name="Effectuer une autre démarche").click()
+    page.get_by_role("link", name="Transmission ou obtention d’autres informations").click()
+    choose_beneficiary(page)
+    page.get_by_label("Décrivez votre demande").fill("Pouvez-vous m'envoyer mon échéancier ?")
+    files.locator("input[type=file]").set_input_files([a_pdf("sans-rapport.pdf")])
+    files.get_by_role("button", name="Retirer sans-rapport.pdf").click()
+    expect(chosen).to_have_count(0)
+    expect(files.locator("input[type=file]")).to_be_focused()
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    request_id = request_id_after_filing(page)
+    assert api_get(http_api, member.headers, f"/requests/{request_id}")["attachments"] == []

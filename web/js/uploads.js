@@ -1,7 +1,7 @@
 // Files: `POST /uploads` gives a presigned POST (its policy fixes the key, the type and the
 // size), then the browser sends the file straight to the bucket. XMLHttpRequest, because only
 // it reports upload progress.
-import { h, uid, formatSize } from "./dom.js";
+import { h, uid, formatSize, announce } from "./dom.js";
 import { post } from "./api.js";
 
 export const ACCEPTED = "application/pdf,image/jpeg,image/png,image/gif";
@@ -13,7 +13,9 @@ export function withFileNames(message) {
   return String(message).replace(/\b[0-9A-Z]{26}\b/g, (id) => (names.has(id) ? `« ${names.get(id)} »` : id));
 }
 
-// A file field with its progress list: returns {element, input, files(), upload()}.
+// A file field with its list: each file chosen, with its progress bar, its state and a
+// « Retirer » button (a file input lets one choose files, never take one back). Returns
+// {element, input, upload()}.
 export function fileField({ name, label, required = false, hint }) {
   const id = uid("fichiers");
   const hintId = `${id}-aide`;
@@ -22,6 +24,29 @@ export function fileField({ name, label, required = false, hint }) {
     "aria-describedby": hintId, "aria-required": required ? "true" : null,
   });
   const progress = h("ul", { class: "progressions", "aria-live": "polite" });
+  let rows = [];
+  function list() {
+    rows = Array.from(input.files || []).map((file, index) => {
+      const bar = h("progress", { max: "100", value: "0", "aria-label": `Envoi de ${file.name}` });
+      const status = h("span", { class: "etat" }, "en attente");
+      const remove = h("button", { type: "button", class: "lien", "aria-label": `Retirer ${file.name}`,
+        onclick: () => take(index) }, "Retirer");
+      return { file, bar, status, remove, item: h("li", {}, h("span", { class: "nom" }, `${file.name} (${formatSize(file.size)})`), " ", bar, " ", status, " ", remove) };
+    });
+    progress.replaceChildren(...rows.map((r) => r.item));
+  }
+  // The choice without one file: the next file's « Retirer » takes the focus, or the input.
+  function take(index) {
+    const kept = new DataTransfer();
+    rows.forEach((r, i) => { if (i !== index) kept.items.add(r.file); });
+    const name = rows[index].file.name;
+    input.files = kept.files;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    const next = rows[Math.min(index, rows.length - 1)];
+    (next ? next.remove : input).focus();
+    announce(`${name} est retiré.`);
+  }
+  input.addEventListener("change", list);
   const element = h("div", { class: "champ", dataset: { field: name } },
     h("label", { for: id }, label, required ? h("span", { class: "obligatoire" }, " (obligatoire)") : null),
     h("p", { class: "aide", id: hintId }, hint || "PDF, JPEG, PNG ou GIF ; 5 Mo au plus par fichier, 5 fichiers et 15 Mo en tout."),
@@ -32,21 +57,24 @@ export function fileField({ name, label, required = false, hint }) {
     element,
     input,
     async upload() {
-      const files = Array.from(input.files || []);
-      progress.replaceChildren();
-      const ids = [];
-      for (const file of files) ids.push(await uploadOne(file, progress));
-      return ids;
+      const sending = rows;
+      for (const row of sending) {
+        row.bar.value = 0;
+        row.status.textContent = "en attente";
+        row.remove.disabled = true; // the choice sent is the one shown
+      }
+      try {
+        const ids = [];
+        for (const row of sending) ids.push(await uploadOne(row));
+        return ids;
+      } finally {
+        for (const row of sending) row.remove.disabled = false;
+      }
     },
   };
 }
 
-async function uploadOne(file, list) {
-  const bar = h("progress", { max: "100", value: "0" });
-  const status = h("span", { class: "etat" }, "en attente");
-  const item = h("li", {}, h("span", { class: "nom" }, `${file.name} (${formatSize(file.size)})`), " ", bar, " ", status);
-  bar.setAttribute("aria-label", `Envoi de ${file.name}`);
-  list.append(item);
+async function uploadOne({ file, bar, status }) {
   let ticket;
   try {
     ticket = await post("/uploads", {
