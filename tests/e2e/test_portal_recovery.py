@@ -424,3 +424,35 @@ def test_the_focus_stays_where_the_member_acted_after_saving_or_a_refusal(
     expect(page.locator(".bandeau-erreur")).to_contain_text("Service indisponible.")
     watched.problems.clear()  # the unhandled rejection is the portal's own error path
     expect(confirm).to_be_focused()
+
+
+def test_a_failure_said_at_the_top_goes_once_the_member_acts_again(
+    open_page: Any, member: Any, http_api: str
+) -> None:
+    """A withdrawal refused once, then confirmed again: the detail said « Retirée » under the
+    first attempt's « Le service ne répond pas », still at the top of the page."""
+    request_id = file_via_api(http_api, member.headers, _other(member.member_id))
+    watched = open_page()
+    page = watched.page
+    sign_in(page, member.username, member.password)
+    page.goto(f"/#/suivi/{request_id}")
+    failures = {"left": 1}
+
+    def once(route: Route) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/withdrawal$"), once)
+    detail = page.locator(".detail")
+    detail.get_by_role("button", name="Retirer ma demande").click()
+    confirm = detail.get_by_role("button", name="Confirmer le retrait")
+    confirm.click()
+    banner = page.locator(".bandeau-erreur")
+    expect(banner).to_contain_text("Le service ne répond pas")
+    watched.problems.clear()  # the unhandled rejection is the portal's own error path
+    confirm.click()
+    expect(detail.locator("dl.resume")).to_contain_text("Retirée")
+    expect(banner).to_have_count(0)

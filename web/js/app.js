@@ -123,7 +123,15 @@ function showFailure(error) {
   focusHeading(main);
 }
 
-// An action outside a form (a download, a withdrawal) that fails says so, in an alert.
+// An action outside a form (a download, a withdrawal) that fails says so, in an alert, until
+// the member acts again: a failure said above a withdrawal that went through on a second try
+// would contradict the page.
+document.addEventListener("click", (event) => {
+  if (event.target.closest && event.target.closest("button, a")) {
+    const old = document.querySelector(".bandeau-erreur");
+    if (old) old.remove();
+  }
+}, true);
 window.addEventListener("unhandledrejection", (event) => {
   const old = document.querySelector(".bandeau-erreur");
   if (old) old.remove();
