@@ -50,6 +50,17 @@ def sla_watch(event: Any) -> None:
         watch()
 
 
+# The files whose retention ended (docs/retention.md), out of the daily watch: a national day
+# of purges takes hours. Each run works until a minute of its timeout (.chalice/config.json)
+# is left, the next resumes; one run at a time (infra/chalice-merge.yaml).
+@app.schedule(Rate(15, unit=Rate.MINUTES), name="retention_purge")
+def retention_purge(event: Any) -> None:
+    from chalicelib.routing.retention import purge
+
+    context = event.context
+    purge(lambda: context.get_remaining_time_in_millis() / 1000)
+
+
 @app.on_sqs_message(queue="notifications", batch_size=10, name="notifications")
 def notifications(event: Any) -> dict[str, Any]:
     from chalicelib.routing.notifications import handle_notifications

@@ -18,7 +18,7 @@ from chalicelib.domain import clock
 CLOSED_REQUEST_YEARS = 5  # Code civil art. 2224: five years to bring a claim
 ATTACHMENTS_AFTER_CLOSING = timedelta(days=90)
 PURGE_ENTRY_KEPT = timedelta(days=30)  # a purge carried out stays visible a month, then TTL
-FIRST_CATCH_UP = timedelta(days=31)  # with no day done yet, the watch looks this far back
+FIRST_CATCH_UP = timedelta(days=31)  # with no day done yet, the purge looks this far back
 ATTACHMENTS_PURGED_LABEL = "Pièces jointes supprimées : leur durée de conservation est écoulée"
 
 
@@ -39,20 +39,21 @@ def request_expires(closed_at: datetime) -> datetime:
 
 
 def attachments_purge_day(closed_at: datetime) -> date:
-    """The Paris day the daily watch deletes a closed request's attachments: 90 days after the
+    """The Paris day the retention purge deletes a closed request's attachments: 90 days after the
     Paris day it closed (calendar days: 90 × 24 hours from a summer night lands on the 89th
     once winter time has come)."""
     return clock.paris_date(closed_at) + ATTACHMENTS_AFTER_CLOSING
 
 
 def letters_purge_day(closed_at: datetime) -> date:
-    """The Paris day the daily watch deletes a closed request's letters' PDFs."""
+    """The Paris day the retention purge deletes a closed request's letters' PDFs."""
     return letters_purge_day_of(request_expires(closed_at))
 
 
 def letters_purge_day_of(expires_at: datetime) -> date:
-    """The day after the Paris day their items expire, never that day: the watch runs in the
-    morning, and a letter listed until its very moment must still download until then."""
+    """The day after the Paris day their items expire, never that day: the purge runs from the
+    day's first minutes, and a letter listed until its very moment must still download until
+    then."""
     return clock.paris_date(expires_at) + timedelta(days=1)
 
 
@@ -68,7 +69,7 @@ def expired(expires_at: Decimal | int | None, now: datetime) -> bool:
 
 
 def days_to_purge(last_done: date | None, today: date) -> list[date]:
-    """The days the watch carries out, oldest first: every day after the last one it finished,
+    """The days the purge carries out, oldest first: every day after the last one it finished,
     through today (a missed run is caught up by the next), or the last month on a first run."""
     first = last_done + timedelta(days=1) if last_done else today - FIRST_CATCH_UP
     return [first + timedelta(days=n) for n in range((today - first).days + 1)]

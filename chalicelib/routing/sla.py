@@ -2,8 +2,8 @@
 ouvrables go to the head of the complaints service's work list, and requests whose question
 went unanswered past its deadline go back to the head of their service's open list; members
 whose answer is due in 7 days are reminded (through the notifications queue); yesterday's audit
-chain is verified (metric `AuditChainBroken`, alarmed on); the files whose retention ended are
-deleted (`docs/retention.md`)."""
+chain is verified (metric `AuditChainBroken`, alarmed on). The files whose retention ended are
+not the watch's: a national day of them takes hours (`routing/retention.py`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from chalicelib.domain import clock
 from chalicelib.services.audit import watch_chain
 from chalicelib.services.dialogue import watch_unanswered
 from chalicelib.services.notifications import remind_before_deadlines
-from chalicelib.services.retention import purge_due
 from chalicelib.services.sweeping import watch_deadlines
 from chalicelib.store.unit_of_work import unit_of_work
 
@@ -24,6 +23,5 @@ def watch(now: datetime | None = None) -> int:
     watch_unanswered(unit_of_work(), moment)
     remind_before_deadlines(unit_of_work(), moment)
     at_risk = watch_deadlines(unit_of_work(), moment)
-    purge_due(unit_of_work(), moment)  # docs/retention.md: files whose day has come
     watch_chain(unit_of_work(), moment)  # last: a failure here stops none of the above
     return at_risk

@@ -179,7 +179,7 @@ PURGE = "PURGE#"
 
 
 def purge_partition(day: str) -> str:
-    """What the daily watch deletes on a Paris day (YYYY-MM-DD): one Query a day."""
+    """What the retention purge deletes on a Paris day (YYYY-MM-DD), read page by page."""
     return f"{PURGE}{day}"
 
 
@@ -189,7 +189,7 @@ def purge_key(day: str, member_id: str, request_id: str, what: str) -> dict[str,
 
 
 def purge_progress_key() -> dict[str, str]:
-    """The last day whose deletions the daily watch finished: the next run starts after it."""
+    """The last day whose deletions the retention purge finished: a run starts after it."""
     return {"pk": "RETENTION", "sk": "PURGED_THROUGH"}
 
 

@@ -1,17 +1,18 @@
 """Retention in the store (`docs/retention.md`): what a request's closing writes beside it, and
-the purge schedule the daily watch carries out.
+the purge schedule the retention purge carries out (`services/retention.py`).
 
 At closing (processed or withdrawn), in the same transaction as the request's own update:
 its letters' items (`DOC#`) and guards (`LETTER#`) get the request's TTL (closing + 5 years),
 the full IBAN a bank-details request held is deleted, and one purge entry per kind of file is
 put under the Paris day it falls due (`PURGE#<day>`): the attachments' (90 days) and the
-letters' PDFs (5 years). S3 cannot count an object's age from an event of ours, so the watch
-deletes those files on their day, and the bucket's lifecycle rules are the backstop.
+letters' PDFs (5 years). S3 cannot count an object's age from an event of ours, so the
+retention purge deletes those files on their day, and the bucket's lifecycle rules are the backstop.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -132,31 +133,46 @@ def closing(record: RequestRecord, now: datetime) -> tuple[dict[str, Any], list[
     return assign, operations
 
 
-class PurgeSchedule:
-    """`PURGE#<day>` entries and how far the watch got; the request's trace of a purge."""
+# Entries read by one Query (before the done ones are left out): about 250 KB, well under a
+# page's 1 MB. A day's done entries are read again, and left out, by a run that resumes it.
+PAGE = 1000
 
-    def due(self, day: date) -> list[PurgeEntry]:
-        """The entries of `day` not carried out yet."""
-        found = query_all(
-            TableName=table(),
-            KeyConditionExpression="pk = :pk",
-            FilterExpression="attribute_not_exists(done_at)",
-            ExpressionAttributeValues=serialize({":pk": keys.purge_partition(day.isoformat())}),
-            ConsistentRead=True,
-        )
-        return [
-            PurgeEntry(
-                day=day.isoformat(),
-                member_id=str(item["member_id"]),
-                request_id=str(item["request_id"]),
-                what=Purged(item["what"]),
-                prefixes=tuple(str(p) for p in item["prefixes"]),
-            )
-            for item in found
-        ]
+
+def _entry(day: date, item: dict[str, Any]) -> PurgeEntry:
+    return PurgeEntry(
+        day=day.isoformat(),
+        member_id=str(item["member_id"]),
+        request_id=str(item["request_id"]),
+        what=Purged(item["what"]),
+        prefixes=tuple(str(p) for p in item["prefixes"]),
+    )
+
+
+class PurgeSchedule:
+    """`PURGE#<day>` entries and how far the purges got; the request's trace of a purge."""
+
+    def pages_due(self, day: date) -> Iterator[list[PurgeEntry]]:
+        """The entries of `day` not carried out yet, a page at a time (`PAGE` entries read, the
+        done ones left out): a national day holds about 170,000, never all held at once. Each
+        page is read when the one before has been dealt with, after its last key: entries
+        marked done meanwhile keep their place."""
+        request: dict[str, Any] = {
+            "TableName": table(),
+            "KeyConditionExpression": "pk = :pk",
+            "FilterExpression": "attribute_not_exists(done_at)",
+            "ExpressionAttributeValues": serialize({":pk": keys.purge_partition(day.isoformat())}),
+            "ConsistentRead": True,
+            "Limit": PAGE,
+        }
+        while True:
+            page = dynamodb().query(**request)
+            yield [_entry(day, deserialize(item)) for item in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def carried_out(self, entry: PurgeEntry, now: datetime) -> None:
-        """Marked done (the watch's role deletes no item): TTL removes it a month later."""
+        """Marked done (the purge's role deletes no item): TTL removes it a month later."""
         dynamodb().update_item(
             TableName=table(),
             Key=serialize(

@@ -455,7 +455,7 @@ def test_the_daily_watch_says_a_broken_chain_in_its_metric(
 ) -> None:
     from chalicelib.routing import sla
 
-    for other in ("watch_unanswered", "remind_before_deadlines", "watch_deadlines", "purge_due"):
+    for other in ("watch_unanswered", "remind_before_deadlines", "watch_deadlines"):
         monkeypatch.setattr(sla, other, lambda *args: 0)  # this day only: nothing else moves
     day = _chain_on(date(2020, 1, 6), 3)
     next_morning = datetime(2020, 1, 7, 6, tzinfo=UTC)
@@ -472,6 +472,46 @@ def test_the_daily_watch_says_a_broken_chain_in_its_metric(
     out = capsys.readouterr().out
     assert _metric(out, "AuditChainBroken") == 1
     assert f"audit chain {day}#{SHARD:02d} broken at 2" in out
+
+
+def test_the_daily_watch_checks_the_audit_chain_whatever_purges_are_due(
+    local_stack: LocalStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watch (30 s) carried out every purge due before its audit check: a national day's
+    purges take hours, the watch timed out every morning and never checked yesterday's chain.
+    The purges are their own function's now (`retention_purge`): one due today, which would
+    take longer than the watch may run, neither holds the check back nor is touched."""
+    from chalicelib.routing import sla
+    from chalicelib.services import retention as purging
+
+    for other in ("watch_unanswered", "remind_before_deadlines", "watch_deadlines"):
+        monkeypatch.setattr(sla, other, lambda *args: 0)  # this day only: nothing else moves
+
+    def out_of_time(*args: Any) -> None:
+        raise TimeoutError("Task timed out after 30.00 seconds")  # as Lambda ends the watch
+
+    monkeypatch.setattr(purging, "carry_out", out_of_time)
+    _chain_on(date(2020, 1, 13), 2)
+    next_morning = datetime(2020, 1, 14, 6, tzinfo=UTC)
+    dynamodb, table = local_stack.client("dynamodb"), local_stack.outputs["TableName"]
+    entry = keys.purge_key("2020-01-14", "0099000001", "01HPURGEWATCH00000000000001", "letters")
+    dynamodb.put_item(TableName=table, Item={
+        **{k: {"S": v} for k, v in entry.items()}, "entity": {"S": "purge"},
+        "member_id": {"S": "0099000001"}, "request_id": {"S": "01HPURGEWATCH00000000000001"},
+        "what": {"S": "letters"}, "prefixes": {"L": [{"S": "documents/0099000001/2020-01/x.pdf"}]},
+    })  # fmt: skip
+    progress = {k: {"S": v} for k, v in keys.purge_progress_key().items()}
+    dynamodb.put_item(TableName=table, Item={**progress, "day": {"S": "2020-01-13"}})
+    capsys.readouterr()
+    try:
+        sla.watch(next_morning)
+        still = dynamodb.get_item(TableName=table, Key={k: {"S": v} for k, v in entry.items()})
+        through = dynamodb.get_item(TableName=table, Key=progress)["Item"]["day"]["S"]
+    finally:
+        dynamodb.delete_item(TableName=table, Key=progress)
+        dynamodb.delete_item(TableName=table, Key={k: {"S": v} for k, v in entry.items()})
+    assert _metric(capsys.readouterr().out, "AuditChainBroken") == 0  # checked: intact
+    assert "done_at" not in still["Item"] and through == "2020-01-13"  # the purge's to do
 
 
 def _metric(out: str, name: str) -> float:

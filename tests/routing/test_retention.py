@@ -55,15 +55,35 @@ def _attachments_prefix(who: SignedIn, request_id: str) -> str:
     return keys.attachments_prefix(who.member_id, month_of(request_id), request_id)
 
 
+class _Context:
+    """Lambda's context as the runtime hands it to a scheduled function: its time left."""
+
+    def __init__(self, millis: int) -> None:
+        self.millis = millis
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.millis
+
+
+def _scheduled_event() -> dict[str, Any]:
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as client:
+        event: dict[str, Any] = client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+        )
+    return event
+
+
 @pytest.fixture
 def watch_on(local_stack: LocalStack) -> Iterator[Callable[..., None]]:
-    """The daily watch's purges (`services.retention.purge_due`, its retention part) run at
-    08:00 Paris on a day, having finished through the day before (or through
-    `finished_through`: a missed run). The suite's other tests run the watch at their own
-    dates, so each test says where it starts, and leaves no progress behind. Not the whole
-    watch: months or years ahead, every question and complaint the suite left open is overdue
-    and the watch would work through all of them (that the watch purges is
-    `test_the_daily_watch_carries_out_the_days_purges`)."""
+    """The retention purge (`services.retention.purge_due`) run at 08:00 Paris on a day, with
+    all the time it needs, having finished through the day before (or through
+    `finished_through`: missed runs). The suite's other tests run at their own dates, so each
+    test says where it starts, and leaves no progress behind. (That the scheduled function
+    runs it is `test_the_scheduled_purge_carries_out_the_days_purges_not_the_daily_watch`.)"""
     from chalicelib.services.retention import purge_due
     from chalicelib.store.unit_of_work import unit_of_work
 
@@ -80,7 +100,7 @@ def watch_on(local_stack: LocalStack) -> Iterator[Callable[..., None]]:
     dynamodb.delete_item(TableName=table, Key=progress)
 
 
-def test_the_daily_watch_carries_out_the_days_purges(
+def test_the_scheduled_purge_carries_out_the_days_purges_not_the_daily_watch(
     api: Api,
     pump: QueuePump,
     local_stack: LocalStack,
@@ -88,8 +108,10 @@ def test_the_daily_watch_carries_out_the_days_purges(
     agent: SignedIn,
     today: date,
 ) -> None:
-    """The scheduled watch (`routing/sla.watch`) purges what is due today: a closed request's
-    attachments' entry, aged to today (the test below ages the request itself)."""
+    """A closed request's attachments' entry, aged to today (the tests below age the request
+    itself): the daily watch (`routing/sla.watch`) leaves it, the scheduled `retention_purge`
+    (app.py, with Lambda's context) carries it out."""
+    from app import retention_purge
     from chalicelib.routing.sla import watch
 
     request_id = file_justificatif(api, alice, today)
@@ -106,12 +128,77 @@ def test_the_daily_watch_carries_out_the_days_purges(
     progress = {k: {"S": v} for k, v in keys.purge_progress_key().items()}
     yesterday = (clock.today() - DAY).isoformat()
     dynamodb.put_item(TableName=table, Item={**progress, "day": {"S": yesterday}})
+    prefix = _attachments_prefix(alice, request_id)
     try:
         watch()
+        assert versions(local_stack, prefix) != []  # not the watch's any more
+        retention_purge(_scheduled_event(), _Context(600_000))
     finally:
         dynamodb.delete_item(TableName=table, Key=progress)
-    assert versions(local_stack, _attachments_prefix(alice, request_id)) == []
+    assert versions(local_stack, prefix) == []
     assert api.get(f"/requests/{request_id}", alice).body["attachments"] == []
+
+
+def test_a_purge_run_short_of_time_stops_and_the_next_run_finishes_the_day_each_entry_once(
+    local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A national day is ~170,000 entries, hours of calls: a run carries out what its time
+    allows, a page of entries at a time, and leaves the day unfinished; the next run resumes
+    it. Small pages and batches here, so that a day of 7 entries spans several of each."""
+    from chalicelib.services import retention as purging
+    from chalicelib.store import retention as schedule
+    from chalicelib.store.unit_of_work import unit_of_work
+
+    monkeypatch.setattr(schedule, "PAGE", 3)
+    monkeypatch.setattr(purging, "BATCH", 2)
+    day = date(2019, 3, 12)  # no closing of the suite's falls due then
+    dynamodb, table = local_stack.client("dynamodb"), local_stack.outputs["TableName"]
+    s3, bucket = local_stack.client("s3"), local_stack.outputs["BucketName"]
+    pdfs = {}
+    for n in range(7):
+        member, request = f"00990000{n:02d}", f"01HPURGE0000000000000000{n:02d}"
+        pdf = keys.document_object(member, "2014-03", f"01HPURGEPDF00000000000000{n:02d}")
+        s3.put_object(Bucket=bucket, Key=pdf, Body=PDF_BYTES)
+        key = keys.purge_key(day.isoformat(), member, request, "letters")
+        item = {**key, "entity": "purge", "member_id": member, "request_id": request,
+                "what": "letters"}  # fmt: skip
+        dynamodb.put_item(
+            TableName=table,
+            Item={**{k: {"S": v} for k, v in item.items()}, "prefixes": {"L": [{"S": pdf}]}},
+        )
+        pdfs[key["sk"]] = pdf
+    carried: list[str] = []
+    original = purging.carry_out
+
+    def counted(uow: Any, entry: Any, now: datetime) -> None:
+        carried.append(f"{entry.member_id}#{entry.request_id}#{entry.what.value}")
+        original(uow, entry, now)
+
+    monkeypatch.setattr(purging, "carry_out", counted)
+    progress = {k: {"S": v} for k, v in keys.purge_progress_key().items()}
+    dynamodb.put_item(TableName=table, Item={**progress, "day": {"S": (day - DAY).isoformat()}})
+
+    def left() -> list[str]:
+        return sorted(sk for sk, pdf in pdfs.items() if versions(local_stack, pdf))
+
+    def purged_through() -> str:
+        return str(_item(local_stack, keys.purge_progress_key())["day"]["S"])  # type: ignore[index]
+
+    try:
+        # Two batches' worth of time, then 30 seconds: under the reserve, no batch starts.
+        times = iter([600.0, 600.0])
+        first = purging.purge_due(unit_of_work(), _paris(day), lambda: next(times, 30.0))
+        assert (first.done, first.failed, first.out_of_time) == (3, 0, True)  # page 1: 2 + 1
+        assert len(left()) == 4 and sorted(set(pdfs) - set(left())) == sorted(carried)
+        assert purged_through() == (day - DAY).isoformat()  # the day is not finished
+
+        second = purging.purge_due(unit_of_work(), _paris(day, 8) + timedelta(minutes=15))
+        assert (second.done, second.failed, second.out_of_time) == (4, 0, False)
+        assert left() == []
+        assert purged_through() == day.isoformat()
+        assert sorted(carried) == sorted(pdfs)  # each entry once, over the two runs
+    finally:
+        dynamodb.delete_item(TableName=table, Key=progress)
 
 
 def test_attachments_are_deleted_by_the_daily_watch_90_days_after_the_decision_and_not_before(

@@ -1060,8 +1060,8 @@ class FakeRetention:
         self.done: set[PurgeEntry] = set()
         self.through: date | None = None
 
-    def due(self, day: date) -> list[PurgeEntry]:
-        return [e for e in self.entries.get(day, []) if e not in self.done]
+    def pages_due(self, day: date) -> Iterator[list[PurgeEntry]]:
+        yield [e for e in self.entries.get(day, []) if e not in self.done]
 
     def carried_out(self, entry: PurgeEntry, now: datetime) -> None:
         self.done.add(entry)
