@@ -11,7 +11,8 @@ import pytest
 from chalicelib.store import keys
 from tests.infra.test_iam import _resources, table
 
-WRITERS = {"app", "router", "outbox_sweeper", "sla_watch"}  # plus every svc_<service>
+# Plus every svc_<service>; the retention purge dispatches a request's AttachmentsDeleted.
+WRITERS = {"app", "router", "outbox_sweeper", "sla_watch", "retention_purge"}
 AUDIT_ITEM = keys.audit_pk("2026-11-28", 3)  # a record of one of the day's chains
 AUDIT_HEAD = keys.audit_head_key("2026-11-28", 3)["pk"]
 MARK = "AUDITED#01JD0000000000000000000001"
@@ -70,7 +71,7 @@ def test_only_the_writers_append_to_the_audit_trail(roles: dict[str, Conditional
     assert marks == expected
     # The notifications still write their own records; the schedules only audit items.
     assert roles["notifications"].may("dynamodb:PutItem", MEMBER_ITEM)
-    for schedule in ("outbox_sweeper", "sla_watch"):
+    for schedule in ("outbox_sweeper", "sla_watch", "retention_purge"):
         assert not roles[schedule].may("dynamodb:PutItem", MEMBER_ITEM), schedule
 
 

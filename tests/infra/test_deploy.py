@@ -176,7 +176,7 @@ def _watched(alarm: dict[str, Any]) -> list[tuple[str, str, Any]]:
     ]
 
 
-@pytest.mark.parametrize("schedule", ["OutboxSweeper", "SlaWatch", "SmsMorning"])
+@pytest.mark.parametrize("schedule", ["OutboxSweeper", "SlaWatch", "SmsMorning", "RetentionPurge"])
 def test_a_failing_schedule_raises_an_alarm(prod_package: dict[str, Any], schedule: str) -> None:
     """A schedule has no queue, so no DLQ: nothing else says it failed (the daily watch's audit
     chain alarm stays quiet when the watch fails before checking it)."""
@@ -184,23 +184,49 @@ def test_a_failing_schedule_raises_an_alarm(prod_package: dict[str, Any], schedu
     assert ("AWS/Lambda", "Errors", [{"Ref": schedule}]) in watched
 
 
-def test_a_daily_watch_that_never_runs_raises_an_alarm(prod_package: dict[str, Any]) -> None:
-    invoked = [("AWS/Lambda", "Invocations", [{"Ref": "SlaWatch"}])]
+@pytest.mark.parametrize(("schedule", "every"), [("SlaWatch", 86400), ("RetentionPurge", 3600)])
+def test_a_schedule_that_never_runs_raises_an_alarm(
+    prod_package: dict[str, Any], schedule: str, every: int
+) -> None:
+    invoked = [("AWS/Lambda", "Invocations", [{"Ref": schedule}])]
     [alarm] = [a for a in _alarms(prod_package["app"]) if _watched(a) == invoked]
     assert (alarm["ComparisonOperator"], alarm["TreatMissingData"]) == (
         "LessThanThreshold",
         "breaching",
     )
-    assert alarm["Period"] * alarm["EvaluationPeriods"] <= 86400
+    assert alarm["Period"] * alarm["EvaluationPeriods"] <= every
+
+
+def test_the_retention_purge_runs_every_quarter_hour_alone_each_run_ending_before_the_next(
+    prod_package: dict[str, Any],
+) -> None:
+    """A national day's purges (~170,000 entries) take hours: the daily watch (30 s) timed out
+    on them every morning, before its audit check. Their own function runs every 15 minutes,
+    one run at a time, each stopping `RESERVE_SECONDS` before its timeout, which ends before
+    the next run is due (a run never waits behind, nor races, the one before)."""
+    from chalicelib.services.retention import RESERVE_SECONDS
+
+    resources = prod_package["app"]["Resources"]
+    purge = resources["RetentionPurge"]["Properties"]
+    assert purge["Handler"] == "app.retention_purge"
+    [event] = purge["Events"].values()
+    assert event == {"Type": "Schedule", "Properties": {"Schedule": "rate(15 minutes)"}}
+    assert purge["ReservedConcurrentExecutions"] == 1
+    assert purge["Timeout"] == 600
+    assert 5 * RESERVE_SECONDS <= purge["Timeout"] < 15 * 60
+    watch = resources["SlaWatch"]["Properties"]
+    assert watch["Timeout"] == 30
+    assert [e["Properties"]["Schedule"] for e in watch["Events"].values()] == ["cron(0 6 * * ? *)"]
 
 
 @pytest.mark.parametrize("failure", ["AuditChainBroken", "RetentionPurgeFailures"])
-def test_what_the_daily_watch_counts_as_failed_raises_an_alarm(
+def test_what_a_schedule_counts_as_failed_raises_an_alarm(
     prod_package: dict[str, Any], failure: str
 ) -> None:
-    """The watch counts these and goes on, so its own Errors alarm stays quiet. A purge that
-    fails every morning left the day unfinished and every later day behind it: files kept past
-    their retention, with only a metric nobody was told of (README, "Retention")."""
+    """The daily watch (the audit chain) and the retention purge (an entry) count these and go
+    on, so their own Errors alarms stay quiet. A purge that fails every run left the day
+    unfinished and every later day behind it: files kept past their retention, with only a
+    metric nobody was told of (README, "Retention")."""
     from chalicelib.observability import NAMESPACE, SERVICE
 
     watched = [w for a in _alarms(prod_package["app"]) for w in _watched(a)]
@@ -231,7 +257,7 @@ def test_every_function_logs_to_a_group_kept_a_year_under_the_stacks_key(
     allowed = [_sub(a["Fn::Sub"]) for a in
                logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]]  # fmt: skip
     functions = {n: r for n, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
-    assert len(functions) == 15
+    assert len(functions) == 16
     for name, function in functions.items():
         group = resources[function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]]
         assert group["Type"] == "AWS::Logs::LogGroup", name

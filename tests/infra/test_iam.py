@@ -126,8 +126,9 @@ def roles(prod_package: dict[str, Any]) -> dict[str, Role]:
 def test_every_function_has_a_role_and_each_kind_its_own_policy(
     prod_package: dict[str, Any], roles: dict[str, Role]
 ) -> None:
-    expected = {"app", "router", "outbox_sweeper", "sla_watch", "notifications", "sms_morning",
-                "exports_builder", *(f"svc_{s}" for s in SERVICES)}  # fmt: skip
+    expected = {"app", "router", "outbox_sweeper", "sla_watch", "retention_purge",
+                "notifications", "sms_morning", "exports_builder",
+                *(f"svc_{s}" for s in SERVICES)}  # fmt: skip
     assert set(roles) == expected
     role_ids = {
         r["Properties"]["Role"]["Fn::GetAtt"][0]
@@ -244,34 +245,45 @@ def test_whoever_dispatches_an_outbox_may_send_its_pointers(
 
 def test_the_schedules_read_no_queue_and_no_file(roles: dict[str, Role]) -> None:
     sweeper, watch = roles["outbox_sweeper"], roles["sla_watch"]
+    purge = roles["retention_purge"]
     assert sweeper.allows("sqs:SendMessage", queue("intake"))
     assert sweeper.allows("dynamodb:Query", table("/index/gsi_pending"))
     assert watch.allows("dynamodb:Query", table("/index/gsi_service"))
+    assert purge.allows("dynamodb:Query", table())  # a day's entries, page by page
+    assert not purge.allows("dynamodb:Query", table("/index/gsi_service"))
     for name in EVERY_QUEUE:
-        for role in (sweeper, watch):
+        for role in (sweeper, watch, purge):
             assert not any(role.allows(action, queue(name)) for action in CONSUME), name
         # The daily watch's reminders go to the notifications queue; besides, only the pointers
         # of the outboxes it dispatches.
         sends = name == "notifications" or name in OUTBOX_QUEUES
         assert watch.allows("sqs:SendMessage", queue(name)) is sends, name
         assert sweeper.allows("sqs:SendMessage", queue(name)) is (name in OUTBOX_QUEUES), name
+        assert purge.allows("sqs:SendMessage", queue(name)) is (name in OUTBOX_QUEUES), name
     for key in ("uploads/M1/u", "requests/M1/2026-11/r/a", "documents/M1/2026-11/d.pdf"):
-        assert not sweeper.allows("s3:GetObject", obj(key))
-        assert not watch.allows("s3:GetObject", obj(key))
+        for role in (sweeper, watch, purge):
+            assert not role.allows("s3:GetObject", obj(key))
 
 
-def test_the_daily_watch_deletes_closed_requests_files_but_reads_none(
+def test_the_retention_purge_deletes_closed_requests_files_but_reads_none(
     roles: dict[str, Role],
 ) -> None:
-    """docs/retention.md: attachments and letters' PDFs go on their day, every version."""
-    watch = roles["sla_watch"]
+    """docs/retention.md: attachments and letters' PDFs go on their day, every version, by the
+    retention purge; the daily watch no longer deletes any file."""
+    purge, watch = roles["retention_purge"], roles["sla_watch"]
     for key in ("requests/M1/2026-11/r/a", "documents/M1/2026-11/d.pdf"):
-        assert watch.allows("s3:DeleteObjectVersion", obj(key))
-        assert not watch.allows("s3:GetObject", obj(key))
-    assert watch.allows("s3:ListBucketVersions", obj("")[:-1])
+        assert purge.allows("s3:DeleteObjectVersion", obj(key))
+        assert not purge.allows("s3:GetObject", obj(key))
+        assert not purge.allows("s3:PutObject", obj(key))
+    assert purge.allows("s3:ListBucketVersions", obj("")[:-1])
     for key in ("uploads/M1/u", "exports/M1/e.zip"):
-        assert not watch.allows("s3:DeleteObjectVersion", obj(key))
-    assert not watch.allows("dynamodb:DeleteItem", table())  # done entries expire by TTL
+        assert not purge.allows("s3:DeleteObjectVersion", obj(key))
+    assert not purge.allows("dynamodb:DeleteItem", table())  # done entries expire by TTL
+    assert not purge.allows("dynamodb:Query", table("-directory"))
+    for key in ("uploads/M1/u", "requests/M1/2026-11/r/a", "documents/M1/2026-11/d.pdf"):
+        for action in ("s3:DeleteObject", "s3:DeleteObjectVersion"):
+            assert not watch.allows(action, obj(key)), (action, key)
+    assert not watch.allows("s3:ListBucketVersions", obj("")[:-1])
 
 
 def test_only_the_api_reads_the_directory_and_the_members_uploads(roles: dict[str, Role]) -> None:

@@ -3,12 +3,13 @@
 `test_iam.py` checks the roles against what we expect of each kind of function; a call the
 code makes that nobody thought to expect (moto checks no IAM) would fail only on AWS. Here
 the real code runs on moto, a member's and an agent's life through the API, every queue's
-handler, the sweeper, the daily watch, the morning SMS and the export builder, and every AWS
-call the app's own clients make is turned into the IAM action(s) and ARN AWS would authorise
-(an index's Query against the index's ARN, each item of a transaction against its action),
-translated to the prod stage in the test's account, and asked of the role of the function
-that made it (Allow statements, as `test_iam.py`); and each item written to the members' table
-is asked, by its partition key, of the role's conditions and denials (`test_audit_infra.py`).
+handler, the sweeper, the daily watch, the retention purge, the morning SMS and the export
+builder, and every AWS call the app's own clients make is turned into the IAM action(s) and
+ARN AWS would authorise (an index's Query against the index's ARN, each item of a
+transaction against its action), translated to the prod stage in the test's account, and
+asked of the role of the function that made it (Allow statements, as `test_iam.py`); and
+each item written to the members' table is asked, by its partition key, of the role's
+conditions and denials (`test_audit_infra.py`).
 """
 
 from __future__ import annotations
@@ -211,6 +212,7 @@ def _life(
 ) -> None:
     """A member's and an agent's calls, each function's code on the way."""
     from chalicelib.routing.notifications import morning_sms
+    from chalicelib.routing.retention import purge
     from chalicelib.routing.sla import watch
     from chalicelib.routing.sweeper import sweep_pending
 
@@ -238,7 +240,8 @@ def _life(
     pump.drain()
     ready = api.get(f"/me/exports/{asked.body['export_id']}", alice).body
     assert ready["status"] == "ready", ready
-    # The daily watch, with the refused request's attachments due for deletion today.
+    # The daily watch, then the retention purge, with the refused request's attachments due
+    # for deletion today.
     dynamodb, name = stack.client("dynamodb"), stack.outputs["TableName"]
     due = clock.paris_date(clock.now()) + timedelta(days=90)
     later = keys.purge_key(due.isoformat(), str(alice.member_id), filed, "attachments")
@@ -252,6 +255,8 @@ def _life(
     try:
         with _as("sla_watch"):
             watch()
+        with _as("retention_purge"):
+            assert purge(lambda: 600.0).done >= 1
     finally:
         dynamodb.delete_item(TableName=name, Key=progress)
     assert api.get(f"/requests/{filed}", alice).body["attachments"] == []

@@ -117,7 +117,7 @@ def test_iam_is_hand_written_per_function_and_names_only_our_resources(stage: st
     assert CONFIG["stages"][stage]["xray"] is True
     assert "iam_policy_file" not in CONFIG["stages"][stage]
     files = {name: f["iam_policy_file"] for name, f in CONFIG["lambda_functions"].items()}
-    assert len(files) == 15 and len(set(files.values())) == 15
+    assert len(files) == 16 and len(set(files.values())) == 16
     for function, file in files.items():
         policy = json.loads((ROOT / ".chalice" / file).read_text())
         for statement in policy["Statement"]:

@@ -102,7 +102,7 @@ def test_functions_ship_the_code_and_share_a_layer_of_dependencies(
         for r in packaged["template"]["Resources"].values()
         if r["Type"] == "AWS::Serverless::Function"
     ]
-    assert len(functions) == 15
+    assert len(functions) == 16
     shared, letters = {"Ref": "ManagedLayer"}, {"Ref": "LettersLayer"}
     assert all(f["Layers"] in ([shared], [shared, letters]) for f in functions)
 

@@ -201,7 +201,7 @@ def test_a_purge_run_short_of_time_stops_and_the_next_run_finishes_the_day_each_
         dynamodb.delete_item(TableName=table, Key=progress)
 
 
-def test_attachments_are_deleted_by_the_daily_watch_90_days_after_the_decision_and_not_before(
+def test_attachments_are_deleted_by_the_retention_purge_90_days_after_the_decision_not_before(
     api: Api,
     pump: QueuePump,
     local_stack: LocalStack,
@@ -244,7 +244,7 @@ def test_attachments_are_deleted_by_the_daily_watch_90_days_after_the_decision_a
     assert labels.count(retention.ATTACHMENTS_PURGED_LABEL) == 1
 
 
-def test_a_missed_watch_deletes_a_withdrawn_requests_attachments_on_its_next_run(
+def test_a_missed_purge_deletes_a_withdrawn_requests_attachments_on_its_next_run(
     api: Api,
     local_stack: LocalStack,
     bob: SignedIn,
@@ -260,7 +260,7 @@ def test_a_missed_watch_deletes_a_withdrawn_requests_attachments_on_its_next_run
     due_on = clock.paris_date(withdrawn_at) + timedelta(days=90)
     assert answer.body["attachments_kept_until"] == due_on.isoformat()
     prefix = _attachments_prefix(bob, request_id)
-    # The watch did not run on the day nor the next: its run two days late catches up.
+    # The purge did not run on the day nor the next: its run two days late catches up.
     watch_on(due_on + 2 * DAY, finished_through=due_on - DAY)
     assert versions(local_stack, prefix) == []
     assert api.get(f"/requests/{request_id}", bob).body["attachments"] == []
@@ -333,8 +333,8 @@ def test_a_closed_request_and_its_letters_go_5_years_after_closing_and_not_befor
     for key in (request_key, document_key, guard):
         assert _item(local_stack, key) is None, key
 
-    # The letter's PDF: the watch deletes it the day after its request expires, not on that
-    # day (its morning run would come before the letter's moment) and not before.
+    # The letter's PDF: the purge deletes it the day after its request expires, not on that
+    # day (its runs from the day's first minutes would come before the letter's moment).
     letters_day = clock.paris_date(expires) + DAY
     watch_on(letters_day - DAY)
     assert current_objects(local_stack, pdf) == [pdf]
@@ -488,8 +488,8 @@ def test_the_local_bucket_has_the_templates_lifecycle_rules(local_stack: LocalSt
         (
             "requests/M1/2026-11/r/a",
             730,
-        ),  # attachments' backstop (the watch: 90 days after closing)
-        ("documents/M1/2026-11/d.pdf", 2557),  # letters' backstop (the watch: 5 years after)
+        ),  # attachments' backstop (the purge: 90 days after closing)
+        ("documents/M1/2026-11/d.pdf", 2557),  # letters' backstop (the purge: 5 years after)
         ("exports/M1/e.zip", 7),  # a member's export: 7 days
     ],
 )

@@ -1,4 +1,4 @@
-"""The days the daily watch deletes a closed request's files, in Paris calendar days."""
+"""The days the retention purge deletes a closed request's files, in Paris calendar days."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ def test_attachments_go_90_paris_days_after_the_paris_day_of_the_closing(
 
 
 def test_letters_go_the_day_after_the_paris_day_their_items_expire() -> None:
-    """The watch runs in the morning: on the day itself, a letter still listed until its
-    moment in the evening would have lost its PDF."""
+    """The purge runs from the day's first minutes: on the day itself, a letter still listed
+    until its moment in the evening would have lost its PDF."""
     closed_at = datetime(2027, 3, 4, 17, 0, tzinfo=UTC)  # 18:00 Paris
     expires = retention.request_expires(closed_at)
     assert clock.paris_date(expires) == date(2032, 3, 4)
