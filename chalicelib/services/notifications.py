@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain import clock
 from chalicelib.domain import notifications as texts
 from chalicelib.domain.catalog import Service
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.requests import InformationRequest
 from chalicelib.services.lists import whole_list
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store.notifications import DeferredSms
@@ -112,15 +113,17 @@ def send_due_sms(uow: UnitOfWork, now: datetime) -> int:
 
 
 def remind_before_deadlines(uow: UnitOfWork, now: datetime) -> int:
-    """From the daily watch: every request waiting for its member whose answer is due in 7 days
-    (Paris dates) gets a reminder, through the notifications queue like an event (so only the
-    notifications function sends anything). Returns how many."""
-    due_on = clock.paris_date(now) + timedelta(days=REMIND_DAYS_BEFORE)
+    """From the daily watch: every request waiting for its member whose answer is due within 7
+    days (Paris dates) gets a reminder, through the notifications queue like an event (so only
+    the notifications function sends anything), when the question gave more than 7 days (one
+    of 7 or fewer is its own reminder). Queued on each of those days, so a day the watch did
+    not run is caught up by the next; sent once (`reminder_due`). Returns how many queued."""
+    today = clock.paris_date(now)
     reminded = 0
     for service in Service:
         for record in whole_list(uow, service.value, "waiting"):
             question = record.information_request
-            if question is None or clock.paris_date(question.respond_before) != due_on:
+            if question is None or not reminder_due(question, today):
                 continue
             detail = {
                 "event_id": f"{texts.REMINDER}-{record.request_id}-{question.respond_before}",
@@ -133,6 +136,16 @@ def remind_before_deadlines(uow: UnitOfWork, now: datetime) -> int:
             reminded += 1
     logger.info("reminders before the deadline queued: %d", reminded)
     return reminded
+
+
+def reminder_due(question: InformationRequest, today: date) -> bool:
+    """Its deadline is today or within `REMIND_DAYS_BEFORE` days, and it was asked more than
+    that before it. The reminder's event id is the request's and the deadline's: the
+    notifications function claims it once per channel, however many days it is queued."""
+    due_on = clock.paris_date(question.respond_before)
+    given = due_on - clock.paris_date(question.asked_at)
+    soon = today <= due_on <= today + timedelta(days=REMIND_DAYS_BEFORE)
+    return soon and given > timedelta(days=REMIND_DAYS_BEFORE)
 
 
 @contextmanager

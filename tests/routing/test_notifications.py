@@ -95,8 +95,10 @@ def test_a_decided_request_notifies_by_e_mail_once_even_delivered_twice(
     assert len(_emails(local_stack, member)) == 1
 
 
-def _file_and_ask(api: Api, pump: QueuePump, member: SignedIn, agent: SignedIn, today: date) -> str:
-    """A reimbursement filed and routed, then a question on it (due in 7 days) notified."""
+def _file_and_ask(
+    api: Api, pump: QueuePump, member: SignedIn, agent: SignedIn, today: date, days: int = 7
+) -> str:
+    """A reimbursement filed and routed, then a question on it (due in `days`) notified."""
     data = {"care_date": (today - timedelta(days=2)).isoformat(), "amount": "80.00",
             "care_type": "optique"}  # fmt: skip
     body = {"type": "sante.justificatif", "beneficiary_ids": [f"{member.member_id}-01"],
@@ -104,7 +106,7 @@ def _file_and_ask(api: Api, pump: QueuePump, member: SignedIn, agent: SignedIn, 
     request_id = str(api.post("/requests", member, body=body).body["request_id"])
     pump.drain()
     path = f"/backoffice/members/{member.member_id}/requests/{request_id}/information-request"
-    asked = {"message": "La facture ?", "respond_within_days": 7}
+    asked = {"message": "La facture ?", "respond_within_days": days}
     assert api.post(path, agent, body=asked).status == 200
     pump.drain()
     return request_id
@@ -180,12 +182,11 @@ def test_the_daily_watch_reminds_the_member_7_days_before_the_answer_is_due(
 ) -> None:
     from chalicelib.routing.sla import watch
 
-    _file_and_ask(api, pump, member, agent, today)
+    _file_and_ask(api, pump, member, agent, today, days=10)
     assert len(_emails(local_stack, member)) == 1  # asked (and its letter): one e-mail
-    run = clock.now()
+    run = clock.now() + timedelta(days=3)  # 7 days before the answer is due
     watch(run)
     watch(run)  # twice: one reminder all the same
-    # Sent an hour after the question, as the watch's runs are, days after it in truth.
     monkeypatch.setattr(clock, "now", lambda: run + timedelta(hours=1))
     pump.drain()
     emails = _emails(local_stack, member)

@@ -289,13 +289,57 @@ def test_the_daily_watch_reminds_7_days_before_the_answer_is_due(uow: FakeUnitOf
     body = InformationRequestBody(message="La facture ?", respond_within_days=30)
     ask(uow, uow.requests.get(MEMBER, request_id), body, NOW, "agent-1")
     assert remind_before_deadlines(uow, NOW) == 0
+    assert remind_before_deadlines(uow, NOW + timedelta(days=22)) == 0  # 8 days before
     assert remind_before_deadlines(uow, NOW + timedelta(days=23)) == 1
-    assert remind_before_deadlines(uow, NOW + timedelta(days=24)) == 0
     [(name, detail)] = uow.notifications.queued
     assert name == texts.REMINDER and detail["request_id"] == request_id
     later = NOW + timedelta(days=23)
     assert notify(uow, name, detail, later, URL) == ["email"]
     assert notify(uow, name, detail, later, URL) == []  # the watch ran twice: one reminder
+    # Queued again on each day left (a missed day is caught up), sent once all the same.
+    assert remind_before_deadlines(uow, NOW + timedelta(days=24)) == 1
+    [_, (_, again)] = uow.notifications.queued
+    assert again["event_id"] == detail["event_id"]
+    assert notify(uow, name, again, NOW + timedelta(days=24), URL) == []
+    assert remind_before_deadlines(uow, NOW + timedelta(days=31)) == 0  # past the deadline
+
+
+def test_a_reminder_the_watch_missed_on_its_day_goes_the_next_day(uow: FakeUnitOfWork) -> None:
+    """The daily watch did not run (or failed) 7 days before the deadline: the reminder was
+    owed on that day only, and never went. The next run sends it."""
+    from chalicelib.services import filing
+    from chalicelib.services.dialogue import InformationRequestBody, ask
+    from chalicelib.services.notifications import remind_before_deadlines
+    from tests.unit.test_use_cases import ME, NOW, _deliver, _justificatif
+
+    request_id = filing.file_request(
+        uow, MEMBER, {"beneficiary_ids": [ME], **_justificatif(uow)}, None, NOW
+    ).request_id
+    _deliver(uow)
+    body = InformationRequestBody(message="La facture ?", respond_within_days=30)
+    ask(uow, uow.requests.get(MEMBER, request_id), body, NOW, "agent-1")
+    the_day_after = NOW + timedelta(days=24)  # 6 days before the deadline
+    assert remind_before_deadlines(uow, the_day_after) == 1
+    [(name, detail)] = uow.notifications.queued
+    assert notify(uow, name, detail, the_day_after, URL) == ["email"]
+
+
+def test_a_question_of_7_days_or_fewer_is_its_own_reminder(uow: FakeUnitOfWork) -> None:
+    """Asked with 7 days to answer, the question is at once « 7 days before »: the member was
+    told of it minutes ago, and a reminder the same morning would be noise."""
+    from chalicelib.services import filing
+    from chalicelib.services.dialogue import InformationRequestBody, ask
+    from chalicelib.services.notifications import remind_before_deadlines
+    from tests.unit.test_use_cases import ME, NOW, _deliver, _justificatif
+
+    request_id = filing.file_request(
+        uow, MEMBER, {"beneficiary_ids": [ME], **_justificatif(uow)}, None, NOW
+    ).request_id
+    _deliver(uow)
+    body = InformationRequestBody(message="La facture ?", respond_within_days=7)
+    ask(uow, uow.requests.get(MEMBER, request_id), body, NOW, "agent-1")
+    for days in range(8):
+        assert remind_before_deadlines(uow, NOW + timedelta(days=days)) == 0
 
 
 def test_a_member_no_longer_on_file_is_not_retried_forever(uow: FakeUnitOfWork) -> None:
