@@ -509,7 +509,10 @@ def _answer_request(facts: _Facts, outcome: Outcome | None) -> list[Block]:
 
 def _ask_for_documents(facts: _Facts, outcome: Outcome | None) -> list[Block]:
     context = facts.context
-    before = f" avant le {fr.long_date(context.answer_due_on)}" if context.answer_due_on else ""
+    # Answers are taken all through that day: « avant le » would say a day earlier.
+    before = (
+        f" au plus tard le {fr.long_date(context.answer_due_on)}" if context.answer_due_on else ""
+    )
     portal = "Démarches › Le suivi des demandes"  # the tab, as Génération names it
     blocks: list[Block] = [
         Paragraph(

@@ -4,6 +4,7 @@ withdrawal."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -44,6 +45,9 @@ def test_an_agent_asks_the_member_answers_with_a_file_the_agent_decides_and_the_
     portal.goto(f"/#/suivi/{request_id}")
     detail = portal.locator(".detail")
     expect(detail).to_contain_text("Merci d'envoyer la facture détaillée.")
+    # Answers are taken all through the last day: « avant le » said a day earlier.
+    due = re.compile(r"À fournir au plus tard le \d{1,2}(er)? \S+ \d{4}\.")
+    expect(detail).to_contain_text(due)
     expect(portal.locator(f'.frise a[data-request="{request_id}"] img')).to_have_attribute(
         "data-icon", "action"
     )

@@ -76,7 +76,8 @@ def test_the_service_asks_and_the_request_waits_with_its_letter(uow: FakeUnitOfW
     [letter] = [d for d in uow.documents.records.values() if d.kind == "demande_pieces"]
     assert letter.title == "Demande de pièces complémentaires"
     text = _text(uow.documents.pdf(letter)).replace("\u00a0", " ")
-    assert "facture détaillée" in text and "avant le 10 décembre 2026" in text
+    # Answered all through 10 December: « avant le » said a day earlier than the portal's.
+    assert "facture détaillée" in text and "au plus tard le 10 décembre 2026" in text
     assert "Alice Martin" in text.split("CE DONT NOUS AVONS BESOIN")[0].split("Madame")[1]
 
 

@@ -147,7 +147,7 @@ function renderDetail(detail, request, catalog) {
       ? h("div", { class: "encadre attention", role: "note" },
         h("h3", {}, "Génération attend votre réponse"),
         h("p", {}, request.information_request.message),
-        h("p", {}, `À fournir avant le ${formatDate(request.information_request.respond_before)}.`))
+        h("p", {}, `À fournir au plus tard le ${formatDate(request.information_request.respond_before)}.`))
       : null,
     recall,
     request.documents.length
