@@ -110,6 +110,7 @@ def _agent_view(record: RequestRecord, now: datetime) -> AgentRequestView:
         messages=record.messages,
         needs_attention=record.needs_attention,
         unanswered=record.unanswered,
+        deadline_at_risk=record.deadline_at_risk(clock.paris_date(now)),
         related_request=(
             f"/backoffice/members/{record.member_id}/requests/{related}" if related else None
         ),
@@ -156,6 +157,7 @@ def work_list(service: str) -> Response:
         if last
         else None
     )
+    today = clock.paris_date(clock.now())
     items = [
         WorkItem(
             **record.summary().model_dump(),
@@ -166,6 +168,8 @@ def work_list(service: str) -> Response:
             outcome=record.outcome,
             needs_attention=record.needs_attention,
             unanswered=record.unanswered,
+            acknowledgement_due_at=record.acknowledgement_due_at,
+            deadline_at_risk=record.deadline_at_risk(today),
         )
         for record in records
     ]

@@ -200,6 +200,14 @@ class WorkItem(RequestSummary):
     unanswered: bool = Field(
         default=False, description="The member let the service's question go unanswered"
     )
+    acknowledgement_due_at: Timestamp | None = Field(
+        default=None, description="When a complaint's acknowledgement is owed, null if none"
+    )
+    deadline_at_risk: Timestamp | None = Field(
+        default=None,
+        description="An open complaint's deadline (its acknowledgement while not sent, else its "
+        "answer) overdue or due within 5 jours ouvrables: why it heads the list; null otherwise",
+    )
 
 
 class WorkList(Model):
@@ -223,6 +231,11 @@ class AgentRequestView(RequestDetail):
     messages: Sequence[AgentMessage] = Field(default_factory=list)
     needs_attention: bool = False
     unanswered: bool = False
+    deadline_at_risk: Timestamp | None = Field(
+        default=None,
+        description="An open complaint's deadline (its acknowledgement while not sent, else its "
+        "answer) overdue or due within 5 jours ouvrables; null otherwise",
+    )
     related_request: str | None = Field(
         default=None,
         description="The back-office path of the request a complaint contests, if any",

@@ -27,7 +27,7 @@ from pydantic_core import SchemaSerializer
 from ulid import ULID
 
 from chalicelib.domain import catalog, clock
-from chalicelib.domain.deadlines import acknowledgement_due
+from chalicelib.domain.deadlines import acknowledgement_due, at_risk
 from chalicelib.domain.demarches import NoData
 from chalicelib.domain.effects import CoverageChange
 from chalicelib.domain.errors import BadRequest, FieldError, NotFound, ValidationFailed
@@ -504,6 +504,21 @@ class RequestRecord(RequestDetail):
 
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    def deadline_at_risk(self, today: date) -> str | None:
+        """An open complaint's deadline at risk (overdue or due soon): its acknowledgement while
+        it is not acknowledged, else its answer; None when neither is (or not a complaint)."""
+        if not (self.complaint and self.is_open()):
+            return None
+        if (
+            self.acknowledged_at is None
+            and self.acknowledgement_due_at is not None
+            and at_risk(clock.paris_date(self.acknowledgement_due_at), today)
+        ):
+            return self.acknowledgement_due_at
+        if self.due_at is not None and at_risk(clock.paris_date(self.due_at), today):
+            return self.due_at
+        return None
 
     def summary(self) -> RequestSummary:
         return RequestSummary.model_validate(

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from chalicelib.domain import clock
 from chalicelib.domain.catalog import Service
-from chalicelib.domain.deadlines import at_risk
 from chalicelib.domain.requests import RequestRecord
 from chalicelib.observability import metric
 from chalicelib.services.dispatching import dispatch
@@ -32,20 +31,6 @@ def sweep_outbox(uow: UnitOfWork, now: datetime) -> int:
     return sent
 
 
-def deadline_at_risk(record: RequestRecord, today: date) -> str | None:
-    """The deadline at risk (overdue or due soon): a complaint's acknowledgement while it is not
-    acknowledged, else its answer; None when neither is."""
-    if (
-        record.acknowledged_at is None
-        and record.acknowledgement_due_at is not None
-        and at_risk(clock.paris_date(record.acknowledgement_due_at), today)
-    ):
-        return record.acknowledgement_due_at
-    if record.due_at is not None and at_risk(clock.paris_date(record.due_at), today):
-        return record.due_at
-    return None
-
-
 def _open_complaints(uow: UnitOfWork) -> Iterator[RequestRecord]:
     """The complaints service's open requests, those waiting for the member too: a question
     does not stop the ACPR clocks."""
@@ -60,7 +45,7 @@ def watch_deadlines(uow: UnitOfWork, now: datetime) -> int:
     today = clock.paris_date(now)
     flagged = 0
     for record in _open_complaints(uow):
-        due_at = deadline_at_risk(record, today)
+        due_at = record.deadline_at_risk(today)
         if due_at is not None:
             flagged += 1
             if record.at_risk_due_at == due_at:

@@ -240,3 +240,47 @@ def test_an_attachment_clicked_after_its_link_expired_is_signed_again(
         link.click()
     with open(got.value.path(), "rb") as pdf:
         assert pdf.read(5) == b"%PDF-"
+
+
+def test_the_console_says_why_a_complaint_heads_its_list_and_when_it_is_due(
+    open_page: Any, member: Any, agent_everywhere: Any, http_api: str, pump: Any, local_stack: Any
+) -> None:
+    """A complaint whose answer is owed tomorrow heads the complaints' list: the console showed
+    it there with nothing to say why (« Urgent » was only for a handler that gave up), and an
+    unacknowledged complaint's deadline as « — »."""
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.requests import month_of
+    from chalicelib.routing.sla import watch
+    from chalicelib.store import keys
+
+    request_id = file_via_api(
+        http_api,
+        member.headers,
+        {
+            "type": "contact.demande",
+            "beneficiary_ids": [f"{member.member_id}-01"],
+            "data": {"subject": "remboursements", "detail": "montant_conteste"},
+            "description": "Le montant remboursé ne correspond pas.",
+            "complaint": True,
+        },
+    )
+    console = open_page().page
+    sign_in(console, agent_everywhere.username, agent_everywhere.password)
+    console.goto(f"/#/console/dossier/{member.member_id}/{request_id}")  # not acknowledged yet
+    expect(console.locator('dd[data-info="Échéance"]')).to_contain_text("(accusé de réception)")
+    pump.drain()  # acknowledged: its answer is owed in two months
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    key = keys.request_key(member.member_id, month_of(request_id), request_id)
+    local_stack.client("dynamodb").update_item(
+        TableName=local_stack.outputs["TableName"],
+        Key={"pk": {"S": key["pk"]}, "sk": {"S": key["sk"]}},
+        UpdateExpression="SET due_at = :d",
+        ExpressionAttributeValues={":d": {"S": tomorrow}},
+    )
+    watch()  # the daily watch puts it at the head of its list
+    console.goto("/#/console/reclamations/open")
+    row = console.locator("table.liste tr", has=console.locator(f'a[data-request="{request_id}"]'))
+    expect(row).to_contain_text("Échéance proche")
+    console.goto(f"/#/console/dossier/{member.member_id}/{request_id}")
+    expect(console.locator(".etiquettes")).to_have_text("Échéance proche")

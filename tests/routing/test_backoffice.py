@@ -347,6 +347,20 @@ def test_sla_watch_puts_complaints_at_risk_first(
     )
     assert watch() >= 1
     assert order() == [newer, older]
+    # Why it heads the list, said: the list showed the order and nothing else.
+    listed = api.get("/backoffice/services/reclamations/requests?limit=100", agent_all).body
+    items = {r["request_id"]: r for r in listed["requests"]}
+    assert items[newer]["deadline_at_risk"] is not None
+    assert (
+        datetime.fromisoformat(items[newer]["deadline_at_risk"]).date()
+        == (datetime.now(UTC) + timedelta(days=1)).date()
+    )
+    assert items[older]["deadline_at_risk"] is None
+    for request_id in (older, newer):
+        seen = api.get(f"/backoffice/members/{alice.member_id}/requests/{request_id}", agent_all)
+        assert items[request_id]["acknowledgement_due_at"] is not None
+        assert items[request_id]["acknowledgement_due_at"] == seen.body["acknowledgement_due_at"]
+        assert items[request_id]["deadline_at_risk"] == seen.body["deadline_at_risk"]
 
 
 def test_an_unanswered_complaint_stays_at_the_head_through_the_daily_watches(

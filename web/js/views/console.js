@@ -26,6 +26,27 @@ function agentStatus(catalog, request) {
   return request.status === "processed" && outcome ? `${label} — ${outcome[1].toLowerCase()}` : label;
 }
 
+// Why a request heads its list, in words (the list's order alone did not say it): its
+// handler gave up, its question went unanswered, or a complaint's deadline is near or past.
+function reasons(request) {
+  const tags = [];
+  if (request.needs_attention) tags.push(["urgent", "Urgent"]);
+  if (request.unanswered) tags.push(["urgent", "Sans réponse de l'adhérent"]);
+  if (request.deadline_at_risk) {
+    const past = new Date(request.deadline_at_risk) < new Date();
+    tags.push(["urgent", past ? "Échéance dépassée" : "Échéance proche"]);
+  }
+  return tags.map(([kind, text]) => h("span", { class: `etiquette ${kind}` }, text));
+}
+
+// The deadline the service works to: the answer's, or while a complaint is not acknowledged
+// yet, its acknowledgement's (it showed « — » until then).
+function deadline(request) {
+  if (request.due_at) return formatDate(request.due_at);
+  if (request.acknowledgement_due_at) return `${formatDate(request.acknowledgement_due_at)} (accusé de réception)`;
+  return "—";
+}
+
 function nav(current, state) {
   const services = agentServices();
   return h("nav", { class: "onglets", "aria-label": "Services et listes" },
@@ -46,11 +67,11 @@ export async function renderConsole(main, service, state = "open") {
   const row = (r) => h("tr", {},
     h("td", {}, formatDate(r.created_at)),
     h("td", {}, h("a", { href: `#/console/dossier/${r.member_id}/${r.request_id}`, dataset: { request: r.request_id } }, r.label),
-      r.complaint ? h("span", { class: "etiquette" }, "Réclamation") : null, r.needs_attention ? h("span", { class: "etiquette urgent" }, "Urgent") : null),
+      r.complaint ? h("span", { class: "etiquette" }, "Réclamation") : null, ...reasons(r)),
     h("td", {}, r.member_id),
     h("td", {}, beneficiaryNames(r.beneficiaries)),
     h("td", {}, agentStatus(catalog, r)),
-    h("td", {}, r.due_at ? formatDate(r.due_at) : "—"));
+    h("td", {}, deadline(r)));
   const answer = await get(`/backoffice/services/${service}/requests`, { state });
   const body = h("tbody", {}, answer.requests.map(row));
   // A list longer than a page goes on with its cursor: without it, the requests past the
@@ -104,10 +125,11 @@ export async function renderDossier(main, memberId, requestId) {
   replace(main, h("div", { class: "page large" },
     h("p", { class: "fil" }, h("a", { href: `#/console/${request.service}/open` }, `Console — ${SERVICES[request.service] || request.service}`)),
     heading(`${request.label}${request.complaint && request.label !== "Réclamation" ? " (réclamation)" : ""}`),
+    open && reasons(request).length ? h("p", { class: "etiquettes" }, ...reasons(request)) : null,
     h("dl", { class: "resume" },
       [["Adhérent", request.member_id], ["Déposée le", formatDateTime(request.created_at)], ["Bénéficiaire(s)", beneficiaryNames(request.beneficiaries)],
         ["Statut", agentStatus(catalog, request)], ["Service", SERVICES[request.service] || request.service],
-        ["Échéance", request.due_at ? formatDate(request.due_at) : "—"], ["Référence", request.request_id]]
+        ["Échéance", deadline(request)], ["Référence", request.request_id]]
         .map(([k, v]) => [h("dt", {}, k), h("dd", { dataset: { info: k } }, v)])),
     h("section", {}, h("h2", {}, "Ce que l'adhérent a déposé"),
       recallList(request.recall.data, recallSchema(catalog, request.type, request.recall.data)),
