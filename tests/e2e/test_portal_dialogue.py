@@ -284,3 +284,34 @@ def test_the_console_says_why_a_complaint_heads_its_list_and_when_it_is_due(
     expect(row).to_contain_text("Échéance proche")
     console.goto(f"/#/console/dossier/{member.member_id}/{request_id}")
     expect(console.locator(".etiquettes")).to_have_text("Échéance proche")
+
+
+def test_the_console_says_the_member_let_a_question_go_unanswered(
+    open_page: Any, member: Any, agent_everywhere: Any, http_api: str, pump: Any, today: date
+) -> None:
+    """Past its question's deadline, a request goes back to the head of its service's open
+    list: the console showed it there like any other."""
+    from datetime import UTC, datetime
+
+    import requests
+
+    from chalicelib.routing.sla import watch
+
+    care_date = (today - timedelta(days=3)).isoformat()
+    request_id = file_via_api(
+        http_api, member.headers, a_reimbursement(member.member_id, care_date), with_file=True
+    )
+    pump.drain()
+    base = f"/backoffice/members/{member.member_id}/requests/{request_id}"
+    asked = requests.post(
+        http_api + f"{base}/information-request",
+        headers=agent_everywhere.headers,
+        json={"message": "Quel acte ?", "respond_within_days": 1},
+        timeout=30,
+    )
+    assert asked.status_code == 200, asked.text
+    watch(datetime.now(UTC) + timedelta(days=3))  # the deadline passed unanswered
+    console = open_page().page
+    sign_in(console, agent_everywhere.username, agent_everywhere.password)
+    console.goto(f"/#/console/dossier/{member.member_id}/{request_id}")
+    expect(console.locator(".etiquettes")).to_have_text("Sans réponse de l'adhérent")
