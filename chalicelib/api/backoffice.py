@@ -199,6 +199,31 @@ def agent_detail(member_id: str, request_id: str) -> Response:
 
 
 @blueprint.route(
+    "/backoffice/members/{member_id}/requests/{request_id}/documents/{document_id}/download",
+    methods=["GET"],
+    tag="backoffice",
+    answer=DownloadLink,
+    errors={
+        403: OWN_FILE,
+        404: "No such request for this member, or no such letter of it.",
+    },
+)
+def agent_letter(member_id: str, request_id: str, document_id: str) -> Response:
+    """Download a letter of a request (agents).
+
+    A presigned GET of a letter the member received about this request (one of its
+    `documents`), valid a few minutes: what the service wrote, as the member reads it.
+    """
+    record = _agent_record(member_id, request_id)
+    if document_id not in {d.document_id for d in record.documents}:
+        raise NotFound("Courrier introuvable pour cette demande.")
+    uow, now = unit_of_work(), clock.now()
+    privacy.record_access(uow, record, Action.consulted, _agent_id(), now)
+    link = following.document_link(uow, member_id, document_id, now)
+    return json_response(DownloadLink.model_validate(link))
+
+
+@blueprint.route(
     "/backoffice/members/{member_id}/requests/{request_id}/decision",
     methods=["POST"],
     tag="backoffice",

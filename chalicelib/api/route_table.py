@@ -28,6 +28,7 @@ ROUTES = (
     RouteSpec("/documents/{document_id}/download", "GET", "chalicelib.api.documents", "download_document"),
     RouteSpec("/backoffice/services/{service}/requests", "GET", "chalicelib.api.backoffice", "work_list"),
     RouteSpec("/backoffice/members/{member_id}/requests/{request_id}", "GET", "chalicelib.api.backoffice", "agent_detail"),
+    RouteSpec("/backoffice/members/{member_id}/requests/{request_id}/documents/{document_id}/download", "GET", "chalicelib.api.backoffice", "agent_letter"),
     RouteSpec("/backoffice/members/{member_id}/requests/{request_id}/decision", "POST", "chalicelib.api.backoffice", "decide"),
     RouteSpec("/backoffice/members/{member_id}/requests/{request_id}/information-request", "POST", "chalicelib.api.backoffice", "information_request"),
     RouteSpec("/backoffice/members/{member_id}/requests/{request_id}/reclassification", "POST", "chalicelib.api.backoffice", "reclassification"),

@@ -86,6 +86,12 @@ def test_an_agent_asks_the_member_answers_with_a_file_the_agent_decides_and_the_
     with open(path, "rb") as pdf:
         assert pdf.read(5) == b"%PDF-"
     assert got.value.suggested_filename.endswith(".pdf")
+    # The agent reads the same letter from the dossier.
+    console.reload()
+    with console.expect_download() as got_by_agent:
+        console.locator(f'button[data-document="{letter["document_id"]}"]').click()
+    with open(got_by_agent.value.path(), "rb") as pdf, open(path, "rb") as members:
+        assert pdf.read() == members.read()
 
 
 def test_a_complaint_contests_a_request_from_its_detail(

@@ -277,6 +277,52 @@ def test_refused_complaint_answer_names_the_mediator(
     assert "Médiation" in text or "médiateur" in text.lower()
 
 
+def test_an_agent_reads_the_letters_a_request_sent_as_the_member_reads_them(
+    api: Api, pump: QueuePump, alice: SignedIn, bob: SignedIn, agent: SignedIn,
+    agent_all: SignedIn,
+) -> None:  # fmt: skip
+    """The agent's view listed a request's letters and no way to open one: a member calling
+    about « your letter » could not be answered on what it said."""
+    import io
+
+    from pypdf import PdfReader
+
+    request_id = _contested(api, pump, alice)  # its acknowledgement letter: a first letter
+    decided = _decide(api, agent_all, alice, request_id, outcome="refused",
+                      message="Votre contrat ne couvre pas ce dépassement.")  # fmt: skip
+    assert decided.status == 200, decided.body
+    pump.drain()
+    base = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
+    letters = api.get(base, agent_all).body["documents"]
+    assert len(letters) == 2
+
+    def consultations() -> int:
+        log = api.get("/me/access-log?limit=100", alice).body["entries"]
+        return sum(1 for e in log if e["request_id"] == request_id)
+
+    before = consultations()
+    for letter in letters:
+        link = api.get(f"{base}/documents/{letter['document_id']}/download", agent_all)
+        assert link.status == 200, link.body
+        pdf = requests.get(link.body["url"], timeout=30).content
+        member_link = api.get(f"/documents/{letter['document_id']}/download", alice).body
+        assert pdf == requests.get(member_link["url"], timeout=30).content
+        assert PdfReader(io.BytesIO(pdf)).pages  # a real PDF
+    letter_id = letters[0]["document_id"]
+    # Only the complaints service's agents; only this request's letters; never a member.
+    assert api.get(f"{base}/documents/{letter_id}/download", agent).status == 403
+    assert api.get(f"{base}/documents/{letter_id}/download", alice).status == 403
+    other = _contested(api, pump, alice)
+    other_base = f"/backoffice/members/{alice.member_id}/requests/{other}"
+    assert api.get(f"{other_base}/documents/{letter_id}/download", agent_all).status == 404
+    bobs = _contested(api, pump, bob)
+    bobs_letter = api.get(f"/backoffice/members/{bob.member_id}/requests/{bobs}", agent_all)
+    [bobs_id] = [d["document_id"] for d in bobs_letter.body["documents"]]
+    assert api.get(f"{base}/documents/{bobs_id}/download", agent_all).status == 404
+    # Each letter an agent opens is a consultation the member sees in their access log.
+    assert consultations() == before + 2
+
+
 def test_a_refusal_pays_nothing_so_it_takes_no_amount(
     api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn
 ) -> None:
