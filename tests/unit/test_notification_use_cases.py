@@ -276,18 +276,27 @@ def test_a_deferred_sms_past_its_moment_still_never_goes_in_the_quiet_hours(
     assert send_due_sms(uow, datetime(2026, 7, 11, 6, 0, tzinfo=UTC)) == 1  # the next 08:00
 
 
-def test_the_daily_watch_reminds_7_days_before_the_answer_is_due(uow: FakeUnitOfWork) -> None:
+def _asked(uow: FakeUnitOfWork, days: int) -> str:
+    """A reimbursement filed and routed at `NOW`, then a question on it with `days` to answer:
+    its id."""
     from chalicelib.services import filing
     from chalicelib.services.dialogue import InformationRequestBody, ask
-    from chalicelib.services.notifications import remind_before_deadlines
     from tests.unit.test_use_cases import ME, NOW, _deliver, _justificatif
 
     request_id = filing.file_request(
         uow, MEMBER, {"beneficiary_ids": [ME], **_justificatif(uow)}, None, NOW
     ).request_id
     _deliver(uow)
-    body = InformationRequestBody(message="La facture ?", respond_within_days=30)
+    body = InformationRequestBody(message="La facture ?", respond_within_days=days)
     ask(uow, uow.requests.get(MEMBER, request_id), body, NOW, "agent-1")
+    return request_id
+
+
+def test_the_daily_watch_reminds_7_days_before_the_answer_is_due(uow: FakeUnitOfWork) -> None:
+    from chalicelib.services.notifications import remind_before_deadlines
+    from tests.unit.test_use_cases import NOW
+
+    request_id = _asked(uow, 30)
     assert remind_before_deadlines(uow, NOW) == 0
     assert remind_before_deadlines(uow, NOW + timedelta(days=22)) == 0  # 8 days before
     assert remind_before_deadlines(uow, NOW + timedelta(days=23)) == 1
@@ -307,17 +316,10 @@ def test_the_daily_watch_reminds_7_days_before_the_answer_is_due(uow: FakeUnitOf
 def test_a_reminder_the_watch_missed_on_its_day_goes_the_next_day(uow: FakeUnitOfWork) -> None:
     """The daily watch did not run (or failed) 7 days before the deadline: the reminder was
     owed on that day only, and never went. The next run sends it."""
-    from chalicelib.services import filing
-    from chalicelib.services.dialogue import InformationRequestBody, ask
     from chalicelib.services.notifications import remind_before_deadlines
-    from tests.unit.test_use_cases import ME, NOW, _deliver, _justificatif
+    from tests.unit.test_use_cases import NOW
 
-    request_id = filing.file_request(
-        uow, MEMBER, {"beneficiary_ids": [ME], **_justificatif(uow)}, None, NOW
-    ).request_id
-    _deliver(uow)
-    body = InformationRequestBody(message="La facture ?", respond_within_days=30)
-    ask(uow, uow.requests.get(MEMBER, request_id), body, NOW, "agent-1")
+    _asked(uow, 30)
     the_day_after = NOW + timedelta(days=24)  # 6 days before the deadline
     assert remind_before_deadlines(uow, the_day_after) == 1
     [(name, detail)] = uow.notifications.queued
@@ -327,17 +329,10 @@ def test_a_reminder_the_watch_missed_on_its_day_goes_the_next_day(uow: FakeUnitO
 def test_a_question_of_7_days_or_fewer_is_its_own_reminder(uow: FakeUnitOfWork) -> None:
     """Asked with 7 days to answer, the question is at once « 7 days before »: the member was
     told of it minutes ago, and a reminder the same morning would be noise."""
-    from chalicelib.services import filing
-    from chalicelib.services.dialogue import InformationRequestBody, ask
     from chalicelib.services.notifications import remind_before_deadlines
-    from tests.unit.test_use_cases import ME, NOW, _deliver, _justificatif
+    from tests.unit.test_use_cases import NOW
 
-    request_id = filing.file_request(
-        uow, MEMBER, {"beneficiary_ids": [ME], **_justificatif(uow)}, None, NOW
-    ).request_id
-    _deliver(uow)
-    body = InformationRequestBody(message="La facture ?", respond_within_days=7)
-    ask(uow, uow.requests.get(MEMBER, request_id), body, NOW, "agent-1")
+    _asked(uow, 7)
     for days in range(8):
         assert remind_before_deadlines(uow, NOW + timedelta(days=days)) == 0
 
