@@ -124,6 +124,17 @@ def file_via_api(
     return str(answer.json()["request_id"])
 
 
+def a_complaint(member_id: str) -> dict[str, Any]:
+    """The contact form's complaint about a reimbursement's amount."""
+    return {
+        "type": "contact.demande",
+        "beneficiary_ids": [f"{member_id}-01"],
+        "data": {"subject": "remboursements", "detail": "montant_conteste"},
+        "description": "Le montant remboursé ne correspond pas.",
+        "complaint": True,
+    }
+
+
 def a_reimbursement(member_id: str, care_date: str) -> dict[str, Any]:
     return {
         "type": "sante.justificatif",

@@ -10,6 +10,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 from portal_pages import (
+    a_complaint,
     a_pdf,
     a_reimbursement,
     api_get,
@@ -260,17 +261,7 @@ def test_the_console_says_why_a_complaint_heads_its_list_and_when_it_is_due(
     from chalicelib.routing.sla import watch
     from chalicelib.store import keys
 
-    request_id = file_via_api(
-        http_api,
-        member.headers,
-        {
-            "type": "contact.demande",
-            "beneficiary_ids": [f"{member.member_id}-01"],
-            "data": {"subject": "remboursements", "detail": "montant_conteste"},
-            "description": "Le montant remboursé ne correspond pas.",
-            "complaint": True,
-        },
-    )
+    request_id = file_via_api(http_api, member.headers, a_complaint(member.member_id))
     console = open_page().page
     sign_in(console, agent_everywhere.username, agent_everywhere.password)
     console.goto(f"/#/console/dossier/{member.member_id}/{request_id}")  # not acknowledged yet

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
-from portal_pages import BIRTHDAY, api_get, file_via_api, sign_in
+from portal_pages import BIRTHDAY, a_complaint, api_get, file_via_api, sign_in
 
 from chalicelib.domain import clock
 from chalicelib.domain.deadlines import answer_due
@@ -59,17 +59,7 @@ def test_a_complaint_reads_in_words_its_type_subject_and_detail(
     # The recall showed the codes (« remboursements », « montant_conteste »), which the member
     # never saw in the form's two drop-downs; a complaint's type, « Réclamation », read
     # « Réclamation (réclamation) ».
-    request_id = file_via_api(
-        http_api,
-        member.headers,
-        {
-            "type": "contact.demande",
-            "beneficiary_ids": [f"{member.member_id}-01"],
-            "data": {"subject": "remboursements", "detail": "montant_conteste"},
-            "description": "Le montant remboursé ne correspond pas.",
-            "complaint": True,
-        },
-    )
+    request_id = file_via_api(http_api, member.headers, a_complaint(member.member_id))
     page = open_page().page
     sign_in(page, member.username, member.password)
     page.goto(f"/#/suivi/{request_id}")
@@ -90,17 +80,7 @@ def test_a_complaints_answer_is_due_on_its_last_day_as_its_letter_says(
     # The acknowledgement letter owes the answer « au plus tard le » the day two months on
     # (ACPR 2022-R-01; `due_at` is that day's last second): the detail said « Réponse attendue
     # avant le » that day, a day earlier in French, the letter and the portal disagreeing.
-    request_id = file_via_api(
-        http_api,
-        member.headers,
-        {
-            "type": "contact.demande",
-            "beneficiary_ids": [f"{member.member_id}-01"],
-            "data": {"subject": "remboursements", "detail": "montant_conteste"},
-            "description": "Le montant remboursé ne correspond pas.",
-            "complaint": True,
-        },
-    )
+    request_id = file_via_api(http_api, member.headers, a_complaint(member.member_id))
     pump.drain()  # the complaints service acknowledges it: the answer is owed from then
     detail = api_get(http_api, member.headers, f"/requests/{request_id}")
     due_on = clock.paris_date(detail["due_at"])
