@@ -112,7 +112,7 @@ CARE_TYPE_LABELS: dict[CareType, str] = {
 
 class JustificatifData(DemarcheData):
     care_date: IsoDate = Field(
-        title="Date des soins", description="Date des soins: ni future, ni de plus de deux ans"
+        title="Date des soins", description="Date des soins : ni future, ni de plus de deux ans"
     )
     amount: Amount = Field(title="Montant")
     care_type: CareType = Field(title="Nature des soins")
@@ -160,7 +160,7 @@ class HospitalisationData(DemarcheData):
     )
     admission_date: IsoDate = Field(
         title="Date d'entrée",
-        description="Date d'entrée: aujourd'hui ou plus tard, ou dans les 30 derniers jours",
+        description="Date d'entrée : aujourd'hui ou plus tard, ou dans les 30 derniers jours",
     )
     stay_type: StayType = Field(title="Type de séjour")
 
@@ -274,7 +274,7 @@ class ChildSituation(StrEnum):
 class ProlongationDroitsEnfantData(DemarcheData):
     situation: ChildSituation = Field(title="Situation")
     until: IsoDate = Field(
-        title="Jusqu'au", description="Fin de la prolongation demandée: future, trois ans au plus"
+        title="Jusqu'au", description="Fin de la prolongation demandée : future, trois ans au plus"
     )
 
     @classmethod

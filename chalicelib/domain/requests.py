@@ -128,11 +128,11 @@ class NewRequest(Model):
         json_schema_extra={"uniqueItems": True},
     )
     complaint: JsonBool = Field(
-        default=False, description="Réclamation: seulement sur contact.demande"
+        default=False, description="Réclamation : seulement sur contact.demande"
     )
     related_request_id: UlidStr | None = Field(
         default=None,
-        description="Réclamation: la demande de l'adhérent qu'elle conteste",
+        description="Réclamation : la demande de l'adhérent qu'elle conteste",
     )
 
     @field_validator("description")

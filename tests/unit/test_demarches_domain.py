@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -223,3 +224,32 @@ def test_a_child_born_on_29_february_turns_26_on_1_march_as_their_age_says() -> 
     with pytest.raises(ValidationFailed) as refused:
         check_against_contract(filed(date(2034, 3, 1), today), [leap_child], today)
     assert [f.field for f in refused.value.fields] == ["data.until"]
+
+
+def test_the_forms_help_is_written_the_french_way() -> None:
+    """The portal shows each field's title and description under it: « Date des soins: ni
+    future » lacked the space French puts before a colon (and before ; ! ?)."""
+    import re
+
+    from chalicelib.domain import catalog
+
+    def texts(schema: Any) -> Iterator[str]:
+        if isinstance(schema, dict):
+            for key, value in schema.items():
+                if key in ("title", "description") and isinstance(value, str):
+                    yield value
+                else:
+                    yield from texts(value)
+        elif isinstance(schema, list):
+            for item in schema:
+                yield from texts(item)
+
+    written = [
+        text
+        for category in catalog.catalog_document()["categories"]
+        for kind in category["types"]
+        for field in kind["data_schema"].get("properties", {}).values()  # what the form shows
+        for text in texts(field)
+    ]
+    assert written
+    assert [t for t in written if re.search(r"\w[:;!?]", t)] == []
