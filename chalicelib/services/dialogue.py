@@ -283,9 +283,9 @@ def reply(
     return Filed(record.request_id, answered.detail_dict())
 
 
-# A reply refused because an agent handed the request on since it was read is written again on
-# the request as it is: each retry needs another move in between.
-REPLY_ATTEMPTS = 3
+# A member's reply or withdrawal refused because an agent handed the request on since it was
+# read is written again on the request as it is: each retry needs another move in between.
+MEMBER_WRITE_ATTEMPTS = 3
 
 
 def _write_reply(
@@ -300,7 +300,7 @@ def _write_reply(
     """The reply's one transaction, on the request as read; if an agent handed it on to
     another service meanwhile (still open), again on the request as it now is, so that it goes
     back to the open list of the service that has it. `RequestClosed` once it is closed."""
-    for _ in range(REPLY_ATTEMPTS - 1):
+    for _ in range(MEMBER_WRITE_ATTEMPTS - 1):
         try:
             return uow.requests.reply(record, message, attachments, now, claim, limit=limit,
                                       pending_from=now + HANDED_OVER_FOR)  # fmt: skip
@@ -350,14 +350,22 @@ def withdraw(
         if body.reason
         else None
     )
-    added = uow.transitions.withdraw(
-        record, message, WITHDRAWN_LABEL, now, pending_from=now + HANDED_OVER_FOR
-    )
-    if added is None:
+    for _ in range(MEMBER_WRITE_ATTEMPTS):
+        added = uow.transitions.withdraw(
+            record, message, WITHDRAWN_LABEL, now, pending_from=now + HANDED_OVER_FOR
+        )
+        if added is not None:
+            break
         current = uow.requests.get(member_id, request_id, consistent=True)
         if current.status is Status.withdrawn:
             return current.detail()
-        raise _closed(current)
+        if not current.is_open():
+            raise _closed(current)
+        # Handed on by an agent since it was read: withdrawn from the service that has it
+        # (its withdrawn list, its `RequestWithdrawn`), not the one it left.
+        record = current
+    else:
+        raise Conflict("Cette demande vient de changer de service : réessayez.")
     # The pointer to intake, as a filing's: the router dispatches the rest (the audit record,
     # `RequestWithdrawn`) and sends the request on to its service, which counts it withdrawn.
     hand_over(uow, member_id, record.request_id, added)

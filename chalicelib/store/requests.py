@@ -934,10 +934,10 @@ class Transitions:
     ) -> list[dict[str, Any]] | None:
         """The member withdraws an open request; its service is told through the outbox,
         pending from `pending_from` (default `now`). The outbox entries it added; None when
-        the request was no longer open."""
+        the request was no longer open, or no longer on the service it was read on (the
+        withdrawn list it goes to, and its `RequestWithdrawn`, are that service's)."""
         change = Change(
-            _OPEN,
-            dict(_OPEN_VALUES),
+            *_open_on(record),
             assign={
                 "status": Status.withdrawn.value,
                 "withdrawn_at": iso_z(now),

@@ -1195,3 +1195,48 @@ def test_a_reply_written_after_its_request_was_handed_on_reaches_the_new_service
     assert [m["text"] for m in detail["messages"] if m["author"] == "member"] == ["Voici."]
     assert _request_item(local_stack, alice, request_id)["svc_pk"]["S"] == "SVC#devis#open"
     assert "Réponse transmise au Service Devis" in [h["label"] for h in detail["history"]]
+
+
+def test_a_withdrawal_written_after_its_request_was_handed_on_is_the_new_services(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    agent: SignedIn,
+    today: date,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The withdrawal read the request (the reimbursements service's), then an agent handed it
+    on to the quotes service, then the withdrawal was written: it went on the reimbursements'
+    withdrawn list, the service it had read, a quotes request the quotes' agents never saw
+    withdrawn. It now holds only on the service read; refused, it is written on the request
+    as it is."""
+    from chalicelib.domain import clock
+    from chalicelib.services import dialogue
+    from chalicelib.store.unit_of_work import DynamoUnitOfWork
+
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    member = DynamoUnitOfWork()
+    read = member.requests.get
+    moved: list[int] = []
+
+    def read_then_handed_on(*args: Any, **options: Any) -> Any:
+        found = read(*args, **options)
+        if not moved:
+            moved.append(0)
+            answer = api.post(_backoffice(alice, request_id, "reclassification"), agent,
+                              body={"service": "devis"})  # fmt: skip
+            moved[0] = answer.status
+            pump.drain()  # routed to the quotes service
+        return found
+
+    monkeypatch.setattr(member.requests, "get", read_then_handed_on)
+    body = dialogue.WithdrawalBody(reason="Je me suis trompée.")
+    withdrawn = dialogue.withdraw(member, alice.member_id or "", request_id, body, clock.now())
+    assert moved == [200]
+    assert (withdrawn.service, withdrawn.status) == ("devis", "withdrawn")
+    pump.drain()
+    assert _request_item(local_stack, alice, request_id)["svc_pk"]["S"] == "SVC#devis#withdrawn"
+    listed = api.get("/backoffice/services/devis/requests?state=withdrawn", agent).body
+    assert request_id in [r["request_id"] for r in listed["requests"]]

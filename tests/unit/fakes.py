@@ -502,7 +502,7 @@ class FakeTransitions:
         pending_from: datetime | None = None,
     ) -> list[dict[str, Any]] | None:
         stored, _ = self._state(record)
-        if stored.status not in OPEN_STATUSES:
+        if stored.status not in OPEN_STATUSES or stored.service != record.service:
             return None
         updates: dict[str, Any] = {
             "status": Status.withdrawn,
