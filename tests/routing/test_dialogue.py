@@ -1148,6 +1148,35 @@ def test_a_request_made_a_complaint_while_its_router_runs_stays_a_complaints_one
     assert "Réclamation enregistrée, accusé de réception envoyé" in labels
 
 
+def _handed_on_after(
+    uow: Any,
+    read: str,
+    api: Api,
+    pump: QueuePump,
+    who: SignedIn,
+    agent: SignedIn,
+    request_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[int]:
+    """`uow.requests.<read>` patched: right after its first call, an agent hands the request on
+    to the quotes service and the router routes it there. The list gets the move's status."""
+    original = getattr(uow.requests, read)
+    moved: list[int] = []
+
+    def read_then_handed_on(*args: Any, **options: Any) -> Any:
+        found = original(*args, **options)
+        if not moved:
+            moved.append(0)
+            answer = api.post(_backoffice(who, request_id, "reclassification"), agent,
+                              body={"service": "devis"})  # fmt: skip
+            moved[0] = answer.status
+            pump.drain()  # routed to the quotes service
+        return found
+
+    monkeypatch.setattr(uow.requests, read, read_then_handed_on)
+    return moved
+
+
 def test_a_reply_written_after_its_request_was_handed_on_reaches_the_new_service(
     api: Api,
     pump: QueuePump,
@@ -1172,20 +1201,7 @@ def test_a_reply_written_after_its_request_was_handed_on_reaches_the_new_service
     assert _ask(api, agent, alice, request_id).status == 200
     pump.drain()
     member = DynamoUnitOfWork()
-    checks = member.requests.checks
-    moved: list[int] = []
-
-    def checked_then_handed_on(*args: Any, **options: Any) -> Any:
-        found = checks(*args, **options)
-        if not moved:
-            moved.append(0)
-            answer = api.post(_backoffice(alice, request_id, "reclassification"), agent,
-                              body={"service": "devis"})  # fmt: skip
-            moved[0] = answer.status
-            pump.drain()  # routed to the quotes service
-        return found
-
-    monkeypatch.setattr(member.requests, "checks", checked_then_handed_on)
+    moved = _handed_on_after(member, "checks", api, pump, alice, agent, request_id, monkeypatch)
     dialogue.reply(member, alice.member_id or "", request_id, {"message": "Voici."}, None,
                    clock.now())  # fmt: skip
     assert moved == [200]
@@ -1218,20 +1234,7 @@ def test_a_withdrawal_written_after_its_request_was_handed_on_is_the_new_service
     request_id = file_justificatif(api, alice, today)
     pump.drain()
     member = DynamoUnitOfWork()
-    read = member.requests.get
-    moved: list[int] = []
-
-    def read_then_handed_on(*args: Any, **options: Any) -> Any:
-        found = read(*args, **options)
-        if not moved:
-            moved.append(0)
-            answer = api.post(_backoffice(alice, request_id, "reclassification"), agent,
-                              body={"service": "devis"})  # fmt: skip
-            moved[0] = answer.status
-            pump.drain()  # routed to the quotes service
-        return found
-
-    monkeypatch.setattr(member.requests, "get", read_then_handed_on)
+    moved = _handed_on_after(member, "get", api, pump, alice, agent, request_id, monkeypatch)
     body = dialogue.WithdrawalBody(reason="Je me suis trompée.")
     withdrawn = dialogue.withdraw(member, alice.member_id or "", request_id, body, clock.now())
     assert moved == [200]
