@@ -473,6 +473,7 @@ class RequestRecord(RequestDetail):
     needs_attention: bool = False  # its service's handler gave up: an agent takes it over
     unanswered: bool = False  # the member let the question's deadline pass
     at_risk_due_at: str | None = None  # the complaint's deadline said at risk on the bus
+    decided_outcome: Outcome | None = None  # claimed by a decision until it closes the request
     replies_delivered: set[str] = Field(default_factory=set)  # answers its service has seen
     letters_due: set[str] = Field(default_factory=set)  # `DueLetter.encoded()`, until rendered
     # Closed: when it goes (closing + 5 years, epoch seconds: DynamoDB's TTL), its letters too.

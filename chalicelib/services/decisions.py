@@ -69,9 +69,8 @@ def decide(
             [FieldError("amount", "Requis pour une acceptation, même partielle.")],
         )
     if not uow.transitions.claim_decision(record, outcome.value, now):
-        raise handed_on(uow, record) or Conflict(
-            "Une autre décision a déjà été prise sur cette demande."
-        )
+        current = uow.requests.get(record.member_id, record.request_id, consistent=True)
+        raise moved_away(record, current) or _claimed_otherwise(current)
     effect = handling.on_accept if outcome is Outcome.accepted else None
     changes: tuple[CoverageChange, ...] = ()
     if effect is not None:
@@ -131,6 +130,23 @@ def handed_on(uow: UnitOfWork, record: RequestRecord) -> Forbidden | None:
     return moved_away(
         record, uow.requests.get(record.member_id, record.request_id, consistent=True)
     )
+
+
+def _claimed_otherwise(current: RequestRecord) -> Conflict:
+    """Why a decision's claim was refused, the request as it now is: closed, or another
+    outcome's decision under way, named, so that the agent can finish one that died after its
+    claim (its effect may be applied: no other outcome may take its place)."""
+    if current.status is Status.withdrawn:
+        return Conflict("Cette demande a été retirée.")
+    if not current.is_open():
+        return Conflict("Cette demande est déjà traitée.")
+    if current.decided_outcome is not None:
+        return Conflict(
+            "Une autre décision est en cours sur cette demande : « "
+            f"{DECIDED_LABELS[current.decided_outcome]} ». Si elle n'a pas abouti, "
+            "renouvelez-la pour la terminer."
+        )
+    return Conflict("Une autre décision a déjà été prise sur cette demande.")
 
 
 def moved_away(read: RequestRecord, current: RequestRecord) -> Forbidden | None:

@@ -487,3 +487,27 @@ def test_an_unanswered_request_handed_on_as_a_complaint_keeps_its_place(
     assert order() == [request_id, older]
     watch_deadlines(unit_of_work(), day + timedelta(days=1))
     assert order() == [request_id, older]
+
+
+def test_a_decision_that_died_after_its_claim_is_named_to_the_agent_who_tries_another(
+    api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn
+) -> None:
+    """A decision claims its outcome, applies its effect, then closes the request; one that
+    died in between (a timeout) keeps its claim, and no other outcome may take its place. The
+    agent who then refused was told « Une autre décision a déjà été prise » on a request still
+    open, with nothing to say which: the message now names it, and its retry completes it."""
+    from chalicelib.domain import clock
+    from chalicelib.store.unit_of_work import DynamoUnitOfWork
+
+    request_id = _justificatif(api, alice)
+    pump.drain()
+    uow = DynamoUnitOfWork()
+    record = uow.requests.get(alice.member_id or "", request_id, consistent=True)
+    assert uow.transitions.claim_decision(record, "accepted", clock.now())  # then it died
+    refused = _decide(api, agent, alice, request_id, outcome="refused", message="Non.")
+    assert refused.status == 409, refused.body
+    assert "« Demande acceptée »" in refused.body["error"]["message"]
+    assert "renouvelez-la" in refused.body["error"]["message"]
+    accepted = _decide(api, agent, alice, request_id, outcome="accepted", amount="42.50")
+    assert accepted.status == 200, accepted.body
+    assert accepted.body["status"] == "processed" and accepted.body["outcome"] == "accepted"
