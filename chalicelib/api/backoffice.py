@@ -326,7 +326,9 @@ def information_request(member_id: str, request_id: str) -> Response:
         403: OWN_FILE,
         404: "No such request for this member.",
         409: "The request is processed or withdrawn.",
-        422: "Neither or both of `complaint` and `service`, or an unknown service.",
+        422: "Neither or both of `complaint` and `service`, an unknown service, `complaint: "
+        "false`, `service: reclamations` (a complaint is made with `complaint: true`), or a "
+        "`service` for a request that is a complaint (it stays with the complaints service).",
     },
 )
 def reclassification(member_id: str, request_id: str) -> Response:

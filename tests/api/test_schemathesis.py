@@ -141,6 +141,17 @@ BEYOND_THE_SCHEMA: dict[tuple[str, str], dict[int, tuple[Beyond, ...]]] = {
         )
     },
     ("POST", "/requests/{request_id}/replies"): {422: (_UPLOADS,)},
+    # The shared request made a complaint by an earlier case ({"complaint": true}): from then
+    # on no other service may take it, whatever `service` the next case names.
+    ("POST", "/backoffice/members/{member_id}/requests/{request_id}/reclassification"): {
+        422: (
+            Beyond(
+                "service",
+                "the request is a complaint: it stays with the complaints service",
+                lambda body, message: message == "Une réclamation ne change pas de service.",
+            ),
+        )
+    },
     ("POST", "/backoffice/members/{member_id}/requests/{request_id}/decision"): {
         422: (
             Beyond(
