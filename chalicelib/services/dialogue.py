@@ -1,8 +1,9 @@
 """The dialogue on a request: the service asks, the member answers or withdraws, an agent
 hands the request on (to the complaints service, or to the right service)."""
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import ConfigDict, Field, StringConstraints
 from ulid import ULID
@@ -14,7 +15,6 @@ from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationF
 from chalicelib.domain.model import JsonBool, JsonInt, Model
 from chalicelib.domain.requests import (
     AgentMessage,
-    Attachment,
     InformationRequest,
     RequestDetail,
     RequestRecord,
@@ -47,7 +47,6 @@ from chalicelib.services.letters import owe_letter
 from chalicelib.services.lists import whole_list
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store.requests import (
-    DailyLimit,
     DailyLimitReached,
     IdempotencyClaim,
     IdempotencyKeyTaken,
@@ -265,16 +264,24 @@ def reply(
         if scoped is not None
         else None
     )
+
+    def write(on: RequestRecord) -> list[dict[str, Any]] | None:
+        try:
+            return uow.requests.reply(on, message, attachments, now, claim, limit=limit,
+                                      pending_from=now + HANDED_OVER_FOR)  # fmt: skip
+        except RequestClosed:
+            return None
+
     try:
         with keeping_copies(uow, copies, body.upload_ids):
-            added = _write_reply(uow, record, message, attachments, now, claim, limit)
+            added, current = _on_the_request_as_it_is(uow, record, write)
+            if added is None:
+                raise _closed(current)
     except DailyLimitReached:
         raise limit_reached(limit, now) from None
     except IdempotencyKeyTaken:
         assert scoped is not None  # noqa: S101  # only raised when a claim was made
         return _replay(uow, member_id, race_winner(uow, member_id, scoped, now), fingerprint)
-    except RequestClosed:
-        raise _closed(uow.requests.get(member_id, request_id, consistent=True)) from None
     # The pointer to intake, as a filing's: the router dispatches the rest (the audit record,
     # `MemberReplied`), sends the request on to its service and removes the staged uploads.
     hand_over(uow, member_id, record.request_id, added)
@@ -287,30 +294,25 @@ def reply(
 # read is written again on the request as it is: each retry needs another move in between.
 MEMBER_WRITE_ATTEMPTS = 3
 
+Written = TypeVar("Written")
 
-def _write_reply(
-    uow: UnitOfWork,
-    record: RequestRecord,
-    message: AgentMessage,
-    attachments: list[Attachment],
-    now: datetime,
-    claim: IdempotencyClaim | None,
-    limit: DailyLimit,
-) -> list[dict[str, Any]]:
-    """The reply's one transaction, on the request as read; if an agent handed it on to
-    another service meanwhile (still open), again on the request as it now is, so that it goes
-    back to the open list of the service that has it. `RequestClosed` once it is closed."""
-    for _ in range(MEMBER_WRITE_ATTEMPTS - 1):
-        try:
-            return uow.requests.reply(record, message, attachments, now, claim, limit=limit,
-                                      pending_from=now + HANDED_OVER_FOR)  # fmt: skip
-        except RequestClosed:
-            current = uow.requests.get(record.member_id, record.request_id, consistent=True)
-            if not current.is_open() or current.service == record.service:
-                raise
-            record = current
-    return uow.requests.reply(record, message, attachments, now, claim, limit=limit,
-                              pending_from=now + HANDED_OVER_FOR)  # fmt: skip
+
+def _on_the_request_as_it_is(
+    uow: UnitOfWork, record: RequestRecord, write: Callable[[RequestRecord], Written | None]
+) -> tuple[Written | None, RequestRecord]:
+    """A member's `write` on the request as read; refused (None) because an agent handed it on
+    to another service meanwhile (still open), again on the request as it now is, so that it
+    goes on the lists of the service that has it. The write's answer (None: refused for
+    another reason, or moved at every attempt) and the request as last read."""
+    for _ in range(MEMBER_WRITE_ATTEMPTS):
+        written = write(record)
+        if written is not None:
+            return written, record
+        current = uow.requests.get(record.member_id, record.request_id, consistent=True)
+        if not current.is_open() or current.service == record.service:
+            return None, current
+        record = current
+    return None, record
 
 
 def _replay(
@@ -350,21 +352,20 @@ def withdraw(
         if body.reason
         else None
     )
-    for _ in range(MEMBER_WRITE_ATTEMPTS):
-        added = uow.transitions.withdraw(
-            record, message, WITHDRAWN_LABEL, now, pending_from=now + HANDED_OVER_FOR
-        )
-        if added is not None:
-            break
-        current = uow.requests.get(member_id, request_id, consistent=True)
+    # Handed on by an agent since it was read: withdrawn from the service that has it (its
+    # withdrawn list, its `RequestWithdrawn`), not the one it left.
+    added, current = _on_the_request_as_it_is(
+        uow,
+        record,
+        lambda on: uow.transitions.withdraw(
+            on, message, WITHDRAWN_LABEL, now, pending_from=now + HANDED_OVER_FOR
+        ),
+    )
+    if added is None:
         if current.status is Status.withdrawn:
             return current.detail()
         if not current.is_open():
             raise _closed(current)
-        # Handed on by an agent since it was read: withdrawn from the service that has it
-        # (its withdrawn list, its `RequestWithdrawn`), not the one it left.
-        record = current
-    else:
         raise Conflict("Cette demande vient de changer de service : réessayez.")
     # The pointer to intake, as a filing's: the router dispatches the rest (the audit record,
     # `RequestWithdrawn`) and sends the request on to its service, which counts it withdrawn.
