@@ -46,15 +46,13 @@ def decide(
     refusal pays nothing, so it takes no amount (its letter would say one is paid).
     """
     handling = catalog.handling_for(record.type, complaint=record.complaint)
-    if record.status is Status.withdrawn:
-        raise Conflict("Cette demande a été retirée.")
     if not record.is_open():
         if not render_here and record.status is Status.processed:
             # What the decision left pending is handed over first (an agent's retry after
             # a call that timed out): the service's handler renders the letter and
             # dispatches the rest (audit record, `RequestDecided`, `LetterIssued`) once.
             hand_over_pending(uow, record.member_id, record.request_id)
-        raise Conflict("Cette demande est déjà traitée.")
+        raise closed(record)
     if outcome is not Outcome.accepted and not message:
         raise ValidationFailed(
             "Un refus s'explique.", [FieldError("message", "Requis pour un refus.")]
@@ -132,14 +130,19 @@ def handed_on(uow: UnitOfWork, record: RequestRecord) -> Forbidden | None:
     )
 
 
+def closed(record: RequestRecord) -> Conflict:
+    """What a change answers on a request closed by then: withdrawn, or processed."""
+    if record.status is Status.withdrawn:
+        return Conflict("Cette demande a été retirée.")
+    return Conflict("Cette demande est déjà traitée.")
+
+
 def _claimed_otherwise(current: RequestRecord) -> Conflict:
     """Why a decision's claim was refused, the request as it now is: closed, or another
     outcome's decision under way, named, so that the agent can finish one that died after its
     claim (its effect may be applied: no other outcome may take its place)."""
-    if current.status is Status.withdrawn:
-        return Conflict("Cette demande a été retirée.")
     if not current.is_open():
-        return Conflict("Cette demande est déjà traitée.")
+        return closed(current)
     if current.decided_outcome is not None:
         return Conflict(
             "Une autre décision est en cours sur cette demande : « "

@@ -24,7 +24,7 @@ from chalicelib.domain.requests import (
 )
 from chalicelib.domain.states import Actor, Status
 from chalicelib.domain.text import NOT_BLANK
-from chalicelib.services.decisions import moved_away
+from chalicelib.services.decisions import closed, moved_away
 from chalicelib.services.dispatching import (
     HANDED_OVER_FOR,
     dispatch,
@@ -133,14 +133,8 @@ def _hand_over_or_refuse(
     request now is, read consistently."""
     if added is None:
         current = uow.requests.get(record.member_id, record.request_id, consistent=True)
-        raise moved_away(record, current) or _closed(current)
+        raise moved_away(record, current) or closed(current)
     hand_over(uow, record.member_id, record.request_id, added)
-
-
-def _closed(record: RequestRecord) -> Conflict:
-    if record.status is Status.withdrawn:
-        return Conflict("Cette demande a été retirée.")
-    return Conflict("Cette demande est déjà traitée.")
 
 
 def ask(
@@ -155,7 +149,7 @@ def ask(
     handler the request is handed over to. Asking the same question again while it waits is
     a retry: the same question, the same letter."""
     if not record.is_open():
-        raise _closed(record)
+        raise closed(record)
     due_on = clock.paris_date(now) + timedelta(days=body.respond_within_days)
     if _asked_already(record, body.message):
         dispatch(uow, record.member_id, record.request_id, now)  # if the first one could not
@@ -246,7 +240,7 @@ def reply(
     if record is None:
         raise NotFound("Demande introuvable.")
     if not record.is_open():
-        raise _closed(record)
+        raise closed(record)
     files = accepted_files(body.upload_ids, checks.uploads, inspected, now)
     attachments = attach_files(uow, member_id, record.month, record.request_id, files)
     copies = copies_under(
@@ -276,7 +270,7 @@ def reply(
         with keeping_copies(uow, copies, body.upload_ids):
             added, current = _on_the_request_as_it_is(uow, record, write)
             if added is None:
-                raise _closed(current)
+                raise closed(current)
     except DailyLimitReached:
         raise limit_reached(limit, now) from None
     except IdempotencyKeyTaken:
@@ -341,7 +335,7 @@ def withdraw(
         hand_over_pending(uow, member_id, request_id)
         return record.detail()
     if not record.is_open():
-        raise _closed(record)
+        raise closed(record)
     message = (
         AgentMessage(
             message_id=str(ULID.from_datetime(now)),
@@ -365,7 +359,7 @@ def withdraw(
         if current.status is Status.withdrawn:
             return current.detail()
         if not current.is_open():
-            raise _closed(current)
+            raise closed(current)
         raise Conflict("Cette demande vient de changer de service : réessayez.")
     # The pointer to intake, as a filing's: the router dispatches the rest (the audit record,
     # `RequestWithdrawn`) and sends the request on to its service, which counts it withdrawn.
@@ -395,7 +389,7 @@ def reclassify(
             [FieldError("complaint", "Seule la valeur true est admise.")],
         )
     if not record.is_open():
-        raise _closed(record)
+        raise closed(record)
     if _where_wanted(record, body):
         return _moved_already(uow, record)
     extra: dict[str, Any] = {}
@@ -443,7 +437,7 @@ def reclassify(
             raise moved_away(record, current) or Conflict(
                 "Une décision est en cours sur cette demande."
             )
-        raise _closed(current)
+        raise closed(current)
     # The pointer to intake: the router dispatches the rest (the audit record,
     # `RequestReclassified`) and sends the request on to its new service.
     hand_over(uow, record.member_id, record.request_id, moved)
