@@ -7,6 +7,7 @@ import { agentServices } from "../auth.js";
 import { recallList } from "../schemaform.js";
 import { guard } from "../submit.js";
 import { recallSchema } from "./demarches.js";
+import { openDownload } from "./courriers.js";
 
 export const SERVICES = {
   remboursements: "Remboursements", devis: "Devis", hospitalisation: "Hospitalisation",
@@ -140,7 +141,7 @@ export async function renderDossier(main, memberId, requestId) {
           `Télécharger ${a.filename}`), ` (${formatSize(a.size)})`)))
       : h("p", {}, "Aucune.")),
     request.documents.length ? h("section", {}, h("h2", {}, "Courriers envoyés"), h("ul", {}, request.documents.map((d) => h("li", {},
-      h("button", { type: "button", class: "lien", dataset: { document: d.document_id }, onclick: () => openLetter(base, d.document_id) }, `${d.title} (PDF)`))))) : null,
+      h("button", { type: "button", class: "lien", dataset: { document: d.document_id }, onclick: () => openDownload(d.document_id, `${base}/documents/${d.document_id}/download`) }, `${d.title} (PDF)`))))) : null,
     request.messages.length ? h("section", {}, h("h2", {}, "Échanges"), h("ol", { class: "messages" }, request.messages.map((m) => h("li", { class: `message ${m.author}` },
       h("p", { class: "auteur" }, m.author === "member" ? "Adhérent" : "Service", ` — ${formatDateTime(m.at)}`), h("p", {}, m.text),
       m.attachment_ids.length ? h("p", { class: "discret" }, `${m.attachment_ids.length} pièce(s) jointe(s)`) : null)))) : null,
@@ -149,16 +150,6 @@ export async function renderDossier(main, memberId, requestId) {
       askForm(base, reload), decisionForm(base, reload),
       // A complaint stays a complaint, with the complaints service: nothing to reclassify.
       request.complaint ? null : reclassifyForm(base, request, reload)) : null));
-}
-
-// A letter the member received, as they read it: its link asked for on the click (presigned
-// for a few minutes), each opening a consultation in the member's access log.
-async function openLetter(base, documentId) {
-  const link = await get(`${base}/documents/${documentId}/download`);
-  const a = h("a", { href: link.url, rel: "noopener" });
-  document.body.append(a);
-  a.click();
-  a.remove();
 }
 
 // An attachment's link is presigned for a few minutes (its `expires_at`): clicked later (the

@@ -8,8 +8,10 @@ const PERIODS = [
   [12, "Les 12 derniers mois"], [24, "Les 24 derniers mois"],
 ];
 
-export async function openDownload(documentId) {
-  const link = await get(`/documents/${documentId}/download`);
+// A letter's PDF: its link asked for on the click (`path`: the member's route, or the agents'
+// for a request's letter), then followed.
+export async function openDownload(documentId, path = `/documents/${documentId}/download`) {
+  const link = await get(path);
   const a = h("a", { href: link.url, rel: "noopener" });
   document.body.append(a);
   a.click();
