@@ -60,9 +60,10 @@ def test_a_slow_detail_does_not_paint_over_the_request_clicked_next(
     )
 
 
-def test_a_withdrawal_that_failed_once_can_be_retried(
-    open_page: Any, member: Any, http_api: str
-) -> None:
+def _withdrawal_cut_off_once(open_page: Any, member: Any, http_api: str) -> tuple[Any, Any]:
+    """A request filed, its detail open, « Retirer ma demande » clicked, and the withdrawal's
+    first call cut off (the network gone), the next ones let through: the watched page and
+    the detail."""
     request_id = file_via_api(http_api, member.headers, _other(member.member_id))
     watched = open_page()
     page = watched.page
@@ -80,6 +81,14 @@ def test_a_withdrawal_that_failed_once_can_be_retried(
     page.route(re.compile(r".*/withdrawal$"), once)
     detail = page.locator(".detail")
     detail.get_by_role("button", name="Retirer ma demande").click()
+    return watched, detail
+
+
+def test_a_withdrawal_that_failed_once_can_be_retried(
+    open_page: Any, member: Any, http_api: str
+) -> None:
+    watched, detail = _withdrawal_cut_off_once(open_page, member, http_api)
+    page = watched.page
     detail.get_by_role("button", name="Confirmer le retrait").click()
     expect(page.locator(".bandeau-erreur")).to_contain_text("Le service ne répond pas")
     watched.problems.clear()  # the unhandled rejection is the portal's own error path
@@ -431,23 +440,8 @@ def test_a_failure_said_at_the_top_goes_once_the_member_acts_again(
 ) -> None:
     """A withdrawal refused once, then confirmed again: the detail said « Retirée » under the
     first attempt's « Le service ne répond pas », still at the top of the page."""
-    request_id = file_via_api(http_api, member.headers, _other(member.member_id))
-    watched = open_page()
+    watched, detail = _withdrawal_cut_off_once(open_page, member, http_api)
     page = watched.page
-    sign_in(page, member.username, member.password)
-    page.goto(f"/#/suivi/{request_id}")
-    failures = {"left": 1}
-
-    def once(route: Route) -> None:
-        if failures["left"]:
-            failures["left"] -= 1
-            route.abort("internetdisconnected")
-        else:
-            route.continue_()
-
-    page.route(re.compile(r".*/withdrawal$"), once)
-    detail = page.locator(".detail")
-    detail.get_by_role("button", name="Retirer ma demande").click()
     confirm = detail.get_by_role("button", name="Confirmer le retrait")
     confirm.click()
     banner = page.locator(".bandeau-erreur")
