@@ -172,15 +172,20 @@ def without_keys(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in ("pk", "sk")}
 
 
-def query_all(**kwargs: Any) -> list[dict[str, Any]]:
-    """Every item a Query matches, page after page (a page stops at 1 MB), deserialised."""
-    items: list[dict[str, Any]] = []
+def query_pages(**kwargs: Any) -> Iterator[list[dict[str, Any]]]:
+    """A Query's pages (a page stops at 1 MB, or at `Limit` items read), deserialised, each
+    read when the one before has been taken: after its last key."""
     while True:
         page = dynamodb().query(**kwargs)
-        items.extend(deserialize(item) for item in page["Items"])
+        yield [deserialize(item) for item in page["Items"]]
         if "LastEvaluatedKey" not in page:
-            return items
+            return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def query_all(**kwargs: Any) -> list[dict[str, Any]]:
+    """Every item a Query matches, page after page, deserialised."""
+    return [item for page in query_pages(**kwargs) for item in page]
 
 
 BATCH_ATTEMPTS = 5

@@ -24,7 +24,7 @@ from chalicelib.domain.requests import RequestRecord, month_of
 from chalicelib.domain.retention import Purged
 from chalicelib.domain.states import Actor
 from chalicelib.store import keys
-from chalicelib.store.dynamo import deserialize, dynamodb, query_all, serialize, table
+from chalicelib.store.dynamo import deserialize, dynamodb, query_all, query_pages, serialize, table
 
 logger = logging.getLogger(__name__)
 
@@ -156,20 +156,15 @@ class PurgeSchedule:
         done ones left out): a national day holds about 170,000, never all held at once. Each
         page is read when the one before has been dealt with, after its last key: entries
         marked done meanwhile keep their place."""
-        request: dict[str, Any] = {
-            "TableName": table(),
-            "KeyConditionExpression": "pk = :pk",
-            "FilterExpression": "attribute_not_exists(done_at)",
-            "ExpressionAttributeValues": serialize({":pk": keys.purge_partition(day.isoformat())}),
-            "ConsistentRead": True,
-            "Limit": PAGE,
-        }
-        while True:
-            page = dynamodb().query(**request)
-            yield [_entry(day, deserialize(item)) for item in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                return
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for page in query_pages(
+            TableName=table(),
+            KeyConditionExpression="pk = :pk",
+            FilterExpression="attribute_not_exists(done_at)",
+            ExpressionAttributeValues=serialize({":pk": keys.purge_partition(day.isoformat())}),
+            ConsistentRead=True,
+            Limit=PAGE,
+        ):
+            yield [_entry(day, item) for item in page]
 
     def carried_out(self, entry: PurgeEntry, now: datetime) -> None:
         """Marked done (the purge's role deletes no item): TTL removes it a month later."""
