@@ -104,6 +104,23 @@ export function focusHeading(root) {
 // A button disabled while its action runs loses the focus (Chromium hands it to the page, and
 // the keyboard starts again from the top): the returned function enables it again and gives
 // the focus back, if it had it and nothing else took it meanwhile.
+// « Voir plus »: `next()` adds the next page, one page at a time (a double click sent the same
+// cursor twice and listed its page twice), the button busy meanwhile.
+export function onePageAtATime(more, next) {
+  let pending = false;
+  more.addEventListener("click", async () => {
+    if (pending) return;
+    pending = true;
+    const enable = disableWhileBusy(more);
+    try {
+      await next();
+    } finally {
+      pending = false;
+      enable();
+    }
+  });
+}
+
 export function disableWhileBusy(button) {
   const focused = document.activeElement === button;
   button.disabled = true;

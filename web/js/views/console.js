@@ -1,7 +1,7 @@
 // The agents' console: a service's work lists (open, waiting, processed, withdrawn), a
 // request's detail with its attachments to download, and the three acts: ask the member for
 // information, decide, reclassify.
-import { h, heading, replace, uid, announce, formatDate, formatDateTime, formatSize, beneficiaryNames } from "../dom.js";
+import { h, heading, replace, uid, announce, onePageAtATime, formatDate, formatDateTime, formatSize, beneficiaryNames } from "../dom.js";
 import { get, post, getCatalog, statusOf } from "../api.js";
 import { agentServices } from "../auth.js";
 import { recallList } from "../schemaform.js";
@@ -78,27 +78,17 @@ export async function renderConsole(main, service, state = "open") {
   // A list longer than a page goes on with its cursor: without it, the requests past the
   // first page (the newest of a list that only grows: processed, withdrawn) were out of reach.
   let cursor = answer.next_cursor;
-  let pending = false;
   const more = h("button", { type: "button", class: "secondaire", hidden: !cursor }, "Voir plus");
-  more.addEventListener("click", async () => {
-    if (pending || !cursor) return; // one page at a time: a double click lists it once
-    pending = true;
-    more.disabled = true;
-    more.setAttribute("aria-busy", "true");
-    try {
-      const page = await get(`/backoffice/services/${service}/requests`, { state, cursor });
-      const before = body.children.length;
-      body.append(...page.requests.map(row));
-      cursor = page.next_cursor;
-      more.hidden = !cursor;
-      announce(`${page.requests.length} demande${page.requests.length > 1 ? "s" : ""} de plus.`);
-      const first = body.children[before];
-      if (first) first.querySelector("a").focus();
-    } finally {
-      pending = false;
-      more.disabled = false;
-      more.removeAttribute("aria-busy");
-    }
+  onePageAtATime(more, async () => {
+    if (!cursor) return;
+    const page = await get(`/backoffice/services/${service}/requests`, { state, cursor });
+    const before = body.children.length;
+    body.append(...page.requests.map(row));
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    announce(`${page.requests.length} demande${page.requests.length > 1 ? "s" : ""} de plus.`);
+    const first = body.children[before];
+    if (first) first.querySelector("a").focus();
   });
   const stateLabel = STATES.find(([c]) => c === state)[1];
   replace(main, h("div", { class: "page large" },

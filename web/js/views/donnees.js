@@ -1,7 +1,7 @@
 // « Mes données personnelles »: who at Génération consulted or acted on the member's file
 // (`GET /me/access-log`: the service, never the agent), and a copy of all they hold here
 // (`POST /me/exports`, then `GET /me/exports/{id}` until the archive is ready).
-import { h, heading, replace, announce, formatDateTime, disableWhileBusy } from "../dom.js";
+import { h, heading, replace, announce, formatDateTime, onePageAtATime } from "../dom.js";
 import { get, post, getCatalog } from "../api.js";
 import { guard } from "../submit.js";
 
@@ -26,20 +26,10 @@ export async function renderDonnees(main) {
     more.hidden = !cursor;
     return page.entries.length;
   }
-  // One page at a time: a double click sent the same cursor twice and listed its page twice.
-  let morePending = false;
-  more.addEventListener("click", async () => {
-    if (morePending || !cursor) return;
-    morePending = true;
-    const enable = disableWhileBusy(more);
+  onePageAtATime(more, async () => {
+    if (!cursor) return;
     const before = entries.children.length;
-    let added;
-    try {
-      added = await load();
-    } finally {
-      morePending = false;
-      enable();
-    }
+    const added = await load();
     announce(`${added} consultation${added > 1 ? "s" : ""} de plus.`);
     const first = entries.children[before];
     if (first) first.querySelector("a").focus();

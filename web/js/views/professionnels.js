@@ -1,6 +1,6 @@
 // The partner search: a specialty, a postal code and, if the member wants, a radius; nearest
 // first, « Voir plus » with the cursor.
-import { h, heading, replace, uid, announce, disableWhileBusy } from "../dom.js";
+import { h, heading, replace, uid, announce, onePageAtATime } from "../dom.js";
 import { get, getCatalog } from "../api.js";
 import { guard } from "../submit.js";
 
@@ -25,7 +25,6 @@ export async function renderProfessionnels(main) {
   let list = null;
   // Which search the list shows: a « Voir plus » answer of an earlier one is dropped.
   let searches = 0;
-  let morePending = false;
   function show(page, reset) {
     if (reset) {
       list = h("ol", { class: "professionnels" });
@@ -47,18 +46,10 @@ export async function renderProfessionnels(main) {
     show(page, true);
     announce(`${page.professionals.length} professionnel${page.professionals.length > 1 ? "s" : ""} trouvé${page.professionals.length > 1 ? "s" : ""}.`);
   });
-  // One page at a time: a double click sent the same cursor twice and listed its page twice.
-  more.addEventListener("click", async () => {
-    if (morePending || !cursor) return;
+  onePageAtATime(more, async () => {
+    if (!cursor) return;
     const asked = searches;
-    morePending = true;
-    const enable = disableWhileBusy(more);
-    try {
-      const page = await get("/professionals", { cursor });
-      if (asked === searches) show(page, false);
-    } finally {
-      morePending = false;
-      enable();
-    }
+    const page = await get("/professionals", { cursor });
+    if (asked === searches) show(page, false);
   });
 }

@@ -1,6 +1,6 @@
 // « Le suivi des demandes »: the history by month on the left (state icons of the catalogue,
 // status and type filters, « Voir plus » with the cursor), a request's detail on the right.
-import { h, heading, replace, uid, announce, disableWhileBusy, formatDate, formatDateTime, formatMonth, formatSize, beneficiaryNames } from "../dom.js";
+import { h, heading, replace, uid, announce, disableWhileBusy, onePageAtATime, formatDate, formatDateTime, formatMonth, formatSize, beneficiaryNames } from "../dom.js";
 import { get, post, getCatalog, statusOf } from "../api.js";
 import { recallList } from "../schemaform.js";
 import { fileField } from "../uploads.js";
@@ -58,7 +58,6 @@ async function buildLayout(main, catalog) {
   let query = {};
   // Which search the timeline shows: a « Voir plus » page of an earlier one is dropped.
   let searches = 0;
-  let morePending = false;
   async function load(reset) {
     if (reset) searches += 1;
     const asked = searches;
@@ -81,18 +80,10 @@ async function buildLayout(main, catalog) {
     const count = page.months.reduce((n, m) => n + m.requests.length, 0);
     announce(`${count} demande${count > 1 ? "s" : ""} affichée${count > 1 ? "s" : ""}.`);
   });
-  // One page at a time: a double click sent the same cursor twice and listed its months twice.
-  more.addEventListener("click", async () => {
-    if (morePending || !cursor) return;
-    morePending = true;
-    const enable = disableWhileBusy(more);
+  onePageAtATime(more, async () => {
+    if (!cursor) return;
     const before = timeline.querySelectorAll("a").length;
-    try {
-      if (!(await load(false))) return;
-    } finally {
-      morePending = false;
-      enable();
-    }
+    if (!(await load(false))) return;
     const first = timeline.querySelectorAll("a")[before];
     if (first) first.focus();
   });
