@@ -13,6 +13,7 @@ import gc
 # imported; what the import built is then frozen out of every later collection.
 gc.disable()
 
+from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice, Cron, Rate
@@ -32,6 +33,11 @@ app.register_middleware(authenticate, "http")
 # no route (api/lazy.py); `GET /openapi.json` is read from them all.
 register_lazily(app, ROUTES)
 add_preflights(app)  # a browser's CORS preflight on every path (api/cors.py)
+
+
+def _seconds_left(context: Any) -> Callable[[], float]:
+    """What is left of the invocation, in seconds (the Lambda context's clock)."""
+    return lambda: context.get_remaining_time_in_millis() / 1000
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="outbox_sweeper")
@@ -57,15 +63,14 @@ def sla_watch(event: Any) -> None:
 def retention_purge(event: Any) -> None:
     from chalicelib.routing.retention import purge
 
-    context = event.context
-    purge(lambda: context.get_remaining_time_in_millis() / 1000)
+    purge(_seconds_left(event.context))
 
 
 @app.on_sqs_message(queue="notifications", batch_size=10, name="notifications")
 def notifications(event: Any) -> dict[str, Any]:
     from chalicelib.routing.notifications import handle_notifications
 
-    return handle_notifications(event.to_dict())
+    return handle_notifications(event.to_dict(), _seconds_left(event.context))
 
 
 # 08:00 Paris is 06:00 or 07:00 UTC (summer, winter): every hour of the day, the SMS kept
@@ -89,14 +94,14 @@ def exports_builder(event: Any) -> dict[str, Any]:
 def router(event: Any) -> dict[str, Any]:
     from chalicelib.routing.router import handle_intake
 
-    return handle_intake(event.to_dict())
+    return handle_intake(event.to_dict(), _seconds_left(event.context))
 
 
 def _service_handler(service: Service) -> Any:
     def handler(event: Any) -> dict[str, Any]:
         from chalicelib.routing.services import handle_service_queue
 
-        return handle_service_queue(service, event.to_dict())
+        return handle_service_queue(service, event.to_dict(), _seconds_left(event.context))
 
     handler.__name__ = f"svc_{service.value}"
     return handler

@@ -1,10 +1,10 @@
 """The local stand-in for Lambda's SQS event source mappings (`make run` and tests).
 
 It polls every queue of the stack, hands each batch to the same handler Lambda would run,
-through Chalice's own invoker (`chalice.test.Client(app).lambda_.invoke`), deletes the records
-the handler did not report in `batchItemFailures`, and leaves the others to SQS: they come back
-after the visibility timeout and, after 5 receives, the queue's redrive policy moves them to
-the DLQ, exactly as on AWS.
+through Chalice's own invoker (`chalice.test.Client(app).lambda_.invoke`, the context given the
+function's timeout: `infra.lambda_client`), deletes the records the handler did not report in
+`batchItemFailures`, and leaves the others to SQS: they come back after the visibility timeout
+and, after 5 receives, the queue's redrive policy moves them to the DLQ, exactly as on AWS.
 """
 
 from __future__ import annotations
@@ -67,9 +67,8 @@ class QueuePump:
 
     def pump_once(self, wait_seconds: int = 0) -> int:
         """One pass over every queue; returns how many records were handed to handlers."""
-        from chalice.test import Client
-
         from app import app
+        from infra.lambda_client import Client
 
         handled = 0
         with Client(app, stage_name=self.stage) as client:

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.domain import clock
 from chalicelib.observability import correlated
-from chalicelib.routing.batch import process_records
+from chalicelib.routing.batch import SecondsLeft, process_records
 from chalicelib.services.notifications import notify, send_due_sms
 from chalicelib.settings import get_settings
 from chalicelib.store.unit_of_work import unit_of_work
@@ -24,13 +24,15 @@ def preferences_url() -> str:
     return f"{get_settings().portal_url.rstrip('/')}/#/preferences"
 
 
-def handle_notifications(event: dict[str, Any]) -> dict[str, Any]:
+def handle_notifications(
+    event: dict[str, Any], seconds_left: SecondsLeft | None = None
+) -> dict[str, Any]:
     def handle(record: SQSRecord) -> None:
         envelope = json.loads(record.body)  # EventBridge's event, as its rule sends it
         detail_type, detail = envelope["detail-type"], envelope["detail"]
         notify(unit_of_work(), detail_type, detail, clock.now(), preferences_url())
 
-    return process_records(event, handle, FUNCTION)
+    return process_records(event, handle, FUNCTION, seconds_left=seconds_left)
 
 
 def morning_sms() -> int:

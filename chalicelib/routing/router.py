@@ -6,14 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain import clock
-from chalicelib.routing.batch import process_pointers
+from chalicelib.routing.batch import SecondsLeft, process_pointers
 from chalicelib.services.serving import route
 from chalicelib.store.unit_of_work import unit_of_work
 
 
-def handle_intake(event: dict[str, Any]) -> dict[str, Any]:
+def handle_intake(event: dict[str, Any], seconds_left: SecondsLeft | None = None) -> dict[str, Any]:
     return process_pointers(
         event,
         lambda pointer, entry: route(unit_of_work(), pointer, clock.now(), delivered=entry),
         "router",
+        seconds_left,
     )

@@ -108,9 +108,8 @@ def test_every_handler_given_the_same_message_twice_acts_once(
 def test_one_poison_record_in_ten_on_a_service_queue(
     api: Api, local_stack: LocalStack, alice: SignedIn
 ) -> None:
-    from chalice.test import Client
-
     from app import app
+    from infra.lambda_client import Client
 
     good = [_file(api, alice, Service.relation_adherent) for _ in range(9)]
     bodies = [

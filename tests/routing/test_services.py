@@ -324,9 +324,8 @@ def test_duplicate_delivery_routes_once_and_issues_one_letter(
 def test_batch_with_one_poison_record_reports_only_it(
     api: Api, local_stack: LocalStack, pump: QueuePump, alice: SignedIn
 ) -> None:
-    from chalice.test import Client
-
     from app import app
+    from infra.lambda_client import Client
 
     drain_queue(local_stack, "svc-tiers_payant")
     good = [_file(api, alice, "sante.attestation_tiers_payant")["request_id"] for _ in range(9)]
@@ -348,6 +347,66 @@ def test_batch_with_one_poison_record_reports_only_it(
     assert answer == {"batchItemFailures": [{"itemIdentifier": poison_id}]}
     routed = drain_queue(local_stack, "svc-tiers_payant")
     assert sorted(m["request_id"] for m in routed) == sorted(good)
+
+
+def test_a_record_the_invocation_has_no_time_left_for_is_handed_back_not_failed(
+    api: Api, local_stack: LocalStack, alice: SignedIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Started past the batch's time, a record could be cut by the timeout, and Lambda would
+    then hand the whole batch over again, records done included."""
+    from chalicelib.routing import batch
+    from chalicelib.routing.router import handle_intake
+    from infra.lambda_client import Client
+
+    drain_queue(local_stack, "svc-tiers_payant")
+    filed = [_file(api, alice, "sante.attestation_tiers_payant")["request_id"] for _ in range(3)]
+    drain_queue(local_stack, "intake")
+    bodies = [
+        RequestPointer(request_id=r, member_id=alice.member_id or "").model_dump_json()
+        for r in filed
+    ]
+    left = iter([25.0, batch.RECORD_SECONDS, batch.RECORD_SECONDS - 0.1])
+    from app import app
+
+    with Client(app, stage_name="local") as client:
+        event = client.events.generate_sqs_event(message_bodies=bodies, queue_name="intake")
+    capsys.readouterr()
+    answer = handle_intake(event, lambda: next(left))
+    printed = capsys.readouterr().out
+    assert answer == {"batchItemFailures": [{"itemIdentifier": event["Records"][2]["messageId"]}]}
+    assert sorted(m["request_id"] for m in drain_queue(local_stack, "svc-tiers_payant")) == sorted(
+        filed[:2]
+    )
+    assert "RecordsDeferred" in printed
+    assert "HandlerFailures" not in printed  # not a failure: never tried
+    # Handed over again, it is routed.
+    assert handle_intake({"Records": [event["Records"][2]]}) == {"batchItemFailures": []}
+    assert [m["request_id"] for m in drain_queue(local_stack, "svc-tiers_payant")] == [filed[2]]
+
+
+@pytest.mark.parametrize("function", ["router", "svc_tiers_payant", "notifications"])
+def test_the_queue_functions_read_the_time_left_from_their_invocation(
+    local_stack: LocalStack,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    function: str,
+) -> None:
+    """Asked for more time than a function has at all (30 s), the real invocation starts no
+    record; asked for a little less, it starts it: the time it reads is the Lambda context's."""
+    from app import app
+    from chalicelib.routing import batch
+    from infra.lambda_client import Client
+
+    with Client(app, stage_name="local") as client:
+        event = client.events.generate_sqs_event(message_bodies=["{}"], queue_name="intake")
+        failed = {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+        for seconds, deferred in ((31.0, True), (29.0, False)):
+            monkeypatch.setattr(batch, "RECORD_SECONDS", seconds)
+            capsys.readouterr()
+            assert client.lambda_.invoke(function, event).payload == failed  # "{}" fails if tried
+            printed = capsys.readouterr().out
+            assert ("RecordsDeferred" in printed) is deferred
+            assert ("HandlerFailures" in printed) is not deferred
 
 
 def test_poison_message_lands_in_the_dlq_after_five_receives(
