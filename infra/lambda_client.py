@@ -16,7 +16,7 @@ from chalice.test import Client as ChaliceClient
 from chalice.test import FunctionNotFoundError, InvokeResponse, TestLambdaClient
 
 
-class _TimedLambdaClient(TestLambdaClient):
+class TimedLambdaClient(TestLambdaClient):
     def invoke(self, function_name: str, payload: Any | None = None) -> InvokeResponse:
         scoped = self._config.scope(self._config.chalice_stage, function_name)
         if function_name not in self._app.handler_map:
@@ -35,5 +35,5 @@ class Client(ChaliceClient):
     @property
     def lambda_(self) -> TestLambdaClient:
         if self._lambda_client is None:
-            self._lambda_client = _TimedLambdaClient(self._app, self._chalice_config)
+            self._lambda_client = TimedLambdaClient(self._app, self._chalice_config)
         return self._lambda_client

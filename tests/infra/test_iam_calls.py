@@ -196,15 +196,15 @@ def _as(function: str) -> Iterator[None]:
 @pytest.fixture
 def handlers_named(monkeypatch: pytest.MonkeyPatch) -> None:
     """The queue pump's invocations run as the function they invoke."""
-    from chalice.test import TestLambdaClient
+    from infra.lambda_client import TimedLambdaClient
 
-    invoke: Callable[..., Any] = TestLambdaClient.invoke
+    invoke: Callable[..., Any] = TimedLambdaClient.invoke
 
-    def named(self: TestLambdaClient, function_name: str, *args: Any, **kwargs: Any) -> Any:
+    def named(self: TimedLambdaClient, function_name: str, *args: Any, **kwargs: Any) -> Any:
         with _as(function_name):
             return invoke(self, function_name, *args, **kwargs)
 
-    monkeypatch.setattr(TestLambdaClient, "invoke", named)
+    monkeypatch.setattr(TimedLambdaClient, "invoke", named)
 
 
 def _life(
