@@ -38,8 +38,9 @@ class Settings(BaseModel):
     # The stage's EventBridge bus, where domain events go (`generation-demarches-<stage>`).
     event_bus_name: str = Field(alias="EVENT_BUS_NAME")
 
-    # The stage's verified SES identity the members' notifications come from, and the portal
-    # page their `List-Unsubscribe` points at (`<PORTAL_URL>/#/preferences`).
+    # The address the members' notifications come from (its domain is the stage's verified SES
+    # identity), and the portal page their `List-Unsubscribe` points at
+    # (`<PORTAL_URL>/#/preferences`).
     notifications_from: str = Field(
         default="notifications@generation-demarches.local", alias="NOTIFICATIONS_FROM"
     )

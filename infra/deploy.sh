@@ -4,8 +4,9 @@
 #
 # Needs, for a real run: the AWS CLI with credentials for the target account, and
 #   ARTIFACT_BUCKET       an S3 bucket for the Lambda bundle (aws cloudformation package)
-#   NOTIFICATIONS_FROM    the address the members' e-mails come from, in a domain the stage's
-#                         SES identity can be verified for (its DNS records published once)
+#   NOTIFICATIONS_FROM    the address the members' e-mails come from; its domain is the
+#                         stage's SES identity (Easy DKIM), verified once the three CNAMEs
+#                         this script prints at the end are in the domain's DNS
 #   PORTAL_ORIGINS        (optional) the portal's origins if not its CloudFront domain (CORS),
 #                         comma-separated, e.g. https://adherent.example
 #   PORTAL_URL            (optional) the portal the e-mails link to (List-Unsubscribe); by
@@ -85,3 +86,13 @@ run aws s3 sync --region "$region" --delete "${dist}/portal" \
   "s3://$(output "$data_stack" PortalBucketName)/"
 run aws cloudfront create-invalidation --distribution-id "$(output "$data_stack" PortalDistributionId)" \
   --paths "/*"
+
+# The sender's domain (the data stack's SES identity) is verified, and its e-mails signed, once
+# these three CNAMEs are in its DNS: no e-mail goes out before (README, "Operate").
+echo "SES: publish these CNAMEs in the sender's domain; its identity reads SUCCESS True once SES finds them:"
+for i in 1 2 3; do
+  echo "  $(output "$data_stack" "DkimDNSTokenName$i") CNAME $(output "$data_stack" "DkimDNSTokenValue$i")"
+done
+run aws sesv2 get-email-identity --region "$region" \
+  --email-identity "$(output "$data_stack" NotificationsIdentity)" \
+  --query "[DkimAttributes.Status, VerifiedForSendingStatus]" --output text

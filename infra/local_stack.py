@@ -316,7 +316,7 @@ def load_template() -> dict[str, Any]:
 
 
 def _resolve(value: Any, names: dict[str, str], conditions: dict[str, bool] | None = None) -> Any:
-    """Resolve the few intrinsics the bucket, table and user pool properties use."""
+    """Resolve the few intrinsics the bucket, table, user pool and SES identity use."""
     if isinstance(value, list):
         return [_resolve(v, names, conditions) for v in value]
     if not isinstance(value, dict):
@@ -330,6 +330,12 @@ def _resolve(value: Any, names: dict[str, str], conditions: dict[str, bool] | No
     if "Fn::GetAtt" in value:
         resource, attribute = value["Fn::GetAtt"]
         return names[f"{resource}.{attribute}"]
+    if "Fn::Select" in value:
+        index, items = value["Fn::Select"]
+        return _resolve(items, names, conditions)[int(index)]
+    if "Fn::Split" in value:
+        separator, text = value["Fn::Split"]
+        return _resolve(text, names, conditions).split(separator)
     if "Fn::Sub" in value:
         text = value["Fn::Sub"]
         for key, replacement in names.items():
@@ -448,10 +454,18 @@ def complete_what_moto_skips(
         PointInTimeRecoverySpecification=table_props["PointInTimeRecoverySpecification"],
     )
 
-    # The notifications' sender (moto verifies an identity on creation, as a published DKIM
-    # record would on AWS).
+    # The notifications' sender: its domain, with Easy DKIM, as the template makes it (moto
+    # verifies an identity on creation, as the published DKIM CNAMEs do on AWS, and sends from
+    # any address of a verified domain, as SES does).
+    identity = _resolve(
+        resources["NotificationsEmailIdentity"]["Properties"],
+        {"NotificationsFrom": outputs["NotificationsFrom"]},
+    )
     sesv2 = boto3.client("sesv2", endpoint_url=endpoint_url, region_name=region, **CREDENTIALS)
-    sesv2.create_email_identity(EmailIdentity=outputs["NotificationsFrom"])
+    sesv2.create_email_identity(
+        EmailIdentity=identity["EmailIdentity"],
+        DkimSigningAttributes=identity["DkimSigningAttributes"],
+    )
 
 
 def create_user_pool(

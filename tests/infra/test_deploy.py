@@ -106,6 +106,46 @@ def test_the_stacks_parameters_refuse_a_malformed_value_before_creating_anything
             assert not re.fullmatch(pattern, value), (stack, value)
 
 
+def test_the_sender_is_its_domains_identity_signing_with_a_2048_bit_dkim_key(
+    prod_package: dict[str, Any],
+) -> None:
+    """The identity was the sender's address, which SES verifies by a link mailed to it and
+    which signs nothing under the domain: a mutuelle's e-mails failing DMARC alignment land in
+    spam. It is the domain of `NotificationsFrom` with Easy DKIM (2048 bits), and the data
+    stack gives the three CNAMEs ops publish in that domain's DNS."""
+    from infra.local_stack import _resolve
+
+    stateful = prod_package["stateful"]
+    [(name, identity)] = [
+        (n, r) for n, r in stateful["Resources"].items() if r["Type"] == "AWS::SES::EmailIdentity"
+    ]
+    properties = identity["Properties"]
+    for sender in ("notifications@generation.fr", "n@dev.generation-demarches.fr"):
+        domain = sender.partition("@")[2]
+        assert _resolve(properties["EmailIdentity"], {"NotificationsFrom": sender}) == domain
+    assert properties["DkimSigningAttributes"] == {"NextSigningKeyLength": "RSA_2048_BIT"}
+    assert properties.get("DkimAttributes", {}).get("SigningEnabled", True)  # SES's default
+    outputs = stateful["Outputs"]
+    assert outputs["NotificationsIdentity"]["Value"] == {"Ref": name}
+    for i in (1, 2, 3):
+        for attribute in (f"DkimDNSTokenName{i}", f"DkimDNSTokenValue{i}"):
+            assert outputs[attribute]["Value"] == {"Fn::GetAtt": [name, attribute]}
+
+
+def test_a_deploy_says_which_cnames_to_publish_and_where_the_identity_stands(
+    tmp_path: Path,
+) -> None:
+    """No e-mail goes out before SES finds the domain's DKIM records: the deploy prints the
+    three from the data stack's outputs and asks SES for the identity's status."""
+    answer = _deploy(tmp_path, "prod", DRY_RUN="1", NOTIFICATIONS_FROM="n@generation.fr")
+    assert answer.returncode == 0, answer.stderr
+    lines = answer.stdout.splitlines()
+    for i in (1, 2, 3):
+        assert f"  <DkimDNSTokenName{i}> CNAME <DkimDNSTokenValue{i}>" in lines
+    [status] = [line for line in lines if "sesv2 get-email-identity" in line]
+    assert "--email-identity \\<NotificationsIdentity\\>" in status
+
+
 def test_a_roll_back_deploys_the_app_and_the_portal_never_the_data_stack(tmp_path: Path) -> None:
     """README, "Roll back": the earlier release's app and portal go out, the data stack stays
     as it is. Deploying the earlier data template too would remove what the newer one added

@@ -29,7 +29,9 @@ PSEUDO = {
 }
 KEY = f"arn:aws:kms:eu-west-3:{ACCOUNT}:key/0f1e2d3c-stack-key"
 SENDER = "notifications@generation-demarches.fr"
-IDENTITY = f"arn:aws:ses:eu-west-3:{ACCOUNT}:identity/{SENDER}"
+# The data stack's SES identity is the sender's domain: SES authorises a send from an address
+# of a verified domain (with no identity of its own) against the domain's identity.
+IDENTITY = f"arn:aws:ses:eu-west-3:{ACCOUNT}:identity/generation-demarches.fr"
 PHONE = "+33612345678"  # an SMS is published to a number, which has no ARN
 CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]
 
@@ -41,6 +43,10 @@ def _sub(text: str) -> str:
 def _resolve(node: Any) -> str:
     if isinstance(node, str):
         return node
+    if "Fn::Select" in node:  # of a Fn::Split: the only list the policies make
+        index, listed = node["Fn::Select"]
+        separator, text = listed["Fn::Split"]
+        return _resolve(text).split(separator)[int(index)]
     if isinstance(node.get("Fn::Sub"), list):  # ["text", {name: value}]
         text, names = node["Fn::Sub"]
         values = {**PSEUDO, **{name: _resolve(value) for name, value in names.items()}}
@@ -50,7 +56,7 @@ def _resolve(node: Any) -> str:
     if node == {"Fn::ImportValue": {"Fn::Sub": "generation-demarches-${Stage}-key-arn"}}:
         return KEY  # the data stack's key: an ARN in this account
     if node == {"Fn::ImportValue": {"Fn::Sub": "generation-demarches-${Stage}-notifications-from"}}:
-        return SENDER  # the data stack's SES identity
+        return SENDER  # the data stack's sender, whose domain is its SES identity
     raise AssertionError(f"a resource the test cannot resolve: {node}")
 
 

@@ -28,7 +28,7 @@ from infra.local_stack import LocalStack
 from infra.queue_pump import QueuePump
 from tests.conftest import PDF_BYTES, Api, SignedIn, file_justificatif, upload
 from tests.infra.test_audit_infra import ConditionalRole
-from tests.infra.test_iam import ACCOUNT, IDENTITY, PHONE, Role, obj, queue, roles, table
+from tests.infra.test_iam import ACCOUNT, PHONE, SENDER, Role, obj, queue, roles, table
 
 __all__ = ["roles"]  # the fixture, from test_iam.py
 
@@ -45,6 +45,9 @@ class _Calls:
 
     def __init__(self, stack: LocalStack) -> None:
         self.bucket = stack.outputs["BucketName"]
+        self.sender = stack.outputs["NotificationsFrom"]
+        listed = stack.client("sesv2").list_email_identities()["EmailIdentities"]
+        self.identities = {i["IdentityName"] for i in listed}
         self.made: set[tuple[str, str, str]] = set()
         # (function, action, partition key) of every item written to the members' table: the
         # audit trail's keys are conditions of the roles (`test_audit_infra.py`).
@@ -85,10 +88,21 @@ class _Calls:
             buses = {self.name(e["EventBusName"]) for e in params["Entries"]}
             return [("events:PutEvents", _bus(b)) for b in buses]
         if service == "sesv2" and operation == "SendEmail":
-            return [("ses:SendEmail", IDENTITY)]  # from the stage's identity (its import)
+            return [("ses:SendEmail", self.identity(params["FromEmailAddress"]))]
         if service == "sns" and operation == "Publish" and "PhoneNumber" in params:
             return [("sns:Publish", PHONE)]
         raise AssertionError(f"a call this test cannot authorise: {service}.{operation}")
+
+    def identity(self, sender: str) -> str:
+        """The identity SES authorises a send against, as the stack made it (on moto, the
+        template's identity): the sender's address if it is an identity (an address's
+        precedes its domain's), else its domain's; the prod sender's in the test's account."""
+        assert sender == self.sender, sender
+        domain = sender.rpartition("@")[2]
+        if sender in self.identities:
+            return f"arn:aws:ses:eu-west-3:{ACCOUNT}:identity/{SENDER}"
+        assert domain in self.identities, f"no identity of the stack sends from {sender}"
+        return f"arn:aws:ses:eu-west-3:{ACCOUNT}:identity/{SENDER.rpartition('@')[2]}"
 
     def _dynamodb(self, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
         def arn(name: str, index: str | None = None) -> str:

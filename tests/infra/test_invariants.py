@@ -144,15 +144,15 @@ def test_iam_is_hand_written_per_function_and_names_only_our_resources(stage: st
             else:  # this account's, this stage's (CloudFormation fills both in)
                 for resource in resources:
                     arn = resource["Fn::Sub"]
-                    if isinstance(arn, list):  # the stage's SES identity, by its export
+                    if isinstance(arn, list):  # the stage's SES identity: its sender's domain
                         arn, names = arn
-                        assert names == {
-                            "From": {
-                                "Fn::ImportValue": {
-                                    "Fn::Sub": "generation-demarches-${Stage}-notifications-from"
-                                }
+                        sender = {
+                            "Fn::ImportValue": {
+                                "Fn::Sub": "generation-demarches-${Stage}-notifications-from"
                             }
-                        }, sid
-                        arn = arn.replace("${From}", "generation-demarches-${Stage}")
+                        }
+                        split = {"Fn::Split": ["@", sender]}
+                        assert names == {"Domain": {"Fn::Select": [1, split]}}, sid
+                        arn = arn.replace("${Domain}", "generation-demarches-${Stage}")
                     assert "${AWS::AccountId}" in arn, sid
                     assert "generation-demarches-${Stage}" in arn or "${AWS::StackName}" in arn

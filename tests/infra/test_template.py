@@ -54,6 +54,19 @@ def test_every_queue_has_a_dead_letter_queue_after_five_receives(local_stack: Lo
         assert redrive["deadLetterTargetArn"].endswith(f"{prefix}{name}-dlq")
 
 
+def test_the_local_stack_sends_from_the_senders_domain_as_deployed(local_stack: LocalStack) -> None:
+    """moto's CloudFormation skips the SES identity: the local stack makes the template's own,
+    the sender's domain with a 2048-bit DKIM key, not the address (`tests/routing/
+    test_notifications.py` sends from the address through it, as SES does)."""
+    sesv2 = local_stack.client("sesv2")
+    sender = local_stack.outputs["NotificationsFrom"]
+    domain = sender.rpartition("@")[2]
+    names = {i["IdentityName"] for i in sesv2.list_email_identities()["EmailIdentities"]}
+    assert domain in names and sender not in names
+    dkim = sesv2.get_email_identity(EmailIdentity=domain)["DkimAttributes"]
+    assert (dkim["SigningEnabled"], dkim["NextSigningKeyLength"]) == (True, "RSA_2048_BIT")
+
+
 def test_bucket_exists_with_public_access_blocked(local_stack: LocalStack) -> None:
     s3 = local_stack.client("s3")
     bucket = local_stack.outputs["BucketName"]
