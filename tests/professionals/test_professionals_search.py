@@ -180,6 +180,78 @@ def test_an_island_is_not_widened_by_a_radius_that_reaches_only_sea(
     assert all(p["postal_code"].startswith("974") for p in answer.body["professionals"])
 
 
+@pytest.mark.parametrize(
+    ("postal_code", "area", "widest"),
+    [
+        (
+            "97133",
+            {
+                "city": "Saint-Barthélemy",
+                "department": "977",
+                "department_name": "Saint-Barthélemy",
+            },
+            ["977", "978"],  # Saint-Martin, 32 km away; Guadeloupe is 200 km south
+        ),
+        (
+            "97150",
+            {"city": "Saint-Martin", "department": "978", "department_name": "Saint-Martin"},
+            ["978", "977"],
+        ),
+        (
+            "97500",
+            {
+                "city": "Saint-Pierre",
+                "department": "975",
+                "department_name": "Saint-Pierre-et-Miquelon",
+            },
+            ["975"],
+        ),
+    ],
+)
+def test_a_collectivite_d_outre_mer_is_placed_and_has_no_partner_nearby(
+    api: Api,
+    alice: SignedIn,
+    directory: list[Professional],
+    aws_calls: list[str],
+    postal_code: str,
+    area: dict[str, str],
+    widest: list[str],
+) -> None:
+    """Saint-Barthélemy, Saint-Martin and Saint-Pierre-et-Miquelon answered 404 « Aucune
+    commune ne correspond au code postal » to the members who live there. The place is known;
+    the network has no partner there, nor within the widest radius (Guadeloupe's, seeded, are
+    200 km away): the answer is the empty list."""
+    api.get("/me", alice)  # the account binding is read on a container's first call: not here
+    aws_calls.clear()
+    alone = _search(api, alice, specialty="medecin_generaliste", postal_code=postal_code)
+    widened = _search(
+        api, alice, specialty="medecin_generaliste", postal_code=postal_code, radius_km=100
+    )
+
+    assert alone.status == 200, alone.body
+    assert alone.body == {
+        "professionals": [],
+        "next_cursor": None,
+        "area": {
+            "postal_code": postal_code,
+            **area,
+            "radius_km": None,
+            "departments": [area["department"]],
+        },
+    }
+    assert widened.status == 200, widened.body
+    assert widened.body["professionals"] == []
+    assert widened.body["next_cursor"] is None
+    assert widened.body["area"] == {
+        **alone.body["area"],
+        "radius_km": 100.0,
+        "departments": widest,
+    }
+    assert "971" in {p.department for p in directory}
+    # Each partition the answers name was read, once each, and no other.
+    assert aws_calls == ["dynamodb.Query"] * (1 + len(widest))
+
+
 def test_ajaccio_reaches_haute_corse_only_with_a_wide_radius(
     api: Api, alice: SignedIn, directory: list[Professional]
 ) -> None:
