@@ -100,13 +100,27 @@ def sms_send_at(moment: datetime) -> datetime | None:
     return datetime.combine(day, SMS_FROM, tzinfo=clock.PARIS)
 
 
+# The overseas départements share France's ten-digit numbering but not its country code: a
+# Réunion mobile is `0692 12 34 56` at home and `+262 692 12 34 56` in E.164, `+33 692…` reaching
+# nobody (ARCEP's plan: the first four digits place the number).
+OVERSEAS_CODES = {
+    "262": "262", "263": "262", "269": "262", "692": "262", "693": "262", "639": "262",
+    "590": "590", "690": "590", "691": "590",
+    "594": "594", "694": "594",
+    "596": "596", "696": "596", "697": "596",
+}  # fmt: skip
+
+
 def e164(phone: str) -> str | None:
-    """A French number as SNS takes it (`06 12 34 56 78` → `+33612345678`); None if unreadable."""
+    """A French number as SNS takes it (`06 12 34 56 78` → `+33612345678`, `0692 12 34 56` →
+    `+262692123456`); None if unreadable."""
     compact = "".join(c for c in phone if c.isdigit() or c == "+")
     if compact.startswith("00"):
         compact = "+" + compact[2:]
     if compact.startswith("0") and len(compact) == 10:
         compact = "+33" + compact[1:]
+    if compact.startswith("+33") and len(compact) == 12 and compact[3:6] in OVERSEAS_CODES:
+        compact = f"+{OVERSEAS_CODES[compact[3:6]]}{compact[3:]}"
     if compact.startswith("+") and compact[1:].isdigit() and 8 <= len(compact) <= 16:
         return compact
     return None

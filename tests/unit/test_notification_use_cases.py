@@ -240,6 +240,25 @@ def test_french_dates_and_numbers() -> None:
 @pytest.mark.parametrize(
     ("phone", "expected"),
     [
+        ("0692 12 34 56", "+262692123456"),  # Réunion
+        ("06 39 12 34 56", "+262639123456"),  # Mayotte
+        ("+33 6 90 12 34 56", "+590690123456"),  # Guadeloupe, written as from abroad
+        ("0694 12 34 56", "+594694123456"),  # Guyane
+        ("0696 12 34 56", "+596696123456"),  # Martinique
+        ("0262 12 34 56", "+262262123456"),
+        ("06 91 12 34 56", "+590691123456"),
+        ("06 89 12 34 56", "+33689123456"),  # a mainland mobile beside them
+    ],
+)
+def test_an_overseas_number_gets_its_own_country_code(phone: str, expected: str) -> None:
+    """The overseas départements are in France's numbering plan, not behind +33: an SMS to
+    `+33692…` reaches no one in Réunion."""
+    assert texts.e164(phone) == expected
+
+
+@pytest.mark.parametrize(
+    ("phone", "expected"),
+    [
         ("0033 6 12 34 56 78", "+33612345678"),  # the international prefix dialled from France
         ("06 12 34 56 78 9", None),  # a digit too many: never sent to a number made of it
         ("+1234567", "+1234567"),
