@@ -7,6 +7,7 @@ or an SMS may be read by anyone near the member's screen, and crosses servers we
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -85,10 +86,35 @@ def email(request_id: str, preferences_url: str) -> Email:
 
 def sms(request_id: str) -> str:
     on = french_date(filed_on(request_id))
-    return (
+    return gsm7(
         f"Génération : du nouveau sur votre démarche du {on}. "
         "Connectez-vous à votre espace adhérent."
     )
+
+
+# GSM 03.38's basic alphabet: a text written in it alone goes as one SMS of 160 characters;
+# a single other character (« û », « ’ », « « ») sends the whole text in UCS-2, 70 a segment.
+GSM7 = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+SMS_SEGMENT = 160
+_CLOSEST = {"’": "'", "‘": "'", "«": '"', "»": '"', "\u00a0": " ", "\u202f": " ", "œ": "oe"}
+
+
+def gsm7(text: str) -> str:
+    """The text in GSM-7, each other character as its closest (« août » → « aout », spelt so
+    since 1990): the SMS stays one segment (« août » made August's two, at twice the price)."""
+
+    def closest(c: str) -> str:
+        if c in GSM7:
+            return c
+        if c in _CLOSEST:
+            return _CLOSEST[c]
+        bare = "".join(b for b in unicodedata.normalize("NFD", c) if b in GSM7)
+        return bare or "?"
+
+    return "".join(closest(c) for c in text)
 
 
 def sms_send_at(moment: datetime) -> datetime | None:

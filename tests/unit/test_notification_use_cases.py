@@ -368,3 +368,17 @@ def test_an_event_of_days_ago_is_no_news(uow: FakeUnitOfWork) -> None:
     assert notify(uow, "RequestDecided", old, DAY, URL) == []
     recent = {**_event(), "occurred_at": "2026-11-09T14:00:00.000Z"}  # the day before
     assert notify(uow, "RequestDecided", recent, DAY, URL) == ["email"]
+
+
+def test_every_sms_is_one_gsm_7_segment_whatever_the_day() -> None:
+    """« août » (its « û » is not GSM-7) sent August's SMS in UCS-2: 70 characters a segment,
+    so two segments, two charges, for the same short text."""
+    day = datetime(2028, 1, 1, 12, 0, tzinfo=UTC)
+    while day.year == 2028:
+        text = texts.sms(str(ULID.from_datetime(day)))
+        assert set(text) <= texts.GSM7, text
+        assert len(text) <= texts.SMS_SEGMENT, text
+        day += timedelta(days=1)
+    august = texts.sms(str(ULID.from_datetime(datetime(2028, 8, 10, 12, tzinfo=UTC))))
+    assert "du 10 aout 2028." in august and "Génération" in august
+    assert texts.gsm7("L’été « à » Noël, ça") == "L'été \" à \" Noel, ca"
