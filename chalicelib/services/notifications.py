@@ -20,6 +20,7 @@ from chalicelib.domain import notifications as texts
 from chalicelib.domain.catalog import Service
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.requests import InformationRequest
+from chalicelib.domain.states import Status
 from chalicelib.services.lists import whole_list
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store.notifications import DeferredSms
@@ -79,7 +80,12 @@ def notify(
                     uow.messenger.send_sms(phone, texts.sms(request_id))
                     done.append(SMS)
                 else:
-                    deferred = DeferredSms(clock.iso_z(send_at), event_id, member_id, request_id)
+                    asks = detail_type == texts.REMINDER or (
+                        texts.change_of(detail_type, detail) == texts.QUESTION
+                    )
+                    deferred = DeferredSms(
+                        clock.iso_z(send_at), event_id, member_id, request_id, asks_member=asks
+                    )
                     uow.notifications.defer_sms(deferred)
                     done.append("sms-deferred")
     logger.info("event %s of request %s notified: %s", event_id, request_id, done or "nothing")
@@ -88,7 +94,8 @@ def notify(
 
 def send_due_sms(uow: UnitOfWork, now: datetime) -> int:
     """The SMS kept through the quiet hours whose moment has come (the member's number and
-    choice read now: one who turned SMS off meanwhile gets none). How many were sent."""
+    choice read now: one who turned SMS off meanwhile gets none; the request read now: one
+    withdrawn, or a question answered, meanwhile is no news). How many were sent."""
     if texts.sms_send_at(now) is not None:
         return 0
     sent = 0
@@ -100,7 +107,7 @@ def send_due_sms(uow: UnitOfWork, now: datetime) -> int:
         except NotFound:
             continue
         phone = texts.e164(member.phone)
-        if not member.preferences.sms or phone is None:
+        if not member.preferences.sms or phone is None or not _still_news(uow, deferred):
             continue
         try:
             uow.messenger.send_sms(phone, texts.sms(deferred.request_id))
@@ -110,6 +117,20 @@ def send_due_sms(uow: UnitOfWork, now: datetime) -> int:
         sent += 1
     logger.info("deferred SMS sent: %d", sent)
     return sent
+
+
+def _still_news(uow: UnitOfWork, deferred: DeferredSms) -> bool:
+    """Whether the night's news is still news at 08:00: not once the member has withdrawn the
+    request themselves, nor a question (or its reminder) they have answered since (the e-mail
+    went at once: a member who answered it at 22:00 was told at 08:00 that something awaited
+    them)."""
+    try:
+        request = uow.requests.get(deferred.member_id, deferred.request_id)
+    except NotFound:
+        return False
+    if request.status is Status.withdrawn:
+        return False
+    return not deferred.asks_member or request.status is Status.waiting_for_member
 
 
 def remind_before_deadlines(uow: UnitOfWork, now: datetime) -> int:

@@ -39,6 +39,8 @@ class DeferredSms:
     event_id: str
     member_id: str
     request_id: str
+    # A question or its reminder: news only while the request still waits for the member.
+    asks_member: bool = False
 
 
 class NotificationRecords:
@@ -113,6 +115,7 @@ class NotificationRecords:
             **keys.deferred_sms_key(sms.send_at, sms.event_id),
             "member_id": sms.member_id,
             "request_id": sms.request_id,
+            "asks_member": sms.asks_member,
             "expires_at": int(send_at.timestamp()) + DEFERRED_TTL_SECONDS,
         }
         dynamodb().put_item(TableName=table(), Item=serialize(item))
@@ -206,6 +209,7 @@ def _deferred(item: dict[str, Any]) -> DeferredSms:
         event_id=event_id,
         member_id=str(item["member_id"]),
         request_id=str(item["request_id"]),
+        asks_member=bool(item.get("asks_member", False)),
     )
 
 

@@ -171,6 +171,34 @@ def test_an_sms_at_21_00_paris_waits_for_08_00(
         assert personal not in sms.text
 
 
+def test_a_question_of_the_evening_answered_before_08_00_sends_no_sms(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    member: SignedIn,
+    agent: SignedIn,
+    today: date,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The e-mail goes at once; the member answers it at night: the SMS kept for 08:00 would
+    tell them that something awaits them."""
+    from chalicelib.routing.notifications import morning_sms
+
+    chosen = {"email": True, "sms": True, "paperless": True}
+    assert api.request("PUT", "/me/preferences", member, body=chosen).status == 200
+    evening = datetime.combine(clock.today(), time(21, 0), tzinfo=clock.PARIS)
+    monkeypatch.setattr(clock, "now", lambda: evening)
+    request_id = _file_and_ask(api, pump, member, agent, today, days=10)
+    assert len(_emails(local_stack, member)) == 1 and _sms(local_stack, member) == []
+    answer = {"message": "La voici."}
+    assert api.post(f"/requests/{request_id}/replies", member, body=answer).status == 201
+    pump.drain()
+    morning = datetime.combine(clock.today() + timedelta(days=1), time(8, 0), tzinfo=clock.PARIS)
+    monkeypatch.setattr(clock, "now", lambda: morning)
+    morning_sms()
+    assert _sms(local_stack, member) == []
+
+
 def test_the_daily_watch_reminds_the_member_7_days_before_the_answer_is_due(
     api: Api,
     pump: QueuePump,

@@ -25,11 +25,11 @@ NIGHT = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)  # 21:00 in Paris
 URL = "https://adherent.example.fr/#/preferences"
 
 
-def _event(at: datetime = DAY) -> dict[str, Any]:
+def _event(at: datetime = DAY, request_id: str = REQUEST_ID) -> dict[str, Any]:
     return {
         "event_id": str(ULID.from_datetime(at)),
         "member_id": MEMBER,
-        "request_id": REQUEST_ID,
+        "request_id": request_id,
         "type": "sante.justificatif",
         "service": "remboursements",
         "status": "processed",
@@ -191,9 +191,22 @@ def test_an_sms_by_day_goes_at_once_to_the_e164_number(uow: FakeUnitOfWork) -> N
     assert notify(uow, "RequestDecided", event, DAY, URL) == []
 
 
+def _filed(uow: FakeUnitOfWork) -> str:
+    """A reimbursement filed and routed (an SMS kept for the morning reads its request)."""
+    from chalicelib.services import filing
+    from tests.unit.test_use_cases import ME, NOW, _deliver, _justificatif
+
+    request_id = filing.file_request(
+        uow, MEMBER, {"beneficiary_ids": [ME], **_justificatif(uow)}, None, NOW
+    ).request_id
+    _deliver(uow)
+    return request_id
+
+
 def test_an_sms_at_21_00_waits_for_08_00(uow: FakeUnitOfWork) -> None:
     _choose(uow, sms=True)
-    assert notify(uow, "RequestDecided", _event(at=NIGHT), NIGHT, URL) == ["email", "sms-deferred"]
+    event = _event(at=NIGHT, request_id=_filed(uow))
+    assert notify(uow, "RequestDecided", event, NIGHT, URL) == ["email", "sms-deferred"]
     assert uow.messenger.sms == []
     [deferred] = uow.notifications.deferred.values()
     assert deferred.send_at == "2026-11-11T07:00:00.000Z"  # 08:00 in Paris, winter time
@@ -282,7 +295,8 @@ def test_a_deferred_sms_past_its_moment_still_never_goes_in_the_quiet_hours(
     schedule's last run, 18:00 UTC, is 20:00 in Paris in summer, and sends nothing."""
     _choose(uow, sms=True)
     night = datetime(2026, 7, 9, 20, 0, tzinfo=UTC)  # 22:00 in Paris
-    assert notify(uow, "RequestDecided", _event(at=night), night, URL) == [
+    event = _event(at=night, request_id=_filed(uow))
+    assert notify(uow, "RequestDecided", event, night, URL) == [
         "email",
         "sms-deferred",
     ]
@@ -381,4 +395,27 @@ def test_every_sms_is_one_gsm_7_segment_whatever_the_day() -> None:
         day += timedelta(days=1)
     august = texts.sms(str(ULID.from_datetime(datetime(2028, 8, 10, 12, tzinfo=UTC))))
     assert "du 10 aout 2028." in august and "Génération" in august
-    assert texts.gsm7("L’été « à » Noël, ça") == "L'été \" à \" Noel, ca"
+    assert texts.gsm7("L’été « à » Noël, ça") == 'L\'été " à " Noel, ca'
+
+
+def test_a_night_s_question_answered_or_withdrawn_before_08_00_sends_no_sms(
+    uow: FakeUnitOfWork,
+) -> None:
+    """The e-mail went at once; a member who answered it (or withdrew the request) at 22:00
+    was told at 08:00 that something awaited them. A decision's SMS still goes."""
+    from chalicelib.services.dialogue import WithdrawalBody, reply, withdraw
+
+    _choose(uow, sms=True)
+    answered, withdrawn, decided = (_asked(uow, 30) for _ in range(3))
+    night = datetime(2026, 11, 10, 21, 0, tzinfo=UTC)  # 22:00 in Paris
+    for request_id in (answered, withdrawn):
+        event = {**_event(night, request_id), "type": "sante.justificatif"}
+        assert notify(uow, "InformationRequested", event, night, URL) == ["email", "sms-deferred"]
+    decision = _event(night + timedelta(seconds=1), decided)
+    assert notify(uow, "RequestDecided", decision, night, URL) == ["email", "sms-deferred"]
+    later = night + timedelta(minutes=30)
+    reply(uow, MEMBER, answered, {"message": "Voici la facture."}, None, later)
+    withdraw(uow, MEMBER, withdrawn, WithdrawalBody(), later)
+    morning = datetime(2026, 11, 11, 7, 0, tzinfo=UTC)  # 08:00 in Paris
+    assert send_due_sms(uow, morning) == 1
+    assert len(uow.messenger.sms) == 1
