@@ -140,6 +140,11 @@ Cette archive contient les données que Génération détient sur vous dans l'es
 « Démarches » (articles 15 et 20 du RGPD). Les fichiers .json sont lisibles par tout
 éditeur de texte ou tableur ; ils reprennent ce qu'affiche votre espace adhérent.
 
+Dans les fichiers .json, les dates et heures (created_at, at…) sont en temps universel
+(UTC), comme l'indique leur « Z » final : ajoutez 1 heure en hiver, 2 heures en été,
+pour l'heure de Paris (2026-11-29T23:30:00Z est le 30 novembre 2026 à 0 h 30 à Paris).
+Les dates seules (date de soins, de naissance…) sont des jours, sans heure.
+
 README.txt
     Ce fichier.
 

@@ -126,6 +126,8 @@ def test_the_zip_holds_what_the_members_views_answer(uow: FakeUnitOfWork) -> Non
     ):
         assert entry in readme
     assert "2 démarche(s)" in readme and "ne sont plus" not in readme
+    # The history's times are UTC: one of 23:30Z is the next day in Paris, which the README says.
+    assert "(UTC)" in readme and "2 heures en été" in readme
     for entry in names:
         assert IBAN not in archive.read(entry).decode("latin-1").replace(" ", "")
 
