@@ -69,14 +69,28 @@ def change_of(detail_type: str, detail: Mapping[str, Any]) -> str | None:
     return QUESTION if kind in QUESTION_LETTERS else DECISION
 
 
-def email(request_id: str, preferences_url: str) -> Email:
+def email(request_id: str, preferences_url: str, answer_by: date | None = None) -> Email:
+    """The e-mail; `answer_by`: a reminder's, the day the member's answer is due (nothing is
+    new then: « du nouveau » sent them looking for news that was not there)."""
     on = french_date(filed_on(request_id))
-    return Email(
-        subject=f"Du nouveau sur votre démarche du {on}",
-        text=(
-            "Bonjour,\n\n"
+    if answer_by is None:
+        subject = f"Du nouveau sur votre démarche du {on}"
+        news = (
             f"Il y a du nouveau sur votre démarche du {on}.\n"
             "Connectez-vous à votre espace adhérent pour la consulter.\n\n"
+        )
+    else:
+        subject = f"Rappel : votre réponse est attendue sur votre démarche du {on}"
+        news = (
+            f"Nous attendons votre réponse sur votre démarche du {on}, au plus tard le "
+            f"{french_date(answer_by)}.\n"
+            "Connectez-vous à votre espace adhérent pour répondre.\n\n"
+        )
+    return Email(
+        subject=subject,
+        text=(
+            "Bonjour,\n\n"
+            f"{news}"
             "Génération\n\n"
             "Vous recevez ce message car vous avez choisi d'être prévenu par e-mail. "
             f"Pour ne plus l'être : {preferences_url}\n"
@@ -84,12 +98,15 @@ def email(request_id: str, preferences_url: str) -> Email:
     )
 
 
-def sms(request_id: str) -> str:
+def sms(request_id: str, answer_by: date | None = None) -> str:
+    """The SMS (`answer_by`: a reminder's, as for `email`), one GSM-7 segment."""
     on = french_date(filed_on(request_id))
-    return gsm7(
-        f"Génération : du nouveau sur votre démarche du {on}. "
-        "Connectez-vous à votre espace adhérent."
+    news = (
+        f"du nouveau sur votre démarche du {on}"
+        if answer_by is None
+        else f"votre démarche du {on} attend votre réponse au plus tard le {french_date(answer_by)}"
     )
+    return gsm7(f"Génération : {news}. Connectez-vous à votre espace adhérent.")
 
 
 # GSM 03.38's basic alphabet: a text written in it alone goes as one SMS of 160 characters;

@@ -62,11 +62,14 @@ def notify(
     except NotFound:  # retrying would not bring the profile back
         logger.warning("event %s: no profile to notify", event_id)
         return []
+    answer_by = (
+        clock.paris_date(str(detail["respond_before"])) if detail_type == texts.REMINDER else None
+    )
     done: list[str] = []
     if member.preferences.email and member.email:
         with _once(uow, detail_type, detail, EMAIL, now) as first:
             if first:
-                email = texts.email(request_id, preferences_url)
+                email = texts.email(request_id, preferences_url, answer_by)
                 uow.messenger.send_email(member.email, email, preferences_url)
                 done.append(EMAIL)
     phone = texts.e164(member.phone) if member.preferences.sms else None
@@ -77,14 +80,19 @@ def notify(
             if first:
                 send_at = texts.sms_send_at(now)
                 if send_at is None:
-                    uow.messenger.send_sms(phone, texts.sms(request_id))
+                    uow.messenger.send_sms(phone, texts.sms(request_id, answer_by))
                     done.append(SMS)
                 else:
                     asks = detail_type == texts.REMINDER or (
                         texts.change_of(detail_type, detail) == texts.QUESTION
                     )
                     deferred = DeferredSms(
-                        clock.iso_z(send_at), event_id, member_id, request_id, asks_member=asks
+                        clock.iso_z(send_at),
+                        event_id,
+                        member_id,
+                        request_id,
+                        asks_member=asks,
+                        answer_by=answer_by.isoformat() if answer_by else None,
                     )
                     uow.notifications.defer_sms(deferred)
                     done.append("sms-deferred")
@@ -110,7 +118,8 @@ def send_due_sms(uow: UnitOfWork, now: datetime) -> int:
         if not member.preferences.sms or phone is None or not _still_news(uow, deferred):
             continue
         try:
-            uow.messenger.send_sms(phone, texts.sms(deferred.request_id))
+            answer_by = date.fromisoformat(deferred.answer_by) if deferred.answer_by else None
+            uow.messenger.send_sms(phone, texts.sms(deferred.request_id, answer_by))
         except Exception:
             uow.notifications.defer_sms(deferred)  # the next run tries again
             raise

@@ -41,6 +41,8 @@ class DeferredSms:
     request_id: str
     # A question or its reminder: news only while the request still waits for the member.
     asks_member: bool = False
+    # A reminder's: the Paris day the answer is due (`YYYY-MM-DD`), which its text names.
+    answer_by: str | None = None
 
 
 class NotificationRecords:
@@ -116,6 +118,7 @@ class NotificationRecords:
             "member_id": sms.member_id,
             "request_id": sms.request_id,
             "asks_member": sms.asks_member,
+            **({"answer_by": sms.answer_by} if sms.answer_by else {}),
             "expires_at": int(send_at.timestamp()) + DEFERRED_TTL_SECONDS,
         }
         dynamodb().put_item(TableName=table(), Item=serialize(item))
@@ -210,6 +213,7 @@ def _deferred(item: dict[str, Any]) -> DeferredSms:
         member_id=str(item["member_id"]),
         request_id=str(item["request_id"]),
         asks_member=bool(item.get("asks_member", False)),
+        answer_by=str(item["answer_by"]) if item.get("answer_by") else None,
     )
 
 

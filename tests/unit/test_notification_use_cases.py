@@ -419,3 +419,32 @@ def test_a_night_s_question_answered_or_withdrawn_before_08_00_sends_no_sms(
     morning = datetime(2026, 11, 11, 7, 0, tzinfo=UTC)  # 08:00 in Paris
     assert send_due_sms(uow, morning) == 1
     assert len(uow.messenger.sms) == 1
+
+
+def test_a_reminder_says_the_answer_is_awaited_and_by_when(uow: FakeUnitOfWork) -> None:
+    """Nothing is new on a reminder: « Du nouveau sur votre démarche » sent the member looking
+    for news that was not there, and did not say the answer's day. By SMS too, kept for 08:00
+    when the watch runs at 07:00 (Paris, in winter)."""
+    from chalicelib.services.notifications import remind_before_deadlines
+    from tests.unit.test_use_cases import NOW
+
+    _choose(uow, sms=True)
+    request_id = _asked(uow, 30)  # asked on 10 November, due on 10 December
+    watch = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)  # 07:00 in Paris
+    assert remind_before_deadlines(uow, watch) == 1
+    [(name, detail)] = uow.notifications.queued
+    assert notify(uow, name, detail, watch, URL) == ["email", "sms-deferred"]
+    [(_, email, _)] = uow.messenger.emails
+    on = texts.french_date(texts.filed_on(request_id))
+    assert on == "10 novembre 2026" and NOW.day == 10
+    assert email.subject == f"Rappel : votre réponse est attendue sur votre démarche du {on}"
+    assert "au plus tard le 10 décembre 2026." in email.text and "nouveau" not in email.text
+    assert send_due_sms(uow, datetime(2026, 12, 3, 7, 0, tzinfo=UTC)) == 1
+    [(_, text)] = uow.messenger.sms
+    assert text == (
+        f"Génération : votre démarche du {on} attend votre réponse au plus tard le "
+        "10 décembre 2026. Connectez-vous à votre espace adhérent."
+    )
+    longest = texts.sms(str(ULID.from_datetime(datetime(2026, 9, 30, 12, tzinfo=UTC))),
+                        date(2026, 9, 30))  # fmt: skip
+    assert len(longest) <= texts.SMS_SEGMENT and set(longest) <= texts.GSM7
