@@ -322,6 +322,25 @@ def test_voir_plus_adds_each_practitioner_once_and_only_to_its_own_search(
     assert listed and all(re.search(r", 13[0-9]{3} ", text) for text in listed), listed
 
 
+def test_no_partner_found_offers_a_wider_radius_only_where_one_is_left(
+    open_page: Any, member: Any
+) -> None:
+    """« Élargissez le rayon » was said at the widest radius too (Saint-Barthélemy: no partner
+    within 100 km, whatever the member chooses)."""
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/professionnels")
+    form = page.locator("form")
+    results = page.locator(".resultats")
+    form.get_by_label("Spécialité").select_option("opticien")
+    form.get_by_label("Code postal").fill("97133")
+    form.get_by_role("button", name="Rechercher").click()
+    expect(results).to_have_text("Aucun professionnel partenaire trouvé. Élargissez le rayon.")
+    form.get_by_label("Rayon").select_option("100")
+    form.get_by_role("button", name="Rechercher").click()
+    expect(results).to_have_text("Aucun professionnel partenaire trouvé à moins de 100 km.")
+
+
 def test_voir_plus_adds_each_month_of_the_timeline_once_and_only_to_its_own_filter(
     open_page: Any, historian: Any
 ) -> None:

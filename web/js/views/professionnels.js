@@ -4,6 +4,16 @@ import { h, heading, replace, uid, announce, onePageAtATime } from "../dom.js";
 import { get, getCatalog } from "../api.js";
 import { guard } from "../submit.js";
 
+const RADII_KM = [5, 10, 20, 50, 100];
+const WIDEST_KM = RADII_KM[RADII_KM.length - 1];
+
+// Nobody found: widening is offered only where a wider radius is left to choose.
+function nobodyFound(radius) {
+  return Number(radius) === WIDEST_KM
+    ? `Aucun professionnel partenaire trouvé à moins de ${WIDEST_KM} km.`
+    : "Aucun professionnel partenaire trouvé. Élargissez le rayon.";
+}
+
 export async function renderProfessionnels(main) {
   const catalog = await getCatalog();
   const ids = { specialty: uid("champ"), postal: uid("champ"), radius: uid("champ") };
@@ -16,7 +26,7 @@ export async function renderProfessionnels(main) {
       h("input", { id: ids.postal, name: "postal_code", type: "text", inputmode: "numeric", maxlength: "5", autocomplete: "postal-code", "aria-describedby": `${ids.postal}-aide` })),
     h("div", { class: "champ", dataset: { field: "radius_km" } }, h("label", { for: ids.radius }, "Rayon"),
       h("select", { id: ids.radius, name: "radius_km" }, h("option", { value: "" }, "Dans le département"),
-        [5, 10, 20, 50, 100].map((km) => h("option", { value: String(km) }, `${km} km`)))),
+        RADII_KM.map((km) => h("option", { value: String(km) }, `${km} km`)))),
     h("button", { type: "submit", class: "principal" }, "Rechercher"));
   const results = h("div", { class: "resultats", "aria-live": "polite" });
   const more = h("button", { type: "button", class: "secondaire", hidden: true }, "Voir plus");
@@ -25,11 +35,11 @@ export async function renderProfessionnels(main) {
   let list = null;
   // Which search the list shows: a « Voir plus » answer of an earlier one is dropped.
   let searches = 0;
-  function show(page, reset) {
+  function show(page, reset, radius) {
     if (reset) {
       list = h("ol", { class: "professionnels" });
       replace(results, h("p", {}, `Autour de ${page.area.city || page.area.postal_code || "ce code postal"}, du plus proche au plus éloigné :`), list);
-      if (!page.professionals.length) replace(results, h("p", {}, "Aucun professionnel partenaire trouvé. Élargissez le rayon."));
+      if (!page.professionals.length) replace(results, h("p", {}, nobodyFound(radius)));
     }
     for (const p of page.professionals) {
       list.append(h("li", {}, h("strong", {}, p.name), ` — ${p.specialty_label}`, h("br"),
@@ -43,7 +53,7 @@ export async function renderProfessionnels(main) {
     const query = { specialty: form.elements.specialty.value, postal_code: form.elements.postal_code.value.trim(), radius_km: form.elements.radius_km.value };
     searches += 1; // before the answer: a « Voir plus » answering meanwhile is dropped
     const page = await get("/professionals", query);
-    show(page, true);
+    show(page, true, query.radius_km);
     announce(`${page.professionals.length} professionnel${page.professionals.length > 1 ? "s" : ""} trouvé${page.professionals.length > 1 ? "s" : ""}.`);
   });
   onePageAtATime(more, async () => {
