@@ -13,6 +13,7 @@ from portal_pages import (
     a_pdf,
     a_reimbursement,
     api_get,
+    axe_violations,
     choose_beneficiary,
     file_via_api,
     fill_data,
@@ -168,6 +169,8 @@ def test_a_refused_file_is_named_by_its_name_next_to_the_file_field(
     expect(said).to_contain_text("« faux.pdf »")
     expect(said).not_to_contain_text(re.compile(r"[0-9A-Z]{26}"))
     expect(chooser).to_have_attribute("aria-invalid", "true")
+    # the input is visually hidden: the control seen, « Choisir des fichiers », says it too
+    expect(files.locator("label.bouton")).to_have_css("border-top-color", "rgb(176, 0, 32)")
     summary = page.locator(".resume-erreurs")
     expect(summary).to_be_focused()
     expect(summary.get_by_role("link")).to_contain_text("Pièces jointes")
@@ -274,3 +277,62 @@ def test_a_chosen_file_can_be_taken_back_before_sending(
     page.get_by_role("button", name="Envoyer ma demande").click()
     request_id = request_id_after_filing(page)
     assert api_get(http_api, member.headers, f"/requests/{request_id}")["attachments"] == []
+
+
+def test_the_file_picker_reads_in_french_whatever_the_browsers_language(
+    open_page: Any, member: Any
+) -> None:
+    """A file input's button and status (« Choose Files », « No file chosen ») are drawn by the
+    browser in its own language: a member with an English browser read English in a French
+    portal. The portal's own French control opens the picker; the input stays the one focused."""
+    page = open_page(locale="en-US").page
+    assert page.evaluate("navigator.language") == "en-US"
+    sign_in(page, member.username, member.password)
+    # Playwright intercepts the picker only once something listens for it: a key pressed just
+    # after `expect_file_chooser` began sometimes beat the interception (a click's checks never).
+    page.on("filechooser", lambda _: None)
+    page.goto("/#/demarches/vie.autre")
+    choose_beneficiary(page)
+    files = page.locator('[data-field="upload_ids"]')
+    picker = files.locator("input[type=file]")
+    shown = files.get_by_text("Choisir des fichiers", exact=True)
+    expect(shown).to_be_visible()
+    # the browser's own button and status are not drawn: the input is one clipped pixel
+    box = picker.bounding_box()
+    assert box is not None and box["width"] <= 1 and box["height"] <= 1, box
+    assert picker.evaluate("e => getComputedStyle(e).clipPath !== 'none' || "
+                           "getComputedStyle(e).clip !== 'auto'")  # fmt: skip
+    # still the real input, named in French, reached with Tab, its focus shown on the control
+    expect(picker).to_have_attribute("multiple", "")
+    expect(picker).to_have_attribute("accept", "application/pdf,image/jpeg,image/png,image/gif")
+    expect(picker).to_have_accessible_name("Pièces jointes Choisir des fichiers")
+    outline = "e => getComputedStyle(e).outlineStyle"
+    assert shown.evaluate(outline) == "none"
+    page.get_by_label("Décrivez votre demande").fill("Voici mes justificatifs.")
+    page.keyboard.press("Tab")
+    expect(picker).to_be_focused()
+    assert shown.evaluate(outline) == "solid"
+
+    with page.expect_file_chooser() as opened:
+        page.keyboard.press("Space")
+    chooser = opened.value
+    assert chooser.is_multiple()
+    chooser.set_files([a_pdf("facture.pdf"), a_pdf("ordonnance.pdf")])
+    chosen = files.locator(".progressions li")
+    expect(chosen).to_have_count(2)
+    expect(chosen.nth(0)).to_contain_text("facture.pdf")
+    expect(chosen.nth(1)).to_contain_text("ordonnance.pdf")
+
+    picker.focus()
+    with page.expect_file_chooser() as opened:
+        page.keyboard.press("Enter")
+    opened.value.set_files([a_pdf("devis.pdf")])
+    expect(chosen).to_have_count(1)
+    expect(chosen).to_contain_text("devis.pdf")
+
+    with page.expect_file_chooser() as opened:
+        shown.click()
+    opened.value.set_files([a_pdf("attestation.pdf")])
+    expect(chosen).to_have_count(1)
+    expect(chosen).to_contain_text("attestation.pdf")
+    assert axe_violations(page) == []

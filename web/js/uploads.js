@@ -16,11 +16,16 @@ export function withFileNames(message) {
 // A file field with its list: each file chosen, with its progress bar, its state and a
 // « Retirer » button (a file input lets one choose files, never take one back). Returns
 // {element, input, upload()}.
+// The browser draws a file input's button and status in its own language (« Choose Files »,
+// « No file chosen »): the input is visually hidden (still the one focused and named), and the
+// portal's own label « Choisir des fichiers », drawn as a button, opens the picker. That label
+// is hidden from assistive technologies, which hear it in the input's name instead.
 export function fileField({ name, label, required = false, hint }) {
   const id = uid("fichiers");
   const hintId = `${id}-aide`;
   const input = h("input", {
-    type: "file", id, name, multiple: true, accept: ACCEPTED,
+    type: "file", id, name, multiple: true, accept: ACCEPTED, class: "sr-only",
+    "aria-labelledby": `${id}-titre ${id}-bouton`,
     "aria-describedby": hintId, "aria-required": required ? "true" : null,
   });
   const progress = h("ul", { class: "progressions", "aria-live": "polite" });
@@ -48,9 +53,11 @@ export function fileField({ name, label, required = false, hint }) {
   }
   input.addEventListener("change", list);
   const element = h("div", { class: "champ", dataset: { field: name } },
-    h("label", { for: id }, label, required ? h("span", { class: "obligatoire" }, " (obligatoire)") : null),
+    h("label", { for: id, id: `${id}-titre` }, label, required ? h("span", { class: "obligatoire" }, " (obligatoire)") : null),
     h("p", { class: "aide", id: hintId }, hint || "PDF, JPEG, PNG ou GIF ; 5 Mo au plus par fichier, 5 fichiers et 15 Mo en tout."),
-    input,
+    h("div", { class: "choix-fichiers" },
+      input,
+      h("label", { for: id, id: `${id}-bouton`, class: "bouton secondaire", "aria-hidden": "true" }, "Choisir des fichiers")),
     progress,
   );
   return {
