@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import DYNAMODB_CONTEXT, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from chalicelib import aws
@@ -18,6 +18,7 @@ from chalicelib.settings import get_settings
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+_decimal = DYNAMODB_CONTEXT.create_decimal
 
 THROTTLING_CODES = frozenset(
     {
@@ -72,6 +73,8 @@ def _from_dynamodb(value: Mapping[str, Any]) -> Any:
         ((kind, data),) = value.items()
         if kind == "S":
             return data
+        if kind == "N":  # boto3's own conversion, without its dispatch
+            return _decimal(data)
         if kind == "M":
             return {k: _from_dynamodb(v) for k, v in data.items()}
         if kind == "L":
@@ -80,7 +83,7 @@ def _from_dynamodb(value: Mapping[str, Any]) -> Any:
             return data
         if kind == "NULL":
             return None
-    return _deserializer.deserialize(value)  # numbers, sets, binaries; boto3's errors too
+    return _deserializer.deserialize(value)  # sets, binaries; boto3's errors too
 
 
 T = TypeVar("T")
@@ -172,20 +175,46 @@ def without_keys(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in ("pk", "sk")}
 
 
-def query_pages(**kwargs: Any) -> Iterator[list[dict[str, Any]]]:
-    """A Query's pages (a page stops at 1 MB, or at `Limit` items read), deserialised, each
-    read when the one before has been taken: after its last key."""
+def _raw_pages(**kwargs: Any) -> Iterator[list[dict[str, Any]]]:
+    """A Query's pages (a page stops at 1 MB, or at `Limit` items read) as DynamoDB gives them,
+    each read when the one before has been taken: after its last key."""
     while True:
         page = dynamodb().query(**kwargs)
-        yield [deserialize(item) for item in page["Items"]]
+        yield page["Items"]
         if "LastEvaluatedKey" not in page:
             return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def query_pages(**kwargs: Any) -> Iterator[list[dict[str, Any]]]:
+    """A Query's pages, deserialised."""
+    for page in _raw_pages(**kwargs):
+        yield [deserialize(item) for item in page]
+
+
 def query_all(**kwargs: Any) -> list[dict[str, Any]]:
     """Every item a Query matches, page after page, deserialised."""
     return [item for page in query_pages(**kwargs) for item in page]
+
+
+def query_texts(**kwargs: Any) -> list[dict[str, Any]]:
+    """Every item a Query matches, each string attribute as it is and each number as its text
+    (others as `deserialize` gives them), for a model to read: pydantic reads "23456" into an
+    int field as it reads 23456. For a list of flat items read whole (the documents), about a
+    third of `deserialize`'s time, its numbers made into Decimals one by one to be read again."""
+    return [as_texts(item) for page in _raw_pages(**kwargs) for item in page]
+
+
+def as_texts(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item read from DynamoDB, strings and numbers as their text (`query_texts`)."""
+    return {name: _text(value) for name, value in item.items()}
+
+
+def _text(value: Mapping[str, Any]) -> Any:
+    text = value.get("S")
+    if text is None:
+        text = value.get("N")
+    return text if text is not None else _from_dynamodb(value)
 
 
 BATCH_ATTEMPTS = 5

@@ -41,15 +41,15 @@ def test_two_years_of_letters_from_one_read_newest_first(
     from chalicelib.store import documents as store
 
     asked: list[dict[str, Any]] = []
-    real_query_all = store.query_all
+    real_query_texts = store.query_texts
 
-    def query_all(**kwargs: Any) -> list[dict[str, Any]]:
+    def query_texts(**kwargs: Any) -> list[dict[str, Any]]:
         asked.append(kwargs)
-        items = real_query_all(**kwargs)
+        items = real_query_texts(**kwargs)
         assert all(set(item) <= set(DocumentSummary.model_fields) for item in items)
         return items
 
-    monkeypatch.setattr(store, "query_all", query_all)
+    monkeypatch.setattr(store, "query_texts", query_texts)
     documents = api.get("/documents?months=24", historian).body["documents"]
     assert len(asked) == 1 and "ProjectionExpression" in asked[0]
     assert len({d["created_at"][:7] for d in documents}) >= 12  # spread over many months

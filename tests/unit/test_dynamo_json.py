@@ -4,6 +4,7 @@ refuses."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,8 @@ from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.store.dynamo import deserialize, serialize
+from chalicelib.domain.documents import DocumentSummary
+from chalicelib.store.dynamo import as_texts, deserialize, serialize
 
 _numbers = st.one_of(
     st.integers(min_value=-(10**40), max_value=10**40),
@@ -66,6 +68,38 @@ def test_deserialize_is_boto3s_deserializer(item: dict[str, Any]) -> None:
     read = deserialize(written)
     assert read == expected
     assert _types(read) == _types(expected)  # Decimal stays Decimal, a set a set
+
+
+_summaries = st.fixed_dictionaries(
+    {
+        "document_id": st.text(min_size=1, max_size=26),
+        "kind": st.text(max_size=20),
+        "title": st.text(max_size=60),
+        "created_at": st.datetimes(timezones=st.just(UTC)).map(
+            lambda at: at.isoformat().replace("+00:00", "Z")
+        ),
+        "size": st.integers(min_value=0, max_value=10**12),
+    },
+    optional={"request_id": st.text(min_size=1, max_size=26), "extra": st.text(max_size=8)},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_summaries, max_size=5))
+def test_the_documents_read_as_texts_are_the_documents_deserialised(
+    items: list[dict[str, Any]],
+) -> None:
+    """The documents list reads its items' strings and numbers as texts (`query_texts`), for
+    speed: the models are the same as from `deserialize`'s typed values."""
+    from pydantic import TypeAdapter
+
+    written = [_boto3_serialized(item) for item in items]
+    expected = [DocumentSummary.model_validate(deserialize(item)) for item in written]
+    assert (
+        TypeAdapter(list[DocumentSummary]).validate_python([as_texts(item) for item in written])
+        == expected
+    )
+    assert all(type(s.size) is int for s in expected)
 
 
 def _types(value: Any) -> Any:
