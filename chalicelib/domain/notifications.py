@@ -167,3 +167,26 @@ def e164(phone: str) -> str | None:
     if compact.startswith("+") and compact[1:].isdigit() and 8 <= len(compact) <= 16:
         return compact
     return None
+
+
+# France's numbering plan, mainland and overseas: nine digits after the country code, a mobile's
+# first one 6 or 7 (ARCEP: `06`, `07`; overseas `0639`, `069x`). A landline (`01`…`05`, `0262`,
+# `0590`…) or a box's `09` takes no SMS: one sent there is charged and reaches no one.
+FRENCH_PLAN = ("+33", "+262", "+590", "+594", "+596")
+MOBILE_FIRST_DIGITS = "67"
+
+
+def sms_number(phone: str) -> str | None:
+    """The number an SMS to the member goes to (`e164`), or None: none on file, unreadable, or
+    a French number that is not a mobile. Another country's number is taken as written (its
+    plan is not known here). The one rule: the notifications send to it, and `PUT
+    /me/preferences` refuses to turn SMS on without it."""
+    number = e164(phone)
+    if number is None:
+        return None
+    for code in FRENCH_PLAN:
+        if number.startswith(code):
+            national = number[len(code) :]
+            mobile = len(national) == 9 and national[0] in MOBILE_FIRST_DIGITS
+            return number if mobile else None
+    return number

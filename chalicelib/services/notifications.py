@@ -72,7 +72,7 @@ def notify(
                 email = texts.email(request_id, preferences_url, answer_by)
                 uow.messenger.send_email(member.email, email, preferences_url)
                 done.append(EMAIL)
-    phone = texts.e164(member.phone) if member.preferences.sms else None
+    phone = texts.sms_number(member.phone) if member.preferences.sms else None
     if member.preferences.sms and phone is None:
         logger.warning("no usable phone number for the SMS of event %s", event_id)
     if phone is not None:
@@ -114,7 +114,7 @@ def send_due_sms(uow: UnitOfWork, now: datetime) -> int:
             member = uow.members.get(deferred.member_id)
         except NotFound:
             continue
-        phone = texts.e164(member.phone)
+        phone = texts.sms_number(member.phone)
         if not member.preferences.sms or phone is None or not _still_news(uow, deferred):
             continue
         try:

@@ -288,6 +288,50 @@ def test_a_number_is_sent_to_only_as_written_and_within_e164(
     assert texts.e164(phone) == expected
 
 
+@pytest.mark.parametrize(
+    ("phone", "expected"),
+    [
+        ("06 12 34 56 78", "+33612345678"),
+        ("+33 7 98 76 54 32", "+33798765432"),
+        ("0692 12 34 56", "+262692123456"),  # Réunion's mobiles
+        ("06 39 12 34 56", "+262639123456"),  # Mayotte's
+        ("+590 690 12 34 56", "+590690123456"),  # Guadeloupe's, written in E.164
+        ("0694 12 34 56", "+594694123456"),
+        ("0697 12 34 56", "+596697123456"),
+        ("01 23 45 67 89", None),  # a landline
+        ("05 56 12 34 56", None),
+        ("09 12 34 56 78", None),  # a box's number
+        ("08 00 12 34 56", None),  # a service's
+        ("0262 12 34 56", None),  # Réunion's landlines
+        ("+596 596 12 34 56", None),
+        ("+33 6 12 34 56", None),  # a French number a digit short
+        ("", None),  # none on file
+        ("+44 7700 900123", "+447700900123"),  # another country's: taken as written
+    ],
+)
+def test_an_sms_goes_only_to_a_mobile(phone: str, expected: str | None) -> None:
+    """An SMS to a landline is charged and reaches no one."""
+    assert texts.sms_number(phone) == expected
+
+
+def test_a_member_with_a_landline_only_gets_the_e_mail_and_no_sms(uow: FakeUnitOfWork) -> None:
+    _choose(uow, sms=True)
+    uow.members.apply_contact(MEMBER, {"phone": "01 23 45 67 89"})
+    assert notify(uow, "RequestDecided", _event(), DAY, URL) == ["email"]
+    assert uow.messenger.sms == []
+
+
+def test_a_kept_sms_is_dropped_if_the_mobile_became_a_landline_overnight(
+    uow: FakeUnitOfWork,
+) -> None:
+    _choose(uow, sms=True)
+    event = _event(at=NIGHT, request_id=_filed(uow))
+    assert notify(uow, "RequestDecided", event, NIGHT, URL) == ["email", "sms-deferred"]
+    uow.members.apply_contact(MEMBER, {"phone": "01 23 45 67 89"})
+    assert send_due_sms(uow, datetime(2026, 11, 11, 7, 0, tzinfo=UTC)) == 0
+    assert uow.messenger.sms == []
+
+
 def test_a_deferred_sms_past_its_moment_still_never_goes_in_the_quiet_hours(
     uow: FakeUnitOfWork,
 ) -> None:
