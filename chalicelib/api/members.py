@@ -27,7 +27,9 @@ def get_me() -> Response:
     """The signed-in member's profile.
 
     Contact details, postal address, bank account (IBAN masked: country code and last four
-    characters) and contract. `bank_account` is null when none is on file.
+    characters) and contract. `bank_account` is null when none is on file. `sms_reachable`
+    says whether `phone` is a mobile, which SMS reach (else `sms` cannot be turned on in
+    `PUT /me/preferences`).
     """
     member = MemberRepository().get(current_member_id())
     return json_response(MeAnswer.of(member))
@@ -81,7 +83,10 @@ def get_my_preferences() -> Response:
         400: "Malformed JSON, not an object, or an unknown field.",
         403: MEMBERS_ONLY,
         404: "No profile for the token's member.",
-        422: "A field missing or not a JSON boolean.",
+        422: (
+            "A field missing or not a JSON boolean; or `sms` turned on (it was off) while the "
+            "profile holds no mobile number (none, or a landline)."
+        ),
     },
 )
 def put_my_preferences() -> Response:
@@ -89,6 +94,12 @@ def put_my_preferences() -> Response:
 
     The three choices, all of them: the stored preferences are answered. They apply to what
     happens next (a letter issued from now on is posted or not as `paperless` says).
+
+    SMS go to a mobile only: turning `sms` on while the profile's `phone` is none or a landline
+    (`GET /me`: `sms_reachable` false) is refused with 422 on the field `sms`. Sent again while
+    already on, `sms: true` is kept whatever the number (the page re-saved unchanged after the
+    mobile was removed): no SMS goes until a mobile is on file again. Turning it off always
+    works.
     """
     payload = body.json_body(blueprint.current_request)
     chosen = preferences.set_preferences(unit_of_work(), current_member_id(), payload)

@@ -6,6 +6,7 @@ from enum import StrEnum
 from pydantic import ConfigDict, Field
 
 from chalicelib.domain.model import Model
+from chalicelib.domain.notifications import sms_number
 from chalicelib.domain.text import NOT_BLANK
 
 
@@ -133,6 +134,10 @@ class MeAnswer(Model):
     last_name: str
     email: str
     phone: str
+    sms_reachable: bool = Field(
+        description="`phone` is a mobile, which SMS reach (the notifications' rule): "
+        "`sms` may be turned on in the preferences"
+    )
     postal_address: PostalAddress
     bank_account: MaskedBankAccount | None
     contract: Contract
@@ -142,6 +147,7 @@ class MeAnswer(Model):
         account = member.bank_account
         return cls(
             **member.model_dump(exclude={"bank_account"}),
+            sms_reachable=sms_number(member.phone) is not None,
             bank_account=MaskedBankAccount(
                 iban_masked=mask_iban(account.iban), holder_name=account.holder_name
             )

@@ -40,6 +40,7 @@ from chalicelib.api.schemas import ErrorAnswer
 from chalicelib.domain.catalog import Service
 from chalicelib.domain.errors import AppError
 from chalicelib.domain.requests import DUPLICATE_BENEFICIARY
+from chalicelib.services.preferences import NO_MOBILE
 from infra import seed
 from infra.local_stack import LocalStack, create_account
 from infra.queue_pump import QueuePump
@@ -141,6 +142,16 @@ BEYOND_THE_SCHEMA: dict[tuple[str, str], dict[int, tuple[Beyond, ...]]] = {
         )
     },
     ("POST", "/requests/{request_id}/replies"): {422: (_UPLOADS,)},
+    # Never met by this run's member (a mobile on file): `tests/api/test_preferences.py`.
+    ("PUT", "/me/preferences"): {
+        422: (
+            Beyond(
+                "sms",
+                "turned on while the member's profile holds no mobile (none, or a landline)",
+                lambda body, message: message == NO_MOBILE,
+            ),
+        )
+    },
     # The shared request made a complaint by an earlier case ({"complaint": true}): from then
     # on no other service may take it, whatever `service` the next case names.
     ("POST", "/backoffice/members/{member_id}/requests/{request_id}/reclassification"): {
