@@ -106,6 +106,15 @@ def member(local_stack: LocalStack, today: date) -> Account:
 
 
 @pytest.fixture
+def member_with_a_landline_only(local_stack: LocalStack, today: date) -> Account:
+    """Alice's shape, whose only number is a landline: SMS cannot reach her."""
+    member_id = f"W{next(_accounts):09d}"
+    profile, beneficiaries = seed.alice(today, member_id)
+    seed.seed_member(profile.model_copy(update={"phone": "01 43 55 12 34"}), beneficiaries)
+    return _account(local_stack, member_id)
+
+
+@pytest.fixture
 def another_member(local_stack: LocalStack, today: date) -> Account:
     """A second fresh member shaped like alice, for what one member's day cannot file."""
     member_id = f"W{next(_accounts):09d}"

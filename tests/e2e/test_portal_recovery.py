@@ -1,5 +1,6 @@
 """The portal when things go wrong or race (found in review, stop 18): a slow answer, a failed
-withdrawal, a limit, the e-mails' link, an empty contact form; each failed before its fix."""
+withdrawal, a limit, the e-mails' link, an empty contact form, SMS chosen without a mobile; each
+failed before its fix."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from portal_pages import (
     a_pdf,
     a_reimbursement,
     api_get,
+    axe_violations,
     choose_beneficiary,
     file_via_api,
     sign_in,
@@ -409,6 +411,39 @@ def test_voir_plus_adds_each_page_of_the_access_log_once(
     expect(entries).to_have_count(25)
 
 
+def test_a_member_without_a_mobile_learns_it_before_saving_and_the_refusal_is_by_the_box(
+    open_page: Any, member_with_a_landline_only: Any, http_api: str
+) -> None:
+    """SMS reach a mobile only: the box says so and where to add one; ticked anyway, the API's
+    422 on `sms` is shown next to it, and nothing is stored."""
+    member = member_with_a_landline_only
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/preferences")
+    sms = page.get_by_label("Être prévenu(e) par SMS (jamais la nuit)")
+    hint = (
+        "Aucun numéro de portable enregistré : ajoutez-en un par la démarche « Modification de "
+        "vos coordonnées de contact ou postales » pour recevoir des SMS."
+    )
+    expect(sms).to_have_accessible_description(hint)
+    sms.check()
+    page.get_by_role("button", name="Enregistrer").click()
+    refusal = page.locator('[data-field="sms"] .erreur')
+    expect(refusal).to_have_text(
+        "Aucun numéro de portable n'est enregistré dans vos coordonnées : ajoutez-en un pour "
+        "recevoir des SMS."
+    )
+    expect(sms).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("form [role=status]")).to_have_text("")
+    assert axe_violations(page) == []  # the hint and the refusal, by the box
+    assert api_get(http_api, member.headers, "/me/preferences")["sms"] is False
+    page.get_by_role("link", name="Modification de vos coordonnées de contact ou postales").click()
+    expect(page).to_have_url(re.compile(r"#/demarches/vie\.coordonnees$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Modification de vos coordonnées de contact ou postales"
+    )
+
+
 def test_the_focus_stays_where_the_member_acted_after_saving_or_a_refusal(
     open_page: Any, member: Any, http_api: str, today: date
 ) -> None:
@@ -424,6 +459,7 @@ def test_the_focus_stays_where_the_member_acted_after_saving_or_a_refusal(
     sign_in(page, member.username, member.password)
     page.goto("/#/preferences")
     sms = page.get_by_label("Être prévenu(e) par SMS (jamais la nuit)")
+    expect(sms).to_have_accessible_description("")  # a mobile on file: nothing to say
     sms.focus()
     page.keyboard.press("Space")
     page.keyboard.press("Tab")

@@ -9,8 +9,20 @@ const CHOICES = [
   ["paperless", "Zéro papier : recevoir mes courriers dans mon espace uniquement"],
 ];
 
+// Where the member changes their contact details: the démarche of that name.
+const CONTACT_DETAILS = { href: "#/demarches/vie.coordonnees", label: "Modification de vos coordonnées de contact ou postales" };
+
+// SMS reach a mobile only (`GET /me`: `sms_reachable`, the server's one rule): without one the
+// member learns it here, before saving; turning SMS on anyway is refused (422 on `sms`), and
+// the refusal is shown next to the box as every field's.
+function noMobileHint(id) {
+  return h("p", { class: "aide case-aide", id },
+    "Aucun numéro de portable enregistré : ajoutez-en un par la démarche « ",
+    h("a", { href: CONTACT_DETAILS.href }, CONTACT_DETAILS.label), " » pour recevoir des SMS.");
+}
+
 export async function renderPreferences(main) {
-  const current = await get("/me/preferences");
+  const [current, me] = await Promise.all([get("/me/preferences"), get("/me")]);
   const boxes = {};
   const status = h("p", { class: "succes", role: "status" });
   const form = h("form", { class: "formulaire", novalidate: true },
@@ -19,7 +31,10 @@ export async function renderPreferences(main) {
         const id = uid("pref");
         boxes[code] = h("input", { type: "checkbox", id, name: code });
         boxes[code].checked = Boolean(current[code]);
-        return h("div", { class: "champ case", dataset: { field: code } }, boxes[code], h("label", { for: id }, label));
+        const hint = code === "sms" && !me.sms_reachable ? noMobileHint(uid("aide")) : null;
+        if (hint) boxes[code].setAttribute("aria-describedby", hint.id);
+        return h("div", { class: "champ", dataset: { field: code } },
+          h("div", { class: "case" }, boxes[code], h("label", { for: id }, label)), hint);
       })),
     h("button", { type: "submit", class: "principal" }, "Enregistrer"), status);
   guard(form, async () => {
