@@ -99,7 +99,8 @@ _faithful = False
 
 
 def make_moto_faithful() -> None:
-    """Make moto's DynamoDB writes atomic with respect to each other, as DynamoDB's are.
+    """Make moto's DynamoDB writes atomic with respect to each other, as DynamoDB's are (and
+    its S3 listings safe beside writes).
 
     moto runs a transaction without a lock and rolls a failed one back by restoring a snapshot
     of the whole table, which loses or resurrects the writes of concurrent requests (seen with
@@ -144,6 +145,25 @@ def make_moto_faithful() -> None:
                 del Table.__deepcopy__  # type: ignore[attr-defined]
 
     DynamoDBBackend.transact_write_items = functools.wraps(transact)(transact_with_light_snapshots)
+
+    # moto's S3 lists a bucket's versions by copying them while other requests' threads put
+    # and delete keys: the retention purge's concurrent deletions made a listing fail now and
+    # then (`TypeError` in `list_object_versions`, a 500), where S3 lists and writes safely at
+    # once. A bucket's listings and writes go one at a time.
+    from moto.s3.models import S3Backend
+
+    s3_lock = threading.RLock()
+    for name in (
+        "list_object_versions", "list_objects", "list_objects_v2", "put_object", "delete_object",
+        "delete_objects", "copy_object",
+    ):  # fmt: skip
+        original = getattr(S3Backend, name)
+
+        def s3_locked(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with s3_lock:
+                return __original(*args, **kwargs)
+
+        setattr(S3Backend, name, functools.wraps(original)(s3_locked))
 
     # moto's Query lists and sorts every item of the table to pick the ones it wants
     # (`Table.all_items`): O(n log n) in the table's size for every call, whatever the
