@@ -118,7 +118,7 @@ class NotificationRecords:
             "member_id": sms.member_id,
             "request_id": sms.request_id,
             "asks_member": sms.asks_member,
-            **({"answer_by": sms.answer_by} if sms.answer_by else {}),
+            "answer_by": sms.answer_by,  # None: left out by `serialize`
             "expires_at": int(send_at.timestamp()) + DEFERRED_TTL_SECONDS,
         }
         dynamodb().put_item(TableName=table(), Item=serialize(item))
