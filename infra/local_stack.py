@@ -8,6 +8,7 @@ CloudFormation API, a Cognito user pool with the demo accounts, the demo members
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -109,7 +110,6 @@ def make_moto_faithful() -> None:
     global _faithful
     if _faithful:
         return
-    import functools
     import threading
 
     from moto.dynamodb.models import DynamoDBBackend
@@ -152,6 +152,7 @@ def make_moto_faithful() -> None:
     # once. A bucket's listings and writes go one at a time.
     from moto.s3.models import S3Backend
 
+    _list_versions_under_prefix_only(S3Backend)
     s3_lock = threading.RLock()
     for name in (
         "list_object_versions", "list_objects", "list_objects_v2", "put_object", "delete_object",
@@ -173,14 +174,45 @@ def make_moto_faithful() -> None:
     # items, same order.
     _read_partitions_only(Table)
 
-    # moto also keeps every model instance it ever creates (for its dashboard): the snapshots
-    # above included, the process grew by the table's size at every transaction (10 GB within
-    # minutes of `make load`). Nothing else reads DynamoDB's lists.
-    from moto.core.model_instances import model_data
+    # moto also keeps every model instance it ever creates, for its dashboard and
+    # `/moto-api/data.json`: the snapshots above included, the process grew by the table's size
+    # at every transaction (10 GB within minutes of `make load`), and every object, version and
+    # message ever put stayed too. `make outbox` (infra/outbox.py) reads the e-mails and SMS
+    # sent there, and walked all of them at each read. Only those of SES and SNS are kept.
+    _track_only(frozenset({"ses", "sns"}))
 
-    for model in model_data["dynamodb"].values():
-        model.instances_tracked = _Untracked()  # type: ignore[attr-defined]
+    # The server finds each request's service by listing moto's package folder from disk (a
+    # stat per service, 150 of them), under the lock that every request of the server takes:
+    # a tenth of moto's time in the suite. The folder does not change while it runs.
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
     _faithful = True
+
+
+def _list_versions_under_prefix_only(backend_class: Any) -> None:
+    """moto lists a bucket's versions by deep-copying every version of every key, their bytes
+    included, whatever prefix is asked, and then keeps those under it: each listing of the
+    retention purge copied the whole bucket, every upload of the suite included. The listing
+    is given the keys under its prefix only; moto's own code does the rest (markers, pages,
+    delimiter), so the answer is the same (`tests/infra/test_local_stack.py`)."""
+    from types import SimpleNamespace
+
+    listing = backend_class.list_object_versions
+
+    def list_object_versions(
+        backend: Any, bucket_name: str, *args: Any, prefix: str = "", **kwargs: Any
+    ) -> Any:
+        if not prefix:
+            return listing(backend, bucket_name, *args, prefix=prefix, **kwargs)
+        bucket = backend.get_bucket(bucket_name)
+        under = [(key, kept) for key, kept in bucket.keys.iterlists() if key.startswith(prefix)]
+        keys = SimpleNamespace(iterlists=lambda: iter(under))
+        view = SimpleNamespace(get_bucket=lambda name: SimpleNamespace(keys=keys))
+        return listing(view, bucket_name, *args, prefix=prefix, **kwargs)
+
+    backend_class.list_object_versions = functools.wraps(listing)(list_object_versions)
 
 
 def _read_partitions_only(table_class: Any) -> None:
@@ -217,9 +249,17 @@ def _read_partitions_only(table_class: Any) -> None:
     table_class.query = query_one_partition
 
 
-class _Untracked(list[Any]):
-    def append(self, item: Any) -> None:
-        pass
+def _track_only(services: frozenset[str]) -> None:
+    """moto's models keep their instances (`BaseModel.__new__`) for the services named only."""
+    from moto.core.common_models import BaseModel
+
+    def __new__(cls: type[Any], *args: Any, **kwargs: Any) -> Any:
+        instance = super(BaseModel, cls).__new__(cls)
+        if cls.__module__.split(".")[1] in services:  # moto.<service>.models
+            cls.instances_tracked.append(instance)
+        return instance
+
+    BaseModel.__new__ = staticmethod(__new__)  # type: ignore[assignment,method-assign]
 
 
 def _touched_keys(backend: Any, transact_items: Any) -> dict[str, set[tuple[Any, Any]] | None]:

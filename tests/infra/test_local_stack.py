@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from chalicelib.settings import Settings
 from infra import token
@@ -25,3 +26,102 @@ def test_make_token_names_every_demo_account(capsys: object) -> None:
     err = capsys.readouterr().err  # type: ignore[attr-defined]
     for account in DEMO_ACCOUNTS:
         assert account.username in err
+
+
+def test_moto_lists_a_prefixs_versions_as_it_did_before_it_was_made_faster(
+    local_stack: LocalStack,
+) -> None:
+    """`make_moto_faithful` gives moto's version listing only the keys under the prefix asked
+    (it copied the whole bucket): every page, marker and delimiter answers as moto's own."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import S3Backend, s3_backends
+
+    s3 = local_stack.client("s3")
+    bucket = "listing-equivalence"
+    s3.create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": local_stack.region}
+    )
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for key, versions in (("a/1", 3), ("a/2", 1), ("a/sub/3", 2), ("ab/4", 1), ("b/5", 2)):
+        for n in range(versions):
+            s3.put_object(Bucket=bucket, Key=key, Body=f"{key} {n}".encode())
+    s3.delete_object(Bucket=bucket, Key="a/2")  # a delete marker, latest
+
+    backend = s3_backends[DEFAULT_ACCOUNT_ID]["global"]
+    ours = S3Backend.list_object_versions.__wrapped__  # under the lock of make_moto_faithful
+    mothers = ours.__wrapped__  # moto's own
+
+    def seen(answer: Any) -> Any:
+        versions, prefixes, markers, next_key, next_version = answer
+        named = [(v.name, v.version_id, v.is_latest) for v in (*versions, *markers)]
+        return named, sorted(prefixes), next_key, next_version
+
+    asked = 0
+    for prefix in ("a/", "a", "ab/", "b/", "zz", "a/sub/"):
+        for delimiter in (None, "/"):
+            for max_keys in (1, 2, 1000):
+                marker: tuple[str | None, str | None] = (None, None)
+                while True:
+                    kwargs = dict(
+                        delimiter=delimiter, key_marker=marker[0], max_keys=max_keys,
+                        prefix=prefix, version_id_marker=marker[1],
+                    )  # fmt: skip
+                    answer = seen(ours(backend, bucket, **kwargs))
+                    assert answer == seen(mothers(backend, bucket, **kwargs)), kwargs
+                    asked += 1
+                    if answer[2] is None:
+                        break
+                    marker = (answer[2], answer[3])
+    assert asked > 36  # pages were followed
+
+    # Through the API, as the retention purge reads it: every version and marker of a/, once.
+    pages = s3.get_paginator("list_object_versions").paginate(
+        Bucket=bucket, Prefix="a/", PaginationConfig={"PageSize": 2}
+    )
+    listed = [
+        (v["Key"], v["VersionId"])
+        for page in pages
+        for v in (*page.get("Versions", []), *page.get("DeleteMarkers", []))
+    ]
+    assert len(listed) == len(set(listed)) == 3 + 1 + 1 + 2
+    assert {key for key, _ in listed} == {"a/1", "a/2", "a/sub/3"}
+
+
+def test_moto_keeps_only_the_mail_and_sms_it_sent_for_make_outbox(local_stack: LocalStack) -> None:
+    """moto kept every instance it ever made (objects, versions, messages, items), and
+    `make outbox` walked them all at each read: only SES's and SNS's are kept, and read."""
+    from moto.core.model_instances import model_data
+
+    from infra.outbox import sent
+
+    def kept() -> dict[tuple[str, str], int]:
+        return {
+            (service, name): len(model.instances_tracked)
+            for service, models in model_data.items()
+            if service not in {"ses", "sns"}
+            for name, model in models.items()
+        }
+
+    before = kept()
+    local_stack.client("s3").put_object(
+        Bucket=local_stack.outputs["BucketName"], Key="tracked/x", Body=b"x"
+    )
+    sqs = local_stack.client("sqs")
+    sqs.send_message(QueueUrl=sqs.list_queues()["QueueUrls"][0], MessageBody="{}")
+    local_stack.client("dynamodb").put_item(
+        TableName=local_stack.outputs["TableName"],
+        Item={"pk": {"S": "TRACKED"}, "sk": {"S": "x"}},
+    )
+    after = kept()
+    assert {model for model, count in after.items() if count > before.get(model, 0)} == set()
+
+    to = "tracking@example.fr"
+    local_stack.client("sesv2").send_email(
+        FromEmailAddress=local_stack.outputs["NotificationsFrom"],
+        Destination={"ToAddresses": [to]},
+        Content={"Simple": {"Subject": {"Data": "Objet"}, "Body": {"Text": {"Data": "Texte"}}}},
+    )
+    local_stack.client("sns").publish(PhoneNumber="+33612345678", Message="Un SMS")
+    emails, texts = sent(local_stack.endpoint_url)
+    assert [e.subject for e in emails if e.to == to] == ["Objet"]
+    assert "Un SMS" in [t.text for t in texts if t.phone == "+33612345678"]
