@@ -173,6 +173,7 @@ def test_a_refused_file_is_named_by_its_name_next_to_the_file_field(
     expect(files.locator("label.bouton")).to_have_css("border-top-color", "rgb(176, 0, 32)")
     summary = page.locator(".resume-erreurs")
     expect(summary).to_be_focused()
+    expect(summary.locator("p").first).to_have_text("Votre demande n'a pas pu être envoyée :")
     expect(summary.get_by_role("link")).to_contain_text("Pièces jointes")
     assert api_get(http_api, member.headers, "/requests")["months"] == []
 

@@ -415,7 +415,8 @@ def test_a_member_without_a_mobile_learns_it_before_saving_and_the_refusal_is_by
     open_page: Any, member_with_a_landline_only: Any, http_api: str
 ) -> None:
     """SMS reach a mobile only: the box says so and where to add one; ticked anyway, the API's
-    422 on `sms` is shown next to it, and nothing is stored."""
+    422 on `sms` is shown next to it, the summary says the preferences were not saved (it
+    said a request was not sent), and nothing is stored."""
     member = member_with_a_landline_only
     page = open_page().page
     sign_in(page, member.username, member.password)
@@ -434,6 +435,15 @@ def test_a_member_without_a_mobile_learns_it_before_saving_and_the_refusal_is_by
         "recevoir des SMS."
     )
     expect(sms).to_have_attribute("aria-invalid", "true")
+    summary = page.locator(".resume-erreurs")
+    expect(summary).to_be_focused()
+    expect(summary.locator("p").first).to_have_text(
+        "Vos préférences n'ont pas pu être enregistrées :"
+    )
+    expect(summary.get_by_role("link")).to_have_text(
+        "Être prévenu(e) par SMS (jamais la nuit) : Aucun numéro de portable n'est enregistré "
+        "dans vos coordonnées : ajoutez-en un pour recevoir des SMS."
+    )
     expect(page.locator("form [role=status]")).to_have_text("")
     assert axe_violations(page) == []  # the hint and the refusal, by the box
     assert api_get(http_api, member.headers, "/me/preferences")["sms"] is False
@@ -442,6 +452,24 @@ def test_a_member_without_a_mobile_learns_it_before_saving_and_the_refusal_is_by
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Modification de vos coordonnées de contact ou postales"
     )
+
+
+def test_a_wrong_password_is_said_as_a_failed_sign_in_not_as_a_request_not_sent(
+    open_page: Any, member: Any
+) -> None:
+    """Each form's error summary names what failed: signing in is not sending a request."""
+    page = open_page().page
+    page.goto("/#/connexion")
+    page.get_by_label("Identifiant").fill(member.username)
+    page.get_by_label("Mot de passe").fill("Pas-le-bon-mot-de-passe-2026")
+    page.get_by_role("button", name="Se connecter").click()
+    summary = page.locator(".resume-erreurs")
+    expect(summary).to_be_focused()
+    expect(summary.locator("p").first).to_have_text("La connexion n'a pas abouti :")
+    expect(summary.get_by_role("link")).to_have_text(
+        "Mot de passe : Identifiant ou mot de passe incorrect."
+    )
+    expect(page.get_by_label("Mot de passe")).to_have_attribute("aria-invalid", "true")
 
 
 def test_the_focus_stays_where_the_member_acted_after_saving_or_a_refusal(

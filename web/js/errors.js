@@ -34,6 +34,10 @@ function labelOf(control, holder) {
   return copy.textContent.trim();
 }
 
+// The summary says what failed: each form names its own failure (`data-failure`), a démarche's
+// by default.
+const FAILED = "Votre demande n'a pas pu être envoyée :";
+
 export function showErrors(form, error) {
   clearErrors(form);
   const fields = error.fields || [];
@@ -64,7 +68,7 @@ export function showErrors(form, error) {
     }
   }
   const summary = h("div", { class: "resume-erreurs", role: "alert", tabindex: "-1" },
-    h("p", {}, fields.length ? "Votre demande n'a pas pu être envoyée :" : error.message || "La demande n'a pas abouti."),
+    h("p", {}, fields.length ? form.dataset.failure || FAILED : error.message || "La demande n'a pas abouti."),
     links.length || unplaced.length ? h("ul", {}, links, unplaced.map((m) => h("li", {}, m))) : null,
   );
   // An in-page link to a field moves the focus to it, without touching the router's hash.

@@ -170,7 +170,7 @@ function textarea(label, name, required = true) {
 
 function askForm(base, reload) {
   const days = uid("champ");
-  const form = h("form", { class: "formulaire carte", novalidate: true, "aria-labelledby": `${days}-t` },
+  const form = h("form", { class: "formulaire carte", novalidate: true, "aria-labelledby": `${days}-t`, dataset: { failure: "La demande d'informations n'a pas pu être envoyée :" } },
     h("h2", { id: `${days}-t` }, "Demander des informations"),
     textarea("Message à l'adhérent", "message"),
     h("div", { class: "champ", dataset: { field: "respond_within_days" } }, h("label", { for: days }, "Délai de réponse (jours)"),
@@ -188,7 +188,7 @@ function askForm(base, reload) {
 function decisionForm(base, reload) {
   const outcome = uid("champ");
   const amount = uid("champ");
-  const form = h("form", { class: "formulaire carte", novalidate: true, "aria-labelledby": `${outcome}-t` },
+  const form = h("form", { class: "formulaire carte", novalidate: true, "aria-labelledby": `${outcome}-t`, dataset: { failure: "La décision n'a pas pu être enregistrée :" } },
     h("h2", { id: `${outcome}-t` }, "Décider"),
     h("div", { class: "champ", dataset: { field: "outcome" } }, h("label", { for: outcome }, "Décision"),
       h("select", { id: outcome, name: "outcome" }, OUTCOMES.map(([c, l]) => h("option", { value: c }, l)))),
@@ -212,7 +212,7 @@ function decisionForm(base, reload) {
 function reclassifyForm(base, request, reload) {
   const complaintId = uid("champ");
   const serviceId = uid("champ");
-  const form = h("form", { class: "formulaire carte", novalidate: true, "aria-labelledby": `${serviceId}-t` },
+  const form = h("form", { class: "formulaire carte", novalidate: true, "aria-labelledby": `${serviceId}-t`, dataset: { failure: "La demande n'a pas pu être reclassée :" } },
     h("h2", { id: `${serviceId}-t` }, "Reclasser"),
     h("div", { class: "champ case", dataset: { field: "complaint" } },
       h("input", { type: "checkbox", id: complaintId, name: "complaint" }), h("label", { for: complaintId }, "C'est une réclamation")),

@@ -37,7 +37,7 @@ export async function renderDonnees(main) {
   await load();
 
   const status = h("p", { role: "status" });
-  const form = h("form", { class: "formulaire", novalidate: true },
+  const form = h("form", { class: "formulaire", novalidate: true, dataset: { failure: "L'archive n'a pas pu être préparée :" } },
     h("p", {}, "Une archive (zip) de vos données : votre profil, vos bénéficiaires, vos demandes, vos courriers et les pièces jointes encore conservées. Elle est préparée en quelques instants et reste téléchargeable 24 heures."),
     h("button", { type: "submit", class: "principal" }, "Préparer l'archive de mes données"), status);
   guard(form, async () => {

@@ -25,7 +25,7 @@ export async function renderPreferences(main) {
   const [current, me] = await Promise.all([get("/me/preferences"), get("/me")]);
   const boxes = {};
   const status = h("p", { class: "succes", role: "status" });
-  const form = h("form", { class: "formulaire", novalidate: true },
+  const form = h("form", { class: "formulaire", novalidate: true, dataset: { failure: "Vos préférences n'ont pas pu être enregistrées :" } },
     h("fieldset", { class: "groupe" }, h("legend", {}, "Mes notifications et courriers"),
       CHOICES.map(([code, label]) => {
         const id = uid("pref");

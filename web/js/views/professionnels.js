@@ -17,7 +17,7 @@ function nobodyFound(radius) {
 export async function renderProfessionnels(main) {
   const catalog = await getCatalog();
   const ids = { specialty: uid("champ"), postal: uid("champ"), radius: uid("champ") };
-  const form = h("form", { class: "formulaire filtres", novalidate: true },
+  const form = h("form", { class: "formulaire filtres", novalidate: true, dataset: { failure: "La recherche n'a pas pu être faite :" } },
     h("div", { class: "champ", dataset: { field: "specialty" } }, h("label", { for: ids.specialty }, "Spécialité"),
       h("select", { id: ids.specialty, name: "specialty" }, h("option", { value: "" }, "Choisissez…"),
         catalog.specialties.map((s) => h("option", { value: s.code }, s.label)))),

@@ -3,11 +3,13 @@ import { getConfig } from "../config.js";
 import { answerMfa, signIn, isMember, expiredSession } from "../auth.js";
 import { showErrors, clearErrors } from "../errors.js";
 
+const SIGN_IN_FAILED = "La connexion n'a pas abouti :";
+
 export function renderSignIn(main) {
   const config = getConfig();
   const userId = uid("champ");
   const passwordId = uid("champ");
-  const form = h("form", { class: "formulaire connexion", novalidate: true },
+  const form = h("form", { class: "formulaire connexion", novalidate: true, dataset: { failure: SIGN_IN_FAILED } },
     h("div", { class: "champ", dataset: { field: "username" } },
       h("label", { for: userId }, "Identifiant"),
       h("input", { id: userId, name: "username", type: "text", autocomplete: "username", autocapitalize: "none", spellcheck: "false" })),
@@ -72,7 +74,7 @@ function next(main, result) {
 function renderMfa(main, pending) {
   const id = uid("champ");
   const hint = `${id}-aide`;
-  const form = h("form", { class: "formulaire", novalidate: true },
+  const form = h("form", { class: "formulaire", novalidate: true, dataset: { failure: SIGN_IN_FAILED } },
     h("div", { class: "champ", dataset: { field: "code" } },
       h("label", { for: id }, "Code de vérification"),
       h("p", { class: "aide", id: hint }, "Les 6 chiffres affichés par votre application d'authentification."),

@@ -183,7 +183,7 @@ function replyForm(detail, request, catalog) {
   const message = h("textarea", { id, name: "message", rows: "4", maxlength: "4000", "aria-required": "true" });
   const files = fileField({ name: "upload_ids", label: "Documents à joindre" });
   const uploads = cachedUploads(files);
-  const form = h("form", { class: "formulaire", novalidate: true, "aria-labelledby": `${id}-titre` },
+  const form = h("form", { class: "formulaire", novalidate: true, "aria-labelledby": `${id}-titre`, dataset: { failure: "Votre réponse n'a pas pu être envoyée :" } },
     h("h3", { id: `${id}-titre` }, request.status === "waiting_for_member" ? "Répondre à Génération" : "Compléter ma demande"),
     h("div", { class: "champ", dataset: { field: "message" } }, h("label", { for: id }, "Votre message", h("span", { class: "obligatoire" }, " (obligatoire)")), message),
     files.element,
