@@ -182,7 +182,7 @@ def make_moto_faithful() -> None:
     _track_only(frozenset({"ses", "sns"}))
 
     # The server finds each request's service by listing moto's package folder from disk (a
-    # stat per service, 150 of them), under the lock that every request of the server takes:
+    # stat per entry, 182 of them), under the lock that every request of the server takes:
     # a tenth of moto's time in the suite. The folder does not change while it runs.
     from moto import backends
 
