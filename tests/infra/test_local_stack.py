@@ -102,16 +102,22 @@ def test_moto_keeps_only_the_mail_and_sms_it_sent_for_make_outbox(local_stack: L
             for name, model in models.items()
         }
 
+    # A bucket, a queue and a table of its own: the app's are other tests' to count and read.
     before = kept()
-    local_stack.client("s3").put_object(
-        Bucket=local_stack.outputs["BucketName"], Key="tracked/x", Body=b"x"
+    s3 = local_stack.client("s3")
+    s3.create_bucket(
+        Bucket="tracking", CreateBucketConfiguration={"LocationConstraint": local_stack.region}
     )
+    s3.put_object(Bucket="tracking", Key="x", Body=b"x")
     sqs = local_stack.client("sqs")
-    sqs.send_message(QueueUrl=sqs.list_queues()["QueueUrls"][0], MessageBody="{}")
-    local_stack.client("dynamodb").put_item(
-        TableName=local_stack.outputs["TableName"],
-        Item={"pk": {"S": "TRACKED"}, "sk": {"S": "x"}},
-    )
+    sqs.send_message(QueueUrl=sqs.create_queue(QueueName="tracking")["QueueUrl"], MessageBody="{}")
+    dynamodb = local_stack.client("dynamodb")
+    dynamodb.create_table(
+        TableName="tracking", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+    )  # fmt: skip
+    dynamodb.put_item(TableName="tracking", Item={"pk": {"S": "x"}})
     after = kept()
     assert {model for model, count in after.items() if count > before.get(model, 0)} == set()
 
@@ -121,7 +127,7 @@ def test_moto_keeps_only_the_mail_and_sms_it_sent_for_make_outbox(local_stack: L
         Destination={"ToAddresses": [to]},
         Content={"Simple": {"Subject": {"Data": "Objet"}, "Body": {"Text": {"Data": "Texte"}}}},
     )
-    local_stack.client("sns").publish(PhoneNumber="+33612345678", Message="Un SMS")
+    local_stack.client("sns").publish(PhoneNumber="+33799000001", Message="Un SMS")
     emails, texts = sent(local_stack.endpoint_url)
     assert [e.subject for e in emails if e.to == to] == ["Objet"]
-    assert "Un SMS" in [t.text for t in texts if t.phone == "+33612345678"]
+    assert "Un SMS" in [t.text for t in texts if t.phone == "+33799000001"]
