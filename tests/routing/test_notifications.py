@@ -26,10 +26,12 @@ __all__ = ["team_queue"]
 
 @pytest.fixture
 def member(local_stack: LocalStack, today: date) -> SignedIn:
-    """A member shaped like alice, with an address and a number of their own (to count)."""
+    """A member shaped like alice, with an address and a mainland mobile of their own (to
+    count): `061…`, never an overseas prefix (`0639`, `069x`), which takes its own country
+    code (`_sms` would look for the SMS under +33 and find none)."""
     member_id = f"N{secrets.randbelow(10**9):09d}"
     profile, beneficiaries = seed.alice(today, member_id)
-    number = f"06{member_id[-8:]}"
+    number = f"061{member_id[-7:]}"
     profile = profile.model_copy(update={"email": f"{member_id}@example.fr", "phone": number})
     seed.seed_member(profile, beneficiaries)
     username = f"notified-{member_id}"
@@ -42,7 +44,7 @@ def _emails(stack: LocalStack, who: SignedIn) -> list[SentEmail]:
 
 
 def _sms(stack: LocalStack, who: SignedIn) -> list[SentSms]:
-    number = f"+336{str(who.member_id)[-8:]}"
+    number = f"+3361{str(who.member_id)[-7:]}"
     return [s for s in sent(stack.endpoint_url)[1] if s.phone == number]
 
 
