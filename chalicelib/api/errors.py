@@ -48,8 +48,9 @@ def json_response(
     )
 
 
-def error_response(error: AppError) -> Response:
-    headers: dict[str, str] = {}
+def error_response(error: AppError, headers: Mapping[str, str] | None = None) -> Response:
+    """The error in API.md's shape; `headers` are the route's own (a 409's `Location`)."""
+    headers = dict(headers or {})
     if isinstance(error, ServiceUnavailable | TooManyRequests):
         headers["Retry-After"] = str(error.retry_after_seconds)
     body = {
@@ -122,6 +123,7 @@ class ApiBlueprint(Blueprint):
         examples: Mapping[str, Any] | None = None,
         headers: tuple[Header, ...] = (),
         errors: Mapping[int, str] | None = None,
+        error_headers: Mapping[int, Mapping[str, str]] | None = None,
         public: bool = False,
         appendix: Callable[[], str] | None = None,
         **kwargs: Any,
@@ -129,9 +131,9 @@ class ApiBlueprint(Blueprint):
         """Chalice's `route` keywords, plus what the route answers and reads: `answer` (its
         model), `status`, `query` (the model its query string is parsed with, `api/queries.py`),
         `body` (model or adapter; `body_required=False` when none reads as `{}`), `headers` it
-        reads, `errors` (status: when), `tag`, `public`, body `examples` and an `appendix` made
-        from data. Summary and description: the view's
-        docstring."""
+        reads, `errors` (status: when), `error_headers` (status: the headers that error answer
+        carries on this route, name: what it says), `tag`, `public`, body `examples` and an
+        `appendix` made from data. Summary and description: the view's docstring."""
         docs = RouteDocs(
             tag=tag,
             answer=answer,
@@ -145,6 +147,7 @@ class ApiBlueprint(Blueprint):
             examples=examples or {},
             headers=headers,
             errors=errors or {},
+            error_headers=error_headers or {},
             public=public,
             appendix=appendix,
         )

@@ -7,9 +7,10 @@ from pydantic import ConfigDict
 
 from chalicelib.api import body
 from chalicelib.api.auth import current_member_id
-from chalicelib.api.errors import ApiBlueprint, json_response
+from chalicelib.api.errors import ApiBlueprint, error_response, json_response
 from chalicelib.api.route_docs import MEMBERS_ONLY
 from chalicelib.domain import clock
+from chalicelib.domain.errors import ExportBuilding
 from chalicelib.domain.exports import ExportAnswer
 from chalicelib.domain.model import Model
 from chalicelib.services import exporting
@@ -37,9 +38,11 @@ class NewExport(Model):
     errors={
         400: "Malformed JSON, not an object, or an unknown field.",
         403: MEMBERS_ONLY,
-        409: "One of the member's exports is still building: one at a time.",
+        409: "One of the member's exports is still building: one at a time. `Location` names "
+        "that export, to follow it instead.",
         503: "The export could not be queued: nothing was started, retry.",
     },
+    error_headers={409: {"Location": "The export building, relative to the API root: follow it."}},
 )
 def start_export() -> Response:
     """Export all the member's data.
@@ -49,12 +52,20 @@ def start_export() -> Response:
     its history, messages and what was filed, IBANs masked), the letters' PDFs, the
     attachments still held and a `README.txt` in French saying what each file is. Follow it
     with `GET /me/exports/{export_id}`: once `ready`, its link lives 24 hours; the zip is
-    deleted after 7 days. One export at a time: 409 while one is building.
+    deleted after 7 days. One export at a time: 409 while one is building, its `Location`
+    the export building, to follow as this answer's would be.
     """
     body.validated(NewExport, body.json_body_or_empty(blueprint.current_request))
-    answer = exporting.start_export(unit_of_work(), current_member_id(), clock.now())
-    headers = {"Location": f"/me/exports/{answer.export_id}"}
-    return json_response(answer, 202, headers)
+    try:
+        answer = exporting.start_export(unit_of_work(), current_member_id(), clock.now())
+    except ExportBuilding as building:
+        return error_response(building, {"Location": _location(building.export_id)})
+    return json_response(answer, 202, {"Location": _location(answer.export_id)})
+
+
+def _location(export_id: str) -> str:
+    """Where an export is followed, relative to the API root."""
+    return f"/me/exports/{export_id}"
 
 
 @blueprint.route(

@@ -14,6 +14,7 @@ writes the committed copy, `docs/openapi.json` (`scripts/write_openapi.py`).
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -248,6 +249,21 @@ def _error_responses(statuses: set[int]) -> dict[str, Any]:
     return responses
 
 
+def _error_with_headers(
+    status: int, when: str | None, headers: Mapping[str, str]
+) -> dict[str, Any]:
+    """A route's error answer with headers of its own (`error_headers`): the shared answer, its
+    description the route's, each header added as always sent."""
+    (shared,) = _error_responses({status}).values()
+    answer: dict[str, Any] = copy.deepcopy(shared)
+    if when is not None:
+        answer["description"] = when
+    for name, says in headers.items():
+        answer["headers"][name] = {"description": says, "required": True,
+                                   "schema": {"type": "string"}}  # fmt: skip
+    return answer
+
+
 def _operation_errors(docs: RouteDocs) -> dict[int, str | None]:
     """Status → the route's own description (None: the shared one)."""
     errors: dict[int, str | None] = {}
@@ -376,7 +392,11 @@ def _operation_document(
         }
         if when is not None:
             reference["description"] = when
-        responses[str(status)] = reference
+        own_headers = docs.error_headers.get(status)
+        # A reference takes no headers of its own: the shared answer, extended, in its place.
+        responses[str(status)] = (
+            _error_with_headers(status, when, own_headers) if own_headers else reference
+        )
 
     summary, description = docs.summary_and_description(route.view)
     document: dict[str, Any] = {

@@ -51,6 +51,8 @@ class RouteDocs:
     examples: Mapping[str, Any] = field(default_factory=dict)  # of the body, by name
     headers: tuple[Header, ...] = ()
     errors: Mapping[int, str] = field(default_factory=dict)  # status: when it is answered
+    # status: the headers that error answer carries on this route only (name: what it says)
+    error_headers: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
     public: bool = False  # no token needed
     appendix: Callable[[], str] | None = None  # text made from data, ending the description
 

@@ -43,6 +43,15 @@ class Conflict(AppError):
     status, code = 409, "conflict"
 
 
+class ExportBuilding(Conflict):
+    """One of the member's exports is building (one at a time): `export_id` names it, which the
+    answer points at (`Location`), so that a second click follows the first export."""
+
+    def __init__(self, export_id: str) -> None:
+        super().__init__("Un export de vos données est déjà en préparation.")
+        self.export_id = export_id
+
+
 class PayloadTooLarge(AppError):
     status, code = 413, "payload_too_large"
 

@@ -22,7 +22,7 @@ from ulid import ULID
 
 from chalicelib.domain import clock
 from chalicelib.domain.documents import pdf_filename
-from chalicelib.domain.errors import Conflict, NotFound, ServiceUnavailable
+from chalicelib.domain.errors import ExportBuilding, NotFound, ServiceUnavailable
 from chalicelib.domain.exports import (
     ExportAnswer,
     ExportPointer,
@@ -48,10 +48,12 @@ TIMELINE_PAGE = 12
 
 
 def start_export(uow: UnitOfWork, member_id: str, now: datetime) -> ExportAnswer:
-    """A new export, building; 409 while another of the member's exports builds."""
+    """A new export, building; 409 naming the other one while another of the member's exports
+    builds."""
     record = ExportRecord.new(member_id, str(ULID.from_datetime(now)), now)
-    if not uow.exports.start(record, now):
-        raise Conflict("Un export de vos données est déjà en préparation.")
+    building = uow.exports.start(record, now)
+    if building is not None:
+        raise ExportBuilding(building)
     try:
         uow.exports.send(ExportPointer(member_id=member_id, export_id=record.export_id))
     except Exception as error:

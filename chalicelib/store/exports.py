@@ -51,10 +51,11 @@ def _failed_conditions(error: ClientError) -> list[bool]:
 
 
 class ExportRepository:
-    def start(self, record: ExportRecord, now: datetime) -> bool:
+    def start(self, record: ExportRecord, now: datetime) -> str | None:
         """The export and the guard in one transaction, on condition that none of the
-        member's exports is building (or the one that was has passed its deadline): False
-        when one is."""
+        member's exports is building (or the one that was has passed its deadline): None when
+        it started, else the id of the one building (the guard as the failed condition read
+        it)."""
         item = {
             **keys.export_key(record.member_id, record.export_id),
             "entity": "export",
@@ -72,6 +73,7 @@ class ExportRepository:
                             " entity = :entity, expires_at = :ttl",
                             "ConditionExpression": "attribute_not_exists(building)"
                             " OR build_by < :now",
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                             "ExpressionAttributeValues": serialize(
                                 {
                                     ":id": record.export_id,
@@ -95,9 +97,12 @@ class ExportRepository:
         except ClientError as error:
             failed = _failed_conditions(error)
             if failed and failed[0]:
-                return False
+                # The condition fails only when `building` is there (ALL_OLD gives the guard).
+                return str(
+                    deserialize(error.response["CancellationReasons"][0]["Item"])["building"]
+                )
             raise
-        return True
+        return None
 
     def abandon(self, record: ExportRecord) -> None:
         """Its build message could not be sent: release the guard and end the export now, so

@@ -210,6 +210,28 @@ def test_the_member_sees_who_consulted_their_file_and_takes_their_data(
     assert "README.txt" in zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
 
 
+def test_asking_again_for_an_archive_being_prepared_follows_it(
+    open_page: Any, member: Any, http_api: str, pump: Any
+) -> None:
+    """The member asked for their archive, left before it was ready and asked again: the
+    second ask answered « déjà en préparation » and nothing more, the first archive out of
+    reach. The portal follows the one being prepared (the 409's `Location`) and offers it."""
+    asked = requests.post(f"{http_api}/me/exports", headers=member.headers, json={}, timeout=30)
+    assert asked.status_code == 202, asked.text
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.get_by_role("link", name="Mes données personnelles").click()
+    page.get_by_role("button", name="Préparer l'archive de mes données").click()
+    expect(page.locator("main [role=status]")).to_contain_text("déjà en préparation")
+    expect(page.locator(".resume-erreurs")).to_have_count(0)
+    pump.drain()  # the export's function builds the first archive
+    link = page.get_by_role("link", name="télécharger mes données (zip)")
+    expect(link).to_be_visible(timeout=10_000)
+    href = str(link.get_attribute("href"))
+    assert f"/{asked.json()['export_id']}.zip" in href  # the archive asked first
+    assert requests.get(href, timeout=30).status_code == 200
+
+
 def test_an_expired_session_is_said_and_brings_the_member_back_to_what_they_typed(
     open_page: Any, member: Any
 ) -> None:

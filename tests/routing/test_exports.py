@@ -124,6 +124,7 @@ def test_one_export_at_a_time_and_anothers_export_is_not_found(
     refused = api.post("/me/exports", alice, body={})
     assert refused.status == 409 and refused.body["error"]["code"] == "conflict"
     path = f"/me/exports/{asked['export_id']}"
+    assert refused.headers["Location"] == path  # the one building, to follow instead
     for who, wanted in ((bob, path), (alice, "/me/exports/01JC9ZP7Q8W3Y5V2N4M6K8H0GF"),
                         (alice, "/me/exports/nothing")):  # fmt: skip
         answer = api.get(wanted, who)

@@ -989,13 +989,13 @@ class FakeExports:
         self.stored: list[str] = []  # every zip written, in order (a second build shows)
         self.failing_sends = False  # as SQS unreachable
 
-    def start(self, record: ExportRecord, now: datetime) -> bool:
+    def start(self, record: ExportRecord, now: datetime) -> str | None:
         holder = self.building.get(record.member_id)
         if holder is not None and clock.parse_timestamp(holder.build_by) >= now:
-            return False
+            return holder.export_id
         self.building[record.member_id] = record
         self.records[(record.member_id, record.export_id)] = record
-        return True
+        return None
 
     def abandon(self, record: ExportRecord) -> None:
         if self.building.get(record.member_id) == record:

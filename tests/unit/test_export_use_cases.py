@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain import catalog
-from chalicelib.domain.errors import Conflict, NotFound, ServiceUnavailable
+from chalicelib.domain.errors import Conflict, ExportBuilding, NotFound, ServiceUnavailable
 from chalicelib.domain.exports import BUILD_CLAIM, BUILD_DEADLINE, LINK_LIFETIME, ExportPointer
 from chalicelib.domain.members import mask_iban
 from chalicelib.domain.uploads import UploadRequest
@@ -81,8 +81,10 @@ def test_an_export_is_building_and_its_message_carries_ids_only(uow: FakeUnitOfW
 
 def test_one_export_at_a_time_per_member(uow: FakeUnitOfWork) -> None:
     first = exporting.start_export(uow, MEMBER, NOW)
-    with pytest.raises(Conflict):
+    with pytest.raises(ExportBuilding) as refused:
         exporting.start_export(uow, MEMBER, NOW + timedelta(minutes=1))
+    assert refused.value.export_id == first.export_id  # the one to follow instead
+    assert isinstance(refused.value, Conflict)  # a 409
     exporting.start_export(uow, OTHER, NOW)  # another member's is theirs
     assert _deliver(uow, NOW + timedelta(minutes=1)) == [True, True]
     second = exporting.start_export(uow, MEMBER, NOW + timedelta(minutes=2))

@@ -42,7 +42,17 @@ export async function renderDonnees(main) {
     h("button", { type: "submit", class: "principal" }, "Préparer l'archive de mes données"), status);
   guard(form, async () => {
     status.replaceChildren("Préparation de votre archive…");
-    let archive = await post("/me/exports", {});
+    let archive;
+    try {
+      archive = await post("/me/exports", {});
+    } catch (error) {
+      // One archive at a time: the one asked earlier (another visit, another tab) is still
+      // being prepared. The API names it (`Location`): follow it rather than refuse.
+      const building = error.status === 409 && error.headers && error.headers.get("Location");
+      if (!building || !building.startsWith("/me/exports/")) throw error;
+      status.replaceChildren("Une archive de vos données, demandée plus tôt, est déjà en préparation : elle vous est proposée ici dès qu'elle est prête.");
+      archive = await get(building);
+    }
     while (archive.status === "building") {
       await new Promise((done) => window.setTimeout(done, WAIT_MS));
       archive = await get(`/me/exports/${archive.export_id}`);
