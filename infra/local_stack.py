@@ -181,6 +181,13 @@ def make_moto_faithful() -> None:
     # sent there, and walked all of them at each read. Only those of SES and SNS are kept.
     _track_only(frozenset({"ses", "sns"}))
 
+    # moto 5.2 writes every answer through botocore's shapes, value by value: each attribute
+    # of each DynamoDB item, nested maps and lists included (a request's messages, history),
+    # is looked up member by member of `AttributeValue`'s union. That was over a third of a
+    # replying member's time in the suite. An attribute value is written directly, as that
+    # walk writes it (bytes in base64); the rest of the answer keeps moto's path.
+    _write_attribute_values_directly()
+
     # The server finds each request's service by listing moto's package folder from disk (a
     # stat per entry, 182 of them), under the lock that every request of the server takes:
     # a tenth of moto's time in the suite. The folder does not change while it runs.
@@ -213,6 +220,77 @@ def _list_versions_under_prefix_only(backend_class: Any) -> None:
         return listing(view, bucket_name, *args, prefix=prefix, **kwargs)
 
     backend_class.list_object_versions = functools.wraps(listing)(list_object_versions)
+
+
+def _attribute_value(value: Any) -> dict[str, Any]:
+    """One DynamoDB `AttributeValue` (as moto's models give it: its one type and its value) in
+    the wire's JSON: what moto's shape walk writes, `S`, `N`, `BOOL`, `NULL` as they are, sets
+    as lists, binaries in base64, maps and lists member by member."""
+    ((kind, data),) = value.items()
+    if kind == "M":
+        return {"M": {name: _attribute_value(member) for name, member in data.items()}}
+    if kind == "L":
+        return {"L": [_attribute_value(member) for member in data]}
+    if kind == "B":
+        return {"B": _base64(data)}
+    if kind == "BS":
+        return {"BS": [_base64(member) for member in data]}
+    if kind in ("SS", "NS"):
+        return {kind: [str(member) for member in data]}
+    if kind in ("S", "N"):
+        return {kind: str(data)}
+    return {kind: data}  # BOOL, NULL
+
+
+def _base64(data: str | bytes) -> str:
+    import base64
+
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return base64.b64encode(raw).strip().decode("utf-8")
+
+
+DYNAMODB_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})  # whose `AttributeValue` it is
+
+
+def _write_attribute_values_directly() -> None:
+    """moto's JSON serializer writes an `AttributeValue`, and a map of them (an item, a key),
+    with `_attribute_value` instead of its walk of the union's members
+    (`tests/infra/test_local_stack.py` holds the two to the same output)."""
+    from moto.core.serialize import BaseJSONSerializer
+
+    structure, mapping = (
+        BaseJSONSerializer._serialize_type_structure,
+        BaseJSONSerializer._serialize_type_map,
+    )
+
+    def write_structure(serializer: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if (
+            shape.name == "AttributeValue"
+            and serializer.service_model.service_name in DYNAMODB_SERVICES
+            and key
+            and isinstance(value, dict)
+            and len(value) == 1
+        ):
+            serialized[serializer.get_serialized_name(shape, key)] = _attribute_value(value)
+        else:
+            structure(serializer, serialized, value, shape, key)
+
+    def write_map(serializer: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if (
+            shape.value.name == "AttributeValue"
+            and serializer.service_model.service_name in DYNAMODB_SERVICES
+            and all(isinstance(v, dict) and len(v) == 1 for v in value.values())
+        ):
+            serialized[serializer.get_serialized_name(shape, key)] = {
+                name: _attribute_value(member) for name, member in value.items()
+            }
+        else:
+            mapping(serializer, serialized, value, shape, key)
+
+    functools.update_wrapper(write_structure, structure)
+    functools.update_wrapper(write_map, mapping)
+    BaseJSONSerializer._serialize_type_structure = write_structure  # type: ignore[method-assign]
+    BaseJSONSerializer._serialize_type_map = write_map  # type: ignore[method-assign]
 
 
 def _read_partitions_only(table_class: Any) -> None:
