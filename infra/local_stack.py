@@ -75,9 +75,11 @@ class LocalStack:
         }
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service, endpoint_url=self.endpoint_url, region_name=self.region, **CREDENTIALS
-        )
+        """A client of this stack's moto: one per service and address, kept (making one takes
+        10–20 ms, and the suite asked for one at every sign-in and count). boto3's clients are
+        thread-safe; events are registered on the app's own clients (`chalicelib.aws`), never
+        on these, which every caller shares."""
+        return _client(service, self.endpoint_url, self.region)
 
     def id_token(self, username: str, password: str) -> str:
         answer = self.client("cognito-idp").initiate_auth(
@@ -94,6 +96,11 @@ class LocalStack:
     @classmethod
     def load(cls, path: Path = STATE_FILE) -> LocalStack:
         return cls(**json.loads(path.read_text()))
+
+
+@functools.cache
+def _client(service: str, endpoint_url: str, region: str) -> Any:
+    return boto3.client(service, endpoint_url=endpoint_url, region_name=region, **CREDENTIALS)
 
 
 _faithful = False
