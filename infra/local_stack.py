@@ -234,6 +234,8 @@ def _attribute_value(value: Any) -> dict[str, Any]:
     the wire's JSON: what moto's shape walk writes, `S`, `N`, `BOOL`, `NULL` as they are, sets
     as lists, binaries in base64, maps and lists member by member."""
     ((kind, data),) = value.items()
+    if data is None:  # the walk leaves a member without a value out
+        return {}
     if kind == "M":
         return {"M": {name: _attribute_value(member) for name, member in data.items()}}
     if kind == "L":

@@ -124,6 +124,7 @@ def test_moto_writes_dynamodb_answers_as_its_own_serializer_does(
         "UpdateItem": {"Attributes": item},
         "PutItem": {},
         "TransactGetItems": {"Responses": [{"Item": item}]},
+        "Scan": {"Items": [{"pk": {"S": None}, "sk": {"S": "x"}}], "Count": 1},  # no value
     }
     model = get_service_model("dynamodb")
 
