@@ -74,13 +74,8 @@ def no_work_left_to_the_next_module() -> Iterator[None]:
     prefix = _stacks[0].outputs["QueuePrefix"]
     for url in sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", []):
         # Not PurgeQueue: SQS (and moto) allow one a minute per queue.
-        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
-            sqs.delete_message_batch(
-                QueueUrl=url,
-                Entries=[
-                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)
-                ],
-            )
+        for _ in _taken(sqs, url):
+            pass
 
 
 @dataclass(frozen=True)
@@ -307,15 +302,21 @@ def drain_queue(stack: LocalStack, queue: str) -> list[dict[str, Any]]:
     """Every message waiting in a queue, removed from it."""
     sqs = stack.client("sqs")
     url = sqs.get_queue_url(QueueName=f"{stack.outputs['QueuePrefix']}{queue}")["QueueUrl"]
-    bodies: list[dict[str, Any]] = []
-    while True:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
-        messages = got.get("Messages", [])
-        if not messages:
-            return bodies
-        for message in messages:
-            bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return [json.loads(message["Body"]) for message in _taken(sqs, url)]
+
+
+def _taken(sqs: Any, url: str) -> Iterator[dict[str, Any]]:
+    """Every message waiting in a queue, each batch removed from it once received."""
+    while messages := sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+    ).get("Messages"):
+        sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)
+            ],
+        )
+        yield from messages
 
 
 def count_objects(stack: LocalStack, prefix: str = "") -> int:
