@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from chalice.app import Response
 
 from chalicelib.api import body
@@ -103,7 +105,8 @@ def file_request() -> Response:
     answer=Timeline,
     query=TimelineQuery,
     errors={
-        400: "An unknown query parameter, a forged or foreign cursor, or `month` with `cursor`.",
+        400: "An unknown query parameter, a forged or foreign cursor, `month` with `cursor`, or "
+        "`status` or `type` other than the cursor's.",
         403: MEMBERS_ONLY,
         422: "`month`, `limit`, `status` or `type` malformed or unknown.",
     },
@@ -114,25 +117,34 @@ def timeline() -> Response:
     A page holds whole months: the `limit` newest months that hold requests, each with its
     requests, newest first. `next_cursor` continues, null on the last page. `month` gives that
     one month (empty `months` if it holds nothing) and cannot be combined with `cursor`.
-    `status` and `type` keep only the requests that match, still page by whole months (a month
-    with none that match is left out).
+    `status` and `type` keep only the requests that match, still page by whole months: a page
+    is the `limit` newest months holding one that matches. A cursor continues its listing,
+    filters included: sent again beside it they must be the same (else 400), left out they
+    still apply.
     """
     member_id = current_member_id()
     query = TimelineQuery.from_request(blueprint.current_request)
     month, limit = query.month, query.limit
-    before = _cursor_month(query.cursor, member_id)  # never beside `month` (the query model)
+    # A cursor continues the listing it came from, its filters with it (never beside `month`:
+    # the query model).
+    position = _cursor_position(query, member_id)
+    status, request_type = position.status, position.request_type
     page = following.timeline(
         unit_of_work(),
         member_id,
         month=month,
-        before=before,
+        before=position.before,
         limit=limit,
-        status=Status(query.status) if query.status else None,
-        request_type=query.type,
+        status=Status(status) if status else None,
+        request_type=request_type,
     )
     answer = Timeline(
         months=[TimelineMonth(month=m, requests=found) for m, found in page.months],
-        next_cursor=_cursor_after(page.last_month, member_id) if page.last_month else None,
+        next_cursor=(
+            _cursor_after(TimelinePosition(page.last_month, status, request_type), member_id)
+            if page.last_month
+            else None
+        ),
     )
     return json_response(answer)
 
@@ -177,18 +189,41 @@ def download_attachment(request_id: str, attachment_id: str) -> Response:
     return json_response(DownloadLink.model_validate(link))
 
 
-def _cursor_after(month: str, member_id: str) -> str:
-    return encode_cursor({"before": month, "member": member_id}, get_settings().cursor_secret)
+@dataclass(frozen=True)
+class TimelinePosition:
+    """Where a timeline page starts (before which month, none for the newest) and the filters
+    of the listing it continues."""
+
+    before: str | None
+    status: str | None
+    request_type: str | None
 
 
-def _cursor_month(cursor: str | None, member_id: str) -> str | None:
-    if cursor is None:
-        return None
-    payload = decode_cursor(cursor, get_settings().cursor_secret)
+def _cursor_after(position: TimelinePosition, member_id: str) -> str:
+    payload = {"before": position.before, "member": member_id, "status": position.status,
+               "type": position.request_type}  # fmt: skip
+    kept = {name: value for name, value in payload.items() if value is not None}
+    return encode_cursor(kept, get_settings().cursor_secret)
+
+
+def _cursor_position(query: TimelineQuery, member_id: str) -> TimelinePosition:
+    """The query's page: the first, or the one its cursor continues, under the cursor's
+    filters. A filter sent beside a cursor must be the cursor's own (the portal sends them
+    again): another is a 400, never a page of another listing."""
+    if query.cursor is None:
+        return TimelinePosition(None, query.status, query.type)
+    payload = decode_cursor(query.cursor, get_settings().cursor_secret)
     before = payload.get("before")
     if payload.get("member") != member_id or not isinstance(before, str):
         raise BadRequest("Curseur de pagination invalide.", [FieldError("cursor", "Invalide.")])
-    return before
+    kept = {"status": payload.get("status"), "type": payload.get("type")}
+    for name, sent in (("status", query.status), ("type", query.type)):
+        if sent is not None and sent != kept[name]:
+            raise BadRequest(
+                "Ce curseur continue une autre liste : reprenez à la première page.",
+                [FieldError(name, "Différent de celui de la page précédente.")],
+            )
+    return TimelinePosition(before, kept["status"], kept["type"])
 
 
 @blueprint.route(

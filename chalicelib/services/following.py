@@ -16,6 +16,8 @@ from chalicelib.services.ports import UnitOfWork
 from chalicelib.store import keys
 from chalicelib.store.documents import PDF
 
+FILTERED_MONTHS_AT_ONCE = 8  # the shared pool's threads: one round trip
+
 
 @dataclass(frozen=True)
 class TimelinePage:
@@ -35,37 +37,42 @@ def timeline(
 ) -> TimelinePage:
     """One month, or up to `limit` months older than `before` that hold requests: one read of
     the calendar, then one Query per month (concurrently). Filters keep whole months: a page is
-    the same months, with only the requests that match.
+    the `limit` newest months that hold a request that matches, with only those; months with
+    none are read past (a filtered page is never empty while older months hold a match), in
+    reads of at least `FILTERED_MONTHS_AT_ONCE` months after the first.
 
     The calendar keeps a month whose requests have all expired (5 years after their closing):
     read empty, it is skipped, the page reads on to fill itself, and it leaves the calendar
     (`_forget_expired`), so that no page is announced that holds nothing."""
+
+    def matches(request: RequestSummary) -> bool:
+        return (status is None or request.status is status) and (
+            request_type is None or request.type == request_type
+        )
+
     months = uow.requests.request_months(member_id)
     read: dict[str, list[RequestSummary]] = {}
     if month is not None:
         read = uow.requests.months(member_id, [month] if month in months else [])
-        page, more = [m for m in read if read[m]], False
+        page, more = [m for m in read if any(map(matches, read[m]))], False
     else:
         remaining = [m for m in months if before is None or m < before]
         page = []
         while remaining and len(page) < limit:
-            batch, remaining = remaining[: limit - len(page)], remaining[limit - len(page) :]
+            wanted = limit - len(page)
+            # The first read is the page's own months; a later one follows months that held
+            # nothing to show (expired, or filtered out), likely more of them: wider reads.
+            size = max(wanted, FILTERED_MONTHS_AT_ONCE) if read else wanted
+            batch, remaining = remaining[:size], remaining[size:]
             found = uow.requests.months(member_id, batch)
             read.update(found)
-            page += [m for m in batch if found[m]]
-        more = bool(remaining)
+            page += [m for m in batch if any(map(matches, found[m]))]
+        # A wider read may find more months than the page holds: the next page reads them again.
+        more = bool(remaining) or len(page) > limit
+        page = page[:limit]
     _forget_expired(uow, member_id, read)
-    shown = {
-        m: [
-            r
-            for r in read[m]
-            if (status is None or r.status is status)
-            and (request_type is None or r.type == request_type)
-        ]
-        for m in page
-    }
     return TimelinePage(
-        months=[(m, shown[m]) for m in page if shown[m]],
+        months=[(m, [r for r in read[m] if matches(r)]) for m in page],
         last_month=page[-1] if more and page else None,
     )
 

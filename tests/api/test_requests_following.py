@@ -158,6 +158,55 @@ def test_forged_or_borrowed_cursor_is_refused(
     assert api.get(f"/requests?cursor={cursor}", bob).status == 400
 
 
+def test_a_filtered_timeline_pages_through_matching_months_and_its_cursor_keeps_the_filter(
+    api: Api, alice: SignedIn, fourteen_months: dict[str, list[str]], aws_calls: list[str]
+) -> None:
+    """Only the two oldest months hold withdrawn requests. A filtered first page was empty with
+    a cursor (the months it read held no match), and that cursor, sent alone as the portal's
+    « Voir plus » does, listed every request of the next months, whatever their state."""
+    oldest, second = sorted(fourteen_months)[:2]
+    for month in (oldest, second):
+        for request_id in fourteen_months[month]:
+            assert api.post(f"/requests/{request_id}/withdrawal", alice, body={}).status == 200
+
+    first = api.get("/requests?status=withdrawn&limit=1", alice).body
+    assert [m["month"] for m in first["months"]] == [second]
+    assert {r["request_id"] for r in first["months"][0]["requests"]} == set(
+        fourteen_months[second]
+    )
+    assert first["next_cursor"] is not None
+    cursor = first["next_cursor"]
+    following = api.get(f"/requests?limit=1&cursor={cursor}", alice).body  # the filter kept
+    assert [m["month"] for m in following["months"]] == [oldest]
+    assert all(r["status"] == "withdrawn" for r in following["months"][0]["requests"])
+    assert following["next_cursor"] is None
+    # Sent again beside its cursor, a filter is the cursor's own; another one is refused.
+    again = api.get(f"/requests?limit=1&status=withdrawn&cursor={cursor}", alice).body
+    assert again == following
+    other = api.get(f"/requests?limit=1&status=in_progress&cursor={cursor}", alice)
+    assert (other.status, [f["field"] for f in other.body["error"]["fields"]]) == (400, ["status"])
+    mixed = api.get(f"/requests?limit=1&type=sante.justificatif&cursor={cursor}", alice)
+    assert (mixed.status, [f["field"] for f in mixed.body["error"]["fields"]]) == (400, ["type"])
+
+    # No match anywhere: one page, empty and final, its months read a few at a time (the first
+    # read the page's own six, then the rest at once) rather than pages of nothing to click on.
+    aws_calls.clear()
+    none = api.get("/requests?status=processed&limit=6", alice).body
+    assert none == {"months": [], "next_cursor": None}
+    assert aws_calls == ["dynamodb.GetItem"] + ["dynamodb.Query"] * len(fourteen_months)
+
+    # An unfiltered cursor stays unfiltered: every request, each once.
+    page = api.get("/requests?limit=12", alice).body
+    rest = api.get(f"/requests?limit=12&cursor={page['next_cursor']}", alice).body
+    assert [m["month"] for m in page["months"] + rest["months"]] == sorted(
+        fourteen_months, reverse=True
+    )
+    assert [r["status"] for r in page["months"][0]["requests"]] == ["in_progress"]
+    assert [r["status"] for r in rest["months"][-1]["requests"]] == ["withdrawn"] * len(
+        fourteen_months[oldest]
+    )
+
+
 def test_members_never_see_each_others_requests(api: Api, alice: SignedIn, bob: SignedIn) -> None:
     body = {"type": "sante.attestation_tiers_payant", "beneficiary_ids": [f"{alice.member_id}-01"]}
     request_id = api.post("/requests", alice, body=body).body["request_id"]

@@ -253,3 +253,53 @@ def test_the_request_shown_is_marked_in_the_timeline_by_more_than_a_colour(
         page.locator(f'.frise a[data-request="{other}"]').element_handle(),
     ]
     assert page.evaluate(_DIFFERENT_BUT_COLOUR, handles)
+
+
+def test_voir_plus_goes_on_with_the_timeline_s_filters(
+    open_page: Any, member: Any, http_api: str, today: date
+) -> None:
+    """Eight months of attestations, and this month a question: filtered on the attestations,
+    the first page shows six months of them, and « Voir plus » the two others. The page showed
+    the five among its six months (this month's held none), and « Voir plus » listed every
+    request of the next months, whatever their type (the cursor went without the filter); a
+    filter that matched only older months showed « Aucune demande » above « Voir plus »."""
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.requests import new_record, parse_new_request
+    from chalicelib.services.filing import daily_limit
+    from chalicelib.store.requests import RequestRepository
+    from infra import seed
+
+    attestation = {
+        "type": "sante.attestation_tiers_payant",
+        "beneficiary_ids": [f"{member.member_id}-01"],
+    }
+    _, people = seed.alice(today, member.member_id)
+    now = datetime.now(UTC).replace(day=10, hour=12)
+    months = []
+    for back in range(1, 9):  # the eight months before this one
+        when = (now.replace(day=1) - timedelta(days=back * 28)).replace(day=10)
+        record = new_record(parse_new_request(attestation, when.date()), member.member_id,
+                            people[:1], when)  # fmt: skip
+        RequestRepository().create(record, when, limit=daily_limit("requests", 30, when))
+        months.append(record.request_id)
+    question = {"type": "vie.autre", "beneficiary_ids": [f"{member.member_id}-01"],
+                "description": "Une question"}  # fmt: skip
+    file_via_api(http_api, member.headers, question)
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/suivi")
+    listed = page.locator(".frise a[data-request]")
+    expect(listed).to_have_count(6)  # this month's question and five months of attestations
+    page.get_by_label("Type de demande").select_option(
+        label="Édition de l’attestation de Tiers-Payant Santé"
+    )
+    page.get_by_role("button", name="Filtrer").click()
+    expect(page.locator('.frise a[data-type="vie.autre"]')).to_have_count(0)
+    expect(listed).to_have_count(6)
+    page.get_by_role("button", name="Voir plus").click()
+    expect(listed).to_have_count(8)
+    expect(page.get_by_role("button", name="Voir plus")).to_be_hidden()
+    shown = listed.evaluate_all("links => links.map((a) => [a.dataset.request, a.dataset.type])")
+    assert sorted(request_id for request_id, _ in shown) == sorted(months)
+    assert {kind for _, kind in shown} == {"sante.attestation_tiers_payant"}

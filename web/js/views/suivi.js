@@ -56,17 +56,24 @@ async function buildLayout(main, catalog) {
 
   let cursor = null;
   let query = {};
+  let listed = {}; // the filters of the list shown, which its cursor continues
   // Which search the timeline shows: a « Voir plus » page of an earlier one is dropped.
   let searches = 0;
   async function load(reset) {
     if (reset) searches += 1;
     const asked = searches;
     timeline.setAttribute("aria-busy", "true");
-    const page = await get("/requests", reset ? { ...query, limit: 6 } : { cursor });
+    // The filters go with the cursor too: the page continues the list shown, whatever the
+    // form says meanwhile.
+    const filters = reset ? query : listed;
+    const page = await get("/requests", reset ? { ...filters, limit: 6 } : { ...filters, limit: 6, cursor });
     if (asked !== searches) return null;
+    listed = filters;
     if (reset) timeline.replaceChildren();
     for (const month of page.months) timeline.append(monthBlock(month, catalog));
-    if (reset && page.months.length === 0) timeline.append(h("p", {}, "Aucune demande pour ces critères."));
+    if (page.months.length === 0) {
+      timeline.append(h("p", {}, reset ? "Aucune demande pour ces critères." : "Aucune autre demande pour ces critères."));
+    }
     cursor = page.next_cursor;
     more.hidden = !cursor;
     timeline.setAttribute("aria-busy", "false");
