@@ -283,7 +283,7 @@ def reply(request_id: str) -> Response:
         400: "Malformed JSON, not an object, or an unknown field.",
         403: MEMBERS_ONLY,
         404: "No such request for this member.",
-        409: "The request is already processed.",
+        409: "The request is already processed, or an agent's decision on it is under way.",
         422: "`reason` too long.",
     },
 )

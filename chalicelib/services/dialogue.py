@@ -321,6 +321,16 @@ def _replay(
     return Filed(previous.request_id, detail.model_dump(mode="json"), replayed=True)
 
 
+def _decision_under_way() -> Conflict:
+    """A withdrawal refused: an agent's decision has claimed its outcome
+    (`Transitions.claim_decision`) and is applying it; the request is as good as processed,
+    and its letter is on its way."""
+    return Conflict(
+        "Une décision est en cours sur cette demande : elle ne peut plus être retirée. "
+        "Sa réponse vous parvient très prochainement."
+    )
+
+
 def withdraw(
     uow: UnitOfWork, member_id: str, request_id: str, body: WithdrawalBody, now: datetime
 ) -> RequestDetail:
@@ -336,6 +346,8 @@ def withdraw(
         return record.detail()
     if not record.is_open():
         raise closed(record)
+    if record.decided_outcome is not None:
+        raise _decision_under_way()
     message = (
         AgentMessage(
             message_id=str(ULID.from_datetime(now)),
@@ -360,6 +372,8 @@ def withdraw(
             return current.detail()
         if not current.is_open():
             raise closed(current)
+        if current.decided_outcome is not None:
+            raise _decision_under_way()
         raise Conflict("Cette demande vient de changer de service : réessayez.")
     # The pointer to intake, as a filing's: the router dispatches the rest (the audit record,
     # `RequestWithdrawn`) and sends the request on to its service, which counts it withdrawn.

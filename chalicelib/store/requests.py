@@ -934,10 +934,14 @@ class Transitions:
     ) -> list[dict[str, Any]] | None:
         """The member withdraws an open request; its service is told through the outbox,
         pending from `pending_from` (default `now`). The outbox entries it added; None when
-        the request was no longer open, or no longer on the service it was read on (the
-        withdrawn list it goes to, and its `RequestWithdrawn`, are that service's)."""
+        the request was no longer open, no longer on the service it was read on (the
+        withdrawn list it goes to, and its `RequestWithdrawn`, are that service's), or its
+        decision is under way (`claim_decision`: its effect, a new IBAN, may be applied
+        already; the decision completes, and a withdrawal would leave it unrecorded)."""
+        still, values = _open_on(record)
         change = Change(
-            *_open_on(record),
+            f"{still} AND attribute_not_exists(#decided_outcome)",
+            values,
             assign={
                 "status": Status.withdrawn.value,
                 "withdrawn_at": iso_z(now),

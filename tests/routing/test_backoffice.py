@@ -520,3 +520,65 @@ def test_a_decision_that_died_after_its_claim_is_named_to_the_agent_who_tries_an
     accepted = _decide(api, agent, alice, request_id, outcome="accepted", amount="42.50")
     assert accepted.status == 200, accepted.body
     assert accepted.body["status"] == "processed" and accepted.body["outcome"] == "accepted"
+
+
+def test_a_withdrawal_waits_for_a_decision_under_way(
+    api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A decision claims its outcome, applies its effect (a new IBAN, a child's coverage) and
+    then closes the request. A withdrawal in between closed it first: the member's file kept
+    the effect, the request ended withdrawn with no outcome and no letter, and the agent read
+    « déjà traitée ». The withdrawal now waits for the decision, which completes."""
+    from chalicelib.domain import clock
+    from chalicelib.domain.errors import Conflict
+    from chalicelib.services import dialogue
+    from chalicelib.store.requests import Transitions
+    from chalicelib.store.unit_of_work import DynamoUnitOfWork
+
+    request_id = _justificatif(api, alice)
+    pump.drain()
+    member_id = alice.member_id or ""
+    refusals: list[str] = []
+    finish = Transitions.finish
+
+    def withdrawn_meanwhile(self: Transitions, *args: Any, **kwargs: Any) -> Any:
+        """The member's withdrawal, between the decision's claim and its closing."""
+        try:
+            dialogue.withdraw(DynamoUnitOfWork(), member_id, request_id,
+                              dialogue.WithdrawalBody(), clock.now())  # fmt: skip
+        except Conflict as refused:
+            refusals.append(refused.message)
+        return finish(self, *args, **kwargs)
+
+    monkeypatch.setattr(Transitions, "finish", withdrawn_meanwhile)
+    decided = _decide(api, agent, alice, request_id, outcome="accepted", amount="80.00")
+    monkeypatch.undo()
+    assert decided.status == 200, decided.body
+    assert refusals == [
+        "Une décision est en cours sur cette demande : elle ne peut plus être retirée. "
+        "Sa réponse vous parvient très prochainement."
+    ]
+    detail = api.get(f"/requests/{request_id}", alice).body
+    assert (detail["status"], detail["outcome"]) == ("processed", "accepted")
+    assert api.post(f"/requests/{request_id}/withdrawal", alice, body={}).status == 409
+
+
+def test_a_withdrawal_after_a_decision_that_died_past_its_claim_is_told_why(
+    api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn
+) -> None:
+    """The claim stands until an agent completes the decision (its effect may be applied): the
+    member is told a decision is under way, and the agent's retry completes it."""
+    from chalicelib.domain import clock
+    from chalicelib.store.unit_of_work import DynamoUnitOfWork
+
+    request_id = _justificatif(api, alice)
+    pump.drain()
+    uow = DynamoUnitOfWork()
+    record = uow.requests.get(alice.member_id or "", request_id, consistent=True)
+    assert uow.transitions.claim_decision(record, "accepted", clock.now())  # then it died
+    refused = api.post(f"/requests/{request_id}/withdrawal", alice, body={"reason": "Plus utile."})
+    assert refused.status == 409, refused.body
+    assert refused.body["error"]["message"].startswith("Une décision est en cours")
+    assert api.get(f"/requests/{request_id}", alice).body["status"] == "in_progress"
+    accepted = _decide(api, agent, alice, request_id, outcome="accepted", amount="42.50")
+    assert (accepted.status, accepted.body["status"]) == (200, "processed")

@@ -501,8 +501,10 @@ class FakeTransitions:
         *,
         pending_from: datetime | None = None,
     ) -> list[dict[str, Any]] | None:
-        stored, _ = self._state(record)
+        stored, extra = self._state(record)
         if stored.status not in OPEN_STATUSES or stored.service != record.service:
+            return None
+        if "decided_outcome" in extra:  # a decision under way completes
             return None
         updates: dict[str, Any] = {
             "status": Status.withdrawn,
@@ -532,8 +534,10 @@ class FakeTransitions:
         pending_from: datetime | None = None,
         **extra: Any,
     ) -> list[dict[str, Any]] | None:
-        stored, _ = self._state(record)
+        stored, state = self._state(record)
         if stored.status not in OPEN_STATUSES or stored.service != record.service:
+            return None
+        if "decided_outcome" in state:  # a decision under way completes
             return None
         before = self._outbox_size(record)
         updates = {"service": service, "complaint": complaint, "label": label,
