@@ -156,16 +156,20 @@ OVERSEAS_CODES = {
 
 def e164(phone: str) -> str | None:
     """A French number as SNS takes it (`06 12 34 56 78` → `+33612345678`, `0692 12 34 56` →
-    `+262692123456`); None if unreadable."""
+    `+262692123456`, `+33 (0)6 12 34 56 78` → `+33612345678`); None if unreadable, or not an
+    E.164 number once read."""
     compact = "".join(c for c in phone if c.isdigit() or c == "+")
     if compact.startswith("00"):
         compact = "+" + compact[2:]
+    if compact.startswith("+330") and len(compact) == 13:  # `+33 (0)6 12 34 56 78`
+        compact = "+33" + compact[4:]
     if compact.startswith("0") and len(compact) == 10:
         compact = "+33" + compact[1:]
     if compact.startswith("+33") and len(compact) == 12 and compact[3:6] in OVERSEAS_CODES:
         compact = f"+{OVERSEAS_CODES[compact[3:6]]}{compact[3:]}"
-    if compact.startswith("+") and compact[1:].isdigit() and 8 <= len(compact) <= 16:
-        return compact
+    # E.164: a country code never begins with 0 (`+06 12 34 56 78` is none); 15 digits at most.
+    if compact.startswith("+") and compact[1:].isdigit() and compact[1] != "0":
+        return compact if 8 <= len(compact) <= 16 else None
     return None
 
 

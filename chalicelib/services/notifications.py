@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from chalicelib.domain.catalog import Service
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.requests import InformationRequest
 from chalicelib.domain.states import Status
+from chalicelib.observability import metric
 from chalicelib.services.lists import whole_list
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store.notifications import DeferredSms
@@ -100,32 +102,77 @@ def notify(
     return done
 
 
+# A kept SMS whose send failed goes again at the next hourly run (`sms_morning`), a few times:
+# SNS down for an hour costs no SMS; a number SNS refuses stops no one else's.
+SMS_RETRY_AFTER = timedelta(minutes=30)
+SMS_ATTEMPTS = 3
+
+
+class DeferredSmsFailed(RuntimeError):
+    """Some of the run's SMS could not be sent (the others were): the run fails after its
+    last, so that its alarm says so; each is kept for a later run, or dropped after
+    `SMS_ATTEMPTS` (the log names its event)."""
+
+
 def send_due_sms(uow: UnitOfWork, now: datetime) -> int:
     """The SMS kept through the quiet hours whose moment has come (the member's number and
     choice read now: one who turned SMS off meanwhile gets none; the request read now: one
-    withdrawn, or a question answered, meanwhile is no news). How many were sent."""
+    withdrawn, or a question answered, meanwhile is no news). Each is sent on its own: one that
+    fails is kept for a later run (`SMS_RETRY_AFTER`) and the others still go; the run then
+    raises `DeferredSmsFailed`. How many were sent."""
     if texts.sms_send_at(now) is not None:
         return 0
-    sent = 0
+    sent = failed = 0
     for deferred in uow.notifications.due_sms(now):
         if not uow.notifications.take_sms(deferred, now):
             continue  # another run has it
         try:
-            member = uow.members.get(deferred.member_id)
-        except NotFound:
-            continue
-        phone = texts.sms_number(member.phone)
-        if not member.preferences.sms or phone is None or not _still_news(uow, deferred):
-            continue
-        try:
-            answer_by = date.fromisoformat(deferred.answer_by) if deferred.answer_by else None
-            uow.messenger.send_sms(phone, texts.sms(deferred.request_id, answer_by))
-        except Exception:
-            uow.notifications.defer_sms(deferred)  # the next run tries again
-            raise
-        sent += 1
-    logger.info("deferred SMS sent: %d", sent)
+            sent += _send_deferred(uow, deferred)
+        except Exception as error:  # every other SMS still goes
+            failed += 1
+            _retry_later(uow, deferred, now, error)
+    logger.info("deferred SMS sent: %d, failed: %d", sent, failed)
+    if failed:
+        raise DeferredSmsFailed(f"{failed} deferred SMS not sent (kept for a later run)")
     return sent
+
+
+def _send_deferred(uow: UnitOfWork, deferred: DeferredSms) -> int:
+    """1 when sent, 0 when it is no longer due (no profile, SMS off, no mobile, no news)."""
+    try:
+        member = uow.members.get(deferred.member_id)
+    except NotFound:
+        return 0
+    phone = texts.sms_number(member.phone)
+    if not member.preferences.sms or phone is None or not _still_news(uow, deferred):
+        return 0
+    answer_by = date.fromisoformat(deferred.answer_by) if deferred.answer_by else None
+    uow.messenger.send_sms(phone, texts.sms(deferred.request_id, answer_by))
+    return 1
+
+
+def _retry_later(uow: UnitOfWork, deferred: DeferredSms, now: datetime, error: Exception) -> None:
+    """The failed SMS kept for the next run (within the hours SMS go), or dropped after its
+    last attempt. Logged by its event and the error's kind: SNS's message may quote the
+    number."""
+    attempts = deferred.attempts + 1
+    kind = _error_kind(error)
+    if attempts >= SMS_ATTEMPTS:
+        logger.error("deferred SMS of event %s dropped after %d attempts: %s",
+                     deferred.event_id, attempts, kind)  # fmt: skip
+        metric("DeferredSmsDropped")
+        return
+    retry_at = now + SMS_RETRY_AFTER
+    send_at = texts.sms_send_at(retry_at) or retry_at
+    uow.notifications.defer_sms(replace(deferred, send_at=clock.iso_z(send_at), attempts=attempts))
+    logger.warning("deferred SMS of event %s failed (%s): kept for %s",
+                   deferred.event_id, kind, clock.iso_z(send_at))  # fmt: skip
+
+
+def _error_kind(error: Exception) -> str:
+    """An error's class and AWS code (`ClientError: InvalidParameter`), never its message."""
+    code = getattr(error, "response", {}).get("Error", {}).get("Code")
+    return f"{type(error).__name__}: {code}" if code else type(error).__name__
 
 
 def _still_news(uow: UnitOfWork, deferred: DeferredSms) -> bool:

@@ -43,6 +43,8 @@ class DeferredSms:
     asks_member: bool = False
     # A reminder's: the Paris day the answer is due (`YYYY-MM-DD`), which its text names.
     answer_by: str | None = None
+    # The sends that failed (SNS down, the number refused): kept for a later run until a few.
+    attempts: int = 0
 
 
 class NotificationRecords:
@@ -119,6 +121,7 @@ class NotificationRecords:
             "request_id": sms.request_id,
             "asks_member": sms.asks_member,
             "answer_by": sms.answer_by,  # None: left out by `serialize`
+            "attempts": sms.attempts,
             "expires_at": int(send_at.timestamp()) + DEFERRED_TTL_SECONDS,
         }
         dynamodb().put_item(TableName=table(), Item=serialize(item))
@@ -214,6 +217,7 @@ def _deferred(item: dict[str, Any]) -> DeferredSms:
         request_id=str(item["request_id"]),
         asks_member=bool(item.get("asks_member", False)),
         answer_by=str(item["answer_by"]) if item.get("answer_by") else None,
+        attempts=int(item.get("attempts", 0)),  # none on an item kept before they were counted
     )
 
 

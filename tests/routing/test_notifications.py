@@ -29,6 +29,16 @@ def member(local_stack: LocalStack, today: date) -> SignedIn:
     """A member shaped like alice, with an address and a mainland mobile of their own (to
     count): `061…`, never an overseas prefix (`0639`, `069x`), which takes its own country
     code (`_sms` would look for the SMS under +33 and find none)."""
+    return _notified_member(local_stack, today)
+
+
+@pytest.fixture
+def another_member(local_stack: LocalStack, today: date) -> SignedIn:
+    """A second one, as `member`."""
+    return _notified_member(local_stack, today)
+
+
+def _notified_member(local_stack: LocalStack, today: date) -> SignedIn:
     member_id = f"N{secrets.randbelow(10**9):09d}"
     profile, beneficiaries = seed.alice(today, member_id)
     number = f"061{member_id[-7:]}"
@@ -283,3 +293,51 @@ def test_an_automatic_decision_and_its_attestation_make_one_e_mail(
     assert api.post("/requests", member, body=body).status == 201
     pump.drain()
     assert len(_emails(local_stack, member)) == 1
+
+
+def test_a_number_sns_would_refuse_stops_no_one_else_s_morning_sms(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    member: SignedIn,
+    another_member: SignedIn,
+    agent: SignedIn,
+    today: date,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A profile's number as the insurer's data may hold it, `+06 12 34 56 78`, was read as an
+    E.164 number; SNS refused it at 08:00 and the run ended there, every hour: the SMS kept
+    after it, another member's here, never went. It is no number: nothing is sent to it, the
+    profile says SMS cannot reach it, and the others go."""
+    from chalicelib.routing.notifications import morning_sms
+
+    chosen = {"email": True, "sms": True, "paperless": True}
+    for who in (another_member, member):
+        assert api.request("PUT", "/me/preferences", who, body=chosen).status == 200
+    profile, beneficiaries = seed.alice(today, another_member.member_id or "")
+    seed.seed_member(profile.model_copy(update={"phone": "+06 12 34 56 78"}), beneficiaries)
+    assert api.get("/me", another_member).body["sms_reachable"] is False
+    evening = datetime.combine(clock.today(), time(21, 0), tzinfo=clock.PARIS)
+    monkeypatch.setattr(clock, "now", lambda: evening)
+    for who in (another_member, member):  # the unusable number's SMS kept first
+        _file_and_decide(api, pump, who, agent, today)
+    pump.drain()
+    morning = datetime.combine(clock.today() + timedelta(days=1), time(8, 0), tzinfo=clock.PARIS)
+    monkeypatch.setattr(clock, "now", lambda: morning)
+    morning_sms()
+    assert len(_sms(local_stack, member)) == 1
+    assert [s for s in sent(local_stack.endpoint_url)[1] if "612345678" in s.phone] == []
+
+
+def test_a_kept_sms_keeps_its_failed_attempts(local_stack: LocalStack) -> None:
+    """What the morning run counts to stop retrying an SMS is stored with it."""
+    from chalicelib.store.notifications import DeferredSms, NotificationRecords
+
+    records = NotificationRecords()
+    kept = DeferredSms("2001-01-01T07:30:00.000Z", str(ULID()), "T000000001", str(ULID()),
+                       attempts=2)  # fmt: skip
+    records.defer_sms(kept)
+    due = [d for d in records.due_sms(datetime(2001, 1, 1, 9, tzinfo=clock.PARIS))
+           if d.event_id == kept.event_id]  # fmt: skip
+    assert due == [kept]
+    assert records.take_sms(kept, datetime(2001, 1, 1, 9, tzinfo=clock.PARIS))

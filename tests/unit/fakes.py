@@ -897,6 +897,7 @@ class FakeMessenger:
         self.emails: list[tuple[str, Email, str]] = []
         self.sms: list[tuple[str, str]] = []
         self.failing = False
+        self.refused: set[str | None] = set()  # numbers SNS rejects
 
     def send_email(self, to: str, email: Email, unsubscribe_url: str) -> None:
         if self.failing:
@@ -906,6 +907,8 @@ class FakeMessenger:
     def send_sms(self, phone: str, text: str) -> None:
         if self.failing:
             raise RuntimeError("SNS down")
+        if phone in self.refused:
+            raise ValueError(f"Invalid parameter: PhoneNumber {phone}")  # as SNS words it
         self.sms.append((phone, text))
 
 

@@ -279,6 +279,10 @@ def test_an_overseas_number_gets_its_own_country_code(phone: str, expected: str)
         ("+123456789012345", "+123456789012345"),  # E.164: 15 digits at most
         ("+1234567890123456", None),
         ("+33+612345678", None),
+        ("+06 12 34 56 78", None),  # no country code begins with 0: SNS refuses it
+        ("+0033612345678", None),
+        ("+33 (0)6 12 34 56 78", "+33612345678"),  # the trunk 0 written beside +33
+        ("+33 (0)1 23 45 67 89", "+33123456789"),
     ],
 )
 def test_a_number_is_sent_to_only_as_written_and_within_e164(
@@ -492,3 +496,52 @@ def test_a_reminder_says_the_answer_is_awaited_and_by_when(uow: FakeUnitOfWork) 
     longest = texts.sms(str(ULID.from_datetime(datetime(2026, 9, 30, 12, tzinfo=UTC))),
                         date(2026, 9, 30))  # fmt: skip
     assert len(longest) <= texts.SMS_SEGMENT and set(longest) <= texts.GSM7
+
+
+def test_an_sms_that_fails_stops_no_other_and_goes_again_a_few_times(
+    uow: FakeUnitOfWork, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One send refused (SNS down, or a number it rejects) ended the morning's run, and the SMS
+    was kept under the same moment, read first again at each hourly run: every SMS kept after
+    it, the next nights' too, waited behind it until its expiry. Each now goes on its own; the
+    failed one goes again at the next run, three times at most, and the run still fails (its
+    alarm), logging the event, never the number."""
+    from chalicelib.domain.members import Member
+    from chalicelib.services.notifications import DeferredSmsFailed
+
+    _choose(uow, sms=True)
+    other = "T000000777"
+    member = uow.members.get(MEMBER)
+    uow.members.profiles[other] = Member.model_validate(
+        {**member.model_dump(), "member_id": other, "phone": "07 98 76 54 32"}
+    )
+    first = _event(at=NIGHT, request_id=_filed(uow))
+    second = {**_event(at=NIGHT + timedelta(minutes=1), request_id=first["request_id"]),
+              "member_id": other}  # fmt: skip
+    uow.requests.records[(other, first["request_id"])] = uow.requests.records[
+        (MEMBER, first["request_id"])
+    ].model_copy(update={"member_id": other})
+    assert notify(uow, "RequestDecided", first, NIGHT, URL) == ["email", "sms-deferred"]
+    assert notify(uow, "RequestDecided", second, NIGHT, URL)[-1] == "sms-deferred"
+    mine = texts.e164(member.phone)
+    uow.messenger.refused = {mine}
+
+    eight = datetime(2026, 11, 11, 7, 0, tzinfo=UTC)  # 08:00 in Paris
+    with pytest.raises(DeferredSmsFailed):
+        send_due_sms(uow, eight)
+    assert [phone for phone, _ in uow.messenger.sms] == ["+33798765432"]  # the other's went
+    [kept] = uow.notifications.deferred.values()
+    assert (kept.event_id, kept.attempts, kept.send_at) == (
+        first["event_id"],
+        1,
+        "2026-11-11T07:30:00.000Z",
+    )
+    for hour in (8, 9):
+        with pytest.raises(DeferredSmsFailed):
+            send_due_sms(uow, eight.replace(hour=hour))
+    assert uow.notifications.deferred == {}  # dropped after its third attempt
+    assert send_due_sms(uow, eight.replace(hour=10)) == 0
+    assert len(uow.messenger.sms) == 1
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert first["event_id"] in logged and "dropped after 3 attempts" in logged
+    assert mine not in logged and "12 34 56" not in logged
