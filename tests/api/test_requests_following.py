@@ -171,9 +171,7 @@ def test_a_filtered_timeline_pages_through_matching_months_and_its_cursor_keeps_
 
     first = api.get("/requests?status=withdrawn&limit=1", alice).body
     assert [m["month"] for m in first["months"]] == [second]
-    assert {r["request_id"] for r in first["months"][0]["requests"]} == set(
-        fourteen_months[second]
-    )
+    assert {r["request_id"] for r in first["months"][0]["requests"]} == set(fourteen_months[second])
     assert first["next_cursor"] is not None
     cursor = first["next_cursor"]
     following = api.get(f"/requests?limit=1&cursor={cursor}", alice).body  # the filter kept
