@@ -5,8 +5,9 @@ An agent acts only on the services of their `agent-<service>` groups; a member t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Response
 
@@ -32,6 +33,9 @@ from chalicelib.domain.requests import DocumentRef, RequestRecord
 from chalicelib.services import decisions, dialogue, following, privacy
 from chalicelib.settings import get_settings
 from chalicelib.store.unit_of_work import unit_of_work
+
+if TYPE_CHECKING:
+    from chalicelib.services.ports import UnitOfWork
 
 blueprint = ApiBlueprint(__name__)
 
@@ -119,6 +123,25 @@ def _agent_view(record: RequestRecord, now: datetime) -> AgentRequestView:
 
 def _agent_id() -> str:
     return current_principal().subject
+
+
+def _record_change(
+    uow: UnitOfWork,
+    record: RequestRecord,
+    action: Action,
+    now: datetime,
+    check: Callable[[], None] = lambda: None,
+) -> None:
+    """An agent's change in the member's access log before it is made (or nothing is
+    answered), only when it can be: the request open, the change within its own rules
+    (`check`, a 422). A refused one was recorded as made: « Décision sur votre demande » on a
+    request still in progress, or twice on one decided once. Refused on a closed request, the
+    change records nothing and the service answers 409 (a decision's retry hands over what it
+    left pending first)."""
+    if not record.is_open():
+        return
+    check()
+    privacy.record_access(uow, record, action, _agent_id(), now)
 
 
 @blueprint.route(
@@ -255,7 +278,8 @@ def decide(member_id: str, request_id: str) -> Response:
     decision = body.validated(Decision, payload, "Décision invalide.")
     now = clock.now()
     uow = unit_of_work()
-    privacy.record_access(uow, record, Action.decided, _agent_id(), now)
+    _record_change(uow, record, Action.decided, now, lambda: decisions.check_decision(
+        record, decision.outcome, decision.message, decision.amount_value))  # fmt: skip
     letter = decisions.decide(
         uow,
         record,
@@ -307,7 +331,7 @@ def information_request(member_id: str, request_id: str) -> Response:
     question = body.validated(dialogue.InformationRequestBody, payload, "Demande invalide.")
     now = clock.now()
     uow = unit_of_work()
-    privacy.record_access(uow, record, Action.asked, _agent_id(), now)
+    _record_change(uow, record, Action.asked, now)
     dialogue.ask(uow, record, question, now, _agent_id())
     view = _agent_view(uow.requests.get(member_id, request_id, consistent=True), now)
     return json_response(view)
@@ -342,6 +366,7 @@ def reclassification(member_id: str, request_id: str) -> Response:
     payload, record = _agent_change(member_id, request_id)
     wanted = body.validated(dialogue.ReclassificationBody, payload, "Requalification invalide.")
     now = clock.now()
-    privacy.record_access(unit_of_work(), record, Action.reclassified, _agent_id(), now)
+    _record_change(unit_of_work(), record, Action.reclassified, now,
+                   lambda: dialogue.check_reclassification(record, wanted))  # fmt: skip
     moved = dialogue.reclassify(unit_of_work(), record, wanted, now, _agent_id())
     return json_response(_agent_view(moved, now))

@@ -53,19 +53,7 @@ def decide(
             # dispatches the rest (audit record, `RequestDecided`, `LetterIssued`) once.
             hand_over_pending(uow, record.member_id, record.request_id)
         raise closed(record)
-    if outcome is not Outcome.accepted and not message:
-        raise ValidationFailed(
-            "Un refus s'explique.", [FieldError("message", "Requis pour un refus.")]
-        )
-    if outcome is Outcome.refused and amount is not None:
-        raise ValidationFailed(
-            "Un refus ne verse rien.", [FieldError("amount", "Sans objet pour un refus.")]
-        )
-    if outcome is not Outcome.refused and handling.amount_required and amount is None:
-        raise ValidationFailed(
-            "Le montant accordé est requis.",
-            [FieldError("amount", "Requis pour une acceptation, même partielle.")],
-        )
+    check_decision(record, outcome, message, amount)
     if not uow.transitions.claim_decision(record, outcome.value, now):
         current = uow.requests.get(record.member_id, record.request_id, consistent=True)
         raise moved_away(record, current) or _claimed_otherwise(current)
@@ -118,6 +106,28 @@ def decide(
         # rest (the audit record, `RequestDecided` that tells the member, `LetterIssued`).
         hand_over(uow, record.member_id, record.request_id, finished)
     return letter
+
+
+def check_decision(
+    record: RequestRecord, outcome: Outcome, message: str, amount: Decimal | None
+) -> None:
+    """The decision's own rules, on the request as read (nothing read or written): a refusal,
+    whole or partial, says why; a refusal pays nothing; an acceptance of what pays (a
+    reimbursement, a quote, a hospital cover) says how much. A 422 naming the field."""
+    handling = catalog.handling_for(record.type, complaint=record.complaint)
+    if outcome is not Outcome.accepted and not message:
+        raise ValidationFailed(
+            "Un refus s'explique.", [FieldError("message", "Requis pour un refus.")]
+        )
+    if outcome is Outcome.refused and amount is not None:
+        raise ValidationFailed(
+            "Un refus ne verse rien.", [FieldError("amount", "Sans objet pour un refus.")]
+        )
+    if outcome is not Outcome.refused and handling.amount_required and amount is None:
+        raise ValidationFailed(
+            "Le montant accordé est requis.",
+            [FieldError("amount", "Requis pour une acceptation, même partielle.")],
+        )
 
 
 def handed_on(uow: UnitOfWork, record: RequestRecord) -> Forbidden | None:

@@ -381,6 +381,36 @@ def withdraw(
     return uow.requests.get(member_id, request_id, consistent=True).detail()
 
 
+def check_reclassification(record: RequestRecord, body: ReclassificationBody) -> None:
+    """A reclassification's own rules, on the request as read (nothing read or written): one
+    of `complaint: true` and a service; a complaint stays with the complaints service (unless
+    it is where it is asked to be: a retry). A 422 naming the field."""
+    if (body.complaint is None) == (body.service is None):
+        raise ValidationFailed(
+            "Indiquez soit « complaint: true », soit le service.",
+            [FieldError("complaint", "Requis, ou bien « service ».")],
+        )
+    if body.complaint is False:
+        raise ValidationFailed(
+            "Une réclamation ne redevient pas une demande.",
+            [FieldError("complaint", "Seule la valeur true est admise.")],
+        )
+    if _where_wanted(record, body):
+        return  # a retry: moved already
+    if body.service is not None and record.complaint:
+        # API.md: a complaint goes to the complaints service, whose daily watch keeps its
+        # ACPR deadlines (`sweeping.watch_deadlines` reads that service's lists only).
+        raise ValidationFailed(
+            "Une réclamation reste au service Réclamations, qui en suit les délais.",
+            [FieldError("service", "Une réclamation ne change pas de service.")],
+        )
+    if body.service is Service.reclamations:
+        raise ValidationFailed(
+            "Une réclamation se requalifie avec « complaint: true ».",
+            [FieldError("service", "Utilisez « complaint: true ».")],
+        )
+
+
 def reclassify(
     uow: UnitOfWork,
     record: RequestRecord,
@@ -392,16 +422,7 @@ def reclassify(
     complaint (the ACPR clocks count from the original filing), or to the service that should
     have it. Routed again, then acknowledged by its new service. A complaint stays with the
     complaints service: it neither becomes a request again nor moves to another service."""
-    if (body.complaint is None) == (body.service is None):
-        raise ValidationFailed(
-            "Indiquez soit « complaint: true », soit le service.",
-            [FieldError("complaint", "Requis, ou bien « service ».")],
-        )
-    if body.complaint is False:
-        raise ValidationFailed(
-            "Une réclamation ne redevient pas une demande.",
-            [FieldError("complaint", "Seule la valeur true est admise.")],
-        )
+    check_reclassification(record, body)
     if not record.is_open():
         raise closed(record)
     if _where_wanted(record, body):
@@ -414,19 +435,7 @@ def reclassify(
         filed_on = clock.paris_date(record.created_at)
         extra["acknowledgement_due_at"] = clock.end_of_day(acknowledgement_due(filed_on))
     else:
-        assert body.service is not None  # noqa: S101  # one of the two, checked above
-        if record.complaint:
-            # API.md: a complaint goes to the complaints service, whose daily watch keeps its
-            # ACPR deadlines (`sweeping.watch_deadlines` reads that service's lists only).
-            raise ValidationFailed(
-                "Une réclamation reste au service Réclamations, qui en suit les délais.",
-                [FieldError("service", "Une réclamation ne change pas de service.")],
-            )
-        if body.service is Service.reclamations:
-            raise ValidationFailed(
-                "Une réclamation se requalifie avec « complaint: true ».",
-                [FieldError("service", "Utilisez « complaint: true ».")],
-            )
+        assert body.service is not None  # noqa: S101  # one of the two: check_reclassification
         service, complaint, label = body.service, record.complaint, record.label
         history_label = f"Réorientée vers le {catalog.SERVICE_LABELS[service]}"
     moved = uow.transitions.reclassify(

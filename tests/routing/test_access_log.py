@@ -66,6 +66,35 @@ def test_an_information_request_and_a_reclassification_show_with_the_service_tha
     ]
 
 
+def test_a_change_refused_is_not_in_the_log_as_made(
+    api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn, today: date
+) -> None:
+    """An acceptance without its amount (422) showed the member « Décision sur votre demande »
+    on a request still in progress, and a second decision on a processed one (409) a second
+    « Décision »: the log said what had not happened. A change is recorded once it may be
+    made; refused by its own rules or on a closed request, it is not."""
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    path = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
+    refused = [
+        api.post(f"{path}/decision", agent_all, body={"outcome": "accepted"}),  # no amount
+        api.post(f"{path}/decision", agent_all, body={"outcome": "refused"}),  # no message
+        api.post(f"{path}/reclassification", agent_all, body={"service": "reclamations"}),
+    ]
+    assert [answer.status for answer in refused] == [422, 422, 422]
+    assert api.get("/me/access-log", alice).body["entries"] == []
+    decided = {"outcome": "accepted", "amount": "80.00"}
+    assert api.post(f"{path}/decision", agent_all, body=decided).status == 200
+    closed = [
+        api.post(f"{path}/decision", agent_all, body=decided),
+        api.post(f"{path}/information-request", agent_all, body={"message": "La facture ?"}),
+        api.post(f"{path}/reclassification", agent_all, body={"complaint": True}),
+    ]
+    assert [answer.status for answer in closed] == [409, 409, 409]
+    log = api.get("/me/access-log", alice).body["entries"]
+    assert [(e["action"], e["label"]) for e in log] == [("decided", "Décision sur votre demande")]
+
+
 def test_an_access_is_kept_six_years_and_no_longer(
     api: Api,
     pump: QueuePump,
