@@ -6,6 +6,7 @@ An agent acts only on the services of their `agent-<service>` groups; a member t
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from chalice.app import Response
 from chalicelib.api import body
 from chalicelib.api.auth import current_principal
 from chalicelib.api.errors import ApiBlueprint, json_response
-from chalicelib.api.queries import WorkListQuery
+from chalicelib.api.queries import ContestedQuery, WorkListQuery
 from chalicelib.api.schemas import (
     AgentAttachment,
     AgentRequestView,
@@ -70,10 +71,30 @@ def _service(name: str) -> Service:
     return service
 
 
-def _agent_record(member_id: str, request_id: str) -> RequestRecord:
-    """The request, for an agent of its service."""
+@dataclass(frozen=True)
+class Read:
+    """A request an agent reads, and the service they read it as."""
+
+    record: RequestRecord
+    service: str
+
+
+def _agent_record(member_id: str, request_id: str) -> Read:
+    """The request, for an agent of its service; or, through a complaint that contests it
+    (`?complaint=`), for an agent of the complaint's service, who must read the decision the
+    member contests (its messages, letters and files) to answer the complaint."""
     _require_agent(member_id)
-    return _of_the_agents_service(member_id, request_id, consistent=False)
+    query = ContestedQuery.from_request(blueprint.current_request)
+    principal = current_principal()
+    record = unit_of_work().requests.get(member_id, request_id)
+    if query.complaint is None or record.service in principal.agent_services:
+        principal.require_agent_of(record.service)
+        return Read(record, record.service)
+    complaint = unit_of_work().requests.get(member_id, query.complaint)
+    principal.require_agent_of(complaint.service)
+    if not complaint.complaint or complaint.related_request_id != record.request_id:
+        raise Forbidden("Cette réclamation ne conteste pas cette demande.")
+    return Read(record, complaint.service)
 
 
 def _agent_change(member_id: str, request_id: str) -> tuple[Any, RequestRecord]:
@@ -116,7 +137,10 @@ def _agent_view(record: RequestRecord, now: datetime) -> AgentRequestView:
         unanswered=record.unanswered,
         deadline_at_risk=record.deadline_at_risk(clock.paris_date(now)),
         related_request=(
-            f"/backoffice/members/{record.member_id}/requests/{related}" if related else None
+            f"/backoffice/members/{record.member_id}/requests/{related}"
+            f"?complaint={record.request_id}"
+            if related
+            else None
         ),
     )
 
@@ -204,21 +228,28 @@ def work_list(service: str) -> Response:
     methods=["GET"],
     tag="backoffice",
     answer=AgentRequestView,
+    query=ContestedQuery,
     errors={
-        403: OWN_FILE,
-        404: "No such request for this member.",
+        400: "An unknown query parameter.",
+        403: f"{OWN_FILE} Through `complaint`: not an agent of the complaint's service, or a "
+        "complaint that does not contest this request.",
+        404: "No such request (or complaint) for this member.",
+        422: "`complaint` malformed.",
     },
 )
 def agent_detail(member_id: str, request_id: str) -> Response:
     """A request's detail (agents).
 
     The detail, with the member's id, the acknowledgement deadline and each attachment's
-    presigned download.
+    presigned download. An agent of the service that holds a complaint reads the request it
+    contests with `?complaint=<the complaint's id>` (its `related_request` path says so), and
+    the member's access log names that service.
     """
-    record = _agent_record(member_id, request_id)
+    read = _agent_record(member_id, request_id)
     now = clock.now()
-    privacy.record_access(unit_of_work(), record, Action.consulted, _agent_id(), now)
-    return json_response(_agent_view(record, now))
+    privacy.record_access(unit_of_work(), read.record, Action.consulted, _agent_id(), now,
+                          read.service)  # fmt: skip
+    return json_response(_agent_view(read.record, now))
 
 
 @blueprint.route(
@@ -226,9 +257,12 @@ def agent_detail(member_id: str, request_id: str) -> Response:
     methods=["GET"],
     tag="backoffice",
     answer=DownloadLink,
+    query=ContestedQuery,
     errors={
-        403: OWN_FILE,
-        404: "No such request for this member, or no such letter of it.",
+        400: "An unknown query parameter.",
+        403: f"{OWN_FILE} Through `complaint`: as the request's detail.",
+        404: "No such request (or complaint) for this member, or no such letter of it.",
+        422: "`complaint` malformed.",
     },
 )
 def agent_letter(member_id: str, request_id: str, document_id: str) -> Response:
@@ -237,11 +271,11 @@ def agent_letter(member_id: str, request_id: str, document_id: str) -> Response:
     A presigned GET of a letter the member received about this request (one of its
     `documents`), valid a few minutes: what the service wrote, as the member reads it.
     """
-    record = _agent_record(member_id, request_id)
-    if document_id not in {d.document_id for d in record.documents}:
+    read = _agent_record(member_id, request_id)
+    if document_id not in {d.document_id for d in read.record.documents}:
         raise NotFound("Courrier introuvable pour cette demande.")
     uow, now = unit_of_work(), clock.now()
-    privacy.record_access(uow, record, Action.consulted, _agent_id(), now)
+    privacy.record_access(uow, read.record, Action.consulted, _agent_id(), now, read.service)
     link = following.document_link(uow, member_id, document_id, now)
     return json_response(DownloadLink.model_validate(link))
 

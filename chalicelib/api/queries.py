@@ -25,6 +25,7 @@ from chalicelib.domain import professionals as search_rules
 from chalicelib.domain.catalog import REQUEST_TYPES, SPECIALTIES, SPECIALTIES_BY_CODE
 from chalicelib.domain.errors import BadRequest, FieldError, ValidationFailed
 from chalicelib.domain.model import Model
+from chalicelib.domain.requests import ULID_PATTERN
 from chalicelib.domain.states import Status
 
 
@@ -363,3 +364,20 @@ class AccessLogQuery(QueryModel):
         ),
         Invalid(f"Entier de 1 à {MAX_ACCESS_LOG_PAGE_SIZE} attendu."),
     ] = ACCESS_LOG_PAGE_SIZE
+
+
+# -- GET /backoffice/members/{member_id}/requests/{request_id}, and its letters -----------------
+
+
+class ContestedQuery(QueryModel):
+    """An agent of the service that holds a complaint reads the request it contests."""
+
+    complaint: Annotated[
+        Annotated[str, Field(pattern=ULID_PATTERN)] | None,
+        Field(
+            description="A complaint of the same member that contests this request "
+            "(`related_request_id`): an agent of the complaint's service reads the request "
+            "through it, whatever service holds the request."
+        ),
+        Invalid("Identifiant de réclamation attendu."),
+    ] = None

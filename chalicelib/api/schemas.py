@@ -238,7 +238,8 @@ class AgentRequestView(RequestDetail):
     )
     related_request: str | None = Field(
         default=None,
-        description="The back-office path of the request a complaint contests, if any",
+        description="The back-office path of the request a complaint contests, if any: "
+        "through the complaint (`?complaint=`), which the complaint's service may read",
     )
 
 

@@ -17,13 +17,19 @@ from chalicelib.store.audit import AuditUnavailable
 
 
 def record_access(
-    uow: UnitOfWork, record: RequestRecord, action: Action, agent_id: str, now: datetime
+    uow: UnitOfWork,
+    record: RequestRecord,
+    action: Action,
+    agent_id: str,
+    now: datetime,
+    service: str | None = None,
 ) -> None:
     """Before an agent reads or acts on a member's request: recorded in the access log and the
-    audit trail together, or nothing is answered."""
+    audit trail together, or nothing is answered. `service`: the agent's, when not the
+    request's (the complaints service reading the request a complaint contests)."""
     entry = AccessRecord(
         at=clock.iso_z(now),
-        service=record.service,
+        service=service or record.service,
         action=action,
         label=ACTION_LABELS[action],
         request_id=record.request_id,

@@ -175,6 +175,12 @@ def agent_everywhere(local_stack: LocalStack) -> Account:
 
 
 @pytest.fixture
+def agent_of_reclamations(local_stack: LocalStack) -> Account:
+    """An agent of the complaints service only."""
+    return _account(local_stack, None, ("agent-reclamations",))
+
+
+@pytest.fixture
 def agent_of_remboursements(local_stack: LocalStack) -> Account:
     """An agent of the reimbursements service only."""
     return _account(local_stack, None, ("agent-remboursements",))

@@ -135,6 +135,52 @@ def test_a_complaint_contests_a_request_from_its_detail(
         expect(console.get_by_role("heading", name="Reclasser")).to_have_count(int(movable))
 
 
+def test_the_complaints_service_opens_the_request_a_complaint_contests(
+    open_page: Any,
+    member: Any,
+    agent_everywhere: Any,
+    agent_of_reclamations: Any,
+    http_api: str,
+    pump: Any,
+    today: date,
+) -> None:
+    """An agent of the complaints service only: the complaint's dossier links the request it
+    contests, which opens read-only with its letter (it was out of their reach: 403)."""
+    import requests
+
+    care_date = (today - timedelta(days=5)).isoformat()
+    contested = file_via_api(
+        http_api, member.headers, a_reimbursement(member.member_id, care_date), with_file=True
+    )
+    pump.drain()
+    path = f"{http_api}/backoffice/members/{member.member_id}/requests/{contested}/decision"
+    refusal = {"outcome": "refused", "message": "Le justificatif est illisible."}
+    decided = requests.post(path, json=refusal, headers=agent_everywhere.headers, timeout=30)
+    assert decided.status_code == 200, decided.text
+    pump.drain()
+    complaint = file_via_api(http_api, member.headers, {
+        "type": "contact.demande", "complaint": True, "related_request_id": contested,
+        "beneficiary_ids": [f"{member.member_id}-01"], "description": "Je conteste le refus.",
+        "data": {"subject": "remboursements", "detail": "montant_conteste"},
+    })  # fmt: skip
+    pump.drain()
+    console = open_page().page
+    sign_in(console, agent_of_reclamations.username, agent_of_reclamations.password)
+    console.goto(f"/#/console/dossier/{member.member_id}/{complaint}")
+    console.get_by_role("heading", name="Réclamation", exact=True).wait_for()
+    console.get_by_role("link", name="Voir la demande contestée").click()
+    console.get_by_role("heading", name="Envoi de justificatif de remboursement").wait_for()
+    expect(console.get_by_text("consultation seule")).to_be_visible()
+    expect(console.get_by_role("button", name="Enregistrer la décision")).to_have_count(0)
+    letter = decided.json()["letter"]["document_id"]
+    with console.expect_download() as got:
+        console.locator(f'button[data-document="{letter}"]').click()
+    with open(got.value.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+    console.get_by_role("link", name="Retour à la réclamation").click()
+    console.get_by_role("heading", name="Réclamation", exact=True).wait_for()
+
+
 def test_a_member_withdraws_a_request(
     open_page: Any, member: Any, http_api: str, today: date
 ) -> None:

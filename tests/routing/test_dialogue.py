@@ -617,7 +617,51 @@ def test_a_complaint_contests_one_of_the_members_own_requests(
         assert refused.body["error"]["fields"][0]["field"] == "related_request_id"
     pump.drain()
     seen = api.get(_backoffice(alice, filed.body["request_id"]), agent_all).body
-    assert seen["related_request"] == _backoffice(alice, contested)
+    complaint = filed.body["request_id"]
+    assert seen["related_request"] == f"{_backoffice(alice, contested)}?complaint={complaint}"
+
+
+def test_the_complaints_service_reads_the_request_a_complaint_contests(
+    api: Api, pump: QueuePump, local_stack: LocalStack, alice: SignedIn, bob: SignedIn,
+    agent: SignedIn, today: date,
+) -> None:  # fmt: skip
+    """An agent of the complaints service only, answering a complaint about a refusal, opened
+    its `related_request` and the refusal's letter: 403 « Vous n'êtes pas agent de ce
+    service. », the decision contested out of their reach. Through the complaint they read
+    both, as the complaints service in the member's access log; nothing else opens that way."""
+    from tests.conftest import _sign_up
+
+    complaints = _sign_up(local_stack, None, ("agent-reclamations",))
+    contested = file_justificatif(api, alice, today)
+    other = file_justificatif(api, alice, today)
+    pump.drain()
+    refusal = {"outcome": "refused", "message": "Le justificatif est illisible."}
+    letter = api.post(_backoffice(alice, contested, "decision"), agent, body=refusal).body["letter"]
+    pump.drain()
+    body = {"type": "contact.demande", "complaint": True, "related_request_id": contested,
+            "beneficiary_ids": [f"{alice.member_id}-01"], "description": "Je conteste le refus.",
+            "data": {"subject": "remboursements", "detail": "montant_conteste"}}  # fmt: skip
+    complaint = api.post("/requests", alice, body=body).body["request_id"]
+    pump.drain()
+    related = api.get(_backoffice(alice, complaint), complaints).body["related_request"]
+
+    assert api.get(_backoffice(alice, contested), complaints).status == 403  # not on its own
+    read = api.get(related, complaints)
+    assert read.status == 200, read.body
+    assert (read.body["request_id"], read.body["outcome"]) == (contested, "refused")
+    download = f"{_backoffice(alice, contested)}/documents/{letter['document_id']}/download"
+    assert api.get(f"{download}?complaint={complaint}", complaints).status == 200
+    assert api.get(download, complaints).status == 403
+    # Only the request the complaint names, of the complaint's member.
+    assert api.get(f"{_backoffice(alice, other)}?complaint={complaint}", complaints).status == 403
+    bobs = file_justificatif(api, bob, today)
+    assert api.get(f"{_backoffice(bob, bobs)}?complaint={complaint}", complaints).status == 404
+    assert api.get(f"{_backoffice(alice, contested)}?complaint=x", complaints).status == 422
+    log = api.get("/me/access-log", alice).body["entries"]
+    assert [(e["service"], e["action"], e["request_id"]) for e in log[:2]] == [
+        ("reclamations", "consulted", contested),
+        ("reclamations", "consulted", contested),
+    ]
 
 
 def test_the_timeline_filters_on_status_and_type(

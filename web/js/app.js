@@ -76,7 +76,7 @@ async function route() {
       case "informations": await renderInformations(screenEl); break;
       case "donnees": await renderDonnees(screenEl); break;
       case "console":
-        await (rest[0] === "dossier" ? renderDossier(screenEl, rest[1], rest[2]) : renderConsole(screenEl, rest[0], rest[1]));
+        await (rest[0] === "dossier" ? renderDossier(screenEl, rest[1], rest[2], params.get("reclamation")) : renderConsole(screenEl, rest[0], rest[1]));
         break;
       default:
         replace(screenEl, h("div", { class: "page" }, h("h1", { class: "titre-page", tabindex: "-1" }, "Page introuvable"),

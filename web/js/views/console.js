@@ -104,34 +104,46 @@ export async function renderConsole(main, service, state = "open") {
     more));
 }
 
-export async function renderDossier(main, memberId, requestId) {
+// `complaintId`: the request is read through a complaint that contests it (the complaints
+// service reads the decision contested, whatever service holds it): read only.
+export async function renderDossier(main, memberId, requestId, complaintId = null) {
   const catalog = await getCatalog();
-  const request = await get(`/backoffice/members/${memberId}/requests/${requestId}`);
-  const open = request.status === "in_progress" || request.status === "waiting_for_member";
+  const through = complaintId ? { complaint: complaintId } : {};
+  const request = await get(`/backoffice/members/${memberId}/requests/${requestId}`, through);
+  const open = !complaintId && (request.status === "in_progress" || request.status === "waiting_for_member");
   const base = `/backoffice/members/${memberId}/requests/${requestId}`;
+  const suffix = complaintId ? `?complaint=${encodeURIComponent(complaintId)}` : "";
+  const contested = request.related_request_id
+    ? `#/console/dossier/${encodeURIComponent(memberId)}/${encodeURIComponent(request.related_request_id)}?reclamation=${encodeURIComponent(requestId)}`
+    : null;
   const reload = async (message) => {
     await renderDossier(main, memberId, requestId);
     announce(message);
   };
   replace(main, h("div", { class: "page large" },
-    h("p", { class: "fil" }, h("a", { href: `#/console/${request.service}/open` }, `Console — ${SERVICES[request.service] || request.service}`)),
+    h("p", { class: "fil" }, complaintId
+      ? h("a", { href: `#/console/dossier/${encodeURIComponent(memberId)}/${encodeURIComponent(complaintId)}` }, "Retour à la réclamation")
+      : h("a", { href: `#/console/${request.service}/open` }, `Console — ${SERVICES[request.service] || request.service}`)),
     heading(`${request.label}${request.complaint && request.label !== "Réclamation" ? " (réclamation)" : ""}`),
     open && reasons(request).length ? h("p", { class: "etiquettes" }, ...reasons(request)) : null,
     h("dl", { class: "resume" },
       [["Adhérent", request.member_id], ["Déposée le", formatDateTime(request.created_at)], ["Bénéficiaire(s)", beneficiaryNames(request.beneficiaries)],
         ["Statut", agentStatus(catalog, request)], ["Service", SERVICES[request.service] || request.service],
-        ["Échéance", deadline(request)], ["Référence", request.request_id]]
+        ["Échéance", deadline(request)], ["Référence", request.request_id],
+        contested ? ["Demande contestée", h("a", { href: contested }, "Voir la demande contestée")] : null]
+        .filter(Boolean)
         .map(([k, v]) => [h("dt", {}, k), h("dd", { dataset: { info: k } }, v)])),
+    complaintId ? h("p", { class: "encadre", role: "note" }, "Demande contestée par une réclamation : consultation seule.") : null,
     h("section", {}, h("h2", {}, "Ce que l'adhérent a déposé"),
       recallList(request.recall.data, recallSchema(catalog, request.type, request.recall.data)),
       request.recall.description ? h("p", { class: "description" }, request.recall.description) : null),
     h("section", {}, h("h2", {}, "Pièces jointes"), request.attachments.length
       ? h("ul", {}, request.attachments.map((a) => h("li", {},
-        h("a", { href: a.download.url, rel: "noopener", dataset: { attachment: a.attachment_id }, onclick: (event) => followFresh(event, base, a) },
+        h("a", { href: a.download.url, rel: "noopener", dataset: { attachment: a.attachment_id }, onclick: (event) => followFresh(event, base, a, through) },
           `Télécharger ${a.filename}`), ` (${formatSize(a.size)})`)))
       : h("p", {}, "Aucune.")),
     request.documents.length ? h("section", {}, h("h2", {}, "Courriers envoyés"), h("ul", {}, request.documents.map((d) => h("li", {},
-      h("button", { type: "button", class: "lien", dataset: { document: d.document_id }, onclick: () => openDownload(d.document_id, `${base}/documents/${d.document_id}/download`) }, `${d.title} (PDF)`))))) : null,
+      h("button", { type: "button", class: "lien", dataset: { document: d.document_id }, onclick: () => openDownload(d.document_id, `${base}/documents/${d.document_id}/download${suffix}`) }, `${d.title} (PDF)`))))) : null,
     request.messages.length ? h("section", {}, h("h2", {}, "Échanges"), h("ol", { class: "messages" }, request.messages.map((m) => h("li", { class: `message ${m.author}` },
       h("p", { class: "auteur" }, m.author === "member" ? "Adhérent" : "Service", ` — ${formatDateTime(m.at)}`), h("p", {}, m.text),
       m.attachment_ids.length ? h("p", { class: "discret" }, `${m.attachment_ids.length} pièce(s) jointe(s)`) : null)))) : null,
@@ -146,11 +158,11 @@ export async function renderDossier(main, memberId, requestId) {
 // agent read the request for a while), it is signed again from the detail read anew, rather
 // than followed to S3's « Request has expired ».
 const MARGIN_MS = 15_000;
-async function followFresh(event, base, attachment) {
+async function followFresh(event, base, attachment, through) {
   if (Date.parse(attachment.download.expires_at) - Date.now() > MARGIN_MS) return;
   event.preventDefault();
   const link = event.currentTarget;
-  const again = await get(base);
+  const again = await get(base, through);
   const fresh = again.attachments.find((x) => x.attachment_id === attachment.attachment_id);
   if (!fresh) throw new Error("Cette pièce jointe n'est plus conservée.");
   attachment.download = fresh.download;
