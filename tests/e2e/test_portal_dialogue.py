@@ -201,6 +201,41 @@ def test_a_member_withdraws_a_request(
     assert api_get(http_api, member.headers, f"/requests/{request_id}")["status"] == "withdrawn"
 
 
+def test_a_withdrawal_refused_because_the_request_was_decided_meanwhile_says_so_there(
+    open_page: Any, member: Any, agent_everywhere: Any, http_api: str, pump: Any, today: date
+) -> None:
+    """The agent decided while the member read the detail. The 409 went to the page's banner,
+    above the screen, the focus stayed on « Confirmer le retrait », and the detail still said
+    « En cours de traitement » with the reply form. It is said beside the actions, focused,
+    and the detail is the request as it now is."""
+    import requests
+
+    care_date = (today - timedelta(days=2)).isoformat()
+    request_id = file_via_api(
+        http_api, member.headers, a_reimbursement(member.member_id, care_date), with_file=True
+    )
+    pump.drain()
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto(f"/#/suivi/{request_id}")
+    detail = page.locator(".detail")
+    detail.get_by_role("button", name="Retirer ma demande").click()
+    path = f"{http_api}/backoffice/members/{member.member_id}/requests/{request_id}/decision"
+    decided = requests.post(path, json={"outcome": "accepted", "amount": "80.00"},
+                            headers=agent_everywhere.headers, timeout=30)  # fmt: skip
+    assert decided.status_code == 200, decided.text
+    detail.get_by_role("button", name="Confirmer le retrait").click()
+    said = detail.get_by_role("alert")
+    expect(said).to_have_text("Cette demande est déjà traitée.")
+    expect(said).to_be_focused()
+    expect(detail.locator("[data-status]").first).to_have_text("Traitée")
+    expect(detail.get_by_role("button", name="Retirer ma demande")).to_have_count(0)
+    expect(detail.get_by_role("button", name="Envoyer ma réponse")).to_have_count(0)
+    expect(page.locator(f'.frise a[data-request="{request_id}"] [data-status]')).to_have_text(
+        "Traitée"
+    )
+
+
 def test_an_agent_hands_a_request_on_to_a_service_they_do_not_work(
     open_page: Any,
     member: Any,

@@ -135,9 +135,10 @@ document.addEventListener("click", (event) => {
 window.addEventListener("unhandledrejection", (event) => {
   const old = document.querySelector(".bandeau-erreur");
   if (old) old.remove();
-  const banner = h("p", { class: "alerte bandeau-erreur", role: "alert" },
+  const banner = h("p", { class: "alerte bandeau-erreur", role: "alert", tabindex: "-1" },
     (event.reason && event.reason.message) || "L'action n'a pas abouti.");
   main.prepend(banner);
+  banner.focus(); // at the top of the page, maybe out of sight: brought into view
 });
 
 document.getElementById("deconnexion").addEventListener("click", () => {

@@ -205,6 +205,16 @@ function replyForm(detail, request, catalog) {
   return form;
 }
 
+// A refused action said beside the actions (not in the page's banner, out of sight above),
+// focused so that it is read at once.
+function sayWhy(detail, message) {
+  const said = h("p", { class: "alerte", role: "alert", tabindex: "-1" }, message);
+  const place = detail.querySelector(".actions");
+  if (place) place.before(said);
+  else detail.append(said);
+  said.focus();
+}
+
 function actions(detail, request, catalog) {
   const buttons = [];
   if (OPEN.has(request.status)) {
@@ -220,9 +230,15 @@ function actions(detail, request, catalog) {
       let updated;
       try {
         updated = await post(`/requests/${request.request_id}/withdrawal`, {});
-      } finally {
-        enable(); // failed (said by the page's banner): the member may try again
+      } catch (error) {
+        enable(); // the member may try again
+        // Refused because the request changed meanwhile (decided, or a decision under way):
+        // the detail as it now is, and why, where the button was.
+        if (error.status === 409) renderDetail(detail, await get(`/requests/${request.request_id}`), catalog);
+        sayWhy(detail, error.message);
+        return;
       }
+      enable();
       renderDetail(detail, updated, catalog);
       announce("Votre demande est retirée.");
       detail.querySelector("h2").focus();
