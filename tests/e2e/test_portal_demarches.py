@@ -144,6 +144,26 @@ def test_the_apis_errors_are_shown_next_to_the_fields_they_name(
     assert timeline["months"] == []
 
 
+def test_a_required_field_left_empty_is_said_required_and_drawn_in_red(
+    open_page: Any, member: Any
+) -> None:
+    """Sent empty, the fields came back « Date des soins : Date invalide (AAAA-MM-JJ). »,
+    « Montant : Format invalide. », « Nature des soins : Valeur non admise. », as if the member
+    had typed them wrong (the form sent "" for each); and the red border of an invalid field
+    showed on selects only (the inputs' own border rule outweighed it)."""
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/demarches/sante.justificatif")
+    choose_beneficiary(page)
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    for name in ("care_date", "amount", "care_type"):
+        field = page.locator(f'[data-field="data.{name}"]')
+        expect(field.locator(".erreur")).to_have_text("Champ requis.")
+    date_input = page.locator('[data-field="data.care_date"] input')
+    expect(date_input).to_have_attribute("aria-invalid", "true")
+    assert date_input.evaluate("e => getComputedStyle(e).borderTopWidth") == "2px"
+
+
 def test_a_refused_file_is_named_by_its_name_next_to_the_file_field(
     open_page: Any, member: Any, http_api: str
 ) -> None:

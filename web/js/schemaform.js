@@ -68,7 +68,7 @@ export function formatAmount(value) {
 }
 
 function field(name, rawSchema, path, required, root) {
-  const { schema, nullable } = unwrapOptional(rawSchema, root);
+  const { schema } = unwrapOptional(rawSchema, root);
   const label = schema.title || name;
   if (schema.type === "object" && schema.properties) {
     const group = objectFields(schema, path, root, { legend: required ? label : `${label} (facultatif)` });
@@ -119,7 +119,9 @@ function field(name, rawSchema, path, required, root) {
   );
   return wrap(name, path, element, () => {
     const value = input.value.trim();
-    if (value === "") return nullable || !required ? undefined : "";
+    // Left empty, it is not sent: the API then says « Champ requis. » of a required one (an
+    // empty string was « Format invalide. », as if the member had typed something wrong).
+    if (value === "") return undefined;
     // A value left at its default is not sent: the server applies the same default, and an
     // optional group (a postal address with its country) stays empty until the member fills it.
     if (!required && schema.default !== undefined && value === String(schema.default)) return undefined;
