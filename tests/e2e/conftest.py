@@ -175,6 +175,16 @@ def agent_everywhere(local_stack: LocalStack) -> Account:
 
 
 @pytest.fixture
+def member_and_agent(local_stack: LocalStack, today: date) -> Account:
+    """A member (alice's shape) who is also an agent of every service, as the demo's claire."""
+    from chalicelib.domain.catalog import Service
+
+    member_id = f"W{next(_accounts):09d}"
+    seed.seed_member(*seed.alice(today, member_id))
+    return _account(local_stack, member_id, tuple(f"agent-{s.value}" for s in Service))
+
+
+@pytest.fixture
 def agent_of_reclamations(local_stack: LocalStack) -> Account:
     """An agent of the complaints service only."""
     return _account(local_stack, None, ("agent-reclamations",))

@@ -40,6 +40,9 @@ def test_an_agent_asks_the_member_answers_with_a_file_the_agent_decides_and_the_
     # In the agent's words: the member's « En attente de votre réponse » read as if the agent
     # owed the answer; and a processed request says how it was decided.
     expect(console.locator('dd[data-info="Statut"]')).to_have_text("En attente de l'adhérent")
+    # The dossier drawn again, the focus on its title (it fell to the page: the next Tab went
+    # to the breadcrumb).
+    expect(console.locator("h1.titre-page")).to_be_focused()
 
     portal = open_page().page
     sign_in(portal, member.username, member.password)
@@ -73,6 +76,7 @@ def test_an_agent_asks_the_member_answers_with_a_file_the_agent_decides_and_the_
     console.get_by_label("Montant accordé (€)").fill("42.50")
     console.get_by_role("button", name="Enregistrer la décision").click()
     expect(console.locator('dd[data-info="Statut"]')).to_have_text("Traitée — acceptée")
+    expect(console.locator("h1.titre-page")).to_be_focused()
     pump.drain()
 
     portal.goto("/#/courriers")

@@ -303,3 +303,39 @@ def test_voir_plus_goes_on_with_the_timeline_s_filters(
     shown = listed.evaluate_all("links => links.map((a) => [a.dataset.request, a.dataset.type])")
     assert sorted(request_id for request_id, _ in shown) == sorted(months)
     assert {kind for _, kind in shown} == {"sante.attestation_tiers_payant"}
+
+
+def test_the_console_s_work_list_for_an_agent_who_is_a_member_too_on_a_small_phone(
+    open_page: Any, member_and_agent: Any, member: Any, http_api: str, pump: Any
+) -> None:
+    """The agent's own request was linked, to a page saying « Un agent ne traite pas son propre
+    dossier. »; a complaint read « RéclamationRéclamation »; and at 320 px the list made the
+    whole page scroll sideways. The own one is listed, not linked, and said to be a
+    colleague's; the tag goes on a complaint whose label does not say it; the list scrolls in
+    its own box, which the keyboard reaches."""
+    mine_id = member_and_agent.member_id
+    question = {"type": "vie.autre", "description": "Une question",
+                "beneficiary_ids": [f"{mine_id}-01"]}  # fmt: skip
+    own = file_via_api(http_api, member_and_agent.headers, question)
+    complaint = file_via_api(http_api, member.headers, {
+        "type": "contact.demande", "complaint": True, "description": "Rien ne va.",
+        "beneficiary_ids": [f"{member.member_id}-01"],
+        "data": {"subject": "remboursements", "detail": "montant_conteste"},
+    })  # fmt: skip
+    pump.drain()
+    page = open_page().page
+    page.set_viewport_size({"width": 320, "height": 800})
+    sign_in(page, member_and_agent.username, member_and_agent.password)
+    page.goto("/#/console/adhesion/open")
+    mine = page.locator(f'table.liste [data-request="{own}"]')
+    expect(mine).to_have_text("Transmission ou obtention d’autres informations")
+    assert mine.evaluate("e => e.tagName") == "SPAN"
+    expect(mine.locator("xpath=..")).to_contain_text("Votre dossier : traité par un collègue")
+    page.goto("/#/console/reclamations/open")
+    cell = page.locator(f'table.liste a[data-request="{complaint}"]').locator("xpath=..")
+    expect(cell).to_contain_text("Réclamation")
+    assert cell.inner_text().count("Réclamation") == 1
+    assert page.evaluate("() => document.scrollingElement.scrollWidth") <= 320
+    region = page.get_by_role("region", name="Réclamations : À traiter")
+    assert region.evaluate("e => e.scrollWidth > e.clientWidth")  # scrolled in its own box
+    assert region.get_attribute("tabindex") == "0"

@@ -119,8 +119,13 @@ export function forgetExpiredSession() {
 }
 
 export function isMember() {
+  return Boolean(memberId());
+}
+
+// The signed-in account's own member file, if it has one (an agent may be a member too).
+export function memberId() {
   const current = session();
-  return Boolean(current && current.claims["custom:member_id"]);
+  return (current && current.claims["custom:member_id"]) || null;
 }
 
 // The services whose work lists this account may read (groups `agent-<service>`).

@@ -1,9 +1,9 @@
 // The agents' console: a service's work lists (open, waiting, processed, withdrawn), a
 // request's detail with its attachments to download, and the three acts: ask the member for
 // information, decide, reclassify.
-import { h, heading, replace, uid, announce, onePageAtATime, formatDate, formatDateTime, formatSize, beneficiaryNames } from "../dom.js";
+import { h, heading, replace, uid, announce, focusHeading, onePageAtATime, formatDate, formatDateTime, formatSize, beneficiaryNames } from "../dom.js";
 import { get, post, getCatalog, statusOf } from "../api.js";
-import { agentServices } from "../auth.js";
+import { agentServices, memberId as ownMemberId } from "../auth.js";
 import { recallList } from "../schemaform.js";
 import { guard } from "../submit.js";
 import { recallSchema } from "./demarches.js";
@@ -65,10 +65,16 @@ export async function renderConsole(main, service, state = "open") {
   }
   if (!service) service = services[0];
   const catalog = await getCatalog();
+  // The agent's own member file is a colleague's to work (the API answers 403): listed, not
+  // linked.
+  const own = ownMemberId();
   const row = (r) => h("tr", {},
     h("td", {}, formatDate(r.created_at)),
-    h("td", {}, h("a", { href: `#/console/dossier/${r.member_id}/${r.request_id}`, dataset: { request: r.request_id } }, r.label),
-      r.complaint ? h("span", { class: "etiquette" }, "Réclamation") : null, ...reasons(r)),
+    h("td", {}, r.member_id === own
+      ? [h("span", { dataset: { request: r.request_id } }, r.label), h("span", { class: "etiquette" }, "Votre dossier : traité par un collègue")]
+      : h("a", { href: `#/console/dossier/${r.member_id}/${r.request_id}`, dataset: { request: r.request_id } }, r.label),
+    // A complaint's label is already « Réclamation », unless reclassified into one.
+    r.complaint && r.label !== "Réclamation" ? h("span", { class: "etiquette" }, "Réclamation") : null, ...reasons(r)),
     h("td", {}, r.member_id),
     h("td", {}, beneficiaryNames(r.beneficiaries)),
     h("td", {}, agentStatus(catalog, r)),
@@ -96,10 +102,13 @@ export async function renderConsole(main, service, state = "open") {
     nav(service, state),
     h("h2", {}, stateLabel),
     answer.requests.length || cursor
-      ? h("table", { class: "liste" },
-        h("caption", { class: "sr-only" }, `${SERVICES[service]} : ${stateLabel}, les plus urgentes puis les plus anciennes`),
-        h("thead", {}, h("tr", {}, ["Déposée le", "Demande", "Adhérent", "Bénéficiaires", "Statut", "Échéance"].map((t) => h("th", { scope: "col" }, t)))),
-        body)
+      // Scrolled sideways within its own box on a narrow screen (not the whole page), which
+      // the keyboard reaches (axe's scrollable-region-focusable).
+      ? h("div", { class: "defilement", tabindex: "0", role: "region", "aria-label": `${SERVICES[service] || service} : ${stateLabel}` },
+        h("table", { class: "liste" },
+          h("caption", { class: "sr-only" }, `${SERVICES[service]} : ${stateLabel}, les plus urgentes puis les plus anciennes`),
+          h("thead", {}, h("tr", {}, ["Déposée le", "Demande", "Adhérent", "Bénéficiaires", "Statut", "Échéance"].map((t) => h("th", { scope: "col" }, t)))),
+          body))
       : h("p", {}, "Aucune demande dans cette liste."),
     more));
 }
@@ -116,8 +125,11 @@ export async function renderDossier(main, memberId, requestId, complaintId = nul
   const contested = request.related_request_id
     ? `#/console/dossier/${encodeURIComponent(memberId)}/${encodeURIComponent(request.related_request_id)}?reclamation=${encodeURIComponent(requestId)}`
     : null;
+  // The dossier drawn again after an act: the button the focus was on is gone with it, so the
+  // focus goes to the dossier's title (it fell to the page, the next Tab on the breadcrumb).
   const reload = async (message) => {
     await renderDossier(main, memberId, requestId);
+    focusHeading(main);
     announce(message);
   };
   replace(main, h("div", { class: "page large" },
