@@ -95,7 +95,12 @@ def create_upload(
     )
     limit = uow.limits.unused_uploads
     try:
-        uow.uploads.record(upload, now, limit)
+        try:
+            uow.uploads.record(upload, now, limit)
+        except TooManyUnusedUploads as full:
+            if not release_never_sent(uow, member_id, full.unused, now):
+                raise
+            uow.uploads.record(upload, now, limit)
     except TooManyUnusedUploads as full:
         metric("MemberLimitReached", limit="unused_uploads")
         raise TooManyRequests(
@@ -110,6 +115,29 @@ def create_upload(
         "expires_at": clock.iso_z(now + timedelta(seconds=rules.UPLOAD_URL_SECONDS)),
         "max_size": upload.declared_size,
     }
+
+
+# A presigned POST's form is refused past its expiry (`UPLOAD_URL_SECONDS`), give or take the
+# clocks of the browser's and S3's hosts.
+_FORM_CLOCK_MARGIN = timedelta(minutes=1)
+
+
+def release_never_sent(
+    uow: UnitOfWork, member_id: str, unused: Mapping[str, int], now: datetime
+) -> int:
+    """The member's unused uploads whose form expired with no file sent can never be used: their
+    places are given back (how many). Each kept its place for its record's whole day, and a
+    member whose sends failed on a weak connection (each attempt asks for new forms) was
+    refused every attachment for a day. Read only when the member is at the limit: one listing
+    of their staged files."""
+    form_ended = now - timedelta(seconds=rules.UPLOAD_URL_SECONDS) - _FORM_CLOCK_MARGIN
+    expired = {u: e for u, e in unused.items() if ULID.from_str(u).datetime < form_ended}
+    if not expired:
+        return 0
+    sent = uow.files.keys_under(keys.staged_prefix(member_id))
+    never = {u: e for u, e in expired.items() if keys.staged_object(member_id, u) not in sent}
+    uow.uploads.release(member_id, never)
+    return len(never)
 
 
 def file_request(

@@ -6,7 +6,7 @@ fakes (`tests/unit/fakes.py`) in memory. A use case never builds a repository it
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import IO, Any, Protocol
 
@@ -235,6 +235,8 @@ class Documents(Protocol):
 class Uploads(Protocol):
     def record(self, upload: Upload, now: datetime, limit: int) -> None: ...
 
+    def release(self, member_id: str, unused: Mapping[str, int]) -> None: ...
+
 
 class Files(Protocol):
     def presigned_post(
@@ -242,6 +244,8 @@ class Files(Protocol):
     ) -> dict[str, Any]: ...
 
     def inspect(self, key: str, max_size: int) -> Inspected | None: ...
+
+    def keys_under(self, prefix: str) -> set[str]: ...
 
     def copy(
         self, source: str, destination: str, etag: str, content_type: str, download_name: str

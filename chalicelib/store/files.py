@@ -96,6 +96,18 @@ class FileStore:
             digest.update(chunk)
         return Inspected(size, head, digest.hexdigest(), etag)
 
+    def keys_under(self, prefix: str) -> set[str]:
+        """The keys of the objects under `prefix`, every page read."""
+        found: set[str] = set()
+        try:
+            for page in (
+                s3().get_paginator("list_objects_v2").paginate(Bucket=bucket(), Prefix=prefix)
+            ):
+                found.update(str(o["Key"]) for o in page.get("Contents", []))
+        except (ClientError, BotoCoreError) as error:
+            raise _unavailable("Stockage des fichiers") from error
+        return found
+
     def copy(
         self, source: str, destination: str, etag: str, content_type: str, download_name: str
     ) -> None:

@@ -95,7 +95,12 @@ def daily_count_key(member_id: str, counted: str, day: str) -> dict[str, str]:
 
 def staged_object(member_id: str, upload_id: str) -> str:
     """S3 key of an upload before it joins a request."""
-    return f"uploads/{member_id}/{upload_id}"
+    return f"{staged_prefix(member_id)}{upload_id}"
+
+
+def staged_prefix(member_id: str) -> str:
+    """Where a member's uploads wait for a request."""
+    return f"uploads/{member_id}/"
 
 
 def attachment_object(member_id: str, month: str, request_id: str, attachment_id: str) -> str:

@@ -29,12 +29,13 @@ def uploads_of(items: Iterable[Mapping[str, Any]]) -> dict[str, Upload]:
 
 
 class TooManyUnusedUploads(Exception):
-    """The member has as many unused uploads alive as allowed; the oldest one expires at
-    `frees_at` (epoch seconds)."""
+    """The member has as many unused uploads alive as allowed (`unused`: upload id → when its
+    record expires, epoch seconds); the oldest one expires at `frees_at`."""
 
-    def __init__(self, frees_at: int) -> None:
-        super().__init__(frees_at)
-        self.frees_at = frees_at
+    def __init__(self, unused: Mapping[str, int]) -> None:
+        super().__init__(len(unused))
+        self.unused = dict(unused)
+        self.frees_at = min(unused.values())
 
 
 class _NoRoom(Exception):
@@ -58,7 +59,7 @@ class UploadRepository:
             except _NoRoom:
                 unused = self._release_stale(upload.member_id, now)
                 if len(unused) >= limit:
-                    raise TooManyUnusedUploads(min(unused.values())) from None
+                    raise TooManyUnusedUploads(unused) from None
         raise ServiceUnavailable("Service momentanément surchargé, réessayez.")
 
     def _write(self, upload: Upload, limit: int) -> None:
@@ -118,20 +119,29 @@ class UploadRepository:
         }
         stale = {entry for entry, (_, upload_id) in alive.items() if upload_id not in unused}
         stale |= entries - alive.keys()
-        if stale:
-            try:
-                dynamodb().update_item(
-                    TableName=table(),
-                    Key=serialize(keys.unused_uploads_key(member_id)),
-                    UpdateExpression="DELETE #live :stale",
-                    ConditionExpression="attribute_exists(pk)",  # never create it here
-                    ExpressionAttributeNames={"#live": "live"},
-                    ExpressionAttributeValues=serialize({":stale": stale}),
-                )
-            except ClientError as error:
-                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                    raise
+        self._take_out(member_id, stale)
         return unused
+
+    def release(self, member_id: str, unused: Mapping[str, int]) -> None:
+        """Give back the places of these unused uploads (upload id → its record's expiry, as
+        `TooManyUnusedUploads.unused` names them): tickets that can no longer be used."""
+        self._take_out(member_id, {f"{expires}#{u}" for u, expires in unused.items()})
+
+    def _take_out(self, member_id: str, entries: set[str]) -> None:
+        if not entries:
+            return
+        try:
+            dynamodb().update_item(
+                TableName=table(),
+                Key=serialize(keys.unused_uploads_key(member_id)),
+                UpdateExpression="DELETE #live :stale",
+                ConditionExpression="attribute_exists(pk)",  # never create it here
+                ExpressionAttributeNames={"#live": "live"},
+                ExpressionAttributeValues=serialize({":stale": entries}),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def get_many(self, member_id: str, upload_ids: Sequence[str]) -> dict[str, Upload]:
         """One BatchGetItem; only this member's uploads can be found (the key holds the member)."""

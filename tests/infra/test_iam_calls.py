@@ -282,6 +282,15 @@ def _life(
     with _as("sms_morning"), pytest.MonkeyPatch.context() as patched:
         patched.setattr(clock, "now", lambda: morning)
         morning_sms()
+    # At the limit of unused uploads, tickets whose forms expired are looked for among the
+    # member's staged files (a listing under `uploads/`).
+    ticket = {"filename": "f.pdf", "content_type": "application/pdf", "size": len(PDF_BYTES)}
+    while api.post("/uploads", alice, body=ticket).status == 201:
+        pass
+    later = clock.now() + timedelta(minutes=16)
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(clock, "now", lambda: later)
+        assert api.post("/uploads", alice, body=ticket).status == 201
 
 
 def _every_type_and_the_dialogue(

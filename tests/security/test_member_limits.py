@@ -5,6 +5,7 @@ the error shape, and nothing written. A replay or a refused request counts nothi
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -109,6 +110,23 @@ def test_the_twenty_first_unused_upload_is_429_until_the_oldest_expires(
     assert api.post("/requests", alice, body=body).status == 201
     assert _ask(api, alice).status == 201
     _assert_too_many(_ask(api, alice), int((expires - clock.now()).total_seconds()))
+
+
+def test_tickets_never_sent_free_their_places_once_their_forms_expire(
+    api: Api, alice: SignedIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twenty tickets asked for and no file sent (four failed sends of five files): the
+    twenty-first was refused for a day, long after their forms had expired. Past their form's
+    15 minutes they can never be used, and give their places back; a file sent keeps its."""
+    tickets = [_ask(api, alice).body for _ in range(20)]
+    sent = post_form(tickets[0]["url"], tickets[0]["fields"], PDF_BYTES)
+    assert sent in (200, 201, 204)
+    assert _ask(api, alice).status == 429  # the forms still in their time
+    later = clock.now() + timedelta(minutes=16)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    for _ in range(19):
+        assert _ask(api, alice).status == 201
+    assert _ask(api, alice).status == 429  # the sent one kept its place, and the 19 new
 
 
 def test_the_write_itself_holds_the_limit_when_calls_race_past_the_early_check(

@@ -112,18 +112,23 @@ class FakeMembers:
 class FakeUploads:
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], Upload] = {}
+        self.released: set[tuple[str, str]] = set()  # places given back (`release`)
 
     def record(self, upload: Upload, now: datetime, limit: int) -> None:
-        unused = [
-            u.expires_at
-            for (member, _), u in self.records.items()
-            if member == upload.member_id
+        unused = {
+            u.upload_id: u.expires_at
+            for key, u in self.records.items()
+            if key[0] == upload.member_id
+            and key not in self.released
             and u.used_by is None
             and u.expires_at > int(now.timestamp())
-        ]
+        }
         if len(unused) >= limit:
-            raise TooManyUnusedUploads(min(unused))
+            raise TooManyUnusedUploads(unused)
         self.records[(upload.member_id, upload.upload_id)] = upload
+
+    def release(self, member_id: str, unused: Mapping[str, int]) -> None:
+        self.released |= {(member_id, u) for u in unused}
 
     def get_many(self, member_id: str, upload_ids: Sequence[str]) -> dict[str, Upload]:
         return {
@@ -739,6 +744,9 @@ class FakeFiles:
         self, key: str, content_type: str, max_size: int, seconds: int
     ) -> dict[str, Any]:
         return {"url": "memory://uploads", "fields": {"key": key, "Content-Type": content_type}}
+
+    def keys_under(self, prefix: str) -> set[str]:
+        return {key for key in self.objects if key.startswith(prefix)}
 
     def inspect(self, key: str, max_size: int) -> Inspected | None:
         if key not in self.objects:

@@ -159,9 +159,13 @@ def test_a_full_day_of_replies_refuses_before_any_file_is_copied(uow: FakeUnitOf
     assert uow.uploads.records[(MEMBER, upload_id)].used_by is None
 
 
-def _ask_upload(uow: FakeUnitOfWork, at: datetime) -> str:
+def _ask_upload(uow: FakeUnitOfWork, at: datetime, *, sent: bool = True) -> str:
+    """A ticket asked for at `at`, its file sent (unless told)."""
     wanted = UploadRequest(filename="facture.pdf", content_type="application/pdf", size=len(PDF))
-    return str(filing.create_upload(uow, MEMBER, wanted, at)["upload_id"])
+    ticket = filing.create_upload(uow, MEMBER, wanted, at)
+    if sent:
+        uow.files.put(ticket["fields"]["key"], PDF, "application/pdf")
+    return str(ticket["upload_id"])
 
 
 def test_the_twenty_first_unused_upload_waits_for_the_oldest_to_expire(
@@ -179,6 +183,25 @@ def test_the_twenty_first_unused_upload_waits_for_the_oldest_to_expire(
 
     # The oldest expires: its place is free.
     _ask_upload(uow, oldest + UPLOAD_RECORD_TTL)
+
+
+def test_a_ticket_whose_form_expired_with_no_file_sent_frees_its_place(
+    uow: FakeUnitOfWork,
+) -> None:
+    """Tickets asked for and never used (a send that failed on a weak connection asks for new
+    ones each time) kept their place a whole day: 20 of them refused every attachment until
+    the next day. Once its form has expired (15 minutes) with no file sent, a ticket can never
+    be used, and its place is given back; one still in its form's time, or whose file was
+    sent, keeps it."""
+    asked = NOW - timedelta(minutes=20)
+    never_sent = [_ask_upload(uow, asked, sent=False) for _ in range(10)]
+    [_ask_upload(uow, asked) for _ in range(5)]  # sent: they wait for a request
+    [_ask_upload(uow, NOW - timedelta(minutes=5), sent=False) for _ in range(5)]  # in time
+    for _ in range(10):  # the places of the ten never sent
+        _ask_upload(uow, NOW)
+    assert {(MEMBER, u) for u in never_sent} <= uow.uploads.released
+    with pytest.raises(TooManyRequests):
+        _ask_upload(uow, NOW)
 
 
 def test_an_upload_a_request_used_frees_its_place(uow: FakeUnitOfWork) -> None:
