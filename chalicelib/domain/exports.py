@@ -171,7 +171,7 @@ pieces-jointes/
     Les {attachments} pièce(s) jointe(s) que vous nous avez transmises et que nous
     conservons encore, rangées par démarche (un dossier par identifiant de démarche).
 {gone}
-Le lien de téléchargement de cette archive est valable 24 heures ; l'archive elle-même
-est supprimée 7 jours après sa création. Pour toute question sur vos données, écrivez
+Cette archive reste téléchargeable 24 heures depuis « Mes données personnelles » de votre
+espace adhérent ; elle est supprimée 7 jours après sa création. Pour toute question sur vos données, écrivez
 au délégué à la protection des données de Génération.
 """

@@ -182,7 +182,6 @@ def test_the_member_sees_who_consulted_their_file_and_takes_their_data(
 ) -> None:
     """« see who consulted their file, and take their data with them »: the API had both
     (`GET /me/access-log`, `POST /me/exports`), no screen of the portal reached either."""
-    import io
     import zipfile
 
     request_id = file_via_api(http_api, member.headers, _other(member.member_id))
@@ -205,9 +204,14 @@ def test_the_member_sees_who_consulted_their_file_and_takes_their_data(
     pump.drain()  # the export's function builds the archive
     link = page.get_by_role("link", name="télécharger mes données (zip)")
     expect(link).to_be_visible(timeout=10_000)
-    archive = requests.get(str(link.get_attribute("href")), timeout=30)
-    assert archive.status_code == 200
-    assert "README.txt" in zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
+    # Signed again at each click: its first link lives a few minutes, the archive 24 hours.
+    with (
+        page.expect_request(lambda r: "/me/exports/" in r.url and r.method == "GET"),
+        page.expect_download() as got,
+    ):
+        link.click()
+    with open(got.value.path(), "rb") as archive:
+        assert "README.txt" in zipfile.ZipFile(archive).namelist()
 
 
 def test_asking_again_for_an_archive_being_prepared_follows_it(

@@ -4,6 +4,7 @@
 import { h, heading, replace, announce, formatDateTime, onePageAtATime } from "../dom.js";
 import { get, post, getCatalog } from "../api.js";
 import { guard } from "../submit.js";
+import { followLink } from "./suivi.js";
 
 const WAIT_MS = 2000; // between two looks at an archive being built
 
@@ -61,9 +62,22 @@ export async function renderDonnees(main) {
       status.replaceChildren("L'archive n'est plus disponible : préparez-en une nouvelle.");
       return;
     }
-    status.replaceChildren("Votre archive est prête : ",
-      h("a", { href: archive.url, rel: "noopener", download: "" }, "télécharger mes données (zip)"),
-      ` (jusqu'au ${formatDateTime(archive.expires_at)}).`);
+    // The archive stays 24 hours (`expires_at`), its link a few minutes: each click signs it
+    // again (a member who came back to the tab later met S3's « Request has expired »).
+    const exportId = archive.export_id;
+    const link = h("a", { href: archive.url, rel: "noopener", download: "" }, "télécharger mes données (zip)");
+    link.addEventListener("click", async (event) => {
+      event.preventDefault();
+      const fresh = await get(`/me/exports/${exportId}`);
+      if (fresh.status !== "ready") {
+        status.replaceChildren("L'archive n'est plus disponible : préparez-en une nouvelle.");
+        return;
+      }
+      link.href = fresh.url;
+      followLink(fresh.url);
+    });
+    status.replaceChildren("Votre archive est prête : ", link,
+      ` (disponible jusqu'au ${formatDateTime(archive.expires_at)}).`);
     announce("Votre archive est prête.");
   });
 
