@@ -105,13 +105,18 @@ def member_ref(member_id: str) -> str:
 
 
 def failure(error: BaseException) -> dict[str, str]:
-    """What to log of a failure: its type and where it happened in our code, not its message."""
+    """What to log of a failure: its type, an AWS error's code (`ValidationException`), and
+    where it happened in our code; never its message (SNS's may quote a phone number)."""
     frames = [f for f in traceback.extract_tb(error.__traceback__) if "chalicelib" in f.filename]
     place = frames[-1] if frames else None
     where = (
         f"{place.filename.rsplit('chalicelib', 1)[-1]}:{place.lineno} {place.name}" if place else ""
     )
-    return {"error_type": type(error).__name__, "error_at": where}
+    logged = {"error_type": type(error).__name__, "error_at": where}
+    code = getattr(error, "response", None)
+    if isinstance(code, dict) and isinstance(code.get("Error"), dict) and code["Error"].get("Code"):
+        logged["error_code"] = str(code["Error"]["Code"])
+    return logged
 
 
 def metric(name: str, value: float = 1, **dimensions: str) -> None:

@@ -172,6 +172,6 @@ pieces-jointes/
     conservons encore, rangées par démarche (un dossier par identifiant de démarche).
 {gone}
 Cette archive reste téléchargeable 24 heures depuis « Mes données personnelles » de votre
-espace adhérent ; elle est supprimée 7 jours après sa création. Pour toute question sur vos données, écrivez
-au délégué à la protection des données de Génération.
+espace adhérent ; elle est supprimée 7 jours après sa création. Pour toute question sur
+vos données, écrivez au délégué à la protection des données de Génération.
 """

@@ -56,6 +56,19 @@ from chalicelib.store.requests import (
 
 MAX_MESSAGE = 4000
 MAX_REPLY_FILES = 5
+# A request's messages live in its item, which DynamoDB caps at 400 KB: past that every write
+# to it fails (a reply, a question, a withdrawal), and the request is stuck. The exchanges
+# stop at 160 KB of text (40 replies of 4,000 ASCII characters, 10 of emoji), which leaves
+# room for the rest of the item and a withdrawal's reason.
+MAX_EXCHANGES_BYTES = 160_000
+
+
+def exchanges_full(record: RequestRecord, text: str) -> bool:
+    """Whether `text` would take the request's messages past `MAX_EXCHANGES_BYTES`."""
+    held = sum(len(m.text.encode()) for m in record.messages)
+    return held + len(text.encode()) > MAX_EXCHANGES_BYTES
+
+
 Text = Annotated[
     str,
     StringConstraints(
@@ -151,6 +164,11 @@ def ask(
     if not record.is_open():
         raise closed(record)
     due_on = clock.paris_date(now) + timedelta(days=body.respond_within_days)
+    if not _asked_already(record, body.message) and exchanges_full(record, body.message):
+        raise Conflict(
+            "Les échanges sur cette demande ont atteint leur taille maximale : "
+            "décidez-la, ou demandez à l'adhérent de déposer une nouvelle demande."
+        )
     if _asked_already(record, body.message):
         dispatch(uow, record.member_id, record.request_id, now)  # if the first one could not
         return  # asked already: its letter owed with the question, or issued
@@ -241,6 +259,11 @@ def reply(
         raise NotFound("Demande introuvable.")
     if not record.is_open():
         raise closed(record)
+    if exchanges_full(record, body.message):
+        raise Conflict(
+            "Les échanges sur cette demande ont atteint leur taille maximale : pour nous "
+            "écrire encore, déposez une nouvelle demande depuis « Écrire à Génération »."
+        )
     files = accepted_files(body.upload_ids, checks.uploads, inspected, now)
     attachments = attach_files(uow, member_id, record.month, record.request_id, files)
     copies = copies_under(

@@ -22,7 +22,7 @@ from chalicelib.domain.catalog import Service
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.requests import InformationRequest
 from chalicelib.domain.states import Status
-from chalicelib.observability import metric
+from chalicelib.observability import failure, metric
 from chalicelib.services.lists import whole_list
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store.notifications import DeferredSms
@@ -153,26 +153,19 @@ def _send_deferred(uow: UnitOfWork, deferred: DeferredSms) -> int:
 
 def _retry_later(uow: UnitOfWork, deferred: DeferredSms, now: datetime, error: Exception) -> None:
     """The failed SMS kept for the next run (within the hours SMS go), or dropped after its
-    last attempt. Logged by its event and the error's kind: SNS's message may quote the
-    number."""
+    last attempt. Logged by its event and the error's kind (`failure`): SNS's message may
+    quote the number."""
     attempts = deferred.attempts + 1
-    kind = _error_kind(error)
     if attempts >= SMS_ATTEMPTS:
-        logger.error("deferred SMS of event %s dropped after %d attempts: %s",
-                     deferred.event_id, attempts, kind)  # fmt: skip
+        logger.error("deferred SMS of event %s dropped after %d attempts",
+                     deferred.event_id, attempts, extra=failure(error))  # fmt: skip
         metric("DeferredSmsDropped")
         return
     retry_at = now + SMS_RETRY_AFTER
     send_at = texts.sms_send_at(retry_at) or retry_at
     uow.notifications.defer_sms(replace(deferred, send_at=clock.iso_z(send_at), attempts=attempts))
-    logger.warning("deferred SMS of event %s failed (%s): kept for %s",
-                   deferred.event_id, kind, clock.iso_z(send_at))  # fmt: skip
-
-
-def _error_kind(error: Exception) -> str:
-    """An error's class and AWS code (`ClientError: InvalidParameter`), never its message."""
-    code = getattr(error, "response", {}).get("Error", {}).get("Code")
-    return f"{type(error).__name__}: {code}" if code else type(error).__name__
+    logger.warning("deferred SMS of event %s failed: kept for %s",
+                   deferred.event_id, clock.iso_z(send_at), extra=failure(error))  # fmt: skip
 
 
 def _still_news(uow: UnitOfWork, deferred: DeferredSms) -> bool:

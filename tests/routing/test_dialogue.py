@@ -1287,3 +1287,32 @@ def test_a_withdrawal_written_after_its_request_was_handed_on_is_the_new_service
     assert _request_item(local_stack, alice, request_id)["svc_pk"]["S"] == "SVC#devis#withdrawn"
     listed = api.get("/backoffice/services/devis/requests?state=withdrawn", agent).body
     assert request_id in [r["request_id"] for r in listed["requests"]]
+
+
+def test_the_exchanges_stop_before_the_request_outgrows_its_item(
+    api: Api, alice: SignedIn, agent_all: SignedIn
+) -> None:
+    """Replies of 4,000 « € » (12 KB each) grew the request's item until DynamoDB refused it
+    (400 KB; moto sooner): the reply answered 500, and so did every later write to the
+    request, a question and a withdrawal with its reason, the request stuck. The exchanges
+    stop first, said so to each side; the withdrawal still goes."""
+    from chalicelib.services.dialogue import MAX_EXCHANGES_BYTES
+
+    body = {"type": "vie.autre", "beneficiary_ids": [f"{alice.member_id}-01"],
+            "description": "Une question."}  # fmt: skip
+    request_id = api.post("/requests", alice, body=body).body["request_id"]
+    long = "€" * 4000
+    replies = f"/requests/{request_id}/replies"
+    sent = 0
+    while (answer := api.post(replies, alice, body={"message": long})).status == 201:
+        sent += 1
+    assert sent == MAX_EXCHANGES_BYTES // len(long.encode())
+    assert answer.status == 409, answer.body
+    assert "nouvelle demande" in answer.body["error"]["message"]
+    asked = api.post(_backoffice(alice, request_id, "information-request"), agent_all,
+                     body={"message": long})  # fmt: skip
+    assert asked.status == 409, asked.body
+    assert api.post(replies, alice, body={"message": "Court."}).status == 201  # still room
+    withdrawn = api.post(f"/requests/{request_id}/withdrawal", alice,
+                         body={"reason": "x" * 1000})  # fmt: skip
+    assert (withdrawn.status, withdrawn.body["status"]) == (200, "withdrawn")
