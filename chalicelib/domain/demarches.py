@@ -198,6 +198,43 @@ Email = Annotated[
 ]
 
 
+class Country(StrEnum):
+    """The countries an address of five-digit postal code can be in, among those Génération's
+    members live in (a Belgian or Swiss code has four digits: not one the form takes)."""
+
+    FR = "FR"
+    MC = "MC"
+    DE = "DE"
+    ES = "ES"
+    IT = "IT"
+
+
+COUNTRY_LABELS: dict[Country, str] = {
+    Country.FR: "France", Country.MC: "Monaco", Country.DE: "Allemagne",
+    Country.ES: "Espagne", Country.IT: "Italie",
+}  # fmt: skip
+
+# The overseas départements and regions are France to the post (an address there ends with its
+# postal code and town, `97400 SAINT-DENIS`): their ISO codes are taken as France.
+OVERSEAS_DEPARTMENTS = frozenset({"GP", "MQ", "GF", "RE", "YT"})
+
+
+class NewPostalAddress(PostalAddress):
+    """A postal address as a member gives it: a country the letters can write."""
+
+    country: Country = Field(  # narrower than the stored one
+        default=Country.FR,
+        title="Pays",
+        description="Le pays de l'adresse (la Guadeloupe, la Martinique, la Guyane, La Réunion "
+        "et Mayotte sont en France).",
+    )
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _overseas_is_france(cls, value: Any) -> Any:
+        return Country.FR if value in OVERSEAS_DEPARTMENTS else value
+
+
 class CoordonneesData(DemarcheData):
     model_config = ConfigDict(
         json_schema_extra={
@@ -214,7 +251,7 @@ class CoordonneesData(DemarcheData):
 
     email: Email | None = Field(default=None, title="Adresse e-mail")
     phone: Phone | None = Field(default=None, title="Téléphone")
-    postal_address: PostalAddress | None = Field(default=None, title="Adresse postale")
+    postal_address: NewPostalAddress | None = Field(default=None, title="Adresse postale")
 
     @classmethod
     def example(cls, today: date) -> dict[str, Any]:
@@ -495,6 +532,7 @@ def json_schema(model: type[BaseModel]) -> dict[str, Any]:
 # The label of each code a member chose from a list, as a letter prints it back.
 ENUM_LABELS: dict[type[StrEnum], Mapping[Any, str]] = {
     CareType: CARE_TYPE_LABELS,
+    Country: COUNTRY_LABELS,
     StayType: {
         StayType.ambulatoire: "Ambulatoire",
         StayType.hospitalisation_complete: "Hospitalisation complète",

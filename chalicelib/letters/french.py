@@ -15,7 +15,13 @@ from typing import Any, get_args
 from pydantic.fields import FieldInfo
 
 from chalicelib.domain.catalog import REQUEST_TYPES
-from chalicelib.domain.demarches import ENUM_LABELS, DemarcheData, Money, NewBeneficiary
+from chalicelib.domain.demarches import (
+    COUNTRY_LABELS,
+    ENUM_LABELS,
+    DemarcheData,
+    Money,
+    NewBeneficiary,
+)
 from chalicelib.domain.members import Beneficiary, PostalAddress, Relationship, mask_iban
 
 NBSP = "\u00a0"
@@ -95,7 +101,7 @@ def _kind(info: FieldInfo) -> tuple[str, Mapping[Any, str] | None]:
         return "date", None
     if isinstance(chosen, type) and chosen in ENUM_LABELS:
         return "labels", ENUM_LABELS[chosen]
-    if chosen is PostalAddress:
+    if isinstance(chosen, type) and issubclass(chosen, PostalAddress):
         return "address", None
     if chosen is NewBeneficiary:
         return "newcomer", None
@@ -145,7 +151,9 @@ def parse_amount(value: Any) -> Decimal | None:
 
 def _address(value: Mapping[str, Any]) -> str:
     city = f"{value.get('postal_code', '')} {value.get('city', '')}".strip()
-    lines = [value.get("line1"), value.get("line2"), city]
+    country = str(value.get("country") or "FR")
+    abroad = None if country == "FR" else COUNTRY_LABELS.get(country, country)  # type: ignore[call-overload]
+    lines = [value.get("line1"), value.get("line2"), city, abroad]
     return ", ".join(str(line) for line in lines if line)
 
 

@@ -27,6 +27,7 @@ from fpdf.util import Padding
 
 from chalicelib.domain.clock import PARIS
 from chalicelib.domain.contact import CONTACT
+from chalicelib.domain.demarches import OVERSEAS_DEPARTMENTS
 from chalicelib.domain.members import Member
 from chalicelib.letters import french as fr
 from chalicelib.letters.model import LetterContext, LetterKind
@@ -169,7 +170,8 @@ class Document(FPDF):
         address = member.postal_address
         lines = [address.line1, *([address.line2] if address.line2 else [])]
         lines.append(f"{address.postal_code} {address.city.upper()}")
-        if address.country != "FR":
+        # The overseas départements are France to the post (`97400 SAINT-DENIS` ends it).
+        if address.country != "FR" and address.country not in OVERSEAS_DEPARTMENTS:
             lines.append(COUNTRIES.get(address.country, address.country))
         self.set_xy(WINDOW_X, top)
         self.window_line(fr.full_name(member.first_name, member.last_name), "B")

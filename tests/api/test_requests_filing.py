@@ -511,3 +511,27 @@ def test_an_adult_childs_extension_must_end_after_their_current_coverage_end(
     next_day["upload_ids"] = [upload(api, alice, PDF_BYTES)]
     answer = api.post("/requests", alice, body=next_day)
     assert answer.status == 201, answer.body
+
+
+@pytest.mark.parametrize(
+    ("country", "answer", "kept"),
+    [("ZZ", 422, None), ("NC", 422, None), ("RE", 201, "FR"), ("IT", 201, "IT"), (None, 201, "FR")],
+)
+def test_a_postal_address_is_in_a_country_its_letters_can_write(
+    api: Api, bob: SignedIn, country: str | None, answer: int, kept: str | None
+) -> None:
+    """Any two letters passed as a country (`ZZ`, `NC`), printed as they were on the letters'
+    address; La Réunion's `RE` printed « RE » under « 97400 SAINT-DENIS ». A country is one
+    of those a five-digit postal code can be in, the overseas départements France."""
+    address = {"line1": "3 rue de Paris", "postal_code": "97400", "city": "Saint-Denis"}
+    if country is not None:
+        address["country"] = country
+    body = {"type": "vie.coordonnees", "beneficiary_ids": [f"{bob.member_id}-01"],
+            "data": {"postal_address": address}}  # fmt: skip
+    filed = api.post("/requests", bob, body=body)
+    assert filed.status == answer, filed.body
+    if kept is None:
+        fields = [f["field"] for f in filed.body["error"]["fields"]]
+        assert fields == ["data.postal_address.country"]
+    else:
+        assert filed.body["recall"]["data"]["postal_address"]["country"] == kept

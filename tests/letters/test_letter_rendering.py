@@ -300,3 +300,25 @@ def test_a_request_for_documents_points_to_the_tab_by_generations_name(
     kind = LetterKind.demande_pieces
     text = pdf_text(render_letter(kind, context_for(kind)))
     assert "rubrique Démarches › Le suivi des demandes :" in text
+
+
+@pytest.mark.parametrize(
+    ("country", "last_line"),
+    [("RE", "97400 SAINT-DENIS La Défense"), ("IT", "97400 SAINT-DENIS ITALIE La Défense"),
+     ("FR", "97400 SAINT-DENIS La Défense")],
+)  # fmt: skip
+def test_an_overseas_address_ends_with_its_town_and_a_foreign_one_with_its_country(
+    context_for: ContextFor, country: str, last_line: str
+) -> None:
+    """A profile's `RE` (as the insurer's data may hold La Réunion) printed a last line « RE »
+    under « 97400 SAINT-DENIS »: to the post, La Réunion is France."""
+    from chalicelib.domain.members import PostalAddress
+
+    address = PostalAddress(line1="3 rue de Paris", postal_code="97400", city="Saint-Denis",
+                            country=country)  # fmt: skip
+    context = context_for(LetterKind.refus_remboursement, Outcome.refused)
+    member = context.member.model_copy(update={"postal_address": address})
+    text = pdf_text(render_letter(LetterKind.refus_remboursement,
+                                  context.model_copy(update={"member": member})))  # fmt: skip
+    after = " ".join(text.split("3 rue de Paris", 1)[1].split())
+    assert after.startswith(last_line)  # then the place and date of the letter
