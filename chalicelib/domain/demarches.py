@@ -5,6 +5,7 @@ Rules that depend on the day take it from the validation context (`{"today": dat
 can pin it; without one they use today's date in Paris.
 """
 
+import unicodedata
 from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
@@ -14,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
@@ -185,11 +187,23 @@ class NoData(DemarcheData):
     """Types that carry no data: `data` is `{}` or left out."""
 
 
+# Written as members write them: spaces, points or hyphens between the pairs, and the trunk 0
+# beside +33 in brackets (`+33 (0)6 12 34 56 78`).
 Phone = Annotated[
     str,
-    StringConstraints(pattern=r"^(\+33 ?[1-9]|0[1-9])( ?[0-9]{2}){4}$"),
-    Field(description="Numéro français, par ex. « 06 12 34 56 78 » ou « +33 6 12 34 56 78 »"),
+    StringConstraints(pattern=r"^(\+33[ .\-]?(\(0\)[ .\-]?)?[1-9]|0[1-9])([ .\-]?[0-9]{2}){4}$"),
+    Field(
+        description="Numéro français, par ex. « 06 12 34 56 78 », « 06.12.34.56.78 » ou "
+        "« +33 6 12 34 56 78 »"
+    ),
 ]
+
+
+def _composed(value: Any) -> Any:
+    """A text as one composed form (NFC): `é` typed as `e` and its accent is `é`."""
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+
+
 Email = Annotated[
     str,
     StringConstraints(
@@ -274,7 +288,7 @@ class CoordonneesBancairesData(DemarcheData):
             "pattern": r"^ *[A-Za-z] *[A-Za-z] *[0-9] *[0-9](?: *[A-Za-z0-9]){11,30} *$"
         },
     )
-    holder_name: str = Field(
+    holder_name: Annotated[str, BeforeValidator(_composed)] = Field(
         title="Titulaire du compte",
         min_length=2,
         max_length=bank.HOLDER_MAX,

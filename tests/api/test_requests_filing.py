@@ -535,3 +535,40 @@ def test_a_postal_address_is_in_a_country_its_letters_can_write(
         assert fields == ["data.postal_address.country"]
     else:
         assert filed.body["recall"]["data"]["postal_address"]["country"] == kept
+
+
+@pytest.mark.parametrize(
+    "phone", ["06.12.34.56.78", "06-12-34-56-78", "+33 (0)6 12 34 56 78", "+33.6.12.34.56.78"]
+)
+def test_a_phone_number_is_taken_as_members_write_it(api: Api, bob: SignedIn, phone: str) -> None:
+    """Points between the pairs, the trunk 0 beside +33: « Format invalide. » on `data.phone`,
+    with nothing to say why. Each is a French number, and an SMS reaches it."""
+    from chalicelib.domain.notifications import sms_number
+
+    body = {"type": "vie.coordonnees", "beneficiary_ids": [f"{bob.member_id}-01"],
+            "data": {"phone": phone}}  # fmt: skip
+    filed = api.post("/requests", bob, body=body)
+    assert filed.status == 201, filed.body
+    assert sms_number(phone) == "+33612345678"
+
+
+@pytest.mark.parametrize("holder", ["Nguyễn Văn An", "Łukasz Wiśniewski", "Zoë Ça"])
+def test_an_account_holder_s_name_may_be_written_in_any_latin_letters(
+    api: Api, bob: SignedIn, holder: str
+) -> None:
+    """« Nguyễn Văn An » and « Łukasz Wiśniewski », as on their RIB, were « Format invalide. »
+    (Latin-1's letters only); and a name typed decomposed (`e` and its accent, as some keyboards
+    send it) was refused where its composed form passed."""
+    import unicodedata
+
+    from chalicelib.domain.iban import holder_problem
+    from tests.conftest import PDF_BYTES, upload
+
+    for written in (holder, unicodedata.normalize("NFD", holder)):
+        data = {"iban": "FR1420041010050500013M02606", "holder_name": written}
+        body = {"type": "vie.coordonnees_bancaires", "beneficiary_ids": [f"{bob.member_id}-01"],
+                "data": data, "upload_ids": [upload(api, bob, PDF_BYTES)]}  # fmt: skip
+        filed = api.post("/requests", bob, body=body)
+        assert filed.status == 201, filed.body
+        assert filed.body["recall"]["data"]["holder_name"] == unicodedata.normalize("NFC", holder)
+    assert holder_problem(holder) is None
