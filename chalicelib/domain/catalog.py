@@ -47,7 +47,9 @@ def routed_label(service: Service) -> str:
 
 def acknowledged_label(service: Service) -> str:
     """The history line of a service saying it has the request."""
-    return f"Prise en charge par le {SERVICE_LABELS[service]}"
+    # Not « Prise en charge par » : to a member, a « prise en charge » is the cover itself
+    # (the hospital cover's letters are « Accord de prise en charge »), granted or not yet.
+    return f"Reçue par le {SERVICE_LABELS[service]}"
 
 
 class Attachments(StrEnum):

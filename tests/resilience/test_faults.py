@@ -125,7 +125,7 @@ def test_one_poison_record_in_ten_on_a_service_queue(
     assert answer == {"batchItemFailures": [{"itemIdentifier": event["Records"][7]["messageId"]}]}
     for request_id in good:
         history = api.get(f"/requests/{request_id}", alice).body["history"]
-        assert history[-1]["label"] == "Prise en charge par le Service Relation adhérent"
+        assert history[-1]["label"] == "Reçue par le Service Relation adhérent"
 
 
 def test_a_request_that_always_fails_reaches_the_dlq_flagged_for_agents(

@@ -123,7 +123,7 @@ def test_other_adhesion_requests_wait_for_an_agent(
     pump.drain()
     detail = _detail(api, alice, created["request_id"])
     assert detail["status"] == "in_progress"
-    assert detail["history"][-1]["label"] == "Prise en charge par le Service Adhésion"
+    assert detail["history"][-1]["label"] == "Reçue par le Service Adhésion"
     assert detail["documents"] == []
 
 

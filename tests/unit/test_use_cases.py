@@ -354,7 +354,7 @@ def test_an_accepted_reimbursement_is_processed_with_its_letter(uow: FakeUnitOfW
     assert [h.label for h in done.history] == [
         "Demande reçue",
         "Transmise au Service Remboursements",
-        "Prise en charge par le Service Remboursements",
+        "Reçue par le Service Remboursements",
         "Demande acceptée",
     ]
     assert (letter.kind, letter.title) == ("remboursement", "Votre remboursement")
