@@ -33,7 +33,7 @@ run: $(STAMP)
 		--portal-port $(PORTAL_PORT)
 
 token: $(STAMP)
-	@$(BIN)/python -m infra.token $(TOKEN_USER)
+	@MOTO_PORT=$(MOTO_PORT) $(BIN)/python -m infra.token $(TOKEN_USER)
 
 # One worker per core, each with its own moto and stack (tests/infra/conftest.py: package_once).
 test: $(STAMP) e2e-deps
@@ -100,12 +100,12 @@ asyncapi: $(STAMP)
 
 # The e-mails and SMS the running `make run` has sent to members (moto records them), newest first.
 outbox: $(STAMP)
-	@$(BIN)/python -m infra.outbox
+	@MOTO_PORT=$(MOTO_PORT) $(BIN)/python -m infra.outbox
 
 # A Paris day's audit chains (DAY=YYYY-MM-DD, default today) in the running `make run`: OK with
 # their count, or each broken chain's first broken link (exit 1).
 audit-verify: $(STAMP)
-	@$(BIN)/python -m infra.audit_verify $(if $(DAY),--day $(DAY))
+	@MOTO_PORT=$(MOTO_PORT) $(BIN)/python -m infra.audit_verify $(if $(DAY),--day $(DAY))
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_letters

@@ -12,7 +12,7 @@ import argparse
 import sys
 from datetime import date
 
-from infra.local_stack import STATE_FILE, LocalStack, point_app_at
+from infra.local_stack import LocalStack, point_app_at, state_file
 
 
 def main(argv: list[str] | None = None, stack: LocalStack | None = None) -> int:
@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None, stack: LocalStack | None = None) -> int:
     parser.add_argument("--day", type=date.fromisoformat, help="YYYY-MM-DD (default: today)")
     args = parser.parse_args(argv)
     if stack is None:
-        if not STATE_FILE.exists():
+        if not state_file().exists():
             print("no local stack running: start it with `make run`", file=sys.stderr)
             return 2
         stack = LocalStack.load()

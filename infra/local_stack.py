@@ -27,7 +27,16 @@ import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "infra" / "template.yaml"
-STATE_FILE = ROOT / ".local" / "stack.json"
+
+
+def state_file(moto_port: int | None = None) -> Path:
+    """Where a running `make run` says what it started, one per moto port (`MOTO_PORT`, 5000 by
+    default): two stacks side by side (another port each) keep their own, and stopping one
+    leaves the other's."""
+    port = moto_port if moto_port is not None else int(os.environ.get("MOTO_PORT", "5000"))
+    return ROOT / ".local" / f"stack-{port}.json"
+
+
 REGION = "eu-west-3"
 STAGE = "local"
 # The origin `make run` serves the portal on (infra/portal_server.py): CORS lets it call the API.
@@ -89,13 +98,14 @@ class LocalStack:
         )
         return str(answer["AuthenticationResult"]["IdToken"])
 
-    def save(self, path: Path = STATE_FILE) -> None:
+    def save(self, path: Path | None = None) -> None:
+        path = path or state_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(asdict(self), indent=2))
 
     @classmethod
-    def load(cls, path: Path = STATE_FILE) -> LocalStack:
-        return cls(**json.loads(path.read_text()))
+    def load(cls, path: Path | None = None) -> LocalStack:
+        return cls(**json.loads((path or state_file()).read_text()))
 
 
 @functools.cache
@@ -782,7 +792,7 @@ def main() -> int:
     try:
         stack = provision(endpoint, portal_origins=(f"http://127.0.0.1:{args.portal_port}",))
         seed_demo(stack, date.today())
-        stack.save()
+        stack.save(state_file(args.moto_port))
         from infra.queue_pump import QueuePump
 
         pump = QueuePump(stack)  # Lambda's SQS triggers, locally: same handlers
@@ -846,7 +856,7 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 api.kill()
         moto.stop()
-        STATE_FILE.unlink(missing_ok=True)
+        state_file(args.moto_port).unlink(missing_ok=True)
         print("local stack stopped", flush=True)
 
 

@@ -16,7 +16,7 @@ from email import message_from_string, policy
 from email.message import EmailMessage
 from typing import Any
 
-from infra.local_stack import STATE_FILE, LocalStack
+from infra.local_stack import LocalStack, state_file
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def main() -> int:
     args = parser.parse_args()
     endpoint = args.endpoint_url
     if endpoint is None:
-        if not STATE_FILE.exists():
+        if not state_file().exists():
             print("no local stack running: start it with `make run`", file=sys.stderr)
             return 1
         endpoint = LocalStack.load().endpoint_url

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from infra.local_stack import STATE_FILE, LocalStack
+from infra.local_stack import LocalStack, state_file
 from infra.seed import DEMO_ACCOUNTS, DEMO_PASSWORD
 
 
@@ -14,7 +14,7 @@ def main(argv: list[str]) -> int:
     if username not in names:
         print(f"unknown demo account {username!r}: {', '.join(names)}", file=sys.stderr)
         return 2
-    if not STATE_FILE.exists():
+    if not state_file().exists():
         print("the local stack is not running: start it with `make run`", file=sys.stderr)
         return 1
     print(LocalStack.load().id_token(username, DEMO_PASSWORD))
