@@ -418,8 +418,8 @@ def check_reclassification(record: RequestRecord, body: ReclassificationBody) ->
             "Une réclamation ne redevient pas une demande.",
             [FieldError("complaint", "Seule la valeur true est admise.")],
         )
-    if _where_wanted(record, body):
-        return  # a retry: moved already
+    if not record.is_open() or _where_wanted(record, body):
+        return  # closed: a 409, as before its rules (`reclassify`); or a retry, moved already
     if body.service is not None and record.complaint:
         # API.md: a complaint goes to the complaints service, whose daily watch keeps its
         # ACPR deadlines (`sweeping.watch_deadlines` reads that service's lists only).

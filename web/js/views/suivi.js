@@ -205,14 +205,21 @@ function replyForm(detail, request, catalog) {
   return form;
 }
 
-// A refused action said beside the actions (not in the page's banner, out of sight above),
-// focused so that it is read at once.
+// A refused action said beside the actions (not in the page's banner, out of sight above):
+// one at a time, gone at the next attempt. The focus stays on the button if it is still there
+// (the member may try again at once), else it goes to what was said.
 function sayWhy(detail, message) {
-  const said = h("p", { class: "alerte", role: "alert", tabindex: "-1" }, message);
+  forgetWhy(detail);
+  const said = h("p", { class: "alerte refus-action", role: "alert", tabindex: "-1" }, message);
   const place = detail.querySelector(".actions");
   if (place) place.before(said);
   else detail.append(said);
-  said.focus();
+  const lost = !document.activeElement || document.activeElement === document.body;
+  if (lost) said.focus();
+}
+
+function forgetWhy(detail) {
+  for (const said of detail.querySelectorAll(".refus-action")) said.remove();
 }
 
 function actions(detail, request, catalog) {
@@ -226,6 +233,7 @@ function actions(detail, request, catalog) {
       announce("Confirmez le retrait de votre demande : elle ne sera pas traitée.");
     });
     confirm.addEventListener("click", async () => {
+      forgetWhy(detail);
       const enable = disableWhileBusy(confirm);
       let updated;
       try {
