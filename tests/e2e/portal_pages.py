@@ -101,6 +101,18 @@ def api_get(api_url: str, headers: dict[str, str], path: str) -> Any:
     return answer.json()
 
 
+def decide_via_api(
+    api_url: str, agent_headers: dict[str, str], member_id: str, request_id: str, decision: Any
+) -> Any:
+    """An agent's decision straight through the API: the answer (its `letter`)."""
+    import requests
+
+    path = f"{api_url}/backoffice/members/{member_id}/requests/{request_id}/decision"
+    answer = requests.post(path, json=decision, headers=agent_headers, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
 def file_via_api(
     api_url: str, headers: dict[str, str], body: dict[str, Any], with_file: bool = False
 ) -> str:

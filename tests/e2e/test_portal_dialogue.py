@@ -14,6 +14,7 @@ from portal_pages import (
     a_pdf,
     a_reimbursement,
     api_get,
+    decide_via_api,
     file_via_api,
     request_id_after_filing,
     sign_in,
@@ -150,17 +151,15 @@ def test_the_complaints_service_opens_the_request_a_complaint_contests(
 ) -> None:
     """An agent of the complaints service only: the complaint's dossier links the request it
     contests, which opens read-only with its letter (it was out of their reach: 403)."""
-    import requests
 
     care_date = (today - timedelta(days=5)).isoformat()
     contested = file_via_api(
         http_api, member.headers, a_reimbursement(member.member_id, care_date), with_file=True
     )
     pump.drain()
-    path = f"{http_api}/backoffice/members/{member.member_id}/requests/{contested}/decision"
     refusal = {"outcome": "refused", "message": "Le justificatif est illisible."}
-    decided = requests.post(path, json=refusal, headers=agent_everywhere.headers, timeout=30)
-    assert decided.status_code == 200, decided.text
+    decided = decide_via_api(http_api, agent_everywhere.headers, member.member_id, contested,
+                             refusal)  # fmt: skip
     pump.drain()
     complaint = file_via_api(http_api, member.headers, {
         "type": "contact.demande", "complaint": True, "related_request_id": contested,
@@ -176,7 +175,7 @@ def test_the_complaints_service_opens_the_request_a_complaint_contests(
     console.get_by_role("heading", name="Envoi de justificatif de remboursement").wait_for()
     expect(console.get_by_text("consultation seule")).to_be_visible()
     expect(console.get_by_role("button", name="Enregistrer la décision")).to_have_count(0)
-    letter = decided.json()["letter"]["document_id"]
+    letter = decided["letter"]["document_id"]
     with console.expect_download() as got:
         console.locator(f'button[data-document="{letter}"]').click()
     with open(got.value.path(), "rb") as pdf:
@@ -212,7 +211,6 @@ def test_a_withdrawal_refused_because_the_request_was_decided_meanwhile_says_so_
     above the screen, the focus stayed on « Confirmer le retrait », and the detail still said
     « En cours de traitement » with the reply form. It is said beside the actions, focused,
     and the detail is the request as it now is."""
-    import requests
 
     care_date = (today - timedelta(days=2)).isoformat()
     request_id = file_via_api(
@@ -224,10 +222,8 @@ def test_a_withdrawal_refused_because_the_request_was_decided_meanwhile_says_so_
     page.goto(f"/#/suivi/{request_id}")
     detail = page.locator(".detail")
     detail.get_by_role("button", name="Retirer ma demande").click()
-    path = f"{http_api}/backoffice/members/{member.member_id}/requests/{request_id}/decision"
-    decided = requests.post(path, json={"outcome": "accepted", "amount": "80.00"},
-                            headers=agent_everywhere.headers, timeout=30)  # fmt: skip
-    assert decided.status_code == 200, decided.text
+    decide_via_api(http_api, agent_everywhere.headers, member.member_id, request_id,
+                   {"outcome": "accepted", "amount": "80.00"})  # fmt: skip
     detail.get_by_role("button", name="Confirmer le retrait").click()
     said = detail.get_by_role("alert")
     expect(said).to_have_text("Cette demande est déjà traitée.")
