@@ -117,7 +117,7 @@ bench: $(STAMP)
 # time (30 démarches a day each at most: API.md, "Limits"), then the dialogue on them (questions,
 # replies, withdrawals, decisions) and every notification counted (docs/performance.md).
 load: $(STAMP)
-	$(BIN)/python scripts/load.py --api-port $(API_PORT)
+	MOTO_PORT=$(MOTO_PORT) $(BIN)/python scripts/load.py --api-port $(API_PORT)
 
 clean:
 	rm -rf $(VENV) $(IAC_VENV) dist build .local .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,8 @@
 """`make load`: 2,000 démarches of every type, 16 members filing at a time, against `make run`;
 then the dialogue on them (questions, replies, withdrawals, decisions) and the notifications.
 
-Needs the local stack of `make run` running in another terminal (it reads `.local/stack.json`).
+Needs the local stack of `make run` running in another terminal (it reads
+`.local/stack-<moto port>.json`, `MOTO_PORT` as `make run`'s).
 A member may file 30 démarches a day (`REQUESTS_PER_DAY`, API.md "Limits"), so the load creates
 as many fresh member accounts (Cognito) and profiles as the total needs (67 for 2,000), and no
 fewer than the concurrency; each member has an e-mail address and a mobile number of its own
@@ -80,7 +81,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a file too, not only with -m
 
-from infra.local_stack import STATE_FILE, LocalStack  # noqa: E402
+from chalicelib.domain.catalog import Service, acknowledged_label  # noqa: E402
+from infra.local_stack import LocalStack, state_file  # noqa: E402
 from infra.outbox import sent  # noqa: E402
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost"})
@@ -226,7 +228,9 @@ def _expected(kind: Kind) -> Callable[[dict[str, Any]], bool]:
             and len(d["documents"]) == 1
             and d["due_at"] is not None
         )
-    return lambda d: any(label.startswith("Prise en charge par le ") for label in history(d))
+    # The line a service writes when it has the request, whichever service it is.
+    acknowledged = {acknowledged_label(service) for service in Service}
+    return lambda d: any(label in acknowledged for label in history(d))
 
 
 def _routed(detail: dict[str, Any]) -> bool:
@@ -964,9 +968,9 @@ def main() -> int:
     total = max(1, min(args.requests, 20_000))
     concurrency = max(1, min(args.concurrency, 64))
 
-    if not STATE_FILE.exists():
+    if not state_file().exists():
         print(
-            f"{STATE_FILE.relative_to(ROOT)} is missing: the local stack is not running.\n"
+            f"{state_file().relative_to(ROOT)} is missing: the local stack is not running.\n"
             "Start it in another terminal with `make run` (same API_PORT=/MOTO_PORT= as here),\n"
             "wait for 'Serving on', then run `make load` again.",
             file=sys.stderr,
@@ -974,7 +978,7 @@ def main() -> int:
         return 2
     stack = LocalStack.load()
     api = f"http://127.0.0.1:{args.api_port}"
-    _require_loopback(stack.endpoint_url, "the moto endpoint of .local/stack.json")
+    _require_loopback(stack.endpoint_url, f"the moto endpoint of {state_file().name}")
     try:
         requests.get(f"{api}/catalog", timeout=5)  # any answer (401 here) says it is up
     except requests.RequestException as error:

@@ -365,7 +365,9 @@ def information_request(member_id: str, request_id: str) -> Response:
     question = body.validated(dialogue.InformationRequestBody, payload, "Demande invalide.")
     now = clock.now()
     uow = unit_of_work()
-    _record_change(uow, record, Action.asked, now)
+    _record_change(
+        uow, record, Action.asked, now, lambda: dialogue.check_question(record, question)
+    )
     dialogue.ask(uow, record, question, now, _agent_id())
     view = _agent_view(uow.requests.get(member_id, request_id, consistent=True), now)
     return json_response(view)

@@ -14,10 +14,11 @@ SEPA_COUNTRIES = frozenset(
     }
 )  # fmt: skip
 HOLDER_MAX = 70  # what a SEPA mandate's debtor name holds
-# Letters (accented too: Latin-1's, Latin Extended's, as Łukasz Wiśniewski's, and Vietnamese's,
-# as Nguyễn Văn An's; written composed, NFC), spaces, hyphens, points, and both apostrophes:
-# ' and ’; the name stripped of the spaces around it is 2 to HOLDER_MAX long.
-_HOLDER_CHARACTERS = r"A-Za-zÀ-ÖØ-öø-ɏḀ-ỿ'’.\-"
+# Letters (accented too: Latin-1's; Latin Extended-A's, as Łukasz Wiśniewski's; Romanian's
+# Ș and Ț; Vietnamese's, as Nguyễn Văn An's: each one the letters' font draws, written
+# composed, NFC), spaces, hyphens, points, and both apostrophes: ' and ’; the name stripped of
+# the spaces around it is 2 to HOLDER_MAX long.
+_HOLDER_CHARACTERS = r"A-Za-zÀ-ÖØ-öø-žƠơƯưȘ-țẠ-ỹ'’.\-"
 HOLDER_PATTERN = (
     rf"^ *[{_HOLDER_CHARACTERS}][{_HOLDER_CHARACTERS} ]{{0,{HOLDER_MAX - 2}}}"
     rf"[{_HOLDER_CHARACTERS}] *$"

@@ -111,9 +111,12 @@ def decide(
 def check_decision(
     record: RequestRecord, outcome: Outcome, message: str, amount: Decimal | None
 ) -> None:
-    """The decision's own rules, on the request as read (nothing read or written): a refusal,
+    """The decision's own rules, on the request as read (nothing read or written): another
+    outcome's decision under way takes its place (409, named: `claim_decision`); a refusal,
     whole or partial, says why; a refusal pays nothing; an acceptance of what pays (a
-    reimbursement, a quote, a hospital cover) says how much. A 422 naming the field."""
+    reimbursement, a quote, a hospital cover) says how much (a 422 naming the field)."""
+    if record.decided_outcome not in (None, outcome):
+        raise _claimed_otherwise(record)
     handling = catalog.handling_for(record.type, complaint=record.complaint)
     if outcome is not Outcome.accepted and not message:
         raise ValidationFailed(

@@ -150,6 +150,16 @@ def _hand_over_or_refuse(
     hand_over(uow, record.member_id, record.request_id, added)
 
 
+def check_question(record: RequestRecord, body: InformationRequestBody) -> None:
+    """A question's own rule, on the request as read (nothing read or written): a new one
+    needs room in the exchanges (`exchanges_full`); the same question again is a retry."""
+    if not _asked_already(record, body.message) and exchanges_full(record, body.message):
+        raise Conflict(
+            "Les échanges sur cette demande ont atteint leur taille maximale : "
+            "décidez-la, ou demandez à l'adhérent de déposer une nouvelle demande."
+        )
+
+
 def ask(
     uow: UnitOfWork,
     record: RequestRecord,
@@ -163,12 +173,8 @@ def ask(
     a retry: the same question, the same letter."""
     if not record.is_open():
         raise closed(record)
+    check_question(record, body)
     due_on = clock.paris_date(now) + timedelta(days=body.respond_within_days)
-    if not _asked_already(record, body.message) and exchanges_full(record, body.message):
-        raise Conflict(
-            "Les échanges sur cette demande ont atteint leur taille maximale : "
-            "décidez-la, ou demandez à l'adhérent de déposer une nouvelle demande."
-        )
     if _asked_already(record, body.message):
         dispatch(uow, record.member_id, record.request_id, now)  # if the first one could not
         return  # asked already: its letter owed with the question, or issued

@@ -322,3 +322,21 @@ def test_an_overseas_address_ends_with_its_town_and_a_foreign_one_with_its_count
                                   context.model_copy(update={"member": member})))  # fmt: skip
     after = " ".join(text.split("3 rue de Paris", 1)[1].split())
     assert after.startswith(last_line)  # then the place and date of the letter
+
+
+def test_every_letter_an_account_holder_s_name_may_hold_is_drawn_by_the_letters_font() -> None:
+    """The holder's name is printed back on the letters: a letter the font lacks (`Ḑ`, `ſ`)
+    was dropped by fpdf2 with a warning, « Ḑavid » printed « avid »."""
+    import re
+
+    from fontTools.ttLib import TTFont
+
+    from chalicelib.domain.iban import _HOLDER_CHARACTERS
+    from chalicelib.letters.render import font_files
+
+    accepted = re.compile(f"[{_HOLDER_CHARACTERS}]")
+    letters = [chr(c) for c in range(0x3000) if accepted.fullmatch(chr(c))]
+    assert "ễ" in letters and "Ł" in letters and "ț" in letters
+    for path in font_files().values():
+        drawn = TTFont(str(path)).getBestCmap()
+        assert [c for c in letters if ord(c) not in drawn] == [], path.name

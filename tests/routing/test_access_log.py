@@ -95,6 +95,35 @@ def test_a_change_refused_is_not_in_the_log_as_made(
     assert [(e["action"], e["label"]) for e in log] == [("decided", "Décision sur votre demande")]
 
 
+def test_a_change_the_request_s_state_refuses_is_not_in_the_log_either(
+    api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn, today: date
+) -> None:
+    """Two more refusals the member's log showed as done: a refusal while an acceptance is
+    under way (its claim on the request read), twice « Décision » for one decision; and a
+    question when the exchanges are full, « Demande de pièces complémentaires » never sent."""
+    from chalicelib.domain import clock
+    from chalicelib.store.unit_of_work import DynamoUnitOfWork
+
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    path = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
+    uow = DynamoUnitOfWork()
+    record = uow.requests.get(alice.member_id or "", request_id, consistent=True)
+    assert uow.transitions.claim_decision(record, "accepted", clock.now())  # then it died
+    refusal = {"outcome": "refused", "message": "Non."}
+    assert api.post(f"{path}/decision", agent_all, body=refusal).status == 409
+    assert api.get("/me/access-log", alice).body["entries"] == []
+
+    other = file_justificatif(api, alice, today)
+    long = "€" * 4000
+    while api.post(f"/requests/{other}/replies", alice, body={"message": long}).status == 201:
+        pass
+    question = {"message": long}
+    other_path = f"/backoffice/members/{alice.member_id}/requests/{other}"
+    assert api.post(f"{other_path}/information-request", agent_all, body=question).status == 409
+    assert api.get("/me/access-log", alice).body["entries"] == []
+
+
 def test_an_access_is_kept_six_years_and_no_longer(
     api: Api,
     pump: QueuePump,

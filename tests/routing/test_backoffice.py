@@ -582,3 +582,30 @@ def test_a_withdrawal_after_a_decision_that_died_past_its_claim_is_told_why(
     assert api.get(f"/requests/{request_id}", alice).body["status"] == "in_progress"
     accepted = _decide(api, agent, alice, request_id, outcome="accepted", amount="42.50")
     assert (accepted.status, accepted.body["status"]) == (200, "processed")
+
+
+def test_a_decision_claimed_between_a_withdrawal_s_read_and_its_write_holds_it_back(
+    api: Api, pump: QueuePump, alice: SignedIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The withdrawal read the request open and unclaimed; an agent's decision claimed it
+    before the withdrawal's write: that write's own condition refuses it (the read's check
+    cannot see the claim)."""
+    from chalicelib.domain import clock
+    from chalicelib.store.requests import Transitions
+    from chalicelib.store.unit_of_work import DynamoUnitOfWork
+
+    request_id = _justificatif(api, alice)
+    pump.drain()
+    withdraw = Transitions.withdraw
+
+    def claimed_first(self: Transitions, record: Any, *args: Any, **kwargs: Any) -> Any:
+        assert self.claim_decision(record, "accepted", clock.now())  # the agent, meanwhile
+        return withdraw(self, record, *args, **kwargs)
+
+    monkeypatch.setattr(Transitions, "withdraw", claimed_first)
+    refused = api.post(f"/requests/{request_id}/withdrawal", alice, body={})
+    monkeypatch.undo()
+    assert refused.status == 409, refused.body
+    assert refused.body["error"]["message"].startswith("Une décision est en cours")
+    record = DynamoUnitOfWork().requests.get(alice.member_id or "", request_id, consistent=True)
+    assert (record.status.value, record.decided_outcome) == ("in_progress", "accepted")

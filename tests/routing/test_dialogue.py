@@ -513,9 +513,7 @@ def test_a_withdrawn_request_leaves_its_work_list_and_its_files_are_closed(
     pump.drain()  # the service is told, while the handler would have acknowledged it
     after = api.get(f"/requests/{request_id}", alice).body
     assert after["status"] == "withdrawn"
-    assert "Reçue par le Service Remboursements" not in [
-        h["label"] for h in after["history"]
-    ]
+    assert "Reçue par le Service Remboursements" not in [h["label"] for h in after["history"]]
     assert api.get(f"/requests/{request_id}/attachments/{attachment}", alice).status == 409
     lists = {
         state: [r["request_id"] for r in api.get(

@@ -190,9 +190,7 @@ def test_a_request_sent_to_the_wrong_service_moves_to_the_right_one(uow: FakeUni
     moved = dialogue.reclassify(uow, record, body, NOW, "agent-7")
     assert moved.service == "devis"
     _deliver(uow)
-    assert uow.requests.get(MEMBER, request_id).history[-1].label == (
-        "Reçue par le Service Devis"
-    )
+    assert uow.requests.get(MEMBER, request_id).history[-1].label == ("Reçue par le Service Devis")
     for wrong in ({}, {"complaint": True, "service": "devis"}, {"complaint": False}):
         with pytest.raises(ValidationFailed):
             dialogue.reclassify(
