@@ -21,7 +21,9 @@
 #                         the running app imports, before the app is reached.
 # and, once per account and region, what the stacks cannot create themselves: API Gateway's
 # CloudWatch Logs role (`aws apigateway update-account`, the API's access logs need it), SES
-# production access (out of the sandbox) and an SMS spending limit that fits the members' SMS.
+# production access (out of the sandbox), SNS's SMS out of its sandbox with a spending limit
+# that fits the members' SMS, and a Lambda concurrency quota of at least 104 (four schedules
+# reserve one each; Lambda keeps 100 unreserved).
 set -euo pipefail
 stage=${1:?usage: deploy.sh dev|prod}
 dist="dist/${stage}"
@@ -75,8 +77,10 @@ run aws cloudformation deploy --region "$region" \
 
 # The portal (web/, copied by `make package`): its config.json names the stage's API and pool,
 # then the files go to the private portal bucket and CloudFront forgets the old ones.
+api_url="$(output "generation-demarches-${stage}-app" EndpointURL)"
+api_url="${api_url%/}"  # the stage's URL ends with a slash: the portal adds its own paths
 cat > "${dist}/portal/config.json" <<JSON
-{"api_url": "$(output "generation-demarches-${stage}-app" EndpointURL)",
+{"api_url": "${api_url}",
  "cognito_endpoint": "https://cognito-idp.${region}.amazonaws.com/",
  "region": "${region}",
  "client_id": "$(output "$data_stack" UserPoolClientId)",

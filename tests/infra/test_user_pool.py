@@ -4,12 +4,15 @@ builds its pool from the same template."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from infra.local_stack import LocalStack
 from tests.infra.test_template import SERVICES
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _resource(template: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -52,9 +55,10 @@ def test_passwords_and_mfa_fit_health_data(pool: dict[str, Any], client: dict[st
     assert password["TemporaryPasswordValidityDays"] <= 3
     assert properties["MfaConfiguration"] == "ON"
     assert properties["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
-    # Deployed, the password never leaves the browser (SRP); only the local stage uses it.
-    flows = client["ExplicitAuthFlows"]["Fn::If"]
-    assert flows[0] == "IsLocal" and "ALLOW_USER_PASSWORD_AUTH" not in flows[2]
+    # No admin flow from a browser, no custom one.
+    assert set(client["ExplicitAuthFlows"]) <= {
+        "ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"
+    }  # fmt: skip
     assert client["GenerateSecret"] is False
     assert client["PreventUserExistenceErrors"] == "ENABLED"
     assert client["IdTokenValidity"] <= 60 and client["TokenValidityUnits"]["IdToken"] == "minutes"
@@ -107,3 +111,17 @@ def test_the_local_pool_is_built_from_the_template(local_stack: LocalStack) -> N
     ]
     groups = cognito.list_groups(UserPoolId=local_stack.user_pool_id)["Groups"]
     assert {g["GroupName"] for g in groups} == {f"agent-{service}" for service in SERVICES}
+
+
+def test_the_portal_signs_in_with_a_flow_its_deployed_client_allows(client: dict[str, Any]) -> None:
+    """The portal signs in with USER_PASSWORD_AUTH; the deployed client allowed SRP only, so on
+    AWS every sign-in failed (« La connexion a échoué. »), the portal and the console locked.
+    moto enforces no client's flows: the portal's own code is read against the template."""
+    import re
+
+    sign_in = (ROOT / "web" / "js" / "auth.js").read_text()
+    used = set(re.findall(r'AuthFlow: "([A-Z_]+)"', sign_in))
+    assert used == {"USER_PASSWORD_AUTH"}
+    flows = client["ExplicitAuthFlows"]
+    assert isinstance(flows, list), "the same flows on every stage"
+    assert {f"ALLOW_{flow}" for flow in used} <= set(flows)

@@ -15,7 +15,7 @@ export class ApiError extends Error {
 
 export async function api(method, path, { body, query, headers = {} } = {}) {
   const current = session();
-  const url = new URL(getConfig().api_url + path);
+  const url = new URL(getConfig().api_url.replace(/\/+$/, "") + path); // `…/prod/` + `/requests`
   for (const [name, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
   }
