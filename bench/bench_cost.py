@@ -341,7 +341,7 @@ def live_once(
         handling = catalog.handling_for(request_type.type, complaint=complaint)
         decision: dict[str, Any] = {"outcome": "accepted", "message": "Voici notre réponse."}
         if handling.amount_required:
-            decision["amount"] = "30.00"
+            decision["amount"] = "10.00"  # at most what was filed
         call("POST", f"{path}/decision", agent, decision)
         pump.drain()
     call("GET", "/requests", member)

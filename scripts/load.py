@@ -760,7 +760,7 @@ def _act(
             else "Le document transmis est illisible.",
         }
         if act.outcome == "accepted" and one.kind.request_type in AMOUNT_TYPES:
-            decision["amount"] = "25.00"
+            decision["amount"] = "10.00"  # at most what was filed: 10.50 or more
         decided = recorder.call(
             backoffice,
             "POST …/decision",

@@ -114,7 +114,8 @@ def check_decision(
     """The decision's own rules, on the request as read (nothing read or written): another
     outcome's decision under way takes its place (409, named: `claim_decision`); a refusal,
     whole or partial, says why; a refusal pays nothing; an acceptance of what pays (a
-    reimbursement, a quote, a hospital cover) says how much (a 422 naming the field)."""
+    reimbursement, a quote, a hospital cover) says how much, and no more than the amount filed
+    (a 422 naming the field)."""
     if record.decided_outcome not in (None, outcome):
         raise _claimed_otherwise(record)
     handling = catalog.handling_for(record.type, complaint=record.complaint)
@@ -130,6 +131,15 @@ def check_decision(
         raise ValidationFailed(
             "Le montant accordé est requis.",
             [FieldError("amount", "Requis pour une acceptation, même partielle.")],
+        )
+    # A complementary insurer pays at most what the member paid or was quoted (loi Évin, art. 9):
+    # the letter would promise more than was spent.
+    filed = record.recall.data.get("amount")
+    if amount is not None and filed is not None and amount > Decimal(str(filed)):
+        shown = f"{Decimal(str(filed)):.2f}".replace(".", ",")
+        raise ValidationFailed(
+            f"Le montant accordé dépasse le montant présenté ({shown} €).",
+            [FieldError("amount", f"{shown} € au plus.")],
         )
 
 

@@ -609,3 +609,22 @@ def test_a_decision_claimed_between_a_withdrawal_s_read_and_its_write_holds_it_b
     assert refused.body["error"]["message"].startswith("Une décision est en cours")
     record = DynamoUnitOfWork().requests.get(alice.member_id or "", request_id, consistent=True)
     assert (record.status.value, record.decided_outcome) == ("in_progress", "accepted")
+
+
+def test_an_acceptance_pays_no_more_than_the_amount_filed(
+    api: Api, pump: QueuePump, alice: SignedIn, agent: SignedIn
+) -> None:
+    """A reimbursement of 80,00 € accepted at 800,00 € (a typo) was recorded, and its letter
+    promised « Montant remboursé 800,00 € … versé sous 48 heures »: a complementary insurer
+    pays at most what was spent (loi Évin, art. 9)."""
+    request_id = _justificatif(api, alice)
+    pump.drain()
+    over = _decide(api, agent, alice, request_id, outcome="accepted", amount="800.00")
+    assert over.status == 422, over.body
+    assert (
+        over.body["error"]["message"] == "Le montant accordé dépasse le montant présenté (80,00 €)."
+    )
+    assert [f["field"] for f in over.body["error"]["fields"]] == ["amount"]
+    assert api.get(f"/requests/{request_id}", alice).body["status"] == "in_progress"
+    exact = _decide(api, agent, alice, request_id, outcome="accepted", amount="80.00")
+    assert exact.status == 200, exact.body
