@@ -364,8 +364,10 @@ def render_body(body: LetterBody, context: LetterContext) -> bytes:
     pdf.references(member_references(context.member, context.request_id, context.request_label), 46)
     references_end = pdf.get_y()
     pdf.recipient(context.member)
-    pdf.place_and_date(context.issued_on, 78)
-    pdf.set_xy(LEFT, max(references_end + 6, 92))
+    # Below the address, however many lines it took (a long one, abroad, was drawn over it).
+    dated_at = max(78, pdf.get_y() + 6)
+    pdf.place_and_date(context.issued_on, dated_at)
+    pdf.set_xy(LEFT, max(references_end + 6, dated_at + 14))
     pdf.use(11, "B")
     pdf.cell(13, 6, "Objet :")
     pdf.multi_cell(0, 6, body.title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)

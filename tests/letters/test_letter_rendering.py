@@ -340,3 +340,29 @@ def test_every_letter_an_account_holder_s_name_may_hold_is_drawn_by_the_letters_
     for path in font_files().values():
         drawn = TTFont(str(path)).getBestCmap()
         assert [c for c in letters if ord(c) not in drawn] == [], path.name
+
+
+def test_a_long_address_abroad_ends_above_the_date(context_for: ContextFor) -> None:
+    """Two address lines of 118 characters and a country: « ALLEMAGNE », the line the post
+    reads last, was drawn over « La Défense, le … » (the date sat at 78 mm whatever the
+    address). The date, and the subject after it, now come below the address."""
+    from chalicelib.domain.members import PostalAddress
+
+    long = "Appartement 12, Résidence des Tilleuls, Escalier B, " * 2
+    address = PostalAddress(line1=long[:118], line2=long[:118], postal_code="10115",
+                            city="Berlin", country="DE")  # fmt: skip
+    context = context_for(LetterKind.refus_remboursement, Outcome.refused)
+    member = context.member.model_copy(update={"postal_address": address})
+    pdf = render_letter(
+        LetterKind.refus_remboursement, context.model_copy(update={"member": member})
+    )
+    heights: dict[str, float] = {}
+    mm = 72 / 25.4
+
+    def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
+        for marker in ("ALLEMAGNE", "La Défense, le", "Objet"):
+            if marker in text:
+                heights.setdefault(marker, 297 - tm[5] / mm)  # from the top of the page
+
+    PdfReader(BytesIO(pdf)).pages[0].extract_text(visitor_text=visit)
+    assert heights["ALLEMAGNE"] + 4 < heights["La Défense, le"] < heights["Objet"]
