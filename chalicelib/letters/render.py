@@ -348,7 +348,8 @@ def member_references(member: Member, request_id: str | None, label: str) -> lis
     ]
     if request_id:
         rows.append(("Référence", request_id))
-    rows.append(("Demande", label))
+    if label.casefold() != "demande":  # a message to Génération: « Demande  Demande » says nothing
+        rows.append(("Demande", label))
     return rows
 
 

@@ -240,6 +240,7 @@ def _answer_complaint(facts: _Facts, outcome: Outcome | None) -> list[Block]:
             f"référence {facts.reference}. Nous l'avons examinée avec attention et vous prions "
             "de trouver ci-dessous notre réponse."
         ),
+        *([Fields(tuple(facts.beneficiary_row()))] if facts.beneficiary_row() else []),
         Paragraph(verdicts[outcome or Outcome.accepted]),
         *_message(facts, "Notre réponse"),
     ]
@@ -446,14 +447,18 @@ def _confirm_change(facts: _Facts, outcome: Outcome | None) -> list[Block]:
     context = facts.context
     request = fr.quoted(facts.label)
     rows = fr.filed_rows(facts.data)
+    concerned = facts.beneficiary_row()  # which child, which spouse: a letter names them
     if outcome is Outcome.refused:
-        return [
+        recalled = [*concerned, *rows]
+        refusal: list[Block] = [
             Paragraph(
                 f"Nous avons étudié votre demande {request}{facts.on_filed_day('du')}. Nous ne "
                 "sommes malheureusement pas en mesure d'y donner suite."
-            ),
-            *_message(facts, "Motif"),
+            )
         ]
+        if recalled:
+            refusal += [Heading("Votre demande"), Fields(tuple(recalled))]
+        return [*refusal, *_message(facts, "Motif")]
     effective = (
         f", à compter du {fr.long_date(context.effective_on)}" if context.effective_on else ""
     )
@@ -463,6 +468,7 @@ def _confirm_change(facts: _Facts, outcome: Outcome | None) -> list[Block]:
             f"Nous vous confirmons la prise en compte{' partielle' if partial else ''} de votre "
             f"demande {request}{facts.on_filed_day('du')}{effective}."
         ),
+        *([Fields(tuple(concerned))] if concerned else []),
     ]
     if rows:
         # Only an acceptance applies what was filed (`services/decisions`): a partial one
@@ -493,11 +499,14 @@ def _answer_request(facts: _Facts, outcome: Outcome | None) -> list[Block]:
         Outcome.refused: "Nous ne sommes malheureusement pas en mesure d'y donner une suite "
         "favorable.",
     }
+    # A message written to Génération is « Demande » in the catalogue: its subject says more
+    # (« une demande « Demande » » read as a stutter).
+    subject = facts.data_value("subject") if "subject" in facts.data else ""
+    about = f"sur le sujet {fr.quoted(subject)}" if subject else fr.quoted(facts.label)
     blocks: list[Block] = [
         Paragraph(
-            f"Vous nous avez adressé{facts.on_filed_day()} une demande "
-            f"{fr.quoted(facts.label)}, enregistrée sous la référence {facts.reference}. "
-            f"{verdicts[outcome or Outcome.accepted]}"
+            f"Vous nous avez adressé{facts.on_filed_day()} une demande {about}, enregistrée "
+            f"sous la référence {facts.reference}. {verdicts[outcome or Outcome.accepted]}"
         ),
     ]
     rows = [*facts.beneficiary_row(), *fr.filed_rows(facts.data)]

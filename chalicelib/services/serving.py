@@ -201,6 +201,7 @@ def acknowledge_complaint(uow: UnitOfWork, record: RequestRecord, now: datetime)
         filed=record.recall.model_dump(mode="json"),
         filed_on=filed_on,
         answer_due_on=answer_on,
+        beneficiaries=concerned_beneficiaries(uow, record),  # the copy names them too
     )
     uow.transitions.acknowledge(
         record,

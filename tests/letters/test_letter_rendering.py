@@ -236,7 +236,9 @@ def test_a_letter_refuses_an_outcome_its_kind_cannot_carry(context_for: ContextF
 def test_an_answer_to_a_contact_request_recalls_what_was_asked(context_for: ContextFor) -> None:
     kind = LetterKind.reponse_demande
     text = pdf_text(render_letter(kind, context_for(kind, Outcome.accepted)))
-    assert "une demande « Demande », enregistrée sous la référence" in text
+    # Its subject says what it is about: « une demande « Demande » » read as a stutter.
+    assert "une demande sur le sujet « Mes cotisations », enregistrée sous la référence" in text
+    assert "Demande Demande" not in " ".join(text.split())
     assert "Sujet Mes cotisations" in text
     assert "Détail Attestation fiscale (loi Madelin)" in text
     assert "Votre attestation fiscale est disponible dans votre espace adhérent." in text
@@ -366,3 +368,26 @@ def test_a_long_address_abroad_ends_above_the_date(context_for: ContextFor) -> N
 
     PdfReader(BytesIO(pdf)).pages[0].extract_text(visitor_text=visit)
     assert heights["ALLEMAGNE"] + 4 < heights["La Défense, le"] < heights["Objet"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "outcome"),
+    [
+        (LetterKind.confirmation_modification, Outcome.refused),
+        (LetterKind.confirmation_modification, Outcome.accepted),
+        (LetterKind.reponse_reclamation, Outcome.refused),
+        (LetterKind.accuse_reception_reclamation, None),
+    ],
+)
+def test_every_decision_names_the_beneficiaries_it_concerns(
+    context_for: ContextFor, kind: LetterKind, outcome: Outcome | None
+) -> None:
+    """A refused extension of an adult child's rights named neither the child nor the date
+    asked: a parent of two could not tell which one was refused. The changes' letters and the
+    complaints' answers now name the beneficiaries, as every other decision does."""
+    from chalicelib.letters import french as fr
+
+    context = context_for(kind, outcome)
+    names = " ".join(fr.beneficiary_names(context.beneficiaries).split())
+    text = " ".join(pdf_text(render_letter(kind, context)).split())
+    assert f"Bénéficiaires {names}" in text

@@ -277,6 +277,8 @@ def test_complaint_gets_its_acknowledgement_and_a_due_date_two_months_ahead(
     [document] = detail["documents"]
     text = _text(_pdf_of(api, alice, document["document_id"]))
     assert "lunettes est incomplet" in text  # the dated copy of what she filed
+    # with whom it concerns (the copy left them out: the letter was given none)
+    assert "Bénéficiaire Alice Martin" in " ".join(text.split())
 
 
 @pytest.mark.parametrize("closed_by", ["decision", "withdrawal"])
