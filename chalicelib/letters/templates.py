@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -359,7 +360,9 @@ def _answer_quote(facts: _Facts, outcome: Outcome | None) -> list[Block]:
     if outcome is not Outcome.refused and granted is not None:
         rows.append(("Prise en charge Génération", fr.amount(granted)))
         if quoted_amount is not None and quoted_amount >= granted:
-            rows.append(("Reste à votre charge estimé", fr.amount(quoted_amount - granted)))
+            # The quote less Génération's share: the Assurance Maladie's, if any, comes off it
+            # too (it is not known here), so it is not « reste à charge ».
+            rows.append(("Reste après la part de Génération", fr.amount(quoted_amount - granted)))
     blocks: list[Block] = [
         Paragraph(
             f"Vous nous avez adressé{facts.on_filed_day()} un devis, que nous avons étudié selon "
@@ -385,10 +388,11 @@ def _answer_quote(facts: _Facts, outcome: Outcome | None) -> list[Block]:
         blocks += _message(facts, "Précisions")
     blocks.append(
         Paragraph(
-            "Cette estimation tient compte du remboursement de l'Assurance Maladie et de vos "
-            "garanties à la date de ce courrier. Elle est valable six mois et ne vaut pas "
-            "accord définitif : le remboursement sera calculé sur la facture acquittée, sous "
-            "réserve de vos droits à la date des soins."
+            "Cette estimation porte sur la part de Génération, selon vos garanties à la date de "
+            "ce courrier ; le remboursement de l'Assurance Maladie, s'il y a lieu, réduit encore "
+            "ce qui reste à votre charge. Elle est valable six mois et ne vaut pas accord "
+            "définitif : le remboursement sera calculé sur la facture acquittée, sous réserve de "
+            "vos droits à la date des soins."
         )
     )
     return blocks
@@ -428,7 +432,7 @@ def _teletransmission(facts: _Facts, outcome: Outcome | None) -> list[Block]:
     return blocks
 
 
-def _coverage_sentence(change: CoverageChange) -> str:
+def _coverage_sentence(change: CoverageChange, issued_on: date) -> str:
     if change.starts_on is not None:
         return f"{change.name} est couvert(e) par votre contrat à compter du " + (
             f"{fr.long_date(change.starts_on)}."
@@ -438,7 +442,9 @@ def _coverage_sentence(change: CoverageChange) -> str:
         return f"La couverture de {change.name} est prolongée jusqu'au " + (
             f"{fr.long_date(change.ends_on)}."
         )
-    return f"La couverture de {change.name} par votre contrat prend fin le " + (
+    # A divorce or a death declared after the day: its end is already past when written.
+    ends = "a pris fin" if change.ends_on < issued_on else "prend fin"
+    return f"La couverture de {change.name} par votre contrat {ends} le " + (
         f"{fr.long_date(change.ends_on)}."
     )
 
@@ -459,8 +465,12 @@ def _confirm_change(facts: _Facts, outcome: Outcome | None) -> list[Block]:
         if recalled:
             refusal += [Heading("Votre demande"), Fields(tuple(recalled))]
         return [*refusal, *_message(facts, "Motif")]
+    # A coverage that starts or ends says its own day below: « à compter du » the decision's
+    # day beside it gave a member two dates for one change (a birth five days before).
     effective = (
-        f", à compter du {fr.long_date(context.effective_on)}" if context.effective_on else ""
+        f", à compter du {fr.long_date(context.effective_on)}"
+        if context.effective_on and not context.coverage_changes
+        else ""
     )
     partial = outcome is Outcome.partially_accepted
     blocks: list[Block] = [
@@ -475,7 +485,10 @@ def _confirm_change(facts: _Facts, outcome: Outcome | None) -> list[Block]:
         # recalls it, the agent's message says what was taken into account.
         heading = "Votre demande" if partial else "Informations enregistrées"
         blocks += [Heading(heading), Fields(tuple(rows))]
-    blocks += [Paragraph(_coverage_sentence(change)) for change in context.coverage_changes]
+    blocks += [
+        Paragraph(_coverage_sentence(change, context.issued_on))
+        for change in context.coverage_changes
+    ]
     if partial:
         blocks += [
             Paragraph("Une partie de votre demande n'a pas pu être prise en compte."),

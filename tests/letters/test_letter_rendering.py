@@ -142,7 +142,10 @@ def test_a_quote_answer_shows_what_is_left_to_pay(context_for: ContextFor) -> No
     text = pdf_text(render_letter(LetterKind.reponse_devis, context_for(LetterKind.reponse_devis)))
     assert "Montant du devis 520,00 €" in text
     assert "Prise en charge Génération 380,00 €" in text
-    assert "Reste à votre charge estimé 140,00 €" in text
+    # The quote less Génération's share only: not « reste à charge », which the Assurance
+    # Maladie's share would lower (the letter said it was counted; it was not).
+    assert "Reste après la part de Génération 140,00 €" in text
+    assert "porte sur la part de Génération" in " ".join(text.split())
 
 
 def test_the_complaint_acknowledgement_carries_a_dated_copy_of_what_was_filed(
@@ -391,3 +394,27 @@ def test_every_decision_names_the_beneficiaries_it_concerns(
     names = " ".join(fr.beneficiary_names(context.beneficiaries).split())
     text = " ".join(pdf_text(render_letter(kind, context)).split())
     assert f"Bénéficiaires {names}" in text
+
+
+def test_a_change_s_letter_gives_one_date_for_each_coverage_and_its_tense(
+    context_for: ContextFor,
+) -> None:
+    """A birth confirmed « à compter du 26 novembre » (the decision's day) above « Zoé est
+    couverte … à compter du 21 novembre »: two dates for one change; and a divorce's coverage
+    « prend fin le 21 octobre » in a letter of 26 November."""
+    from datetime import date
+
+    from chalicelib.domain.effects import CoverageChange
+
+    changes = (
+        CoverageChange(name="Zoé Lefèvre", starts_on=date(2026, 11, 21)),
+        CoverageChange(name="Jérôme Lefèvre", ends_on=date(2026, 10, 21)),
+        CoverageChange(name="Léa Lefèvre", ends_on=date(2027, 1, 31)),
+    )
+    context = context_for(LetterKind.confirmation_modification, Outcome.accepted,
+                          effective_on=ISSUED_ON, coverage_changes=changes)  # fmt: skip
+    text = " ".join(pdf_text(render_letter(LetterKind.confirmation_modification, context)).split())
+    assert "à compter du 26 novembre 2026" not in text
+    assert "Zoé Lefèvre est couvert(e) par votre contrat à compter du 21 novembre 2026" in text
+    assert "La couverture de Jérôme Lefèvre par votre contrat a pris fin le 21 octobre 2026" in text
+    assert "La couverture de Léa Lefèvre par votre contrat prend fin le 31 janvier 2027" in text
