@@ -5,6 +5,7 @@ No locale: Lambda images ship without fr_FR, and `locale.setlocale` is process-w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -64,6 +65,24 @@ def amount(value: Decimal) -> str:
         groups.insert(0, digits[-3:])
         digits = digits[:-3]
     return f"{sign}{NNBSP.join(groups)},{cents}{NBSP}€"
+
+
+_BEFORE_COLON = re.compile(r" +:")
+_BEFORE_HIGH = re.compile(r" +([;!?»])")
+_AFTER_GUILLEMET = re.compile(r"« +")
+_NUMBER_AND_UNIT = re.compile(r"(\d) +(heures?|jours?|mois|ans?|semaines?|€)(?!\w)")
+_NUMERO = re.compile(r"\bn° +")
+
+
+def typographic(text: str) -> str:
+    """French typography's spaces that never break: before « : » (no-break), before « ; ! ? »
+    and inside « » (narrow no-break), between a number and its unit (« 48 heures »), after
+    « n° ». A line never starts with « : », nor ends with « 48 »."""
+    text = _BEFORE_COLON.sub(f"{NBSP}:", text)
+    text = _BEFORE_HIGH.sub(rf"{NNBSP}\1", text)
+    text = _AFTER_GUILLEMET.sub(f"«{NNBSP}", text)
+    text = _NUMBER_AND_UNIT.sub(rf"\1{NBSP}\2", text)
+    return _NUMERO.sub(f"n°{NBSP}", text)
 
 
 def quoted(text: str) -> str:

@@ -213,7 +213,7 @@ class Document(FPDF):
         """A paragraph; `whole` moves a short one to the next page rather than split it."""
         if whole and self.will_page_break(self.paragraph_height(text, size)):
             self.add_page()
-        text = self.printable(text)
+        text = self.printable(fr.typographic(text))
         self.use(size)
         # Ragged right: justified lines gape around long references and URLs.
         self.multi_cell(0, LINE, text, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -268,8 +268,9 @@ class Document(FPDF):
             self.set_x(LEFT + 3)
             self.cell(4, LINE, "•")
             self.multi_cell(
-                WIDTH - 7, LINE, item, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
-            )
+                WIDTH - 7, LINE, self.printable(fr.typographic(item)), align=Align.L,
+                new_x=XPos.LMARGIN, new_y=YPos.NEXT,
+            )  # fmt: skip
         self.ln(GAP)
 
     def quote(self, label: str, text: str) -> None:

@@ -418,3 +418,27 @@ def test_a_change_s_letter_gives_one_date_for_each_coverage_and_its_tense(
     assert "Zoé Lefèvre est couvert(e) par votre contrat à compter du 21 novembre 2026" in text
     assert "La couverture de Jérôme Lefèvre par votre contrat a pris fin le 21 octobre 2026" in text
     assert "La couverture de Léa Lefèvre par votre contrat prend fin le 31 janvier 2027" in text
+
+
+def test_french_typography_s_spaces_never_break() -> None:
+    """« sous 48 / heures » broke across two lines in every reimbursement letter to a member
+    with a bank account, and a quote's line could hold « : » alone: ordinary spaces before
+    « : » and inside « 48 heures » let the line break there."""
+    from chalicelib.letters import french as fr
+
+    assert fr.typographic("contrat : sous 48 heures ; n° FR76 « oui » !") == (
+        "contrat\u00a0: sous 48\u00a0heures\u202f; n°\u00a0FR76 «\u202foui\u202f»\u202f!"
+    )
+    assert fr.typographic("https://www.example.fr:443/a?b") == "https://www.example.fr:443/a?b"
+    from chalicelib.letters.render import Document
+
+    # The same sentence after 1 to 59 characters: one of them puts the line's end at « 48 »
+    # or before « : » (the 42nd did, with ordinary spaces).
+    for n in range(1, 60):
+        pdf = Document(title="t", subject="s", reference=None, issued_on=ISSUED_ON)
+        pdf.add_page()
+        pdf.paragraph(f"Le montant {'x' * n} vous sera versé sous 48 heures, selon votre "
+                      "contrat : merci.")  # fmt: skip
+        lines = [text for text, _, _ in _drawn_runs(pdf.pdf_bytes())]
+        assert not [line for line in lines if line.rstrip().endswith("48")], n
+        assert not [line for line in lines if line.lstrip().startswith(":")], n
