@@ -223,7 +223,7 @@ def test_a_withdrawal_refused_because_the_request_was_decided_meanwhile_says_so_
     detail = page.locator(".detail")
     detail.get_by_role("button", name="Retirer ma demande").click()
     decide_via_api(http_api, agent_everywhere.headers, member.member_id, request_id,
-                   {"outcome": "accepted", "amount": "80.00"})  # fmt: skip
+                   {"outcome": "accepted", "amount": "42.50"})  # fmt: skip
     detail.get_by_role("button", name="Confirmer le retrait").click()
     said = detail.get_by_role("alert")
     expect(said).to_have_text("Cette demande est déjà traitée.")
