@@ -311,11 +311,9 @@ def verify(
 
 
 def verify_day(day: str, chains: Iterable[StoredChain]) -> DayVerdict:
-    """Every chain of a Paris day, each checked on its own."""
+    """Every chain of a Paris day, each checked on its own as it comes (a chain is dropped
+    before the next is read: `AuditTrail.read_chains`), the verdicts in the shards' order."""
+    verdicts = [verify(day, chain.records, shard=chain.shard, head=chain.head) for chain in chains]
     return DayVerdict(
-        day,
-        tuple(
-            verify(day, chain.records, shard=chain.shard, head=chain.head)
-            for chain in sorted(chains, key=lambda c: -1 if c.shard is None else c.shard)
-        ),
+        day, tuple(sorted(verdicts, key=lambda v: -1 if v.shard is None else v.shard))
     )

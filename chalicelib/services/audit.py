@@ -41,8 +41,9 @@ def record_changes(uow: UnitOfWork, entries: Sequence[dict[str, Any]]) -> int:
 
 
 def verify_day(uow: UnitOfWork, day: date) -> DayVerdict:
-    """A Paris day's chains, each checked link by link: intact, or its first broken link."""
-    return audit.verify_day(day.isoformat(), uow.audit.day(day.isoformat()))
+    """A Paris day's chains, each checked link by link, one chain read and held at a time:
+    intact, or its first broken link."""
+    return audit.verify_day(day.isoformat(), uow.audit.read_chains(day.isoformat()))
 
 
 def watch_chain(uow: UnitOfWork, now: datetime) -> DayVerdict:

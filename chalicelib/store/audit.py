@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -210,6 +210,15 @@ class AuditTrail:
         head, the day's one chain of before the shards among them."""
         read = parallel_map(lambda shard: self._chain(day, shard), [None, *range(SHARDS)])
         return [chain for chain in read if chain.records or chain.head]
+
+    def read_chains(self, day: str) -> Iterator[StoredChain]:
+        """The same chains, one at a time, each read when the one before has been taken: what
+        checks a whole day holds one chain in memory, not the day's (a national day is some
+        600,000 records: a gigabyte at once, a sixteenth of it chain by chain)."""
+        for shard in [None, *range(SHARDS)]:
+            chain = self._chain(day, shard)
+            if chain.records or chain.head:
+                yield chain
 
     def _chain(self, day: str, shard: int | None) -> StoredChain:
         head = self._head(day, shard)

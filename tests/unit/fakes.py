@@ -954,6 +954,9 @@ class FakeAudit:
             self.marked |= {r.entry_id for r in records}
         return records
 
+    def read_chains(self, day: str) -> Iterator[StoredChain]:
+        yield from self.day(day)
+
     def day(self, day: str) -> list[StoredChain]:
         return [
             StoredChain(shard, [(n, dict(fields)) for n, fields in sorted(chain.items())])

@@ -271,3 +271,32 @@ def _metric(out: str, name: str) -> float:
     """The value of the one EMF line that carries `name`."""
     [value] = [json.loads(line)[name] for line in out.splitlines() if f'"{name}"' in line]
     return float(value[0] if isinstance(value, list) else value)
+
+
+def test_a_day_is_checked_one_chain_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daily watch read a day's sixteen chains at once, then checked them: a national day
+    (some 600,000 records) would hold a gigabyte in a 512 MB watch. Each chain is checked as it
+    comes, before the next is read, and the verdicts keep the shards' order."""
+    from chalicelib.domain import audit as chain_rules
+    from chalicelib.domain.audit import StoredChain
+
+    checked: list[int | None] = []
+    real = chain_rules.verify
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        checked.append(kwargs.get("shard"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(chain_rules, "verify", counted)
+    read: list[int | None] = []
+
+    def one_by_one() -> Any:
+        for shard in (None, 1, 0):
+            assert checked == read  # the chain before checked before this one is read
+            read.append(shard)
+            yield StoredChain(shard, [])
+
+    verdict = chain_rules.verify_day("2020-01-01", one_by_one())
+    assert checked == [None, 1, 0]
+    assert [v.shard for v in verdict.chains] == [None, 0, 1]
+    assert verdict.intact
