@@ -209,6 +209,12 @@ class LetterContext(Model):
     coverage_changes: tuple[CoverageChange, ...] = Field(
         default=(), description="Whose coverage starts or ends, and when (a change of the file)"
     )
+    service_label: str | None = Field(
+        default=None,
+        max_length=60,
+        description="The request's service as the member's history names it (« Service "
+        "Cotisations »): signs a letter of a kind several services send",
+    )
 
 
 class CoverageLine(Model):

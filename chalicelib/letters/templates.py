@@ -575,6 +575,16 @@ TEMPLATES: dict[LetterKind, Template] = {
 }
 
 
+def _signed_by(kind: LetterKind, context: LetterContext) -> str:
+    """The kind's service, or the request's when given: a bank details' change is the
+    Cotisations service's in the member's history, and its letter signed « Le Service
+    Adhérents » named a service the member never saw. A letter signed by a person stays so."""
+    signed_by = KIND_SPECS[kind].signed_by
+    if context.service_label and signed_by.startswith("Le Service "):
+        return f"Le {context.service_label}"
+    return signed_by
+
+
 def compose(kind: LetterKind, context: LetterContext) -> LetterBody:
     """The letter's blocks, from the salutation to the closing formula."""
     if kind not in TEMPLATES:
@@ -593,7 +603,7 @@ def compose(kind: LetterKind, context: LetterContext) -> LetterBody:
         kind=kind,
         outcome=outcome,
         title=letter_title(kind, outcome),
-        signed_by=KIND_SPECS[kind].signed_by,
+        signed_by=_signed_by(kind, context),
         blocks=tuple(blocks),
         closing=closing,
     )

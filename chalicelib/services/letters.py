@@ -14,7 +14,8 @@ from decimal import Decimal
 from ulid import ULID
 
 from chalicelib import letters
-from chalicelib.domain import clock
+from chalicelib.domain import catalog, clock
+from chalicelib.domain.catalog import Service
 from chalicelib.domain.documents import DocumentRecord
 from chalicelib.domain.effects import CoverageChange
 from chalicelib.domain.events import LetterIssued
@@ -64,6 +65,7 @@ def issue_letter(
             request_id=request_id,
             request_label=request_label,
             issued_on=issued_on,
+            service_label=catalog.SERVICE_LABELS.get(Service(request.service)),
             **context,
         )
         pdf = letters.render_letter(letter_kind, letter)

@@ -254,6 +254,13 @@ def test_valid_iban_waits_for_an_agent_and_is_applied_on_approval(
     masked = api.get("/me", alice).body["bank_account"]["iban_masked"]
     assert masked.startswith("DE") and masked.replace(" ", "").endswith("3000")
     assert "370400440532013000" not in json.dumps(decided.body)
+    # Signed by the service the history names (« Le Service Adhérents » named one the member
+    # never saw: the request went to the Cotisations service).
+    pump.drain()
+    assert "Transmise au Service Cotisations" in [h["label"] for h in detail["history"]]
+    text = " ".join(_text(_pdf_of(api, alice, decided.body["letter"]["document_id"])).split())
+    assert "Le Service Cotisations Génération" in text
+    assert "Le Service Adhérents" not in text
 
 
 def test_complaint_gets_its_acknowledgement_and_a_due_date_two_months_ahead(
