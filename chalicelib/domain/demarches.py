@@ -27,7 +27,7 @@ from pydantic import (
 
 from chalicelib.domain import clock
 from chalicelib.domain import iban as bank
-from chalicelib.domain.members import PostalAddress
+from chalicelib.domain.members import COUNTRY_NAMES, PostalAddress
 from chalicelib.domain.model import IsoDate, Model
 from chalicelib.domain.subjects import SUBJECTS, SUBJECTS_BY_CODE
 from chalicelib.domain.text import NOT_BLANK
@@ -223,10 +223,7 @@ class Country(StrEnum):
     IT = "IT"
 
 
-COUNTRY_LABELS: dict[Country, str] = {
-    Country.FR: "France", Country.MC: "Monaco", Country.DE: "Allemagne",
-    Country.ES: "Espagne", Country.IT: "Italie",
-}  # fmt: skip
+COUNTRY_LABELS: dict[Country, str] = {country: COUNTRY_NAMES[country] for country in Country}
 
 # The overseas départements and regions are France to the post (an address there ends with its
 # postal code and town, `97400 SAINT-DENIS`): their ISO codes are taken as France.

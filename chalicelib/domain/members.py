@@ -16,6 +16,14 @@ class Relationship(StrEnum):
     child = "child"
 
 
+# The countries a member's address may be in, by name (the stored address holds any ISO code:
+# the insurer's data; a filed one, `demarches.Country`, five of them). Letters print them.
+COUNTRY_NAMES: dict[str, str] = {
+    "FR": "France", "BE": "Belgique", "CH": "Suisse", "DE": "Allemagne", "ES": "Espagne",
+    "GB": "Royaume-Uni", "IT": "Italie", "LU": "Luxembourg", "MC": "Monaco", "PT": "Portugal",
+}  # fmt: skip
+
+
 class PostalAddress(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

@@ -16,14 +16,14 @@ from typing import Any, get_args
 from pydantic.fields import FieldInfo
 
 from chalicelib.domain.catalog import REQUEST_TYPES
-from chalicelib.domain.demarches import (
-    COUNTRY_LABELS,
-    ENUM_LABELS,
-    DemarcheData,
-    Money,
-    NewBeneficiary,
+from chalicelib.domain.demarches import ENUM_LABELS, DemarcheData, Money, NewBeneficiary
+from chalicelib.domain.members import (
+    COUNTRY_NAMES,
+    Beneficiary,
+    PostalAddress,
+    Relationship,
+    mask_iban,
 )
-from chalicelib.domain.members import Beneficiary, PostalAddress, Relationship, mask_iban
 
 NBSP = "\u00a0"
 # French typography puts a narrow no-break space between digit groups and inside « ».
@@ -171,7 +171,7 @@ def parse_amount(value: Any) -> Decimal | None:
 def _address(value: Mapping[str, Any]) -> str:
     city = f"{value.get('postal_code', '')} {value.get('city', '')}".strip()
     country = str(value.get("country") or "FR")
-    abroad = None if country == "FR" else COUNTRY_LABELS.get(country, country)  # type: ignore[call-overload]
+    abroad = None if country == "FR" else COUNTRY_NAMES.get(country, country)
     lines = [value.get("line1"), value.get("line2"), city, abroad]
     return ", ".join(str(line) for line in lines if line)
 

@@ -28,7 +28,7 @@ from fpdf.util import Padding
 from chalicelib.domain.clock import PARIS
 from chalicelib.domain.contact import CONTACT
 from chalicelib.domain.demarches import OVERSEAS_DEPARTMENTS
-from chalicelib.domain.members import Member
+from chalicelib.domain.members import COUNTRY_NAMES, Member
 from chalicelib.letters import french as fr
 from chalicelib.letters.model import LetterContext, LetterKind
 from chalicelib.letters.templates import (
@@ -62,18 +62,6 @@ INK = (33, 37, 41)
 MUTED = (98, 106, 115)
 RULE = (200, 206, 212)
 SHADE = (241, 245, 248)
-
-COUNTRIES = {
-    "BE": "BELGIQUE",
-    "CH": "SUISSE",
-    "DE": "ALLEMAGNE",
-    "ES": "ESPAGNE",
-    "GB": "ROYAUME-UNI",
-    "IT": "ITALIE",
-    "LU": "LUXEMBOURG",
-    "MC": "MONACO",
-    "PT": "PORTUGAL",
-}
 
 
 @cache
@@ -126,6 +114,11 @@ class Document(FPDF):
                 out.append("?")
         return "".join(out)
 
+    def running_text(self, text: str) -> str:
+        """A paragraph's or a list item's text as drawn, and as measured: French typography's
+        no-break spaces (`fr.typographic`), then what the font can draw."""
+        return self.printable(fr.typographic(text))
+
     def use(self, size: float, style: str = "", colour: tuple[int, int, int] = INK) -> None:
         self.set_font(FONT, style, size)
         self.set_text_color(*colour)
@@ -172,7 +165,7 @@ class Document(FPDF):
         lines.append(f"{address.postal_code} {address.city.upper()}")
         # The overseas départements are France to the post (`97400 SAINT-DENIS` ends it).
         if address.country != "FR" and address.country not in OVERSEAS_DEPARTMENTS:
-            lines.append(COUNTRIES.get(address.country, address.country))
+            lines.append(COUNTRY_NAMES.get(address.country, address.country).upper())
         self.set_xy(WINDOW_X, top)
         self.window_line(fr.full_name(member.first_name, member.last_name), "B")
         for line in lines:
@@ -213,15 +206,18 @@ class Document(FPDF):
         """A paragraph; `whole` moves a short one to the next page rather than split it."""
         if whole and self.will_page_break(self.paragraph_height(text, size)):
             self.add_page()
-        text = self.printable(fr.typographic(text))
+        text = self.running_text(text)
         self.use(size)
         # Ragged right: justified lines gape around long references and URLs.
         self.multi_cell(0, LINE, text, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.ln(GAP)
 
     def paragraph_height(self, text: str, size: float = 10.5) -> float:
+        """As `paragraph` draws it: a no-break space may take a word to the next line."""
         self.use(size)
-        height = self.multi_cell(0, LINE, text, dry_run=True, output=MethodReturnValue.HEIGHT)
+        height = self.multi_cell(
+            0, LINE, self.running_text(text), dry_run=True, output=MethodReturnValue.HEIGHT
+        )
         if not isinstance(height, int | float):
             raise TypeError(f"fpdf2 measured a paragraph as {height!r}")
         return height + GAP
@@ -268,7 +264,7 @@ class Document(FPDF):
             self.set_x(LEFT + 3)
             self.cell(4, LINE, "•")
             self.multi_cell(
-                WIDTH - 7, LINE, self.printable(fr.typographic(item)), align=Align.L,
+                WIDTH - 7, LINE, self.running_text(item), align=Align.L,
                 new_x=XPos.LMARGIN, new_y=YPos.NEXT,
             )  # fmt: skip
         self.ln(GAP)

@@ -123,6 +123,11 @@ class _Facts:
         label = "Bénéficiaires" if len(self.context.beneficiaries) > 1 else "Bénéficiaire"
         return [(label, names)]
 
+    def beneficiary_fields(self) -> list[Block]:
+        """The beneficiary row as a block of its own, or nothing when none is named."""
+        row = self.beneficiary_row()
+        return [Fields(tuple(row))] if row else []
+
     def rows(self, *keys: str) -> list[tuple[str, str]]:
         return [(fr.field_label(key), value) for key in keys if (value := self.data_value(key))]
 
@@ -241,7 +246,7 @@ def _answer_complaint(facts: _Facts, outcome: Outcome | None) -> list[Block]:
             f"référence {facts.reference}. Nous l'avons examinée avec attention et vous prions "
             "de trouver ci-dessous notre réponse."
         ),
-        *([Fields(tuple(facts.beneficiary_row()))] if facts.beneficiary_row() else []),
+        *facts.beneficiary_fields(),
         Paragraph(verdicts[outcome or Outcome.accepted]),
         *_message(facts, "Notre réponse"),
     ]
@@ -419,8 +424,7 @@ def _teletransmission(facts: _Facts, outcome: Outcome | None) -> list[Block]:
             f"votre caisse d'Assurance Maladie et Génération{since}."
         ),
     ]
-    if facts.beneficiary_row():
-        blocks.append(Fields(tuple(facts.beneficiary_row())))
+    blocks += facts.beneficiary_fields()
     blocks += [
         Paragraph(
             "L'Assurance Maladie nous transmet désormais directement vos décomptes : vous n'avez "
@@ -453,9 +457,8 @@ def _confirm_change(facts: _Facts, outcome: Outcome | None) -> list[Block]:
     context = facts.context
     request = fr.quoted(facts.label)
     rows = fr.filed_rows(facts.data)
-    concerned = facts.beneficiary_row()  # which child, which spouse: a letter names them
     if outcome is Outcome.refused:
-        recalled = [*concerned, *rows]
+        recalled = [*facts.beneficiary_row(), *rows]  # which child, which spouse was refused
         refusal: list[Block] = [
             Paragraph(
                 f"Nous avons étudié votre demande {request}{facts.on_filed_day('du')}. Nous ne "
@@ -478,7 +481,7 @@ def _confirm_change(facts: _Facts, outcome: Outcome | None) -> list[Block]:
             f"Nous vous confirmons la prise en compte{' partielle' if partial else ''} de votre "
             f"demande {request}{facts.on_filed_day('du')}{effective}."
         ),
-        *([Fields(tuple(concerned))] if concerned else []),
+        *facts.beneficiary_fields(),
     ]
     if rows:
         # Only an acceptance applies what was filed (`services/decisions`): a partial one

@@ -65,7 +65,7 @@ def issue_letter(
             request_id=request_id,
             request_label=request_label,
             issued_on=issued_on,
-            service_label=catalog.SERVICE_LABELS.get(Service(request.service)),
+            service_label=catalog.SERVICE_LABELS[Service(request.service)],
             **context,
         )
         pdf = letters.render_letter(letter_kind, letter)
