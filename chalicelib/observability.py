@@ -113,9 +113,10 @@ def failure(error: BaseException) -> dict[str, str]:
         f"{place.filename.rsplit('chalicelib', 1)[-1]}:{place.lineno} {place.name}" if place else ""
     )
     logged = {"error_type": type(error).__name__, "error_at": where}
-    code = getattr(error, "response", None)
-    if isinstance(code, dict) and isinstance(code.get("Error"), dict) and code["Error"].get("Code"):
-        logged["error_code"] = str(code["Error"]["Code"])
+    answer = getattr(error, "response", None)  # botocore's ClientError: the parsed answer
+    code = answer.get("Error", {}).get("Code") if isinstance(answer, dict) else None
+    if code:
+        logged["error_code"] = str(code)
     return logged
 
 

@@ -42,8 +42,9 @@ class _NoRoom(Exception):
     pass
 
 
-def _entry(upload: Upload) -> str:
-    return f"{upload.expires_at}#{upload.upload_id}"
+def _entry(expires_at: int, upload_id: str) -> str:
+    """An upload's place in the member's set of unused uploads."""
+    return f"{expires_at}#{upload_id}"
 
 
 class UploadRepository:
@@ -74,7 +75,7 @@ class UploadRepository:
             "ExpressionAttributeNames": {"#live": "live"},
             "ExpressionAttributeValues": serialize(
                 {
-                    ":entry": {_entry(upload)},
+                    ":entry": {_entry(upload.expires_at, upload.upload_id)},
                     ":entity": "unused_uploads",
                     ":expires": upload.expires_at,
                     ":limit": limit,
@@ -125,7 +126,7 @@ class UploadRepository:
     def release(self, member_id: str, unused: Mapping[str, int]) -> None:
         """Give back the places of these unused uploads (upload id → its record's expiry, as
         `TooManyUnusedUploads.unused` names them): tickets that can no longer be used."""
-        self._take_out(member_id, {f"{expires}#{u}" for u, expires in unused.items()})
+        self._take_out(member_id, {_entry(expires, u) for u, expires in unused.items()})
 
     def _take_out(self, member_id: str, entries: set[str]) -> None:
         if not entries:
