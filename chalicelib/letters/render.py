@@ -64,6 +64,16 @@ RULE = (200, 206, 212)
 SHADE = (241, 245, 248)
 
 
+def sorting_line(text: str) -> str:
+    """A last line of an address as La Poste's sorting machines read it (NF Z10-011): capitals,
+    digits and single spaces, no accent, hyphen or apostrophe (« 97400 SAINT DENIS »,
+    « 78620 L ETANG LA VILLE »); a letter with no unaccented form is kept as it is."""
+    capitals = text.upper().replace("Œ", "OE").replace("Æ", "AE")
+    bare = unicodedata.normalize("NFKD", capitals)
+    kept = (c if c.isalnum() else " " for c in bare if not unicodedata.combining(c))
+    return " ".join("".join(kept).split())
+
+
 @cache
 def font_files() -> dict[str, Path]:
     """Source Sans Pro, from the font-source-sans-pro package: no system font is assumed.
@@ -162,10 +172,13 @@ class Document(FPDF):
         """The member's name and postal address, placed for the envelope window."""
         address = member.postal_address
         lines = [address.line1, *([address.line2] if address.line2 else [])]
-        lines.append(f"{address.postal_code} {address.city.upper()}")
-        # The overseas départements are France to the post (`97400 SAINT-DENIS` ends it).
+        # The overseas départements are France to the post (`97400 SAINT DENIS` ends it), and
+        # Monaco is in La Poste's postal codes (98000): their town lines are France's.
+        french_post = address.country in ("FR", "MC") or address.country in OVERSEAS_DEPARTMENTS
+        town = f"{address.postal_code} {address.city}"
+        lines.append(sorting_line(town) if french_post else town.upper())
         if address.country != "FR" and address.country not in OVERSEAS_DEPARTMENTS:
-            lines.append(COUNTRY_NAMES.get(address.country, address.country).upper())
+            lines.append(sorting_line(COUNTRY_NAMES.get(address.country, address.country)))
         self.set_xy(WINDOW_X, top)
         self.window_line(fr.full_name(member.first_name, member.last_name), "B")
         for line in lines:
