@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextvars
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -15,6 +13,7 @@ from botocore.exceptions import ClientError
 from chalicelib import aws
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.settings import get_settings
+from chalicelib.store.handover import Pool
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -89,8 +88,7 @@ def _from_dynamodb(value: Mapping[str, Any]) -> Any:
 T = TypeVar("T")
 R = TypeVar("R")
 MAX_PARALLEL_READS = 8
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+_pool = Pool(MAX_PARALLEL_READS, "dynamodb-read")  # no thread until a task needs one
 
 
 def parallel_map(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
@@ -99,9 +97,9 @@ def parallel_map(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
     A pool per call started up to 8 threads on every request: about 1 ms of a timeline read
     (bench/bench_api.py). The first item runs in the calling thread while the pool runs the
     others: one thread hand-over fewer per item list, none for a single item (each hand-over is
-    a thread waking up and taking the GIL, tens of microseconds). The first failure, in the
-    items' order, is raised once the items before it are done; the items not started are
-    cancelled. Tasks must not call parallel_map themselves (they would wait on it).
+    a thread waking up and taking the GIL, tens of microseconds: `store/handover.py`). The first
+    failure, in the items' order, is raised once the items before it are done; the items not
+    started are cancelled. Tasks must not call parallel_map themselves (they would wait on it).
     """
     listed = list(items)
     if not listed:
@@ -109,7 +107,7 @@ def parallel_map(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
     run = _in_context(function)
     if len(listed) == 1:
         return [run(listed[0])]
-    pending = [_shared_pool().submit(run, item) for item in listed[1:]]
+    pending = [_pool.submit(run, item) for item in listed[1:]]
     try:
         results = [run(listed[0])]
         results.extend(future.result() for future in pending)
@@ -134,17 +132,8 @@ def in_background(function: Callable[[T], Any], items: Iterable[T]) -> Callable[
         except Exception as error:
             return error
 
-    pending = [_shared_pool().submit(outcome, item) for item in items]
+    pending = [_pool.submit(outcome, item) for item in items]
     return lambda: [future.result() for future in pending]
-
-
-def _shared_pool() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
-        with _pool_lock:
-            if _pool is None:
-                _pool = ThreadPoolExecutor(MAX_PARALLEL_READS, thread_name_prefix="dynamodb-read")
-    return _pool
 
 
 def _in_context(function: Callable[[T], R]) -> Callable[[T], R]:

@@ -91,3 +91,52 @@ def test_in_background_runs_every_item_on_the_pool_while_the_caller_works() -> N
     assert isinstance(outcomes[2], ValueError)
     assert all(o[0] != caller and o[1] == "correlation-7" for o in outcomes if isinstance(o, tuple))
     assert in_background(task, [])() == []
+
+
+def test_the_pool_runs_tasks_at_once_up_to_its_size_and_never_more_threads() -> None:
+    """`store/handover.Pool`: three tasks that each wait for the other two end (they ran at
+    once); five on a pool of two all end, on two threads."""
+    from chalicelib.store.handover import Pool
+
+    together = threading.Barrier(3, timeout=5)
+    pool = Pool(3, "test-pool")
+    tasks = [pool.submit(lambda n: (together.wait(), n)[1], n) for n in range(3)]
+    assert [task.result() for task in tasks] == [0, 1, 2]
+
+    small = Pool(2, "small-pool")
+    names = [small.submit(lambda _: threading.current_thread().name, n) for n in range(5)]
+    used = {task.result() for task in names}
+    assert used <= {"small-pool_0", "small-pool_1"}
+    assert len(small._threads) <= 2
+
+
+def test_a_task_cancelled_before_a_thread_takes_it_never_runs() -> None:
+    from concurrent.futures import CancelledError
+
+    from chalicelib.store.handover import Pool
+
+    pool = Pool(1, "one-thread")
+    release = threading.Event()
+    ran: list[int] = []
+    busy = pool.submit(lambda _: release.wait(5), None)
+    waiting = pool.submit(ran.append, 1)
+    waiting.cancel()
+    release.set()
+    assert busy.result() is True
+    with pytest.raises(CancelledError):
+        waiting.result()
+    assert pool.submit(ran.append, 2).result() is None
+    assert ran == [2]
+
+
+def test_what_a_task_raises_is_raised_to_whoever_waits_on_it_and_the_thread_goes_on() -> None:
+    from chalicelib.store.handover import Pool
+
+    pool = Pool(1, "raising")
+
+    def stop(_: None) -> None:
+        raise SystemExit("stopped")  # not an Exception: still handed over, not lost
+
+    with pytest.raises(SystemExit, match="stopped"):
+        pool.submit(stop, None).result()
+    assert pool.submit(lambda n: n + 1, 1).result() == 2
