@@ -4,7 +4,7 @@ dated in the past, so a front end has a real timeline and real letters to show."
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +15,7 @@ from chalicelib.domain.uploads import UploadRequest
 from chalicelib.services.decisions import decide
 from chalicelib.services.dialogue import InformationRequestBody, ask
 from chalicelib.services.filing import create_upload, file_request
+from chalicelib.services.retention import carry_out
 from chalicelib.services.serving import route, serve
 from chalicelib.store.queues import INTAKE
 from chalicelib.store.unit_of_work import DynamoUnitOfWork
@@ -168,6 +169,7 @@ def seed_history(member_id: str, now: datetime | None = None) -> int:
     uow = _SeedUnitOfWork()
     filed = 0
     still_open: list[str] = []
+    filed_ids: list[str] = []
     for index in range(36):
         kind, detail, attachment_name, outcome = PLAN[index % len(PLAN)]
         when = now - timedelta(days=720 - index * 20, hours=index % 7)
@@ -179,6 +181,7 @@ def seed_history(member_id: str, now: datetime | None = None) -> int:
         request_id = file_request(uow, member_id, body, None, when).request_id
         uow.deliver(when + timedelta(minutes=1))
         filed += 1
+        filed_ids.append(request_id)
         current = uow.requests.get(member_id, request_id)
         if current.status is not Status.in_progress:
             continue
@@ -193,4 +196,25 @@ def seed_history(member_id: str, now: datetime | None = None) -> int:
         waiting = uow.requests.get(member_id, still_open[-1])
         ask(uow, waiting, question, now - timedelta(days=2), agent_id=None)
         uow.deliver(now - timedelta(days=2, minutes=-1))  # its service renders the letter
+    _purges_of_the_past(uow, member_id, filed_ids, now)
     return filed
+
+
+def _purges_of_the_past(
+    uow: _SeedUnitOfWork, member_id: str, request_ids: list[str], now: datetime
+) -> None:
+    """The retention purges whose day has come, carried out as the scheduled purge would have
+    on their day (`make run` runs no schedule, and its first run looks back a month only):
+    attachments kept 90 days after a closing two years ago are gone, and the request says so."""
+    today = clock.paris_date(now)
+    days = set()
+    for request_id in request_ids:
+        kept_until = uow.requests.get(member_id, request_id).attachments_kept_until
+        if kept_until is not None and date.fromisoformat(kept_until) <= today:
+            days.add(date.fromisoformat(kept_until))
+    for day in sorted(days):
+        moment = min(datetime.combine(day, time(3), clock.PARIS), now)
+        for page in uow.retention.pages_due(day):
+            for entry in page:
+                carry_out(uow, entry, moment)
+        uow.deliver(moment)

@@ -765,12 +765,20 @@ class Transitions:
     def attachments_deleted(self, record: RequestRecord, label: str, now: datetime) -> bool:
         """Its retention over, a closed request no longer lists its attachments and says when
         they went (its history too): once; for the audit trail, `AttachmentsDeleted`."""
+        assign: dict[str, Any] = {"attachments": [], "attachments_deleted_at": iso_z(now)}
+        # The dialogue's messages no longer name files that are gone (a reply showed « 1 pièce
+        # jointe » under the history's « Pièces jointes supprimées »). A closed request takes
+        # no new message: the list read is the list written back.
+        messages = [m.model_copy(update={"attachment_ids": []}) for m in record.messages]
+        if any(m.attachment_ids for m in record.messages):
+            assign["messages"] = [m.model_dump(mode="json", exclude_none=True) for m in messages]
         change = Change(
             "attribute_exists(pk) AND attribute_not_exists(attachments_deleted_at)",
-            assign={"attachments": [], "attachments_deleted_at": iso_z(now)},
+            assign=assign,
             remove=("attachments_kept_until",),
         )
-        change.audit("AttachmentsDeleted", _after(record, attachments=[]), now, Actor.system)
+        after = _after(record, attachments=[], messages=messages)
+        change.audit("AttachmentsDeleted", after, now, Actor.system)
         entry = _entry(now, record.status, label, Actor.system, None)
         return self.apply(record, change.history(entry))
 

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from infra import seed
 from infra.local_stack import LocalStack
-from tests.conftest import Api, Historian
+from tests.conftest import Api, Historian, SignedIn
+
+
+def _every_month(api: Api, who: SignedIn) -> list[dict[str, Any]]:
+    months = api.get("/requests?limit=12", who).body
+    everything = list(months["months"])
+    while months["next_cursor"]:
+        months = api.get(f"/requests?limit=12&cursor={months['next_cursor']}", who).body
+        everything += months["months"]
+    return everything
 
 
 def test_two_years_of_requests_and_letters(api: Api, historian: Historian) -> None:
     who, filed = historian.who, historian.filed
     assert filed >= 30
 
-    months = api.get("/requests?limit=12", who).body
-    everything = list(months["months"])
-    while months["next_cursor"]:
-        months = api.get(f"/requests?limit=12&cursor={months['next_cursor']}", who).body
-        everything += months["months"]
+    everything = _every_month(api, who)
     requests = [r for m in everything for r in m["requests"]]
     assert len(requests) == filed
     assert len(everything) >= 20
@@ -41,6 +47,30 @@ def test_two_years_of_requests_and_letters(api: Api, historian: Historian) -> No
         "demande_pieces",
     } <= kinds
     assert all(d["request_id"] for d in all_documents)
+
+
+def test_no_request_of_the_history_holds_attachments_past_their_retention(
+    api: Api, historian: Historian
+) -> None:
+    """The history's closings are up to two years old: their attachments' 90 days had passed,
+    yet they were listed, downloadable and exported (the purge's first run looks back a month,
+    and `make run` runs none). The seed carries out the purges whose day has come."""
+    from chalicelib.domain import retention
+
+    who = historian.who
+    ids = [r["request_id"] for m in _every_month(api, who) for r in m["requests"]]
+    details = [api.get(f"/requests/{request_id}", who).body for request_id in ids]
+    today = historian.seeded_on.isoformat()
+    purged = [d for d in details if d["attachments_deleted_at"]]
+    assert len(purged) >= 10
+    for detail in details:
+        kept_until = detail["attachments_kept_until"]
+        assert kept_until is None or kept_until > today, detail["request_id"]
+    for detail in purged:
+        assert detail["attachments"] == [] and detail["attachments_kept_until"] is None
+        assert detail["history"][-1]["label"] == retention.ATTACHMENTS_PURGED_LABEL
+        closed = next(h["at"] for h in detail["history"] if h["status"] == "processed")
+        assert detail["attachments_deleted_at"] > closed
 
 
 def test_the_history_extends_lea_past_her_coverage_end_whatever_the_month(

@@ -244,6 +244,39 @@ def test_attachments_are_deleted_by_the_retention_purge_90_days_after_the_decisi
     assert labels.count(retention.ATTACHMENTS_PURGED_LABEL) == 1
 
 
+def test_after_the_purge_no_message_names_a_file_that_went(
+    api: Api,
+    pump: QueuePump,
+    alice: SignedIn,
+    agent: SignedIn,
+    today: date,
+    watch_on: Callable[..., None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reply's file went with the request's other attachments, but the reply still named it:
+    the portal showed « 1 pièce(s) jointe(s) » under it, beside the history's « Pièces jointes
+    supprimées »."""
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    path = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
+    asked = api.post(f"{path}/information-request", agent, body={"message": "La facture ?"})
+    assert asked.status == 200, asked.body
+    reply = {"message": "La voici.", "upload_ids": [upload(api, alice, PDF_BYTES)]}
+    assert api.post(f"/requests/{request_id}/replies", alice, body=reply).status == 201
+    closed_at = clock.now()
+    _freeze(monkeypatch, closed_at)
+    _refuse(api, agent, alice, request_id)
+    messages = api.get(f"/requests/{request_id}", alice).body["messages"]
+    assert [len(m["attachment_ids"]) for m in messages] == [0, 1]
+
+    watch_on(clock.paris_date(closed_at) + timedelta(days=90))
+    for detail in (api.get(f"/requests/{request_id}", alice).body, api.get(path, agent).body):
+        assert detail["attachments"] == []
+        assert [m["attachment_ids"] for m in detail["messages"]] == [[], []]
+        assert [m["text"] for m in detail["messages"]] == ["La facture ?", "La voici."]
+    assert api.get(path, agent).body["messages"][0]["agent_id"]  # the rest of each kept
+
+
 def test_a_missed_purge_deletes_a_withdrawn_requests_attachments_on_its_next_run(
     api: Api,
     local_stack: LocalStack,

@@ -399,7 +399,9 @@ class FakeTransitions:
             return False
         entry = _entry(now, stored.status, label, Actor.system)
         gone = {"attachments": [], "attachments_deleted_at": clock.iso_z(now),
-                "attachments_kept_until": None}  # fmt: skip
+                "attachments_kept_until": None,
+                "messages": [m.model_copy(update={"attachment_ids": []})
+                             for m in stored.messages]}  # fmt: skip
         self._change(record, gone, entry)
         self._audit(record, now, "AttachmentsDeleted", Actor.system)
         return True
