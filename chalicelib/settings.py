@@ -61,6 +61,7 @@ class Settings(BaseModel):
     unused_uploads_max: int = Field(default=20, ge=1, alias="UNUSED_UPLOADS_MAX")
     requests_per_day: int = Field(default=30, ge=1, alias="REQUESTS_PER_DAY")
     replies_per_day: int = Field(default=50, ge=1, alias="REPLIES_PER_DAY")
+    exports_per_day: int = Field(default=5, ge=1, alias="EXPORTS_PER_DAY")
     # Two keys, never one: the cursor key signs page cursors (rotating it only resets open
     # pages), the pseudonym key turns member ids into `member_ref` in logs (rotating it breaks
     # the link between old and new log lines, so it rotates on its own schedule). On AWS each

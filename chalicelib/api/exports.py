@@ -8,7 +8,7 @@ from pydantic import ConfigDict
 from chalicelib.api import body
 from chalicelib.api.auth import current_member_id
 from chalicelib.api.errors import ApiBlueprint, error_response, json_response
-from chalicelib.api.route_docs import MEMBERS_ONLY
+from chalicelib.api.route_docs import EXPORTS_PER_DAY, MEMBERS_ONLY
 from chalicelib.domain import clock
 from chalicelib.domain.errors import ExportBuilding
 from chalicelib.domain.exports import ExportAnswer
@@ -40,6 +40,8 @@ class NewExport(Model):
         403: MEMBERS_ONLY,
         409: "One of the member's exports is still building: one at a time. `Location` names "
         "that export, to follow it instead.",
+        429: f"The member asked for {EXPORTS_PER_DAY} exports today (Paris time): `Retry-After` "
+        "is midnight. An export that could not be queued (503) is not counted.",
         503: "The export could not be queued: nothing was started, retry.",
     },
     error_headers={409: {"Location": "The export building, relative to the API root: follow it."}},
@@ -53,7 +55,8 @@ def start_export() -> Response:
     attachments still held and a `README.txt` in French saying what each file is. Follow it
     with `GET /me/exports/{export_id}`: once `ready`, its link lives 24 hours; the zip is
     deleted after 7 days. One export at a time: 409 while one is building, its `Location`
-    the export building, to follow as this answer's would be.
+    the export building, to follow as this answer's would be. A few a day (each reads and
+    copies every file the member has): beyond, 429 until midnight, Paris time.
     """
     body.validated(NewExport, body.json_body_or_empty(blueprint.current_request))
     try:

@@ -30,6 +30,7 @@ from pydantic_core import core_schema
 from chalicelib.api.errors import JSON_HEADERS, ApiBlueprint
 from chalicelib.api.lazy import target
 from chalicelib.api.route_docs import (
+    EXPORTS_PER_DAY,
     MAX_BODY_KB,
     REPLIES_PER_DAY,
     REQUESTS_PER_DAY,
@@ -444,7 +445,8 @@ each field's `message` are in French, fit to show the member.
 """ + (
     f"**Limits.** Per member: {UNUSED_UPLOADS_MAX} unused uploads alive (an upload is used once "
     "a request or a reply takes it, and expires a day after it was asked for), "
-    f"{REQUESTS_PER_DAY} démarches and {REPLIES_PER_DAY} replies a day (a day in Paris time); "
+    f"{REQUESTS_PER_DAY} démarches, {REPLIES_PER_DAY} replies and {EXPORTS_PER_DAY} exports of "
+    "their data a day (a day in Paris time); "
     "beyond, 429 `too_many_requests`, `Retry-After` saying when the limit frees up (the oldest "
     "unused upload's expiry; midnight in Paris). API Gateway also throttles each stage and each "
     "address: it answers 429 itself, in the same shape, before the API runs.\n"

@@ -116,6 +116,7 @@ MAX_BODY_KB = int(Settings.model_fields["max_body_bytes"].default) // 1024
 UNUSED_UPLOADS_MAX = int(Settings.model_fields["unused_uploads_max"].default)
 REQUESTS_PER_DAY = int(Settings.model_fields["requests_per_day"].default)
 REPLIES_PER_DAY = int(Settings.model_fields["replies_per_day"].default)
+EXPORTS_PER_DAY = int(Settings.model_fields["exports_per_day"].default)
 MAX_FILE_MB = MAX_FILE_BYTES // (1024 * 1024)
 
 

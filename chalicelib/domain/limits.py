@@ -14,3 +14,4 @@ class MemberLimits:
     unused_uploads: int  # uploads asked for, neither used by a request nor expired
     requests_per_day: int  # démarches filed in one Paris day
     replies_per_day: int  # answers to the services in one Paris day
+    exports_per_day: int = 5  # exports of their data asked for in one Paris day

@@ -37,8 +37,10 @@ from chalicelib.domain.members import BeneficiariesAnswer, MeAnswer
 from chalicelib.domain.requests import RequestDetail, month_of
 from chalicelib.observability import metric
 from chalicelib.services import following
+from chalicelib.services.filing import daily_limit, limit_reached
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store import keys
+from chalicelib.store.requests import DailyLimitReached
 
 logger = logging.getLogger(__name__)
 
@@ -49,16 +51,22 @@ TIMELINE_PAGE = 12
 
 def start_export(uow: UnitOfWork, member_id: str, now: datetime) -> ExportAnswer:
     """A new export, building; 409 naming the other one while another of the member's exports
-    builds."""
+    builds; 429 once the member asked for `exports_per_day` today (each export reads and
+    copies every file the member has: the heaviest call of the API)."""
     record = ExportRecord.new(member_id, str(ULID.from_datetime(now)), now)
-    building = uow.exports.start(record, now)
+    limit = daily_limit("exports", uow.limits.exports_per_day, now)
+    try:
+        building = uow.exports.start(record, now, limit)
+    except DailyLimitReached:
+        raise limit_reached(limit, now) from None
     if building is not None:
         raise ExportBuilding(building)
     try:
         uow.exports.send(ExportPointer(member_id=member_id, export_id=record.export_id))
     except Exception as error:
-        # Not left building for hours with nothing to build it: ended, the member may retry.
-        uow.exports.abandon(record)
+        # Not left building for hours with nothing to build it: ended (its place of the day
+        # given back), the member may retry.
+        uow.exports.abandon(record, limit)
         raise ServiceUnavailable("Export momentanément indisponible, réessayez.") from error
     logger.info("export %s asked", record.export_id)
     return view(uow, record, now)

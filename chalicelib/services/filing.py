@@ -210,6 +210,8 @@ def file_request(
 _DAILY_LIMIT_MESSAGES = {
     "requests": "Vous avez déjà déposé {limit} démarches aujourd'hui : réessayez demain.",
     "replies": "Vous avez déjà envoyé {limit} réponses aujourd'hui : réessayez demain.",
+    "exports": "Vous avez déjà demandé {limit} exports de vos données aujourd'hui : "
+    "réessayez demain.",
 }
 
 

@@ -31,6 +31,7 @@ from chalicelib.store import keys
 from chalicelib.store.dynamo import deserialize, dynamodb, serialize, table, without_keys
 from chalicelib.store.files import bucket, encryption, s3
 from chalicelib.store.queues import queue_url
+from chalicelib.store.requests import DailyLimit, DailyLimitReached, count_one_fewer, count_one_more
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +52,12 @@ def _failed_conditions(error: ClientError) -> list[bool]:
 
 
 class ExportRepository:
-    def start(self, record: ExportRecord, now: datetime) -> str | None:
-        """The export and the guard in one transaction, on condition that none of the
-        member's exports is building (or the one that was has passed its deadline): None when
-        it started, else the id of the one building (the guard as the failed condition read
-        it)."""
+    def start(self, record: ExportRecord, now: datetime, limit: DailyLimit) -> str | None:
+        """The export, the guard and the day's count in one transaction, on condition that none
+        of the member's exports is building (or the one that was has passed its deadline) and
+        the day's count has room: None when it started, else the id of the one building (the
+        guard as the failed condition read it); `DailyLimitReached` when only the count
+        failed."""
         item = {
             **keys.export_key(record.member_id, record.export_id),
             "entity": "export",
@@ -92,6 +94,7 @@ class ExportRepository:
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
+                    count_one_more(record.member_id, limit, now),
                 ]
             )
         except ClientError as error:
@@ -101,13 +104,16 @@ class ExportRepository:
                 return str(
                     deserialize(error.response["CancellationReasons"][0]["Item"])["building"]
                 )
+            if failed == [False, False, True]:
+                raise DailyLimitReached from error
             raise
         return None
 
-    def abandon(self, record: ExportRecord) -> None:
-        """Its build message could not be sent: release the guard and end the export now, so
-        the member may ask again at once."""
+    def abandon(self, record: ExportRecord, limit: DailyLimit) -> None:
+        """Its build message could not be sent: release the guard, give the day's place back
+        and end the export now, so the member may ask again at once."""
         self._release(record)
+        dynamodb().update_item(**count_one_fewer(record.member_id, limit))
         dynamodb().update_item(
             TableName=table(),
             Key=serialize(keys.export_key(record.member_id, record.export_id)),

@@ -144,7 +144,7 @@ def _claim(
     }
 
 
-def _count(member_id: str, daily: DailyLimit, now: datetime) -> dict[str, Any]:
+def count_one_more(member_id: str, daily: DailyLimit, now: datetime) -> dict[str, Any]:
     """One more of the day's count, on condition there is room for it."""
     return {
         "Update": {
@@ -162,6 +162,19 @@ def _count(member_id: str, daily: DailyLimit, now: datetime) -> dict[str, Any]:
                 }
             ),
         }
+    }
+
+
+def count_one_fewer(member_id: str, daily: DailyLimit) -> dict[str, Any]:
+    """A place of the day's count given back (what it counted was never made), never below 0:
+    an `UpdateItem`'s arguments."""
+    return {
+        "TableName": table(),
+        "Key": serialize(keys.daily_count_key(member_id, daily.counted, daily.day)),
+        "UpdateExpression": "ADD #count :minus",
+        "ConditionExpression": "#count > :zero",
+        "ExpressionAttributeNames": {"#count": "count"},
+        "ExpressionAttributeValues": serialize({":minus": -1, ":zero": 0}),
     }
 
 
@@ -342,7 +355,7 @@ class RequestRepository:
             }
             operations.append({"Put": {"TableName": table(), "Item": serialize(held)}})
         count_at = len(operations)
-        operations.append(_count(record.member_id, limit, now))
+        operations.append(count_one_more(record.member_id, limit, now))
         _transact(
             operations,
             idempotency_at,
@@ -406,7 +419,7 @@ class RequestRepository:
             _use_upload(record.member_id, a.attachment_id, record.request_id) for a in attachments
         ]
         count_at = len(operations)
-        operations.append(_count(record.member_id, limit, now))
+        operations.append(count_one_more(record.member_id, limit, now))
         try:
             _transact(
                 operations,

@@ -91,6 +91,7 @@ class DynamoUnitOfWork:
             unused_uploads=settings.unused_uploads_max,
             requests_per_day=settings.requests_per_day,
             replies_per_day=settings.replies_per_day,
+            exports_per_day=settings.exports_per_day,
         )
 
 

@@ -317,6 +317,7 @@ def test_a_members_limits_are_documented_where_they_answer_429(document: dict[st
         ("POST", "/uploads"),
         ("POST", "/requests"),
         ("POST", "/requests/{request_id}/replies"),
+        ("POST", "/me/exports"),
     }
     too_many = document["components"]["responses"]["TooManyRequests"]
     assert "Retry-After" in too_many["headers"]

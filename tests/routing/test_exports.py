@@ -15,6 +15,7 @@ import requests as http
 
 from chalicelib.domain import clock
 from chalicelib.domain.exports import LINK_LIFETIME
+from chalicelib.store.exports import ExportRepository
 from infra.local_stack import LocalStack
 from infra.queue_pump import QueuePump
 from tests.conftest import PDF_BYTES, Api, SignedIn, drain_queue, upload
@@ -182,3 +183,41 @@ def test_a_redelivered_message_builds_once_and_leaves_the_ready_export_as_it_is(
     assert zipfile.ZipFile(io.BytesIO(_download(again["url"]))).testzip() is None
     head = s3.head_object(Bucket=local_stack.outputs["BucketName"], Key=key)
     assert head["ServerSideEncryption"] == "aws:kms"
+
+
+def _unreachable(*_: Any) -> None:
+    raise ConnectionError("SQS unreachable")
+
+
+def test_five_exports_a_day_then_429_until_midnight_in_paris(
+    api: Api, pump: QueuePump, alice: SignedIn, bob: SignedIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each export reads and copies every file the member has, and its zip is kept 7 days: one
+    at a time was the only bound, and a member (or a stolen token) could ask for one a second
+    all day. API.md's limits bound the other costly calls; the export has its own."""
+    from chalicelib.settings import Settings
+
+    allowed = int(Settings.model_fields["exports_per_day"].default)
+    assert allowed == 5
+    now = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: now)
+    with monkeypatch.context() as unreachable:  # not queued: not counted (its place given back)
+        unreachable.setattr(ExportRepository, "send", _unreachable)
+        for _ in range(allowed + 1):
+            assert api.post("/me/exports", alice).status == 503
+    for _ in range(allowed):
+        _ask(api, alice)
+        pump.drain()
+    refused = api.post("/me/exports", alice)
+    assert refused.status == 429, refused.body
+    assert refused.body["error"]["code"] == "too_many_requests"
+    assert "5 exports de vos données aujourd'hui" in refused.body["error"]["message"]
+    assert int(refused.headers["Retry-After"]) == clock.seconds_until_next_day(now)
+    _ask(api, bob)  # another member's day is theirs
+    pump.drain()
+
+    midnight = datetime.combine(clock.paris_date(now) + timedelta(days=1),
+                                datetime.min.time(), clock.PARIS)  # fmt: skip
+    monkeypatch.setattr(clock, "now", lambda: midnight)
+    _ask(api, alice)  # a new day in Paris
+    pump.drain()

@@ -1008,16 +1008,22 @@ class FakeExports:
         self.sent: list[ExportPointer] = []
         self.stored: list[str] = []  # every zip written, in order (a second build shows)
         self.failing_sends = False  # as SQS unreachable
+        self.counts: dict[tuple[str, str], int] = {}  # (member, Paris day) → exports asked
 
-    def start(self, record: ExportRecord, now: datetime) -> str | None:
+    def start(self, record: ExportRecord, now: datetime, limit: DailyLimit) -> str | None:
         holder = self.building.get(record.member_id)
         if holder is not None and clock.parse_timestamp(holder.build_by) >= now:
             return holder.export_id
+        day = (record.member_id, limit.day)
+        if self.counts.get(day, 0) >= limit.limit:
+            raise DailyLimitReached
+        self.counts[day] = self.counts.get(day, 0) + 1
         self.building[record.member_id] = record
         self.records[(record.member_id, record.export_id)] = record
         return None
 
-    def abandon(self, record: ExportRecord) -> None:
+    def abandon(self, record: ExportRecord, limit: DailyLimit) -> None:
+        self.counts[(record.member_id, limit.day)] -= 1
         if self.building.get(record.member_id) == record:
             del self.building[record.member_id]
         key = (record.member_id, record.export_id)

@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 
 from chalicelib.domain import catalog
-from chalicelib.domain.errors import Conflict, ExportBuilding, NotFound, ServiceUnavailable
+from chalicelib.domain.errors import (
+    Conflict,
+    ExportBuilding,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+)
 from chalicelib.domain.exports import BUILD_CLAIM, BUILD_DEADLINE, LINK_LIFETIME, ExportPointer
 from chalicelib.domain.members import mask_iban
 from chalicelib.domain.uploads import UploadRequest
@@ -218,3 +224,18 @@ def test_another_members_export_is_not_found_like_one_that_does_not_exist(
     wanted: Any = theirs if export_id == "theirs" else export_id
     with pytest.raises(NotFound):
         exporting.export_status(uow, MEMBER, wanted, NOW)
+
+
+def test_an_export_that_could_not_be_queued_gives_its_place_of_the_day_back(
+    uow: FakeUnitOfWork,
+) -> None:
+    uow.exports.failing_sends = True
+    for _ in range(uow.limits.exports_per_day + 2):
+        with pytest.raises(ServiceUnavailable):
+            exporting.start_export(uow, MEMBER, NOW)
+    uow.exports.failing_sends = False
+    for minute in range(uow.limits.exports_per_day):
+        exporting.start_export(uow, MEMBER, NOW + timedelta(minutes=minute))
+        assert _deliver(uow, NOW + timedelta(minutes=minute)).count(True) == 1
+    with pytest.raises(TooManyRequests):
+        exporting.start_export(uow, MEMBER, NOW + timedelta(minutes=30))
