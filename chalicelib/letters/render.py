@@ -172,12 +172,13 @@ class Document(FPDF):
         """The member's name and postal address, placed for the envelope window."""
         address = member.postal_address
         lines = [address.line1, *([address.line2] if address.line2 else [])]
-        # The overseas départements are France to the post (`97400 SAINT DENIS` ends it), and
-        # Monaco is in La Poste's postal codes (98000): their town lines are France's.
+        # The overseas départements are France to the post (`97400 SAINT DENIS` ends it), and so
+        # is Monaco (its post is La Poste's, French rules and rates: the convention of 18 May
+        # 1963): `98000 MONACO` ends it. Abroad, the town as its post writes it, then the country.
         french_post = address.country in ("FR", "MC") or address.country in OVERSEAS_DEPARTMENTS
         town = f"{address.postal_code} {address.city}"
         lines.append(sorting_line(town) if french_post else town.upper())
-        if address.country != "FR" and address.country not in OVERSEAS_DEPARTMENTS:
+        if not french_post:
             lines.append(sorting_line(COUNTRY_NAMES.get(address.country, address.country)))
         self.set_xy(WINDOW_X, top)
         self.window_line(fr.full_name(member.first_name, member.last_name), "B")

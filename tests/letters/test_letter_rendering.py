@@ -313,7 +313,7 @@ def test_a_request_for_documents_points_to_the_tab_by_generations_name(
      ("FR", "97400", "Saint-Denis", "97400 SAINT DENIS La Défense"),
      ("FR", "78620", "L'Étang-la-Ville", "78620 L ETANG LA VILLE La Défense"),
      ("FR", "62500", "Saint-Omer  ", "62500 SAINT OMER La Défense"),
-     ("MC", "98000", "Monaco", "98000 MONACO MONACO La Défense"),
+     ("MC", "98000", "Monaco", "98000 MONACO La Défense"),
      ("IT", "00184", "Roma", "00184 ROMA ITALIE La Défense"),
      ("DE", "80331", "München", "80331 MÜNCHEN ALLEMAGNE La Défense")],
 )  # fmt: skip
