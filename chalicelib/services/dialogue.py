@@ -33,6 +33,7 @@ from chalicelib.services.dispatching import (
 )
 from chalicelib.services.filing import (
     Filed,
+    WriteLanded,
     accepted_files,
     attach_files,
     copies_under,
@@ -295,8 +296,12 @@ def reply(
         except RequestClosed:
             return None
 
+    def replied() -> bool:
+        current = uow.requests.get(member_id, record.request_id, consistent=True)
+        return any(m.message_id == message.message_id for m in current.messages)
+
     try:
-        with keeping_copies(uow, copies, body.upload_ids):
+        with keeping_copies(uow, copies, body.upload_ids, replied):
             added, current = _on_the_request_as_it_is(uow, record, write)
             if added is None:
                 raise closed(current)
@@ -305,9 +310,14 @@ def reply(
     except IdempotencyKeyTaken:
         assert scoped is not None  # noqa: S101  # only raised when a claim was made
         return _replay(uow, member_id, race_winner(uow, member_id, scoped, now), fingerprint)
-    # The pointer to intake, as a filing's: the router dispatches the rest (the audit record,
-    # `MemberReplied`), sends the request on to its service and removes the staged uploads.
-    hand_over(uow, member_id, record.request_id, added)
+    except WriteLanded:
+        # Written, its answer lost on the way: sent as asked; its pointer read from the request.
+        hand_over_pending(uow, member_id, record.request_id)
+    else:
+        # The pointer to intake, as a filing's: the router dispatches the rest (the audit
+        # record, `MemberReplied`), sends the request on to its service and removes the staged
+        # uploads.
+        hand_over(uow, member_id, record.request_id, added)
     # Read consistently: the answer shows the reply just written.
     answered = uow.requests.get(member_id, record.request_id, consistent=True)
     return Filed(record.request_id, answered.detail_dict())

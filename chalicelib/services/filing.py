@@ -15,10 +15,12 @@ from ulid import ULID
 from chalicelib.domain import clock
 from chalicelib.domain import uploads as rules
 from chalicelib.domain.errors import (
+    AppError,
     Conflict,
     FieldError,
     NotFound,
     PayloadTooLarge,
+    ServiceUnavailable,
     TooManyRequests,
     UnsupportedMediaType,
     ValidationFailed,
@@ -33,7 +35,7 @@ from chalicelib.domain.requests import (
 )
 from chalicelib.domain.uploads import Upload, UploadRequest
 from chalicelib.observability import metric
-from chalicelib.services.dispatching import HANDED_OVER_FOR, hand_over
+from chalicelib.services.dispatching import HANDED_OVER_FOR, hand_over, hand_over_pending
 from chalicelib.services.ports import UnitOfWork
 from chalicelib.store import keys
 from chalicelib.store.dynamo import in_background, parallel_map
@@ -44,6 +46,8 @@ from chalicelib.store.requests import (
     IdempotencyClaim,
     IdempotencyKeyTaken,
     IdempotencyRecord,
+    RequestClosed,
+    TransactionCanceled,
     UploadTaken,
 )
 from chalicelib.store.uploads import UPLOAD_RECORD_TTL, TooManyUnusedUploads
@@ -180,14 +184,18 @@ def file_request(
     record = new_record(new, member_id, chosen, now)
     record.attachments = attach_files(uow, member_id, record.month, record.request_id, files)
     copies = copies_under(member_id, record.month, record.request_id, new.upload_ids)
+    detail = record.detail_dict()
+    claim = (
+        IdempotencyClaim(idempotency_key, fingerprint, detail)
+        if idempotency_key is not None
+        else None
+    )
+
+    def filed() -> bool:
+        return _exists(uow, member_id, record.request_id)
+
     try:
-        with keeping_copies(uow, copies, new.upload_ids):
-            detail = record.detail_dict()
-            claim = (
-                IdempotencyClaim(idempotency_key, fingerprint, detail)
-                if idempotency_key is not None
-                else None
-            )
+        with keeping_copies(uow, copies, new.upload_ids, filed):
             filed_outbox = uow.requests.create(
                 record,
                 now,
@@ -201,6 +209,11 @@ def file_request(
     except IdempotencyKeyTaken:
         assert idempotency_key is not None  # noqa: S101  # only raised when a claim was made
         return _replay(race_winner(uow, member_id, idempotency_key, now), fingerprint)
+    except WriteLanded:
+        # Written, its answer lost on the way: filed as asked, its pointer sent as it would
+        # have been (read from the request: the write's own answer never came).
+        hand_over_pending(uow, member_id, record.request_id)
+        return Filed(record.request_id, detail)
     # The pointer to intake; the router dispatches the rest, counts the request filed and removes
     # the staged uploads.
     hand_over(uow, member_id, record.request_id, filed_outbox)
@@ -235,13 +248,29 @@ def refuse_when_full(count: int, limit: DailyLimit, now: datetime) -> None:
         raise limit_reached(limit, now)
 
 
+class WriteLanded(Exception):
+    """A write whose answer was lost (a timeout, a 5xx after it reached DynamoDB) had been made:
+    read back, it is there. The caller answers as if the answer had come."""
+
+
+# Failures that say the write was not made: its transaction refused, or our own rules.
+_NOT_WRITTEN = (DailyLimitReached, IdempotencyKeyTaken, TransactionCanceled, RequestClosed)
+
+
 @contextmanager
 def keeping_copies(
-    uow: UnitOfWork, copies: Sequence[str], upload_ids: Sequence[str]
+    uow: UnitOfWork,
+    copies: Sequence[str],
+    upload_ids: Sequence[str],
+    written: Callable[[], bool],
 ) -> Iterator[None]:
-    """The files copied under a request stay only if the write that uses them commits: any
-    failure removes them (nothing half done); an upload another request took in the meantime
-    is a 422 naming it."""
+    """The files copied under a request stay only if the write that uses them commits: a
+    failure that says it did not removes them (nothing half done); an upload another request
+    took in the meantime is a 422 naming it. A failure that says nothing of the write (its
+    answer lost: a timeout, a 5xx) is settled by reading it back (`written`): made, the files
+    stay and `WriteLanded` is raised; not made, they go; the read failing too, they stay (an
+    orphan copy costs storage; a file deleted that a request lists is a member's document lost)
+    and the failure is raised."""
     try:
         yield
     except UploadTaken as taken:
@@ -251,9 +280,41 @@ def keeping_copies(
             "Pièces jointes refusées.",
             [FieldError(f"upload_ids[{index}]", f"Pièce jointe {taken.upload_id} déjà utilisée.")],
         ) from None
-    except BaseException:
+    except _NOT_WRITTEN:
         uow.files.delete(copies)
         raise
+    except AppError as error:
+        if not isinstance(error, ServiceUnavailable):  # AWS's 5xx is one too: settled below
+            uow.files.delete(copies)  # our own rules refused it: nothing was written
+            raise
+        _settle(uow, copies, written, error)
+    except Exception as error:
+        _settle(uow, copies, written, error)
+
+
+def _settle(
+    uow: UnitOfWork, copies: Sequence[str], written: Callable[[], bool], error: Exception
+) -> None:
+    """After a failure that says nothing of the write: `WriteLanded` if it was made, its copies
+    removed if it was not, kept if the read back fails too (then the caller raises `error`)."""
+    try:
+        made = written()
+    except Exception:  # unknown: keep what the request may list
+        logger.warning("write unknown after %s: its copies kept", type(error).__name__)
+        raise error  # noqa: B904  # the write's failure is the answer, the read's its context
+    if made:
+        logger.info("write made, its answer lost (%s)", type(error).__name__)
+        raise WriteLanded from error
+    uow.files.delete(copies)
+    raise error
+
+
+def _exists(uow: UnitOfWork, member_id: str, request_id: str) -> bool:
+    try:
+        uow.requests.get(member_id, request_id, consistent=True)
+    except NotFound:
+        return False
+    return True
 
 
 def _check_contested(uow: UnitOfWork, member_id: str, request_id: str) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextvars
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
+from uuid import uuid4
 
 from boto3.dynamodb.types import DYNAMODB_CONTEXT, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -227,6 +229,51 @@ def get_batch(item_keys: Sequence[Mapping[str, str]]) -> dict[tuple[str, str], d
         if not request:
             return found
     raise ServiceUnavailable("Service momentanément surchargé, réessayez.")
+
+
+# The attribute a conditional write leaves its call's token in (`made_once`).
+ATTEMPT = "attempt"
+_FIRST_SET = re.compile(r"\bSET\b")
+
+
+def made_once(write: Callable[..., Any], **arguments: Any) -> bool:
+    """A conditional PutItem or UpdateItem (`write`: the client's method, with its arguments):
+    True when this call made it, False when its condition did not hold.
+
+    botocore retries a call whose answer was lost (a timeout, a 5xx) with the same arguments.
+    When the first attempt had been made after all, the retry fails the condition that write
+    made false, and a claim this call took reads as taken by another: a notification never
+    sent, an export never built (a review injected one lost answer). So each call leaves a
+    token of its own on the item (`attempt`) and asks for the item as the failed condition
+    found it: carrying this call's token, the write was this call's own."""
+    token = {"S": uuid4().hex}
+    arguments = {**arguments, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+    if "Item" in arguments:
+        arguments["Item"] = {**arguments["Item"], ATTEMPT: token}
+    else:
+        expression = arguments["UpdateExpression"]
+        mark = "SET #attempt = :attempt"
+        arguments["UpdateExpression"] = (
+            _FIRST_SET.sub(f"{mark},", expression, count=1)
+            if _FIRST_SET.search(expression)
+            else f"{expression} {mark}"
+        )
+        arguments["ExpressionAttributeNames"] = {
+            **arguments.get("ExpressionAttributeNames", {}),
+            "#attempt": ATTEMPT,
+        }
+        arguments["ExpressionAttributeValues"] = {
+            **arguments.get("ExpressionAttributeValues", {}),
+            ":attempt": token,
+        }
+    try:
+        write(**arguments)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        found = error.response.get("Item") or {}
+        return bool(found.get(ATTEMPT) == token)
+    return True
 
 
 def table() -> str:

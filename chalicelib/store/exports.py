@@ -28,7 +28,14 @@ from chalicelib.domain.exports import (
 )
 from chalicelib.observability import CORRELATION_ATTRIBUTE, correlation_id
 from chalicelib.store import keys
-from chalicelib.store.dynamo import deserialize, dynamodb, serialize, table, without_keys
+from chalicelib.store.dynamo import (
+    deserialize,
+    dynamodb,
+    made_once,
+    serialize,
+    table,
+    without_keys,
+)
 from chalicelib.store.files import bucket, encryption, s3
 from chalicelib.store.queues import queue_url
 from chalicelib.store.requests import DailyLimit, DailyLimitReached, count_one_fewer, count_one_more
@@ -141,27 +148,22 @@ class ExportRepository:
     def claim(self, member_id: str, export_id: str, now: datetime) -> bool:
         """This build takes the export for a while (`BUILD_CLAIM`): False when it is ready,
         past its deadline, or held by another build."""
-        try:
-            dynamodb().update_item(
-                TableName=table(),
-                Key=serialize(keys.export_key(member_id, export_id)),
-                UpdateExpression="SET claimed_until = :until",
-                ConditionExpression="#status = :building AND build_by > :now"
-                " AND (attribute_not_exists(claimed_until) OR claimed_until < :now)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=serialize(
-                    {
-                        ":building": ExportStatus.building.value,
-                        ":now": clock.iso_z(now),
-                        ":until": clock.iso_z(now + BUILD_CLAIM),
-                    }
-                ),
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return made_once(  # a retry of this call's own lost answer is this build's claim
+            dynamodb().update_item,
+            TableName=table(),
+            Key=serialize(keys.export_key(member_id, export_id)),
+            UpdateExpression="SET claimed_until = :until",
+            ConditionExpression="#status = :building AND build_by > :now"
+            " AND (attribute_not_exists(claimed_until) OR claimed_until < :now)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=serialize(
+                {
+                    ":building": ExportStatus.building.value,
+                    ":now": clock.iso_z(now),
+                    ":until": clock.iso_z(now + BUILD_CLAIM),
+                }
+            ),
+        )
 
     def finish(self, record: ExportRecord, object_key: str, size: int, now: datetime) -> bool:
         """Ready, and the guard released, in one transaction; False if it was ready already.

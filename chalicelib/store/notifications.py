@@ -17,15 +17,13 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib import aws
 from chalicelib.domain import clock
 from chalicelib.domain.events import SOURCE
 from chalicelib.domain.notifications import Email
 from chalicelib.settings import get_settings
 from chalicelib.store import keys
-from chalicelib.store.dynamo import dynamodb, query_all, serialize, table
+from chalicelib.store.dynamo import dynamodb, made_once, query_all, serialize, table
 from chalicelib.store.queues import queue_url
 
 NOTIFICATIONS_QUEUE = "notifications"
@@ -139,19 +137,14 @@ class NotificationRecords:
 
     def take_sms(self, sms: DeferredSms, now: datetime) -> bool:
         """Mark it taken before sending: True if this caller took it (two runs send it once)."""
-        try:
-            dynamodb().update_item(
-                TableName=table(),
-                Key=serialize(keys.deferred_sms_key(sms.send_at, sms.event_id)),
-                UpdateExpression="SET taken_at = :now",
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(taken_at)",
-                ExpressionAttributeValues=serialize({":now": clock.iso_z(now)}),
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return made_once(
+            dynamodb().update_item,
+            TableName=table(),
+            Key=serialize(keys.deferred_sms_key(sms.send_at, sms.event_id)),
+            UpdateExpression="SET taken_at = :now",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(taken_at)",
+            ExpressionAttributeValues=serialize({":now": clock.iso_z(now)}),
+        )
 
     def enqueue(self, detail_type: str, detail: dict[str, Any]) -> None:
         """A notification of our own (the reminder) on the notifications queue, shaped as the
@@ -189,14 +182,9 @@ def _update_if(
 
 
 def _conditionally(write: Any, **arguments: Any) -> bool:
-    """The write made, or False when its condition did not hold."""
-    try:
-        write(TableName=table(), **arguments)
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    """The write made (by this call, a retry of a lost answer included), or False when its
+    condition did not hold."""
+    return made_once(write, TableName=table(), **arguments)
 
 
 def _update(key: dict[str, str], name: str, value: Any) -> None:

@@ -34,6 +34,7 @@ from chalicelib.store.dynamo import (
     deserialize,
     dynamodb,
     get_batch,
+    made_once,
     parallel_map,
     query_all,
     serialize,
@@ -752,11 +753,10 @@ class Transitions:
         """False when the condition does not hold (a repeat, or a request that moved on).
         With `also`, one transaction: the change first, then those writes."""
         operation = change.operation(record.member_id, record.request_id)
+        if not also:  # a retry of its own lost answer is this change's (a transaction's token)
+            return made_once(dynamodb().update_item, **operation)
         try:
-            if also:
-                dynamodb().transact_write_items(TransactItems=[{"Update": operation}, *also])
-            else:
-                dynamodb().update_item(**operation)
+            dynamodb().transact_write_items(TransactItems=[{"Update": operation}, *also])
         except ClientError as error:
             code = error.response["Error"]["Code"]
             if code == "ConditionalCheckFailedException":

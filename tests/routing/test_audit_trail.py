@@ -439,9 +439,10 @@ def test_make_audit_verify_is_green_on_the_demo_data_and_red_after_tampering(
     table = local_stack.outputs["TableName"]
     dynamodb = local_stack.client("dynamodb")
     restored.append(dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"])
+    forged = "member" if target["actor"] != "member" else "service"  # another actor than its
     dynamodb.update_item(
         TableName=table, Key=key, UpdateExpression="SET actor = :a",
-        ExpressionAttributeValues={":a": {"S": "system"}},
+        ExpressionAttributeValues={":a": {"S": forged}},
     )  # fmt: skip
     assert audit_verify.main(["--day", target["day"]], local_stack) == 1
     assert capsys.readouterr().out.strip() == (
