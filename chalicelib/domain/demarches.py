@@ -183,8 +183,10 @@ class HospitalisationData(DemarcheData):
         return value
 
 
+# Types that carry no data: `data` is `{}` or left out. (No docstring: pydantic publishes a
+# model's or an enum's docstring as its schema's description, which the portal shows members.)
 class NoData(DemarcheData):
-    """Types that carry no data: `data` is `{}` or left out."""
+    pass
 
 
 # Written as members write them: spaces, points or hyphens between the pairs, and the trunk 0
@@ -212,10 +214,10 @@ Email = Annotated[
 ]
 
 
+# The countries an address of five-digit postal code can be in, among those Génération's
+# members live in (a Belgian or Swiss code has four digits: not one the form takes). No
+# docstring: it would be published as the schema's description, shown to members.
 class Country(StrEnum):
-    """The countries an address of five-digit postal code can be in, among those Génération's
-    members live in (a Belgian or Swiss code has four digits: not one the form takes)."""
-
     FR = "FR"
     MC = "MC"
     DE = "DE"
@@ -230,9 +232,9 @@ COUNTRY_LABELS: dict[Country, str] = {country: COUNTRY_NAMES[country] for countr
 OVERSEAS_DEPARTMENTS = frozenset({"GP", "MQ", "GF", "RE", "YT"})
 
 
+# A postal address as a member gives it: a country the letters can write. No docstring: it
+# would be published as the schema's description, which the portal shows as the group's hint.
 class NewPostalAddress(PostalAddress):
-    """A postal address as a member gives it: a country the letters can write."""
-
     country: Country = Field(  # narrower than the stored one
         default=Country.FR,
         title="Pays",

@@ -197,7 +197,7 @@ _MESSAGES = {
     "extra_forbidden": "Champ inconnu.",
     "string_pattern_mismatch": "Format invalide.",
     "string_too_long": "Texte trop long.",
-    "string_too_short": "Valeur requise.",
+    "string_too_short": "Au moins {min_length} caractères.",
     "too_short": "Au moins un élément est requis.",
     "too_long": "Trop d'éléments.",
     "enum": "Valeur non admise.",
@@ -234,6 +234,8 @@ def field_path(loc: Sequence[int | str]) -> str:
 def _message(error: Any) -> str:
     if error["type"] == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "string_too_short" and error.get("ctx", {}).get("min_length") == 1:
+        return _MESSAGES["missing"]  # an empty text is a field left empty: said one way
     known = _MESSAGES.get(error["type"])
     if known is None:
         return str(error["msg"])

@@ -167,3 +167,46 @@ def test_contact_gives_phone_numbers_with_hours_and_postal_addresses(
 
 def test_catalog_needs_a_token(api: Api) -> None:
     assert api.get("/catalog").status == 401
+
+
+def _descriptions(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["description"]] if isinstance(node.get("description"), str) else []
+        return own + [d for value in node.values() for d in _descriptions(value)]
+    if isinstance(node, list):
+        return [d for value in node for d in _descriptions(value)]
+    return []
+
+
+def test_every_hint_of_the_catalogues_forms_is_in_french(api: Api, alice: SignedIn) -> None:
+    """pydantic publishes a model's or an enum's docstring as its schema's description, and the
+    portal shows descriptions as hints: « A postal address as a member gives it: a country the
+    letters can write. » was the postal address's, in a French form."""
+    import re
+
+    english = re.compile(r"\b(the|an|is|are|can|that|which|with|carry|gives?|among)\b")
+    schemas = [t["data_schema"] for t in _types(api.get("/catalog", alice).body).values()]
+    descriptions = [d for schema in schemas for d in _descriptions(schema)]
+    assert len(descriptions) >= 10
+    assert [d for d in descriptions if english.search(d)] == []
+
+
+def test_an_empty_text_is_a_field_left_empty_and_a_short_one_says_how_long(
+    api: Api, alice: SignedIn
+) -> None:
+    """A reply's empty message said « Valeur requise. » where a démarche's empty field said
+    « Champ requis. »; a one-letter holder name said the same, though it was not empty."""
+    from datetime import date
+
+    from tests.conftest import file_justificatif
+
+    body = {"type": "vie.coordonnees_bancaires", "beneficiary_ids": [f"{alice.member_id}-01"],
+            "data": {"iban": "DE89 3704 0044 0532 0130 00", "holder_name": "A"}}  # fmt: skip
+    refused = api.post("/requests", alice, body=body)
+    assert refused.status == 422
+    messages = {f["field"]: f["message"] for f in refused.body["error"]["fields"]}
+    assert messages["data.holder_name"] == "Au moins 2 caractères."
+    request_id = file_justificatif(api, alice, date.today())
+    empty = api.post(f"/requests/{request_id}/replies", alice, body={"message": ""})
+    assert empty.status == 422
+    assert empty.body["error"]["fields"] == [{"field": "message", "message": "Champ requis."}]

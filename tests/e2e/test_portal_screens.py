@@ -352,3 +352,69 @@ def _listed(page: Page, request_id: str) -> Any:
         more.click()
         expect(page.locator("table.liste tbody tr")).not_to_have_count(rows)
     return entry
+
+
+def test_aller_au_contenu_takes_the_focus_to_the_title_and_keeps_the_page(
+    open_page: Any, member: Any
+) -> None:
+    """The skip link's `#contenu` was taken for a route: « Page introuvable », and what the
+    member had typed was lost."""
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/demarches/vie.coordonnees")
+    page.get_by_label("Téléphone").fill("06 11 22 33 44")
+    page.keyboard.press("Control+Home")
+    page.locator(".skip").focus()
+    page.keyboard.press("Enter")
+    title = page.get_by_role(
+        "heading", level=1, name="Modification de vos coordonnées de contact ou postales"
+    )
+    expect(title).to_be_focused()
+    assert page.url.endswith("#/demarches/vie.coordonnees")
+    expect(page.get_by_label("Téléphone")).to_have_value("06 11 22 33 44")
+
+
+def test_each_page_s_title_says_which_page_it_is(
+    open_page: Any, member: Any, http_api: str, today: date
+) -> None:
+    """Every form was « Mes démarches — Génération », every request « Le suivi des demandes —
+    Génération », an unknown page « Génération — Génération » (RGAA 8.6)."""
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    expect(page).to_have_title("Mes démarches — Génération")
+    page.goto("/#/demarches/sante.justificatif")
+    expect(page).to_have_title(
+        "Envoi de justificatif de remboursement — Mes démarches — Génération"
+    )
+    body = a_reimbursement(member.member_id, today.isoformat())
+    request_id = file_via_api(http_api, member.headers, body, with_file=True)
+    page.goto(f"/#/suivi/{request_id}")
+    expect(page).to_have_title(
+        "Envoi de justificatif de remboursement — Le suivi des demandes — Génération"
+    )
+    page.goto("/#/nulle-part")
+    expect(page).to_have_title("Page introuvable — Génération")
+
+
+def test_group_hints_are_read_with_their_fields_and_in_french(open_page: Any, member: Any) -> None:
+    """The postal address's hint was the English docstring of its model (« A postal address as
+    a member gives it… »), in a bare paragraph no field pointed at; the amount's asked for
+    « 42.50 » where the member types « 42,50 »; a line could begin with « : »."""
+    page = open_page().page
+    sign_in(page, member.username, member.password)
+    page.goto("/#/demarches/vie.coordonnees")
+    group = page.get_by_role("group", name="Adresse postale (facultatif)")
+    expect(group).to_be_visible()
+    assert "A postal address" not in page.locator("main").inner_text()
+    page.goto("/#/demarches/sante.justificatif")
+    beneficiaries = page.get_by_role("group", name="Bénéficiaire(s) concerné(s) (obligatoire)")
+    expect(beneficiaries).to_be_visible()
+    expect(page.get_by_label("Montant")).to_have_accessible_description(
+        "Montant en euros, par ex. « 42,50 »."
+    )
+    main = page.locator("main").inner_text()
+    assert "Les champs marqués «\u00a0obligatoire\u00a0» doivent" in main
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    summary = page.locator(".resume-erreurs")
+    expect(summary).to_be_focused()
+    assert "Votre demande n'a pas pu être envoyée\u00a0:" in summary.inner_text()

@@ -2,7 +2,7 @@
 // (`#/suivi/<id>`…) renders one screen at a time into <main> and moves the focus to its title.
 import { loadConfig } from "./config.js";
 import { session, signOut, isMember, agentServices, expiredSession, forgetExpiredSession } from "./auth.js";
-import { h, replace, focusHeading, announce } from "./dom.js";
+import { h, replace, focusHeading, announce, titleFrom } from "./dom.js";
 import { forgetBeneficiaries } from "./beneficiaries.js";
 import { renderSignIn } from "./views/signin.js";
 import { renderCatalog, renderDemarche } from "./views/demarches.js";
@@ -59,7 +59,7 @@ async function route() {
   }
   const home = isMember() ? "demarches" : "console";
   const target = screen === "" || screen === "connexion" ? home : screen;
-  document.title = `${TITLES[target] || "Génération"} — Génération`;
+  titleFrom(TITLES[target]); // until the screen's own heading is known
   // Each screen renders into its own element, shown only if no later navigation began
   // meanwhile: a slow answer never paints over the screen the member went on to.
   const generation = ++routing;
@@ -90,6 +90,10 @@ async function route() {
   if (!keep) {
     main.replaceChildren(screenEl);
     focusHeading(main);
+    // The page's subject (a request shown beside the timeline), its heading, its part.
+    const subject = main.querySelector("[data-sujet]");
+    const title = main.querySelector(".titre-page");
+    titleFrom(subject && subject.dataset.sujet, title && title.textContent, TITLES[target]);
   }
   main.dataset.ecran = target;
   const draft = expiredSession();
@@ -120,6 +124,7 @@ function showFailure(error) {
     h("h1", { class: "titre-page", tabindex: "-1" }, "Un problème est survenu"),
     h("p", { role: "alert", class: "alerte" }, (error && error.message) || "La page n'a pas pu être affichée."),
     h("p", {}, h("a", { href: "#/" }, "Revenir à l'accueil"))));
+  titleFrom("Un problème est survenu");
   focusHeading(main);
 }
 
@@ -146,7 +151,18 @@ document.getElementById("deconnexion").addEventListener("click", () => {
   window.location.hash = "#/connexion";
 });
 
-window.addEventListener("hashchange", route);
+// « Aller au contenu » takes the focus to the page's title and leaves the route as it is: its
+// `#contenu` was taken for a route (« Page introuvable », what the member had typed lost).
+document.querySelector(".skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  const title = main.querySelector(".titre-page");
+  (title || main).focus();
+});
+
+// Only `#/…` is a route: any other fragment (a link within a page) changes no screen.
+window.addEventListener("hashchange", () => {
+  if (window.location.hash === "" || window.location.hash.startsWith("#/")) route();
+});
 loadConfig().then(route, () => {
   replace(main, h("p", { role: "alert", class: "alerte" }, "Le portail n'est pas configuré pour cette adresse."));
 });

@@ -41,10 +41,11 @@ export function beneficiaryField(beneficiaries, type = {}) {
     return h("div", { class: "case" }, box,
       h("label", { for: id }, `${b.first_name} ${b.last_name}`, h("span", { class: "discret" }, ` — ${RELATIONSHIPS[b.relationship] || ""}, né(e) le ${formatDate(b.birth_date)}`)));
   });
-  const element = h("fieldset", { class: "groupe", dataset: { field: "beneficiary_ids" } },
+  const hint = ages ? `${who} de ${ages.min} à ${ages.max} ans.` : bonds ? `${who}.` : null;
+  const hintId = hint ? `${uid("benef")}-aide` : null;
+  const element = h("fieldset", { class: "groupe", dataset: { field: "beneficiary_ids" }, "aria-describedby": hintId },
     h("legend", {}, "Bénéficiaire(s) concerné(s)", h("span", { class: "obligatoire" }, " (obligatoire)")),
-    ages ? h("p", { class: "aide" }, `${who} de ${ages.min} à ${ages.max} ans.`)
-      : bonds ? h("p", { class: "aide" }, `${who}.`) : null,
+    hint ? h("p", { class: "aide", id: hintId }, hint) : null,
     boxes.length ? boxes : h("p", {}, "Aucun de vos bénéficiaires n'est concerné par cette démarche."),
   );
   return {

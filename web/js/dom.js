@@ -24,8 +24,29 @@ export function h(tag, attrs = {}, ...children) {
 function append(el, children) {
   for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    el.append(child instanceof Node ? child : document.createTextNode(typographic(String(child))));
   }
+}
+
+// French typography's spaces, which never break (as the letters' `fr.typographic`): before
+// « : » a no-break space, before « ; ! ? » a narrow one, inside « » a no-break one. A phone's
+// line began with « : » alone, or ended with « « ».
+export function typographic(text) {
+  return text
+    .replace(/ ([:»])/g, "\u00a0$1")
+    .replace(/« /g, "«\u00a0")
+    .replace(/ ([;!?])/g, "\u202f$1");
+}
+
+// The tab's title says which page this is (RGAA 8.6): the page's own heading, then the part
+// of the portal it is in when that says more, then Génération.
+export function titleFrom(...parts) {
+  const kept = [];
+  for (const part of parts) {
+    const text = part && part.trim();
+    if (text && !kept.includes(text) && text !== "Génération") kept.push(text);
+  }
+  document.title = [...kept, "Génération"].join(" — ");
 }
 
 export function replace(el, ...children) {

@@ -73,7 +73,11 @@ function field(name, rawSchema, path, required, root) {
   if (schema.type === "object" && schema.properties) {
     const group = objectFields(schema, path, root, { legend: required ? label : `${label} (facultatif)` });
     if (schema.description) {
-      group.element.insertBefore(h("p", { class: "aide" }, schema.description), group.element.children[1]);
+      // Read with the group's name when a field of it takes the focus (a bare paragraph was
+      // never heard by someone moving from field to field).
+      const hintId = `${uid("groupe")}-aide`;
+      group.element.insertBefore(h("p", { class: "aide", id: hintId }, schema.description), group.element.children[1]);
+      group.element.setAttribute("aria-describedby", hintId);
     }
     return {
       name,
@@ -87,7 +91,9 @@ function field(name, rawSchema, path, required, root) {
     };
   }
   const id = uid("champ");
-  const hintId = schema.description ? `${id}-aide` : null;
+  // The API's hint of an amount gives its own writing (« 42.50 »); a member types « 42,50 ».
+  const hint = isAmount(schema) ? "Montant en euros, par ex. « 42,50 »." : schema.description;
+  const hintId = hint ? `${id}-aide` : null;
   let input;
   if (Array.isArray(schema.enum)) {
     const labels = schema["x-enum-labels"] || {};
@@ -114,7 +120,7 @@ function field(name, rawSchema, path, required, root) {
   if (required) input.setAttribute("aria-required", "true");
   const element = h("div", { class: "champ", dataset: { field: path } },
     h("label", { for: id }, label, required ? h("span", { class: "obligatoire" }, " (obligatoire)") : null),
-    hintId ? h("p", { class: "aide", id: hintId }, schema.description) : null,
+    hintId ? h("p", { class: "aide", id: hintId }, hint) : null,
     input,
   );
   return wrap(name, path, element, () => {

@@ -22,7 +22,7 @@ export async function renderCourriers(main) {
   const id = uid("champ");
   const select = h("select", { id, name: "months" }, PERIODS.map(([n, label]) => h("option", { value: String(n) }, label)));
   select.value = "24";
-  const list = h("div", { class: "documents", "aria-live": "polite" });
+  const list = h("div", { class: "documents" }); // not live: `announce` says how many
   const form = h("form", { class: "filtres", novalidate: true },
     h("div", { class: "champ" }, h("label", { for: id }, "Période"), select),
     h("button", { type: "submit" }, "Afficher"));

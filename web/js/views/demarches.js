@@ -1,6 +1,6 @@
 // « Mes démarches »: the Santé and Vie personnelle cards, and each démarche's form, generated
 // from its catalogue entry (data_schema, attachments, description, beneficiary ages).
-import { h, heading, replace, uid, announce, focusHeading } from "../dom.js";
+import { h, heading, replace, uid, announce, focusHeading, titleFrom } from "../dom.js";
 import { getCatalog, post } from "../api.js";
 import { objectFields } from "../schemaform.js";
 import { beneficiaryField, myBeneficiaries } from "../beneficiaries.js";
@@ -104,5 +104,6 @@ export function showFiled(main, created) {
     h("p", {}, h("a", { href: `#/suivi/${created.request_id}`, class: "bouton" }, "Suivre cette demande")),
     h("p", {}, h("a", { href: "#/demarches" }, "Effectuer une autre démarche"))));
   announce("Votre demande a bien été envoyée.");
+  titleFrom("Votre demande a bien été envoyée", "Mes démarches");
   focusHeading(main);
 }

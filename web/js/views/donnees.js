@@ -77,8 +77,7 @@ export async function renderDonnees(main) {
       followLink(fresh.url);
     });
     status.replaceChildren("Votre archive est prête : ", link,
-      ` (disponible jusqu'au ${formatDateTime(archive.expires_at)}).`);
-    announce("Votre archive est prête.");
+      ` (disponible jusqu'au ${formatDateTime(archive.expires_at)}).`); // said by its `role="status"`
   });
 
   replace(main, h("div", { class: "page" },

@@ -1,5 +1,5 @@
 // « Mes préférences »: how Génération tells the member that something happened.
-import { h, heading, replace, uid, announce } from "../dom.js";
+import { h, heading, replace, uid } from "../dom.js";
 import { get, put, getCatalog } from "../api.js";
 import { guard } from "../submit.js";
 
@@ -42,8 +42,7 @@ export async function renderPreferences(main) {
     status.textContent = "";
     const saved = await put("/me/preferences", Object.fromEntries(CHOICES.map(([code]) => [code, boxes[code].checked])));
     for (const [code] of CHOICES) boxes[code].checked = saved[code];
-    status.textContent = "Vos préférences sont enregistrées.";
-    announce("Vos préférences sont enregistrées.");
+    status.textContent = "Vos préférences sont enregistrées."; // its `role="status"` says it
   });
   replace(main, h("div", { class: "page etroite" }, heading("Mes préférences"), form));
 }

@@ -1,6 +1,6 @@
 // « Le suivi des demandes »: the history by month on the left (state icons of the catalogue,
 // status and type filters, « Voir plus » with the cursor), a request's detail on the right.
-import { h, heading, replace, uid, announce, disableWhileBusy, onePageAtATime, formatDate, formatDateTime, formatMonth, formatSize, beneficiaryNames } from "../dom.js";
+import { h, heading, replace, uid, announce, disableWhileBusy, onePageAtATime, formatDate, formatDateTime, formatMonth, formatSize, beneficiaryNames, titleFrom } from "../dom.js";
 import { get, post, getCatalog, statusOf } from "../api.js";
 import { recallList } from "../schemaform.js";
 import { fileField } from "../uploads.js";
@@ -21,8 +21,10 @@ export async function renderSuivi(main, requestId) {
     if (link.dataset.request === requestId) link.setAttribute("aria-current", "true");
     else link.removeAttribute("aria-current");
   }
+  delete detail.dataset.sujet; // the page's subject, in its title (app.js)
   if (!requestId) {
     replace(detail, h("p", { class: "discret" }, "Sélectionnez une demande dans l'historique pour en afficher le détail."));
+    titleFrom("Le suivi des demandes");
     return;
   }
   replace(detail, h("p", {}, "Chargement…"));
@@ -31,6 +33,8 @@ export async function renderSuivi(main, requestId) {
   // Another request clicked meanwhile: its detail is the one to show, not this late answer.
   if (layout.dataset.showing !== requestId) return;
   renderDetail(detail, request, catalog);
+  detail.dataset.sujet = request.label;
+  titleFrom(request.label, "Le suivi des demandes");
   detail.querySelector("h2").focus();
 }
 
@@ -46,7 +50,9 @@ async function buildLayout(main, catalog) {
       h("select", { id: typeId, name: "type" }, h("option", { value: "" }, "Tous"),
         types.map((t) => h("option", { value: t.type }, t.label)))),
     h("button", { type: "submit" }, "Filtrer"));
-  const timeline = h("div", { class: "frise", "aria-live": "polite", "aria-busy": "true" });
+  // Not a live region: a whole list read out on each filter, and « Voir plus »'s first new
+  // entry twice (it takes the focus); `announce` says how many are shown.
+  const timeline = h("div", { class: "frise", "aria-busy": "true" });
   const more = h("button", { type: "button", class: "secondaire", hidden: true }, "Voir plus");
   const layout = h("div", { class: "suivi" },
     h("section", { class: "historique", "aria-labelledby": "historique-titre" },
@@ -156,7 +162,7 @@ function renderDetail(detail, request, catalog) {
       ? h("section", {}, h("h3", {}, "Échanges"), h("ol", { class: "messages" }, request.messages.map((m) => h("li", { class: `message ${m.author}` },
         h("p", { class: "auteur" }, m.author === "member" ? "Vous" : "Génération", ` — ${formatDateTime(m.at)}`),
         h("p", {}, m.text),
-        m.attachment_ids.length ? h("p", { class: "discret" }, `${m.attachment_ids.length} pièce(s) jointe(s)`) : null))))
+        m.attachment_ids.length ? h("p", { class: "discret" }, m.attachment_ids.length > 1 ? `${m.attachment_ids.length} pièces jointes` : "1 pièce jointe") : null))))
       : null,
     h("section", {}, h("h3", {}, "Historique"), h("ol", { class: "historique-etapes" }, request.history.map((e) => h("li", {}, `${formatDateTime(e.at)} — ${e.label}`)))),
     OPEN.has(request.status) ? replyForm(detail, request, catalog) : null,
