@@ -9,12 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.domain import catalog, clock
+from chalicelib.domain.access import Action
 from chalicelib.domain.requests import RequestPointer, RequestRecord
 from chalicelib.domain.states import Outcome, Status
 from chalicelib.domain.uploads import UploadRequest
 from chalicelib.services.decisions import decide
 from chalicelib.services.dialogue import InformationRequestBody, ask
 from chalicelib.services.filing import create_upload, file_request
+from chalicelib.services.privacy import record_access
 from chalicelib.services.retention import carry_out
 from chalicelib.services.serving import route, serve
 from chalicelib.store.queues import INTAKE
@@ -142,8 +144,14 @@ def _attach(uow: _SeedUnitOfWork, member_id: str, filename: str, when: datetime)
     return str(ticket["upload_id"])
 
 
+DEMO_AGENT = "agent-de-demonstration"  # stored with each access, never shown to the member
+
+
 def _answer(uow: _SeedUnitOfWork, record: RequestRecord, outcome: Outcome, on: datetime) -> None:
-    """An agent's decision, with the words and the amount an agent would give."""
+    """An agent's decision, with the words and the amount an agent would give: the agent reads
+    the request, then decides, each in the member's access log as the back office records it."""
+    record_access(uow, record, Action.consulted, DEMO_AGENT, on - timedelta(minutes=20))
+    record_access(uow, record, Action.decided, DEMO_AGENT, on)
     message = {
         Outcome.accepted: "",
         Outcome.partially_accepted: "Votre contrat prend en charge une partie de ces frais "
@@ -194,6 +202,7 @@ def seed_history(member_id: str, now: datetime | None = None) -> int:
             message="Pourriez-vous nous adresser la facture détaillée, avec le nom du patient ?"
         )
         waiting = uow.requests.get(member_id, still_open[-1])
+        record_access(uow, waiting, Action.asked, DEMO_AGENT, now - timedelta(days=2))
         ask(uow, waiting, question, now - timedelta(days=2), agent_id=None)
         uow.deliver(now - timedelta(days=2, minutes=-1))  # its service renders the letter
     _purges_of_the_past(uow, member_id, filed_ids, now)

@@ -91,3 +91,12 @@ def test_the_history_extends_lea_past_her_coverage_end_whatever_the_month(
         if b.beneficiary_id == f"{member_id}-03"
     ]
     assert lea.coverage_end is not None and lea.coverage_end > date(now.year, 12, 31)
+
+
+def test_the_history_s_agents_are_in_the_members_access_log(api: Api, historian: Historian) -> None:
+    """The demo's alice read « Personne n'a encore consulté votre dossier. » beside two years
+    of requests the services read, questioned and decided."""
+    log = api.get("/me/access-log?limit=100", historian.who).body["entries"]
+    actions = {entry["action"] for entry in log}
+    assert {"consulted", "decided", "asked"} <= actions
+    assert all(entry["service"] and "agent" not in entry for entry in log)
