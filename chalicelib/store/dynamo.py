@@ -233,7 +233,7 @@ def get_batch(item_keys: Sequence[Mapping[str, str]]) -> dict[tuple[str, str], d
 
 # The attribute a conditional write leaves its call's token in (`made_once`).
 ATTEMPT = "attempt"
-_FIRST_SET = re.compile(r"\bSET\b")
+_FIRST_SET = re.compile(r"\bSET\b", re.IGNORECASE)  # keywords are any case
 
 
 def made_once(write: Callable[..., Any], **arguments: Any) -> bool:

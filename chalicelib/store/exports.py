@@ -120,17 +120,28 @@ class ExportRepository:
         """Its build message could not be sent: release the guard, give the day's place back
         and end the export now, so the member may ask again at once."""
         self._release(record)
-        dynamodb().update_item(**count_one_fewer(record.member_id, limit))
-        dynamodb().update_item(
-            TableName=table(),
-            Key=serialize(keys.export_key(record.member_id, record.export_id)),
-            UpdateExpression="SET build_by = :now",
-            ConditionExpression="#status = :building",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=serialize(
+        # Ended and its place given back in one transaction, once: a retry (its answer lost)
+        # is answered from the transaction's token, a second abandon finds it ended already.
+        ended = {
+            "TableName": table(),
+            "Key": serialize(keys.export_key(record.member_id, record.export_id)),
+            "UpdateExpression": "SET build_by = :now",
+            "ConditionExpression": "#status = :building AND build_by <> :now",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": serialize(
                 {":now": record.created_at, ":building": ExportStatus.building.value}
             ),
-        )
+        }
+        try:
+            dynamodb().transact_write_items(
+                TransactItems=[
+                    {"Update": ended},
+                    {"Update": count_one_fewer(record.member_id, limit)},
+                ]
+            )
+        except ClientError as error:
+            if not any(_failed_conditions(error)):
+                raise
 
     def get(self, member_id: str, export_id: str) -> ExportRecord:
         answer = dynamodb().get_item(

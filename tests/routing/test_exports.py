@@ -221,3 +221,41 @@ def test_five_exports_a_day_then_429_until_midnight_in_paris(
     monkeypatch.setattr(clock, "now", lambda: midnight)
     _ask(api, alice)  # a new day in Paris
     pump.drain()
+
+
+def test_an_abandoned_export_gives_its_place_back_once(
+    local_stack: LocalStack, alice: SignedIn
+) -> None:
+    """The place was given back by a write of its own, made again when its answer was lost
+    (botocore's retry): one export more than the day allows. Ended and given back in one
+    transaction, a second abandon finds it ended and gives nothing back."""
+    from ulid import ULID
+
+    from chalicelib.domain.exports import ExportRecord
+    from chalicelib.services.filing import daily_limit
+    from chalicelib.store import keys
+    from chalicelib.store.dynamo import serialize
+
+    now = clock.now()
+    limit = daily_limit("exports", 5, now)
+    exports = ExportRepository()
+    dynamodb = local_stack.client("dynamodb")
+
+    def count() -> int:
+        key = serialize(keys.daily_count_key(alice.member_id or "", "exports", limit.day))
+        item = dynamodb.get_item(
+            TableName=local_stack.outputs["TableName"], Key=key, ConsistentRead=True
+        )["Item"]
+        return int(item["count"]["N"])
+
+    kept = ExportRecord.new(alice.member_id or "", str(ULID.from_datetime(now)), now)
+    assert exports.start(kept, now, limit) is None
+    exports.abandon(kept, limit)
+    abandoned = ExportRecord.new(alice.member_id or "", str(ULID()), now)
+    assert exports.start(abandoned, now, limit) is None
+    assert count() == 1
+    exports.abandon(abandoned, limit)
+    assert count() == 0
+    exports.abandon(abandoned, limit)  # again, as a retry would: nothing more given back
+    assert count() == 0
+    assert exports.get(alice.member_id or "", abandoned.export_id).status_at(now).value == "expired"
