@@ -418,3 +418,10 @@ def test_group_hints_are_read_with_their_fields_and_in_french(open_page: Any, me
     summary = page.locator(".resume-erreurs")
     expect(summary).to_be_focused()
     assert "Votre demande n'a pas pu être envoyée\u00a0:" in summary.inner_text()
+    # The fields in the form's order (the API's was « Nature des soins » first), and the tab's
+    # title says the page shows errors.
+    links = summary.get_by_role("link").all_inner_texts()
+    assert links[0].startswith("Bénéficiaire(s) concerné(s)"), links
+    expect(page).to_have_title(
+        "Erreur\u00a0: Envoi de justificatif de remboursement — Mes démarches — Génération"
+    )

@@ -4,8 +4,13 @@
 import { h, uid } from "./dom.js";
 import { withFileNames } from "./uploads.js";
 
+// While a form shows its errors, the tab's title begins with « Erreur » (WCAG G88): the first
+// thing a screen reader says of the page, and what a member sees who switched tabs.
+const ERROR_MARK = "Erreur\u00a0: ";
+
 export function clearErrors(form) {
   for (const old of form.querySelectorAll(".erreur, .resume-erreurs")) old.remove();
+  if (document.title.startsWith(ERROR_MARK)) document.title = document.title.slice(ERROR_MARK.length);
   for (const invalid of form.querySelectorAll("[aria-invalid]")) {
     invalid.removeAttribute("aria-invalid");
     const described = (invalid.getAttribute("aria-describedby") || "").split(" ").filter((i) => !i.startsWith("erreur-"));
@@ -62,15 +67,18 @@ export function showErrors(form, error) {
       control.setAttribute("aria-describedby", described ? `${described} ${id}` : id);
       if (!control.id) control.id = uid("champ");
       const label = labelOf(control, holder);
-      links.push(h("li", {}, h("a", { href: `#${control.id}`, dataset: { target: control.id } }, label ? `${label} : ${message}` : message)));
+      links.push({ at: control, item: h("li", {}, h("a", { href: `#${control.id}`, dataset: { target: control.id } }, label ? `${label} : ${message}` : message)) });
     } else {
-      links.push(h("li", {}, message));
+      links.push({ at: holder, item: h("li", {}, message) });
     }
   }
+  // In the form's order, as the member reads it (the API names fields in its own order).
+  links.sort((a, b) => (a.at.compareDocumentPosition(b.at) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
   const summary = h("div", { class: "resume-erreurs", role: "alert", tabindex: "-1" },
     h("p", {}, fields.length ? form.dataset.failure || FAILED : error.message || "La demande n'a pas abouti."),
-    links.length || unplaced.length ? h("ul", {}, links, unplaced.map((m) => h("li", {}, m))) : null,
+    links.length || unplaced.length ? h("ul", {}, links.map((l) => l.item), unplaced.map((m) => h("li", {}, m))) : null,
   );
+  if (!document.title.startsWith(ERROR_MARK)) document.title = ERROR_MARK + document.title;
   // An in-page link to a field moves the focus to it, without touching the router's hash.
   summary.addEventListener("click", (event) => {
     const target = event.target.closest("a[data-target]");
