@@ -136,7 +136,7 @@ class ExportRepository:
             dynamodb().transact_write_items(
                 TransactItems=[
                     {"Update": ended},
-                    {"Update": count_one_fewer(record.member_id, limit)},
+                    count_one_fewer(record.member_id, limit),
                 ]
             )
         except ClientError as error:

@@ -168,14 +168,16 @@ def count_one_more(member_id: str, daily: DailyLimit, now: datetime) -> dict[str
 
 def count_one_fewer(member_id: str, daily: DailyLimit) -> dict[str, Any]:
     """A place of the day's count given back (what it counted was never made), never below 0:
-    an `UpdateItem`'s arguments."""
+    a transaction's operation, as `count_one_more`."""
     return {
-        "TableName": table(),
-        "Key": serialize(keys.daily_count_key(member_id, daily.counted, daily.day)),
-        "UpdateExpression": "ADD #count :minus",
-        "ConditionExpression": "#count > :zero",
-        "ExpressionAttributeNames": {"#count": "count"},
-        "ExpressionAttributeValues": serialize({":minus": -1, ":zero": 0}),
+        "Update": {
+            "TableName": table(),
+            "Key": serialize(keys.daily_count_key(member_id, daily.counted, daily.day)),
+            "UpdateExpression": "ADD #count :minus",
+            "ConditionExpression": "#count > :zero",
+            "ExpressionAttributeNames": {"#count": "count"},
+            "ExpressionAttributeValues": serialize({":minus": -1, ":zero": 0}),
+        }
     }
 
 
@@ -758,12 +760,9 @@ class Transitions:
         try:
             dynamodb().transact_write_items(TransactItems=[{"Update": operation}, *also])
         except ClientError as error:
-            code = error.response["Error"]["Code"]
-            if code == "ConditionalCheckFailedException":
-                return False
-            if code == "TransactionCanceledException" and _cancellation_codes(error)[:1] == [
-                "ConditionalCheckFailed"
-            ]:
+            if error.response["Error"]["Code"] == "TransactionCanceledException" and (
+                _cancellation_codes(error)[:1] == ["ConditionalCheckFailed"]
+            ):
                 return False
             raise
         return True

@@ -1023,10 +1023,11 @@ class FakeExports:
         return None
 
     def abandon(self, record: ExportRecord, limit: DailyLimit) -> None:
-        self.counts[(record.member_id, limit.day)] -= 1
+        key = (record.member_id, record.export_id)
+        if self.records[key].build_by != record.created_at:  # ended once, given back once
+            self.counts[(record.member_id, limit.day)] -= 1
         if self.building.get(record.member_id) == record:
             del self.building[record.member_id]
-        key = (record.member_id, record.export_id)
         self.records[key] = self.records[key].model_copy(update={"build_by": record.created_at})
 
     def get(self, member_id: str, export_id: str) -> ExportRecord:

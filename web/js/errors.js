@@ -73,7 +73,7 @@ export function showErrors(form, error) {
     }
   }
   // In the form's order, as the member reads it (the API names fields in its own order).
-  links.sort((a, b) => (a.at.compareDocumentPosition(b.at) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
+  links.sort((a, b) => (a.at === b.at ? 0 : a.at.compareDocumentPosition(b.at) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
   const summary = h("div", { class: "resume-erreurs", role: "alert", tabindex: "-1" },
     h("p", {}, fields.length ? form.dataset.failure || FAILED : error.message || "La demande n'a pas abouti."),
     links.length || unplaced.length ? h("ul", {}, links.map((l) => l.item), unplaced.map((m) => h("li", {}, m))) : null,
