@@ -73,9 +73,10 @@ def notifications(event: Any) -> dict[str, Any]:
     return handle_notifications(event.to_dict(), _seconds_left(event.context))
 
 
-# 08:00 Paris is 06:00 or 07:00 UTC (summer, winter): every hour of the day, the SMS kept
-# through the quiet hours whose moment has come go out (none before 08:00 Paris).
-@app.schedule(Cron(0, "6-18", "*", "*", "?", "*"), name="sms_morning")
+# The SMS kept through a member's night go at their 08:00: 06:00 or 07:00 UTC in Paris (summer,
+# winter), 04:00 UTC in Réunion, 12:00 UTC in the Antilles (`domain/notifications.sms_zone`), and
+# a failed one is tried again half an hour later: every hour, each kept SMS's own moment decides.
+@app.schedule(Cron(0, "*", "*", "*", "?", "*"), name="sms_morning")
 def sms_morning(event: Any) -> None:
     from chalicelib.routing.notifications import morning_sms
 

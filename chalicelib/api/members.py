@@ -64,7 +64,8 @@ def get_my_preferences() -> Response:
     """How the member wants to hear from Génération.
 
     `email`: told by e-mail when something happens on a démarche; `sms`: by SMS too (never
-    between 20:00 and 08:00, Paris time); `paperless`: letters in « Mes courriers » only, none
+    between 20:00 and 08:00 where the mobile rings: Paris time, or the overseas département's
+    own for its numbers); `paperless`: letters in « Mes courriers » only, none
     posted.
     """
     chosen = preferences.preferences(unit_of_work(), current_member_id())

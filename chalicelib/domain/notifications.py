@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ulid import ULID
 
@@ -28,7 +29,8 @@ QUESTION_LETTERS = frozenset({"demande_pieces"})
 # The complaint's acknowledgement: the letter of no notified change (the filing is not one).
 LETTERS_OF_THEIR_OWN = frozenset({"accuse_reception_reclamation"})
 
-# SMS only from 08:00 to 20:00, Paris time; one due in the night waits for 08:00.
+# SMS only from 08:00 to 20:00 where the member is (`sms_zone`); one due in their night waits
+# for their 08:00.
 SMS_FROM = time(8, 0)
 SMS_UNTIL = time(20, 0)
 
@@ -134,13 +136,14 @@ def gsm7(text: str) -> str:
     return "".join(closest(c) for c in text)
 
 
-def sms_send_at(moment: datetime) -> datetime | None:
-    """None when an SMS may go now; else the moment it may (08:00 Paris, that day or the next)."""
-    local = moment.astimezone(clock.PARIS)
+def sms_send_at(moment: datetime, zone: ZoneInfo = clock.PARIS) -> datetime | None:
+    """None when an SMS may go now; else the moment it may: 08:00 in `zone` (the number's,
+    `sms_zone`), that day or the next."""
+    local = moment.astimezone(zone)
     if SMS_FROM <= local.time() < SMS_UNTIL:
         return None
     day = local.date() if local.time() < SMS_FROM else local.date() + timedelta(days=1)
-    return datetime.combine(day, SMS_FROM, tzinfo=clock.PARIS)
+    return datetime.combine(day, SMS_FROM, tzinfo=zone)
 
 
 # The overseas départements share France's ten-digit numbering but not its country code: a
@@ -178,6 +181,23 @@ def e164(phone: str) -> str | None:
 # `0590`…) or a box's `09` takes no SMS: one sent there is charged and reaches no one.
 FRENCH_PLAN = ("+33", "+262", "+590", "+594", "+596")
 MOBILE_FIRST_DIGITS = "67"
+
+
+# Where an overseas mobile rings (`sms_number`'s country codes, Mayotte's mobiles `+262 639`
+# before Réunion's): 08:00 in Paris is 03:00 in Martinique in winter, and 20:00 in Paris 23:00 in
+# Réunion. Any other number, French or foreign (its zone not known here), keeps Paris's hours.
+SMS_ZONES = (
+    ("+262639", ZoneInfo("Indian/Mayotte")),
+    ("+262", ZoneInfo("Indian/Reunion")),
+    ("+590", ZoneInfo("America/Guadeloupe")),  # Saint-Martin and Saint-Barthélemy too
+    ("+594", ZoneInfo("America/Cayenne")),
+    ("+596", ZoneInfo("America/Martinique")),
+)
+
+
+def sms_zone(number: str) -> ZoneInfo:
+    """The time zone whose quiet hours an SMS to `number` (E.164, `sms_number`) keeps."""
+    return next((zone for code, zone in SMS_ZONES if number.startswith(code)), clock.PARIS)
 
 
 def sms_number(phone: str) -> str | None:

@@ -3,7 +3,8 @@
 Fed by the `notifications` queue (a rule on the bus: `InformationRequested`, `RequestDecided`,
 `LetterIssued`). Each event notifies once per channel, even delivered twice: a conditional put
 claims it before the send (released if the send fails, so the redelivery tries again). An SMS
-due between 20:00 and 08:00 (Paris) is kept and sent at 08:00 by `send_due_sms` (schedule).
+due between 20:00 and 08:00 where the member's mobile rings (Paris, or its overseas zone:
+`texts.sms_zone`) is kept and sent at their 08:00 by `send_due_sms` (an hourly schedule).
 Logs carry event and request ids only: never an address, a number or a text.
 """
 
@@ -80,7 +81,7 @@ def notify(
     if phone is not None:
         with _once(uow, detail_type, detail, SMS, now) as first:
             if first:
-                send_at = texts.sms_send_at(now)
+                send_at = texts.sms_send_at(now, texts.sms_zone(phone))
                 if send_at is None:
                     uow.messenger.send_sms(phone, texts.sms(request_id, answer_by))
                     done.append(SMS)
@@ -119,15 +120,14 @@ def send_due_sms(uow: UnitOfWork, now: datetime) -> int:
     choice read now: one who turned SMS off meanwhile gets none; the request read now: one
     withdrawn, or a question answered, meanwhile is no news). Each is sent on its own: one that
     fails is kept for a later run (`SMS_RETRY_AFTER`) and the others still go; the run then
-    raises `DeferredSmsFailed`. How many were sent."""
-    if texts.sms_send_at(now) is not None:
-        return 0
+    raises `DeferredSmsFailed`. How many were sent. Run every hour: the members' mornings are
+    not all Paris's (08:00 is 04:00 UTC in Réunion, 12:00 UTC in the Antilles)."""
     sent = failed = 0
     for deferred in uow.notifications.due_sms(now):
         if not uow.notifications.take_sms(deferred, now):
             continue  # another run has it
         try:
-            sent += _send_deferred(uow, deferred)
+            sent += _send_deferred(uow, deferred, now)
         except Exception as error:  # every other SMS still goes
             failed += 1
             _retry_later(uow, deferred, now, error)
@@ -137,8 +137,10 @@ def send_due_sms(uow: UnitOfWork, now: datetime) -> int:
     return sent
 
 
-def _send_deferred(uow: UnitOfWork, deferred: DeferredSms) -> int:
-    """1 when sent, 0 when it is no longer due (no profile, SMS off, no mobile, no news)."""
+def _send_deferred(uow: UnitOfWork, deferred: DeferredSms, now: datetime) -> int:
+    """1 when sent, 0 when it is no longer due (no profile, SMS off, no mobile, no news) or not
+    yet: its moment (a retry's, or a number that moved overseas meanwhile) fell in the member's
+    night, and it is kept for their 08:00."""
     try:
         member = uow.members.get(deferred.member_id)
     except NotFound:
@@ -146,23 +148,26 @@ def _send_deferred(uow: UnitOfWork, deferred: DeferredSms) -> int:
     phone = texts.sms_number(member.phone)
     if not member.preferences.sms or phone is None or not _still_news(uow, deferred):
         return 0
+    morning = texts.sms_send_at(now, texts.sms_zone(phone))
+    if morning is not None:
+        uow.notifications.defer_sms(replace(deferred, send_at=clock.iso_z(morning)))
+        return 0
     answer_by = date.fromisoformat(deferred.answer_by) if deferred.answer_by else None
     uow.messenger.send_sms(phone, texts.sms(deferred.request_id, answer_by))
     return 1
 
 
 def _retry_later(uow: UnitOfWork, deferred: DeferredSms, now: datetime, error: Exception) -> None:
-    """The failed SMS kept for the next run (within the hours SMS go), or dropped after its
-    last attempt. Logged by its event and the error's kind (`failure`): SNS's message may
-    quote the number."""
+    """The failed SMS kept for the next run, or dropped after its last attempt (a retry that
+    falls in the member's night is then kept for their morning: `_send_deferred`). Logged by
+    its event and the error's kind (`failure`): SNS's message may quote the number."""
     attempts = deferred.attempts + 1
     if attempts >= SMS_ATTEMPTS:
         logger.error("deferred SMS of event %s dropped after %d attempts",
                      deferred.event_id, attempts, extra=failure(error))  # fmt: skip
         metric("DeferredSmsDropped")
         return
-    retry_at = now + SMS_RETRY_AFTER
-    send_at = texts.sms_send_at(retry_at) or retry_at
+    send_at = now + SMS_RETRY_AFTER
     uow.notifications.defer_sms(replace(deferred, send_at=clock.iso_z(send_at), attempts=attempts))
     logger.warning("deferred SMS of event %s failed: kept for %s",
                    deferred.event_id, clock.iso_z(send_at), extra=failure(error))  # fmt: skip

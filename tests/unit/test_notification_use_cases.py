@@ -243,6 +243,74 @@ def test_quiet_hours_are_paris_time(utc: datetime, expected: str | None) -> None
     assert (send_at.isoformat() if send_at else None) == expected
 
 
+@pytest.mark.parametrize(
+    ("phone", "utc", "expected"),
+    [
+        # Martinique (UTC-4): 15:30 there is 20:30 in Paris, a send; 03:05 there, none.
+        ("0696 12 34 56", datetime(2026, 11, 30, 19, 30, tzinfo=UTC), None),
+        ("0696 12 34 56", datetime(2026, 12, 1, 7, 5, tzinfo=UTC), "2026-12-01T08:00:00-04:00"),
+        ("0690 12 34 56", datetime(2026, 7, 1, 23, 30, tzinfo=UTC), None),  # Guadeloupe 19:30
+        ("0694 12 34 56", datetime(2026, 7, 1, 23, 30, tzinfo=UTC), "2026-07-02T08:00:00-03:00"),
+        # Réunion (UTC+4): 22:55 there is 19:55 in Paris; Mayotte (UTC+3) 07:30 is 05:30.
+        ("0692 12 34 56", datetime(2026, 11, 30, 18, 55, tzinfo=UTC), "2026-12-01T08:00:00+04:00"),
+        ("0639 12 34 56", datetime(2026, 11, 30, 4, 30, tzinfo=UTC), "2026-11-30T08:00:00+03:00"),
+        ("0639 12 34 56", datetime(2026, 11, 30, 5, 0, tzinfo=UTC), None),
+        # The mainland and a foreign number: Paris's hours.
+        ("06 12 34 56 78", datetime(2026, 11, 30, 19, 30, tzinfo=UTC), "2026-12-01T08:00:00+01:00"),
+        (
+            "+44 7700 900123",
+            datetime(2026, 11, 30, 19, 30, tzinfo=UTC),
+            "2026-12-01T08:00:00+01:00",
+        ),
+    ],
+)
+def test_quiet_hours_are_where_the_mobile_rings(
+    phone: str, utc: datetime, expected: str | None
+) -> None:
+    number = texts.sms_number(phone)
+    assert number is not None
+    send_at = texts.sms_send_at(utc, texts.sms_zone(number))
+    assert (send_at.isoformat() if send_at else None) == expected
+
+
+def test_an_overseas_member_gets_the_sms_at_their_own_08_00(uow: FakeUnitOfWork) -> None:
+    """A decision at 15:30 in Martinique (20:30 in Paris) is sent then; one at 21:00 there
+    (01:00 in Paris) waits for 08:00 there (12:00 UTC), and the hourly runs before send nothing."""
+    uow.members.apply_contact(MEMBER, {"phone": "0696 12 34 56"})
+    _choose(uow, sms=True)
+    request_id = _filed(uow)
+    afternoon = datetime(2026, 11, 30, 19, 30, tzinfo=UTC)
+    decided = _event(at=afternoon, request_id=request_id)
+    assert notify(uow, "RequestDecided", decided, afternoon, URL) == ["email", "sms"]
+    evening = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+    letter = _letter(evening) | {"request_id": request_id}  # the decision's letter, hours later
+    assert notify(uow, "LetterIssued", letter, evening, URL) == ["email", "sms-deferred"]
+    [deferred] = uow.notifications.deferred.values()
+    assert deferred.send_at == "2026-12-01T12:00:00.000Z"
+    for hour in range(2, 12):  # 08:00 in Paris (07:00 UTC) among them
+        assert send_due_sms(uow, datetime(2026, 12, 1, hour, 0, tzinfo=UTC)) == 0
+    assert len(uow.messenger.sms) == 1
+    assert send_due_sms(uow, datetime(2026, 12, 1, 12, 0, tzinfo=UTC)) == 1
+    assert [to for to, _ in uow.messenger.sms] == ["+596696123456"] * 2
+
+
+def test_a_kept_sms_whose_number_moved_overseas_waits_for_the_morning_there(
+    uow: FakeUnitOfWork,
+) -> None:
+    """Kept for 08:00 in Paris; by then the member's mobile is in Guyane (03:00 there): it is
+    kept again for 08:00 in Guyane, and goes then."""
+    _choose(uow, sms=True)
+    event = _event(at=NIGHT, request_id=_filed(uow))
+    assert notify(uow, "RequestDecided", event, NIGHT, URL) == ["email", "sms-deferred"]
+    uow.members.apply_contact(MEMBER, {"phone": "0694 12 34 56"})
+    assert send_due_sms(uow, datetime(2026, 11, 11, 7, 0, tzinfo=UTC)) == 0
+    assert uow.messenger.sms == []
+    [kept] = [d for d in uow.notifications.deferred.values() if d.send_at > "2026-11-11T07"]
+    assert kept.send_at == "2026-11-11T11:00:00.000Z"  # 08:00 in Guyane (UTC-3)
+    assert send_due_sms(uow, datetime(2026, 11, 11, 11, 0, tzinfo=UTC)) == 1
+    assert [to for to, _ in uow.messenger.sms] == ["+594694123456"]
+
+
 def test_french_dates_and_numbers() -> None:
     assert texts.french_date(date(2026, 12, 1)) == "1er décembre 2026"
     assert texts.e164("06 12 34 56 78") == "+33612345678"
