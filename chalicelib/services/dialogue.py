@@ -144,9 +144,11 @@ def _hand_over_or_refuse(
 ) -> None:
     """An agent's change made (`added`: the outbox entries it wrote) has its pointer sent on
     (`hand_over`); one whose condition no longer held (None) is a conflict saying what the
-    request now is, read consistently."""
+    request now is, read consistently: handed on, closed, or a decision under way."""
     if added is None:
         current = uow.requests.get(record.member_id, record.request_id, consistent=True)
+        if current.is_open() and current.decided_outcome is not None:
+            raise _decided_meanwhile()
         raise moved_away(record, current) or closed(current)
     hand_over(uow, record.member_id, record.request_id, added)
 
@@ -174,6 +176,8 @@ def ask(
     a retry: the same question, the same letter."""
     if not record.is_open():
         raise closed(record)
+    if record.decided_outcome is not None:
+        raise _decided_meanwhile()
     check_question(record, body)
     due_on = clock.paris_date(now) + timedelta(days=body.respond_within_days)
     if _asked_already(record, body.message):
@@ -272,7 +276,15 @@ def reply(
             "écrire encore, déposez une nouvelle demande depuis « Écrire à Génération »."
         )
     files = accepted_files(body.upload_ids, checks.uploads, inspected, now)
-    attachments = attach_files(uow, member_id, record.month, record.request_id, files)
+
+    def listed() -> list[str]:
+        """The files the request lists now: another call may have copied the same uploads to
+        the same keys (this reply sent twice at once), and its write may be the one that won."""
+        current = uow.requests.get(member_id, record.request_id, consistent=True)
+        ids = [a.attachment_id for a in current.attachments]
+        return copies_under(member_id, record.month, record.request_id, ids)
+
+    attachments = attach_files(uow, member_id, record.month, record.request_id, files, listed)
     copies = copies_under(
         member_id, record.month, record.request_id, [a.attachment_id for a in attachments]
     )
@@ -301,7 +313,7 @@ def reply(
         return any(m.message_id == message.message_id for m in current.messages)
 
     try:
-        with keeping_copies(uow, copies, body.upload_ids, replied):
+        with keeping_copies(uow, copies, body.upload_ids, replied, listed):
             added, current = _on_the_request_as_it_is(uow, record, write)
             if added is None:
                 raise closed(current)
@@ -358,6 +370,14 @@ def _replay(
         )
     detail = uow.requests.get(member_id, previous.request_id).detail()
     return Filed(previous.request_id, detail.model_dump(mode="json"), replayed=True)
+
+
+def _decided_meanwhile() -> Conflict:
+    """An agent's question refused: a decision has claimed its outcome and is closing the
+    request (`Transitions.claim_decision`)."""
+    return Conflict(
+        "Une décision est en cours sur cette demande : aucune question ne peut plus y être posée."
+    )
 
 
 def _decision_under_way() -> Conflict:

@@ -4,7 +4,7 @@ outbox that gets the request to the intake queue (now, or through the sweeper)."
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -263,6 +263,7 @@ def keeping_copies(
     copies: Sequence[str],
     upload_ids: Sequence[str],
     written: Callable[[], bool],
+    listed: Callable[[], Collection[str]] | None = None,
 ) -> Iterator[None]:
     """The files copied under a request stay only if the write that uses them commits: a
     failure that says it did not removes them (nothing half done); an upload another request
@@ -270,30 +271,35 @@ def keeping_copies(
     answer lost: a timeout, a 5xx) is settled by reading it back (`written`): made, the files
     stay and `WriteLanded` is raised; not made, they go; the read failing too, they stay (an
     orphan copy costs storage; a file deleted that a request lists is a member's document lost)
-    and the failure is raised."""
+    and the failure is raised. `listed`: for copies under a request other calls change (a
+    reply's), the objects the request lists now, never removed (`remove_unlisted`)."""
     try:
         yield
     except UploadTaken as taken:
-        uow.files.delete(copies)
+        remove_unlisted(uow, copies, listed)
         index = list(upload_ids).index(taken.upload_id)
         raise ValidationFailed(
             "Pièces jointes refusées.",
             [FieldError(f"upload_ids[{index}]", f"Pièce jointe {taken.upload_id} déjà utilisée.")],
         ) from None
     except _NOT_WRITTEN:
-        uow.files.delete(copies)
+        remove_unlisted(uow, copies, listed)
         raise
     except AppError as error:
         if not isinstance(error, ServiceUnavailable):  # AWS's 5xx is one too: settled below
-            uow.files.delete(copies)  # our own rules refused it: nothing was written
+            remove_unlisted(uow, copies, listed)  # our own rules refused it: nothing written
             raise
-        _settle(uow, copies, written, error)
+        _settle(uow, copies, written, listed, error)
     except Exception as error:
-        _settle(uow, copies, written, error)
+        _settle(uow, copies, written, listed, error)
 
 
 def _settle(
-    uow: UnitOfWork, copies: Sequence[str], written: Callable[[], bool], error: Exception
+    uow: UnitOfWork,
+    copies: Sequence[str],
+    written: Callable[[], bool],
+    listed: Callable[[], Collection[str]] | None,
+    error: Exception,
 ) -> None:
     """After a failure that says nothing of the write: `WriteLanded` if it was made, its copies
     removed if it was not, kept if the read back fails too (then the caller raises `error`)."""
@@ -305,8 +311,27 @@ def _settle(
     if made:
         logger.info("write made, its answer lost (%s)", type(error).__name__)
         raise WriteLanded from error
-    uow.files.delete(copies)
+    remove_unlisted(uow, copies, listed)
     raise error
+
+
+def remove_unlisted(
+    uow: UnitOfWork, copies: Sequence[str], listed: Callable[[], Collection[str]] | None
+) -> None:
+    """A call's copies removed, but those the request lists (`listed`, read now). A reply's
+    files are copied under the request, each at its upload's own key: the same reply sent twice
+    at once (a retry after a timeout, two tabs) copies them twice to the same keys, and the call
+    that loses the write would remove the files the winner lists. None: a new request's copies,
+    which no other call can list. The read failing, every copy is kept (an orphan costs
+    storage; a deleted file a request lists is a member's document lost)."""
+    if listed is not None:
+        try:
+            kept = set(listed())
+        except Exception as error:
+            logger.warning("copies kept: the request unreadable (%s)", type(error).__name__)
+            return
+        copies = [key for key in copies if key not in kept]
+    uow.files.delete(copies)
 
 
 def _exists(uow: UnitOfWork, member_id: str, request_id: str) -> bool:
@@ -402,13 +427,18 @@ def accepted_files(
 
 
 def attach_files(
-    uow: UnitOfWork, member_id: str, month: str, request_id: str, files: Sequence[Staged]
+    uow: UnitOfWork,
+    member_id: str,
+    month: str,
+    request_id: str,
+    files: Sequence[Staged],
+    listed: Callable[[], Collection[str]] | None = None,
 ) -> list[Attachment]:
     """The accepted files (`accepted_files`) copied under the request, encrypted, the very
     bytes that were checked (their ETag), concurrently: the first in the calling thread, which
     has nothing else to do meanwhile (one thread hand-over fewer: docs/performance.md). All or
-    nothing: every copy ends, and if one failed those made are removed and the first failure
-    raised."""
+    nothing: every copy ends, and if one failed those made are removed (but those the request
+    lists: `remove_unlisted`) and the first failure raised."""
 
     def copy(item: Staged) -> Exception | None:
         try:
@@ -428,7 +458,7 @@ def attach_files(
     if failure is not None:
         outcomes = zip(files, failures, strict=True)
         made = [item.upload.upload_id for item, error in outcomes if error is None]
-        uow.files.delete(copies_under(member_id, month, request_id, made))
+        remove_unlisted(uow, copies_under(member_id, month, request_id, made), listed)
         raise failure
     return [
         Attachment(

@@ -898,11 +898,13 @@ class Transitions:
         """The service asks the member: the request waits for them, first on no work list but
         the service's `waiting` one; with the letter it owes, and what it returns, as `finish`.
         None too when the same question already waits: two calls at once (a double click, a
-        retry after a timeout) ask it once, and owe one letter."""
+        retry after a timeout) ask it once, and owe one letter; and when a decision has claimed
+        its outcome (`claim_decision`): the request is as good as processed, a question would
+        owe the member a letter about a request closed right after."""
         still, values = _open_on(record)
         change = Change(
-            f"{still} AND NOT (#status = :waiting_for_member"
-            " AND #information_request.#message = :asked)",
+            f"{still} AND attribute_not_exists(#decided_outcome) AND NOT (#status ="
+            " :waiting_for_member AND #information_request.#message = :asked)",
             {**values, ":asked": question.message},
             assign={
                 "status": Status.waiting_for_member.value,
@@ -925,10 +927,19 @@ class Transitions:
         return added if self.apply(record, change.history(entry)) else None
 
     def unanswered(self, record: RequestRecord, label: str, now: datetime) -> bool:
-        """The question's deadline passed: back to the head of the service's open list."""
+        """The question's deadline passed: back to the head of the service's open list. Only
+        as read (the watch reads the lists a page at a time): still waiting on that question and
+        on that service, else False. An agent who reclassified it meanwhile, or asked again,
+        owns it now: its open list is the new service's, its deadline the new question's."""
+        question = record.information_request
         change = Change(
-            "#status = :waiting_for_member",
-            {":waiting_for_member": Status.waiting_for_member.value},
+            f"#status = :waiting_for_member AND {_ON_ITS_SERVICE}"
+            " AND #information_request.#respond_before = :read_due",
+            {
+                ":waiting_for_member": Status.waiting_for_member.value,
+                **_on_its_service(record),
+                ":read_due": question.respond_before if question else "",
+            },
             assign={
                 "status": Status.in_progress.value,
                 "unanswered": True,
@@ -1022,8 +1033,10 @@ class Transitions:
     def deliver_replies(
         self, record: RequestRecord, message_ids: set[str], label: str, now: datetime
     ) -> bool:
-        """The service has seen the member's new answers: said once in the history."""
-        condition = " AND ".join(
+        """The service has seen the member's new answers: said once in the history. Said when
+        at least one of them is new (two handlers at once: one read the request before the
+        second answer, the other after; each says what it brings), never for none."""
+        condition = " OR ".join(
             f"NOT contains(#replies_delivered, :m{n})" for n in range(len(message_ids))
         )
         change = Change(

@@ -22,7 +22,6 @@ from botocore.exceptions import ClientError
 from chalicelib.domain import catalog, clock, retention
 from chalicelib.domain.requests import RequestRecord, month_of
 from chalicelib.domain.retention import Purged
-from chalicelib.domain.states import Actor
 from chalicelib.store import keys
 from chalicelib.store.dynamo import deserialize, dynamodb, query_all, query_pages, serialize, table
 
@@ -117,13 +116,15 @@ def closing(record: RequestRecord, now: datetime) -> tuple[dict[str, Any], list[
         pdfs.append(keys.document_object(record.member_id, month, document_id))
     if pdfs:
         operations.append(_purge(retention.letters_purge_day(now), record, Purged.letters, pdfs))
-    # Replies bring files too: one the request read here may not list yet is still under it.
-    if record.attachments or any(m.author == Actor.member for m in record.messages):
-        day = retention.attachments_purge_day(now)
-        prefix = keys.attachments_prefix(record.member_id, record.month, record.request_id)
-        operations.append(_purge(day, record, Purged.attachments, [prefix]))
-        if record.attachments:
-            assign["attachments_kept_until"] = day.isoformat()
+    # Every closing, files listed or not: a reply's files may land between the read of the
+    # request and this write (an open request takes a reply at any time), and its request then
+    # closes listing them. On a request with none, the purge finds an empty prefix and says
+    # nothing (`services/retention.py`).
+    day = retention.attachments_purge_day(now)
+    prefix = keys.attachments_prefix(record.member_id, record.month, record.request_id)
+    operations.append(_purge(day, record, Purged.attachments, [prefix]))
+    if record.attachments:
+        assign["attachments_kept_until"] = day.isoformat()
     if catalog.REQUEST_TYPES_BY_CODE[record.type].handling.holds_iban:
         # Under review until the decision (or the withdrawal): never kept beyond. Held since
         # the filing by the request's type, whichever service closes it (an agent may have

@@ -465,8 +465,8 @@ class FakeTransitions:
         hand_over: bool = False,
         pending_from: datetime | None = None,
     ) -> list[dict[str, Any]] | None:
-        stored, _ = self._state(record)
-        if stored.status not in OPEN_STATUSES:
+        stored, extra = self._state(record)
+        if stored.status not in OPEN_STATUSES or "decided_outcome" in extra:
             return None
         waiting = stored.information_request
         if (
@@ -491,7 +491,11 @@ class FakeTransitions:
 
     def unanswered(self, record: RequestRecord, label: str, now: datetime) -> bool:
         stored, _ = self._state(record)
-        if stored.status is not Status.waiting_for_member:
+        if (
+            stored.status is not Status.waiting_for_member
+            or stored.service != record.service
+            or stored.information_request != record.information_request
+        ):
             return False
         updates = {"status": Status.in_progress, "unanswered": True, "information_request": None}
         entry = _entry(now, Status.in_progress, label, Actor.system)
@@ -560,7 +564,7 @@ class FakeTransitions:
         self, record: RequestRecord, message_ids: set[str], label: str, now: datetime
     ) -> bool:
         stored, _ = self._state(record)
-        if stored.replies_delivered & message_ids:
+        if message_ids <= stored.replies_delivered:
             return False
         updates = {"replies_delivered": stored.replies_delivered | message_ids}
         self._change(record, updates, _entry(now, stored.status, label, Actor.service))
