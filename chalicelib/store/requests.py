@@ -815,10 +815,15 @@ class Transitions:
         return self.apply(record, change.history(_entry(now, status, label, Actor.system)))
 
     def acknowledge(self, record: RequestRecord, label: str, now: datetime, **extra: Any) -> bool:
-        """The service has the request (and may set deadlines): once, while it is open."""
+        """The service has the request (and may set deadlines): once, while it is open, and
+        only as read: on the service that read it, a complaint or not. A request an agent
+        handed on (or made a complaint) between the handler's read and this write is the new
+        service's to acknowledge: this write would have set `acknowledged_at` for it, and a
+        complaint's two months (`due_at`) were then never set nor watched."""
+        still, values = _open_on(record)
         change = Change(
-            f"attribute_not_exists(#acknowledged_at) AND {_OPEN}",
-            dict(_OPEN_VALUES),
+            f"attribute_not_exists(#acknowledged_at) AND {still} AND #complaint = :read_complaint",
+            {**values, ":read_complaint": record.complaint},
             assign={"acknowledged_at": iso_z(now), **extra},
         )
         change.audit("RequestAcknowledged", record, now, Actor.service)

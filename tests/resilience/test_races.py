@@ -297,3 +297,38 @@ def test_no_question_on_a_request_whose_decision_is_under_way(
     titles = [d["title"] for d in api.get("/documents?months=1", alice).body["documents"]
               if d["request_id"] == request_id]  # fmt: skip
     assert "Demande de pièces complémentaires" not in titles
+
+
+@pytest.mark.parametrize(
+    "handed_on", [{"complaint": True}, {"service": "devis"}], ids=["made a complaint", "to devis"]
+)
+def test_a_request_handed_on_while_its_service_acknowledges_it_is_the_new_services(
+    api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn, today: date,
+    handed_on: dict[str, Any],
+) -> None:  # fmt: skip
+    """The first service's handler read the new request; before its acknowledgement, an agent
+    made it a complaint (or handed it to Devis). The old service's acknowledgement landed on the
+    request as it now was: the complaint's acknowledgement then found it acknowledged, and its
+    two months (`due_at`) were never set, nor watched."""
+    request_id = file_justificatif(api, alice, today)
+    base = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
+    real = Transitions.acknowledge
+    moved: list[Answer] = []
+
+    def handed_on_first(self: Transitions, record: Any, label: str, now: Any, **extra: Any) -> bool:
+        if not moved:
+            path = f"{base}/reclassification"
+            moved.append(_in_another_thread(lambda: api.post(path, agent_all, body=handed_on)))
+        return real(self, record, label, now, **extra)
+
+    with mock.patch.object(Transitions, "acknowledge", handed_on_first):
+        pump.drain()
+    assert moved[0].status == 200, moved[0].body
+    pump.drain()
+    record = unit_of_work().requests.get(alice.member_id, request_id, consistent=True)
+    labels = [h.label for h in record.history]
+    if handed_on.get("complaint"):
+        assert record.due_at is not None and record.acknowledged_at is not None
+        assert "Réclamation enregistrée, accusé de réception envoyé" in labels
+    else:
+        assert record.service == "devis" and labels[-1] == "Reçue par le Service Devis", labels

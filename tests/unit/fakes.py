@@ -386,7 +386,11 @@ class FakeTransitions:
 
     def acknowledge(self, record: RequestRecord, label: str, now: datetime, **extra: Any) -> bool:
         stored, _ = self._state(record)
-        if stored.acknowledged_at is not None or stored.status not in OPEN_STATUSES:
+        if (
+            stored.acknowledged_at is not None
+            or stored.status not in OPEN_STATUSES
+            or (stored.service, stored.complaint) != (record.service, record.complaint)
+        ):
             return False
         entry = _entry(now, stored.status, label, Actor.service)
         self._change(record, {"acknowledged_at": clock.iso_z(now), **extra}, entry)
