@@ -60,6 +60,12 @@ def notify(
         # News of days ago is no news: a queue replayed after an outage, a seeded history.
         logger.info("event %s of request %s too old to notify", event_id, request_id)
         return []
+    if detail_type == texts.REMINDER and not _still_awaited(
+        uow, member_id, request_id, str(detail["respond_before"])
+    ):
+        # Answered (or withdrawn, or asked again) since the watch queued it: no « Rappel ».
+        logger.info("reminder %s of request %s no longer due", event_id, request_id)
+        return []
     try:
         member = uow.members.get(member_id)
     except NotFound:  # retrying would not bring the profile back
@@ -171,6 +177,23 @@ def _retry_later(uow: UnitOfWork, deferred: DeferredSms, now: datetime, error: E
     uow.notifications.defer_sms(replace(deferred, send_at=clock.iso_z(send_at), attempts=attempts))
     logger.warning("deferred SMS of event %s failed: kept for %s",
                    deferred.event_id, clock.iso_z(send_at), extra=failure(error))  # fmt: skip
+
+
+def _still_awaited(uow: UnitOfWork, member_id: str, request_id: str, respond_before: str) -> bool:
+    """Whether the member still owes the answer a reminder is about: the request waits for
+    them on that question (its deadline). The daily watch reads the waiting lists (an index a
+    moment behind), and the reminder may be sent minutes later (a queue's backlog, a failed
+    send delivered again): a member who answered or withdrew meanwhile is not reminded."""
+    try:
+        request = uow.requests.get(member_id, request_id, consistent=True)
+    except NotFound:
+        return False
+    question = request.information_request
+    return (
+        request.status is Status.waiting_for_member
+        and question is not None
+        and question.respond_before == respond_before
+    )
 
 
 def _still_news(uow: UnitOfWork, deferred: DeferredSms) -> bool:

@@ -237,6 +237,31 @@ def test_the_daily_watch_reminds_the_member_7_days_before_the_answer_is_due(
     assert f"au plus tard le {due}." in emails[0].text  # newest first: the reminder
 
 
+@pytest.mark.parametrize("then", ["reply", "withdrawal"])
+def test_no_reminder_once_the_member_has_answered_or_withdrawn(
+    api: Api, pump: QueuePump, local_stack: LocalStack, member: SignedIn, agent: SignedIn,
+    today: date, monkeypatch: pytest.MonkeyPatch, then: str,
+) -> None:  # fmt: skip
+    """The watch queued the reminder; the member answered (or withdrew) before the
+    notifications function took it: « Rappel : votre réponse est attendue » went all the same,
+    to a member who owed nothing."""
+    from chalicelib.routing.sla import watch
+
+    request_id = _file_and_ask(api, pump, member, agent, today, days=10)
+    run = clock.now() + timedelta(days=3)
+    watch(run)  # the reminder queued
+    if then == "reply":
+        done = api.post(f"/requests/{request_id}/replies", member, body={"message": "Voici."})
+    else:
+        done = api.post(f"/requests/{request_id}/withdrawal", member, body={})
+    assert done.status in {200, 201}, done.body
+    monkeypatch.setattr(clock, "now", lambda: run + timedelta(hours=1))
+    pump.drain()
+    subjects = [e.subject for e in _emails(local_stack, member)]
+    assert not any(s.startswith("Rappel") for s in subjects), subjects
+    assert not any("attend votre réponse" in s.message for s in _sms(local_stack, member))
+
+
 def _held_notifications(pump: QueuePump, stack: LocalStack) -> list[dict[str, Any]]:
     """Drain every queue but the notifications one, and take what reached it off it: the
     test then hands it over in the order it chooses (the queue keeps none)."""
