@@ -52,7 +52,9 @@ SERVER_OWNED_FIELDS = frozenset(
 )  # fmt: skip
 
 ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$"
-UlidStr = Annotated[str, StringConstraints(pattern=ULID_PATTERN)]
+# A ULID's letters are one case or the other (Crockford's base 32): read in capitals, as the
+# ids are written (an upload id sent in lower case was « inconnue » to its own member).
+UlidStr = Annotated[str, StringConstraints(pattern=ULID_PATTERN, to_upper=True)]
 # What `iso_z` writes; the format is published in the OpenAPI document.
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 

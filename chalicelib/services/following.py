@@ -96,6 +96,7 @@ def attachment_link(
 ) -> dict[str, str]:
     """A presigned GET of one attachment. A member sees them while the request is in progress
     (the portal then shows the recall); an agent always."""
+    attachment_id = attachment_id.upper()  # a ULID, in either case (the request's id too)
     attachment = next((a for a in record.attachments if a.attachment_id == attachment_id), None)
     if attachment is None:
         raise NotFound("Pièce jointe introuvable.")

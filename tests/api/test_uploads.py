@@ -275,6 +275,30 @@ def test_missing_too_large_foreign_and_reused_uploads_are_refused(
     assert "déjà utilisée" in _refused(api, local_stack, alice, [used])[0]
 
 
+def test_ids_in_lower_case_are_the_same_ids(api: Api, pump: QueuePump, alice: SignedIn) -> None:
+    """A ULID is one case or the other (the schema takes both): a client that writes ids in
+    lower case files, replies and downloads as one that writes capitals (its own upload was
+    « inconnue ou expirée », its attachment 404)."""
+    first, second = upload(api, alice, PDF_BYTES), upload(api, alice, PDF_BYTES)
+    filed = api.post("/requests", alice, body=_justificatif(alice, [first.lower()]))
+    assert filed.status == 201, filed.body
+    request_id = filed.body["request_id"]
+    assert [a["attachment_id"] for a in filed.body["attachments"]] == [first]
+    pump.drain()
+    reply = {"message": "Le second.", "upload_ids": [second.lower()]}
+    replied = api.post(f"/requests/{request_id.lower()}/replies", alice, body=reply)
+    assert replied.status == 201, replied.body
+    assert replied.body["messages"][-1]["attachment_ids"] == [second]
+    for attachment_id in (first, second):
+        link = api.get(f"/requests/{request_id}/attachments/{attachment_id.lower()}", alice)
+        assert link.status == 200, link.body
+        assert requests.get(link.body["url"], timeout=10).content == PDF_BYTES
+    third = upload(api, alice, PDF_BYTES)
+    twice = api.post("/requests", alice, body=_justificatif(alice, [third, third.lower()]))
+    assert twice.status == 422, twice.body
+    assert [f["field"] for f in twice.body["error"]["fields"]] == ["upload_ids"]  # a double
+
+
 def test_limits_five_files_and_fifteen_mb_in_all(
     api: Api, local_stack: LocalStack, alice: SignedIn
 ) -> None:
