@@ -57,17 +57,31 @@ from chalicelib.store.requests import (
 
 MAX_MESSAGE = 4000
 MAX_REPLY_FILES = 5
-# A request's messages live in its item, which DynamoDB caps at 400 KB: past that every write
-# to it fails (a reply, a question, a withdrawal), and the request is stuck. The exchanges
-# stop at 160 KB of text (40 replies of 4,000 ASCII characters, 10 of emoji), which leaves
-# room for the rest of the item and a withdrawal's reason.
+# A request's exchanges live in its item, which DynamoDB caps at 400 KB: past that every write
+# to it fails (a reply, a question, a withdrawal), and the request is stuck. The exchanges (the
+# messages, the files' entries and the history they add) stop at 160 KB (about 40 replies of
+# 4,000 ASCII characters, 10 of emoji, or 25 of five files with long names), which leaves room
+# for the rest of the item and a withdrawal's reason.
 MAX_EXCHANGES_BYTES = 160_000
+# What a message adds beside its text (its id, moment, author, the history's entry), and what
+# one file's entry may take (its ids, type, size, digest, and a name of 120 characters of
+# 4-byte UTF-8: `domain/uploads.display_filename`): counted before the files are read.
+MESSAGE_OVERHEAD_BYTES = 300
+ATTACHMENT_ENTRY_BYTES = 800
 
 
-def exchanges_full(record: RequestRecord, text: str) -> bool:
-    """Whether `text` would take the request's messages past `MAX_EXCHANGES_BYTES`."""
-    held = sum(len(m.text.encode()) for m in record.messages)
-    return held + len(text.encode()) > MAX_EXCHANGES_BYTES
+def exchanges_bytes(record: RequestRecord) -> int:
+    """What the request's exchanges take in its item, as written (JSON, UTF-8)."""
+    parts = (*record.messages, *record.attachments, *record.history)
+    return sum(len(part.model_dump_json(exclude_none=True).encode()) for part in parts)
+
+
+def exchanges_full(record: RequestRecord, text: str, files: int = 0) -> bool:
+    """Whether a message of `text` with `files` files would take the request's exchanges past
+    `MAX_EXCHANGES_BYTES` (a reply of « ok » with five files each counted only its two
+    letters, and the item reached DynamoDB's limit: a 500, then every change refused)."""
+    adds = len(text.encode()) + MESSAGE_OVERHEAD_BYTES + files * ATTACHMENT_ENTRY_BYTES
+    return exchanges_bytes(record) + adds > MAX_EXCHANGES_BYTES
 
 
 Text = Annotated[
@@ -270,7 +284,7 @@ def reply(
         raise NotFound("Demande introuvable.")
     if not record.is_open():
         raise closed(record)
-    if exchanges_full(record, body.message):
+    if exchanges_full(record, body.message, len(body.upload_ids)):
         raise Conflict(
             "Les échanges sur cette demande ont atteint leur taille maximale : pour nous "
             "écrire encore, déposez une nouvelle demande depuis « Écrire à Génération »."

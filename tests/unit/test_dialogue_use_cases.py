@@ -276,3 +276,40 @@ def test_a_complaint_may_contest_one_of_the_members_requests_only(uow: FakeUnitO
             filing.file_request(uow, MEMBER, {"beneficiary_ids": [f"{MEMBER}-01"], **body},
                                 None, NOW)  # fmt: skip
         assert refused.value.fields[0].field == "related_request_id"
+
+
+def test_the_exchanges_count_their_files_and_history_not_only_their_text(
+    uow: FakeUnitOfWork,
+) -> None:
+    """Replies of « ok », each with five files named with 120 emoji: the text counted alone
+    never filled the exchanges, and the item reached DynamoDB's 400 KB (a 500, then every
+    change to the request refused). Counted as written, the exchanges are full well before."""
+    import json
+
+    from ulid import ULID
+
+    from chalicelib.domain.requests import AgentHistoryEntry, AgentMessage, Attachment
+    from chalicelib.domain.states import Actor
+
+    record = uow.requests.get(MEMBER, _file(uow, _justificatif(uow)))
+    name = "😀" * 116 + ".pdf"
+    replies = 0
+    while not dialogue.exchanges_full(record, "ok", files=5):
+        assert replies < 200, "never full"
+        at = NOW + timedelta(minutes=replies)
+        ids = [str(ULID.from_datetime(at)) for _ in range(5)]
+        files = [Attachment(attachment_id=i, filename=name, content_type="application/pdf",
+                            size=4_000_000, sha256="f" * 64) for i in ids]  # fmt: skip
+        message = AgentMessage(message_id=str(ULID.from_datetime(at)), at=at.isoformat(),
+                               author=Actor.member, text="ok", attachment_ids=ids)  # fmt: skip
+        entry = AgentHistoryEntry(at=at.isoformat(), status=record.status,
+                                  label="Réponse envoyée", by=Actor.member)  # fmt: skip
+        record = record.model_copy(update={
+            "messages": [*record.messages, message],
+            "attachments": [*record.attachments, *files],
+            "history": [*record.history, entry],
+        })  # fmt: skip
+        replies += 1
+    item = json.dumps(record.model_dump(mode="json"), ensure_ascii=False).encode()
+    assert 20 <= replies <= 60
+    assert len(item) < 250_000  # DynamoDB's 400 KB left far off
