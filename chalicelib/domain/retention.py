@@ -17,6 +17,11 @@ from chalicelib.domain import clock
 
 CLOSED_REQUEST_YEARS = 5  # Code civil art. 2224: five years to bring a claim
 ATTACHMENTS_AFTER_CLOSING = timedelta(days=90)
+# A contested request's files stay while a complaint about it is open (the complaints service
+# reads them: docs/retention.md); its purge looks again this many days later.
+CONTESTED_LOOK_AGAIN = timedelta(days=7)
+# A complaint's mark on the request it contests outlives any complaint's handling (2 months).
+CONTEST_MARK_KEPT = timedelta(days=3 * 366)
 PURGE_ENTRY_KEPT = timedelta(days=30)  # a purge carried out stays visible a month, then TTL
 FIRST_CATCH_UP = timedelta(days=31)  # with no day done yet, the purge looks this far back
 ATTACHMENTS_PURGED_LABEL = "Pièces jointes supprimées : leur durée de conservation est écoulée"

@@ -36,7 +36,11 @@ RESERVE_SECONDS = 60.0
 
 def carry_out(uow: UnitOfWork, entry: PurgeEntry, now: datetime) -> None:
     """Delete the entry's files for good; a closed request whose attachments went no longer
-    lists them, and says so."""
+    lists them, and says so. Not while a complaint about the request is open: the complaints
+    service reads them (docs/retention.md); the purge looks again a week later, and the
+    request's detail says until when they are kept."""
+    if entry.what is Purged.attachments and _kept_while_contested(uow, entry, now):
+        return
     uow.files.purge(entry.prefixes)
     if entry.what is Purged.attachments:
         try:
@@ -51,6 +55,23 @@ def carry_out(uow: UnitOfWork, entry: PurgeEntry, now: datetime) -> None:
         ):
             dispatch(uow, record.member_id, record.request_id, now)  # its audit record
     uow.retention.carried_out(entry, now)
+
+
+def _kept_while_contested(uow: UnitOfWork, entry: PurgeEntry, now: datetime) -> bool:
+    """True when an open complaint contests the entry's request: the entry is due again a
+    week later, and the request's detail says so (`attachments_kept_until`)."""
+    complaints = uow.requests.contesting(entry.member_id, entry.request_id)
+    if not any(complaint.is_open() for complaint in complaints):
+        return False
+    later = clock.paris_date(now) + retention.CONTESTED_LOOK_AGAIN
+    uow.retention.postpone(entry, later, now)
+    try:
+        record = uow.requests.get(entry.member_id, entry.request_id)
+    except NotFound:
+        return True
+    if record.attachments:
+        uow.transitions.keep_attachments_until(record, later)
+    return True
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,12 @@ def purge_partition(day: str) -> str:
     return f"{PURGE}{day}"
 
 
+def contest_key(member_id: str, contested_id: str, complaint_id: str) -> dict[str, str]:
+    """A complaint's mark on the request it contests (`related_request_id`): the purge keeps
+    that request's files while the complaint is open."""
+    return {"pk": f"CONTESTS#{member_id}", "sk": f"{contested_id}#{complaint_id}"}
+
+
 def purge_key(day: str, member_id: str, request_id: str, what: str) -> dict[str, str]:
     """One deletion due on `day`: a closed request's attachments, or its letters' PDFs."""
     return {"pk": purge_partition(day), "sk": f"{member_id}#{request_id}#{what}"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -357,6 +357,14 @@ class RequestRepository:
                 "expires_at": int((now + HELD_IBAN_TTL).timestamp()),
             }
             operations.append({"Put": {"TableName": table(), "Item": serialize(held)}})
+        if record.related_request_id is not None:
+            # A complaint marks the request it contests: its files are kept while it is open.
+            mark = {
+                **keys.contest_key(record.member_id, record.related_request_id, record.request_id),
+                "entity": "contest",
+                "expires_at": retention.epoch(now + retention.CONTEST_MARK_KEPT),
+            }
+            operations.append({"Put": {"TableName": table(), "Item": serialize(mark)}})
         count_at = len(operations)
         operations.append(count_one_more(record.member_id, limit, now))
         _transact(
@@ -516,6 +524,25 @@ class RequestRepository:
         if found is None:
             raise NotFound("Demande introuvable.")
         return found
+
+    def contesting(self, member_id: str, request_id: str) -> list[RequestRecord]:
+        """The complaints that contest the request (`related_request_id`), by their marks:
+        one Query, then each complaint read (one in nearly every case)."""
+        mark = keys.contest_key(member_id, request_id, "")
+        marks = query_all(
+            TableName=table(),
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :contested)",
+            ExpressionAttributeValues=serialize({":pk": mark["pk"], ":contested": mark["sk"]}),
+            ProjectionExpression="sk",
+            ConsistentRead=True,
+        )
+        complaints = []
+        for found in marks:
+            try:
+                complaints.append(self.get(member_id, str(found["sk"]).rsplit("#", 1)[1]))
+            except NotFound:  # past its own retention: it contests nothing any more
+                continue
+        return complaints
 
     def request_months(self, member_id: str) -> list[str]:
         """The months that hold requests, newest first (the calendar item)."""
@@ -773,6 +800,15 @@ class Transitions:
         assign, also = retention_store.closing(record, now)
         change.assign.update(assign)
         return self.apply(record, change, also)
+
+    def keep_attachments_until(self, record: RequestRecord, day: date) -> bool:
+        """The closed request's files kept until `day` (a complaint contests it): what its
+        detail says of them. False once they are gone."""
+        change = Change(
+            "attribute_exists(pk) AND attribute_not_exists(attachments_deleted_at)",
+            assign={"attachments_kept_until": day.isoformat()},
+        )
+        return self.apply(record, change)
 
     def attachments_deleted(self, record: RequestRecord, label: str, now: datetime) -> bool:
         """Its retention over, a closed request no longer lists its attachments and says when

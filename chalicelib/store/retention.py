@@ -183,6 +183,27 @@ class PurgeSchedule:
             ),
         )
 
+    def postpone(self, entry: PurgeEntry, day: date, now: datetime) -> None:
+        """The entry due again on `day`, then this one marked done (a run that stops between
+        the two leaves this one due: carried out again, it puts the same later entry)."""
+        later = keys.purge_key(day.isoformat(), entry.member_id, entry.request_id, entry.what.value)
+        fields = {
+            "entity": "purge",
+            "member_id": entry.member_id,
+            "request_id": entry.request_id,
+            "what": entry.what.value,
+            "prefixes": list(entry.prefixes),
+        }
+        # An UpdateItem that creates the entry: the purge's role writes no whole item.
+        dynamodb().update_item(
+            TableName=table(),
+            Key=serialize(later),
+            UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in fields),
+            ExpressionAttributeNames={f"#{name}": name for name in fields},
+            ExpressionAttributeValues=serialize({f":{name}": v for name, v in fields.items()}),
+        )
+        self.carried_out(entry, now)
+
     def purged_through(self) -> date | None:
         answer = dynamodb().get_item(
             TableName=table(), Key=serialize(keys.purge_progress_key()), ConsistentRead=True

@@ -244,6 +244,59 @@ def test_attachments_are_deleted_by_the_retention_purge_90_days_after_the_decisi
     assert labels.count(retention.ATTACHMENTS_PURGED_LABEL) == 1
 
 
+def test_a_contested_requests_files_stay_while_the_complaint_is_open(
+    api: Api,
+    pump: QueuePump,
+    local_stack: LocalStack,
+    alice: SignedIn,
+    agent_all: SignedIn,
+    today: date,
+    watch_on: Callable[..., None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Refused, then contested by a complaint on day 85: the purge of day 90 deleted the files
+    the complaints service had to read (docs/retention.md: the 90 days are there « for a
+    complaint to read them »). They stay while the complaint is open, the purge looking again
+    a week later, and go at the first look after its answer."""
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    closed_at = clock.now()
+    _freeze(monkeypatch, closed_at)
+    _refuse(api, agent_all, alice, request_id)
+    due_on = clock.paris_date(closed_at) + timedelta(days=90)
+    _freeze(monkeypatch, closed_at + timedelta(days=85))
+    body = {"type": "contact.demande", "complaint": True, "related_request_id": request_id,
+            "beneficiary_ids": [f"{alice.member_id}-01"],
+            "description": "Je conteste le refus : la facture était lisible.",
+            "data": {"subject": "remboursements", "detail": "montant_conteste"}}  # fmt: skip
+    filed = api.post("/requests", alice, body=body)
+    assert filed.status == 201, filed.body
+    complaint = filed.body["request_id"]
+    pump.drain()
+    prefix = _attachments_prefix(alice, request_id)
+
+    _freeze(monkeypatch, _paris(due_on))
+    watch_on(due_on)
+    assert len(current_objects(local_stack, prefix)) == 1
+    detail = api.get(f"/requests/{request_id}", alice).body
+    assert len(detail["attachments"]) == 1
+    assert detail["attachments_kept_until"] == (due_on + timedelta(days=7)).isoformat()
+    agent_view = api.get(f"/backoffice/members/{alice.member_id}/requests/{request_id}", agent_all)
+    assert len(agent_view.body["attachments"]) == 1
+
+    answer = {"outcome": "refused", "message": "Refus confirmé."}
+    path = f"/backoffice/members/{alice.member_id}/requests/{complaint}/decision"
+    decided = api.post(path, agent_all, body=answer)
+    assert decided.status == 200, decided.body
+    pump.drain()
+    watch_on(due_on + timedelta(days=7))
+    assert versions(local_stack, prefix) == []
+    detail = api.get(f"/requests/{request_id}", alice).body
+    assert detail["attachments"] == [] and detail["attachments_kept_until"] is None
+    labels = [entry["label"] for entry in detail["history"]]
+    assert labels.count(retention.ATTACHMENTS_PURGED_LABEL) == 1
+
+
 def test_after_the_purge_no_message_names_a_file_that_went(
     api: Api,
     pump: QueuePump,

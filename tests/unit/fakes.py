@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any
 
@@ -322,6 +323,13 @@ class FakeRequests:
         record = self.records.get((member_id, request_id.upper()))
         return None if record is None else record.model_copy(deep=True)
 
+    def contesting(self, member_id: str, request_id: str) -> list[RequestRecord]:
+        return [
+            r
+            for (m, _), r in self.records.items()
+            if m == member_id and r.related_request_id == request_id
+        ]
+
     def request_months(self, member_id: str) -> list[str]:
         return sorted(
             {r.month for (m, _), r in self.records.items() if m == member_id}, reverse=True
@@ -395,6 +403,15 @@ class FakeTransitions:
         entry = _entry(now, stored.status, label, Actor.service)
         self._change(record, {"acknowledged_at": clock.iso_z(now), **extra}, entry)
         self._audit(record, now, "RequestAcknowledged", Actor.service)
+        return True
+
+    def keep_attachments_until(self, record: RequestRecord, day: date) -> bool:
+        stored, _ = self._state(record)
+        if stored.attachments_deleted_at is not None:
+            return False
+        self._requests.records[(record.member_id, record.request_id)] = stored.model_copy(
+            update={"attachments_kept_until": day.isoformat()}
+        )
         return True
 
     def attachments_deleted(self, record: RequestRecord, label: str, now: datetime) -> bool:
@@ -1100,6 +1117,12 @@ class FakeRetention:
 
     def carried_out(self, entry: PurgeEntry, now: datetime) -> None:
         self.done.add(entry)
+
+    def postpone(self, entry: PurgeEntry, day: date, now: datetime) -> None:
+        later = replace(entry, day=day.isoformat())
+        if later not in self.entries.setdefault(day, []):
+            self.entries[day].append(later)
+        self.carried_out(entry, now)
 
     def purged_through(self) -> date | None:
         return self.through
