@@ -98,19 +98,26 @@ def create_upload(
         rules.UPLOAD_URL_SECONDS,
     )
     limit = uow.limits.unused_uploads
+    next_form_end: datetime | None = None
     try:
         try:
             uow.uploads.record(upload, now, limit)
         except TooManyUnusedUploads as full:
-            if not release_never_sent(uow, member_id, full.unused, now):
+            released, next_form_end = release_never_sent(uow, member_id, full.unused, now)
+            if not released:
                 raise
             uow.uploads.record(upload, now, limit)
     except TooManyUnusedUploads as full:
         metric("MemberLimitReached", limit="unused_uploads")
+        # A place frees when the oldest ticket's record expires, or sooner when the form of a
+        # ticket never sent expires (`release_never_sent`): the sooner of the two.
+        frees_at = full.frees_at
+        if next_form_end is not None:
+            frees_at = min(frees_at, int(next_form_end.timestamp()))
         raise TooManyRequests(
             f"Vous avez déjà {limit} fichiers téléversés en attente : joignez-les à une "
             "démarche, ou attendez qu'ils expirent.",
-            full.frees_at - int(now.timestamp()),
+            max(1, frees_at - int(now.timestamp())),
         ) from None
     return {
         "upload_id": upload.upload_id,
@@ -128,20 +135,26 @@ _FORM_CLOCK_MARGIN = timedelta(minutes=1)
 
 def release_never_sent(
     uow: UnitOfWork, member_id: str, unused: Mapping[str, int], now: datetime
-) -> int:
+) -> tuple[int, datetime | None]:
     """The member's unused uploads whose form expired with no file sent can never be used: their
-    places are given back (how many). Each kept its place for its record's whole day, and a
-    member whose sends failed on a weak connection (each attempt asks for new forms) was
-    refused every attachment for a day. Read only when the member is at the limit: one listing
-    of their staged files."""
+    places are given back. Each kept its place for its record's whole day, and a member whose
+    sends failed on a weak connection (each attempt asks for new forms) was refused every
+    attachment for a day. Read only when the member is at the limit: one listing of their
+    staged files. Returns how many places were given back, and when the next one would be (the
+    end of the form of the oldest ticket never sent yet; None when every ticket has its file)."""
     form_ended = now - timedelta(seconds=rules.UPLOAD_URL_SECONDS) - _FORM_CLOCK_MARGIN
-    expired = {u: e for u, e in unused.items() if ULID.from_str(u).datetime < form_ended}
-    if not expired:
-        return 0
     sent = uow.files.keys_under(keys.staged_prefix(member_id))
-    never = {u: e for u, e in expired.items() if keys.staged_object(member_id, u) not in sent}
-    uow.uploads.release(member_id, never)
-    return len(never)
+    never = {u: e for u, e in unused.items() if keys.staged_object(member_id, u) not in sent}
+    expired = {u: e for u, e in never.items() if ULID.from_str(u).datetime < form_ended}
+    if expired:
+        uow.uploads.release(member_id, expired)
+    waiting = [ULID.from_str(u).datetime for u in never if u not in expired]
+    next_end = (
+        min(waiting) + timedelta(seconds=rules.UPLOAD_URL_SECONDS) + _FORM_CLOCK_MARGIN
+        if waiting
+        else None
+    )
+    return len(expired), next_end
 
 
 def file_request(

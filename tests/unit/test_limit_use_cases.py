@@ -204,6 +204,32 @@ def test_a_ticket_whose_form_expired_with_no_file_sent_frees_its_place(
         _ask_upload(uow, NOW)
 
 
+def test_at_the_limit_retry_after_says_when_a_never_sent_tickets_form_ends(
+    uow: FakeUnitOfWork,
+) -> None:
+    """Twenty tickets asked for, no file sent yet: the 21st was told to come back in a day
+    (the oldest record's expiry), while the oldest form's end, 15 minutes after it was asked
+    for (and a minute for the clocks), frees a place. `Retry-After` says the sooner."""
+    first = NOW - timedelta(minutes=4)
+    _ask_upload(uow, first, sent=False)
+    for _ in range(19):
+        _ask_upload(uow, NOW - timedelta(minutes=2), sent=False)
+    with pytest.raises(TooManyRequests) as refused:
+        _ask_upload(uow, NOW)
+    assert refused.value.retry_after_seconds == (15 + 1 - 4) * 60
+    _ask_upload(uow, NOW + timedelta(minutes=12, seconds=1))  # then, a place is given back
+
+
+def test_at_the_limit_with_every_file_sent_retry_after_is_the_oldest_records_expiry(
+    uow: FakeUnitOfWork,
+) -> None:
+    for _ in range(20):
+        _ask_upload(uow, NOW - timedelta(minutes=2))  # sent: they wait for a request
+    with pytest.raises(TooManyRequests) as refused:
+        _ask_upload(uow, NOW)
+    assert refused.value.retry_after_seconds == int(UPLOAD_RECORD_TTL.total_seconds()) - 120
+
+
 def test_an_upload_a_request_used_frees_its_place(uow: FakeUnitOfWork) -> None:
     uploaded = [_upload(uow) for _ in range(20)]  # sent to the bucket too
     with pytest.raises(TooManyRequests):
