@@ -360,18 +360,24 @@ def _on_the_request_as_it_is(
     uow: UnitOfWork, record: RequestRecord, write: Callable[[RequestRecord], Written | None]
 ) -> tuple[Written | None, RequestRecord]:
     """A member's `write` on the request as read; refused (None) because an agent handed it on
-    to another service meanwhile (still open), again on the request as it now is, so that it
-    goes on the lists of the service that has it. The write's answer (None: refused for
-    another reason, or moved at every attempt) and the request as last read."""
+    to another service meanwhile, or the daily watch flagged it (still open), again on the
+    request as it now is, so that it goes on the lists of the service that has it, at the
+    place its flags give it. The write's answer (None: refused for another reason, or changed
+    at every attempt) and the request as last read."""
     for _ in range(MEMBER_WRITE_ATTEMPTS):
         written = write(record)
         if written is not None:
             return written, record
         current = uow.requests.get(record.member_id, record.request_id, consistent=True)
-        if not current.is_open() or current.service == record.service:
+        if not current.is_open() or _placed(current) == _placed(record):
             return None, current
         record = current
     return None, record
+
+
+def _placed(record: RequestRecord) -> tuple[str, bool, bool]:
+    """What sets a request's list and its place on it: its service and its flags."""
+    return record.service, record.unanswered, record.needs_attention
 
 
 def _replay(

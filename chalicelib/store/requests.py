@@ -395,8 +395,12 @@ class RequestRepository:
         it added. Raises `RequestClosed` if the request is processed or withdrawn by then, or
         no longer on the service it was read on (the open list it goes back to is that
         service's), `DailyLimitReached` when the day's count is full."""
+        still, values = _open_on(record)
         change = Change(
-            *_open_on(record),
+            # Its place on the list is the flags' as read (`priority`): the daily watch marking
+            # the question unanswered meanwhile must not leave it in line, flagged.
+            f"{still} AND {_FLAGS_AS_READ}",
+            {**values, **_flags_as_read(record)},
             assign={
                 "status": Status.in_progress.value,
                 "svc_pk": service_partition(record.service, LISTS[Status.in_progress]),
@@ -640,6 +644,17 @@ def _on_its_service(record: RequestRecord) -> dict[str, str]:
     return {":read_service": record.service}
 
 
+# The flags that set a request's place on its list (`priority`), as the change read them.
+_FLAGS_AS_READ = (
+    "(attribute_not_exists(#unanswered) OR #unanswered = :read_unanswered)"
+    " AND (attribute_not_exists(#needs_attention) OR #needs_attention = :read_attention)"
+)
+
+
+def _flags_as_read(record: RequestRecord) -> dict[str, bool]:
+    return {":read_unanswered": record.unanswered, ":read_attention": record.needs_attention}
+
+
 def _open_on(record: RequestRecord) -> tuple[str, dict[str, Any]]:
     """Open, and still on the service the change read it on: an agent's change was checked
     against that service (`api/backoffice`); one reclassified meanwhile is another service's
@@ -857,8 +872,11 @@ class Transitions:
         service's to acknowledge: this write would have set `acknowledged_at` for it, and a
         complaint's two months (`due_at`) were then never set nor watched."""
         still, values = _open_on(record)
+        complaint_as_read = "#complaint = :read_complaint" + (
+            "" if record.complaint else " OR attribute_not_exists(#complaint)"
+        )
         change = Change(
-            f"attribute_not_exists(#acknowledged_at) AND {still} AND #complaint = :read_complaint",
+            f"attribute_not_exists(#acknowledged_at) AND {still} AND ({complaint_as_read})",
             {**values, ":read_complaint": record.complaint},
             assign={"acknowledged_at": iso_z(now), **extra},
         )

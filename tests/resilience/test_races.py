@@ -332,3 +332,44 @@ def test_a_request_handed_on_while_its_service_acknowledges_it_is_the_new_servic
         assert "Réclamation enregistrée, accusé de réception envoyé" in labels
     else:
         assert record.service == "devis" and labels[-1] == "Reçue par le Service Devis", labels
+
+
+def test_a_reply_as_the_watch_flags_its_question_unanswered_keeps_the_request_at_the_head(
+    api: Api, pump: QueuePump, local_stack: LocalStack, alice: SignedIn, agent_all: SignedIn,
+    today: date,
+) -> None:  # fmt: skip
+    """The member's reply read the request waiting; before its write, the daily watch marked
+    the question unanswered (the head of the open list). The reply put it back in line, still
+    saying « sans réponse »: its place came from the flags it had read."""
+    from chalicelib.services.dialogue import watch_unanswered
+    from chalicelib.store import keys
+    from chalicelib.store.dynamo import deserialize
+    from chalicelib.store.requests import RequestRepository, priority
+
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    base = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
+    question = {"message": "La facture ?", "respond_within_days": 1}
+    assert api.post(f"{base}/information-request", agent_all, body=question).status == 200
+    pump.drain()
+    real = RequestRepository.reply
+    flagged: list[int] = []
+
+    def watch_first(self: RequestRepository, record: Any, *args: Any, **kwargs: Any) -> Any:
+        if not flagged:
+            later = clock.now() + timedelta(days=3)
+            flagged.append(_in_another_thread(lambda: watch_unanswered(unit_of_work(), later)))
+        return real(self, record, *args, **kwargs)
+
+    with mock.patch.object(RequestRepository, "reply", watch_first):
+        answer = api.post(f"/requests/{request_id}/replies", alice, body={"message": "La voici."})
+    assert flagged == [1] and answer.status == 201, answer.body
+    record = unit_of_work().requests.get(alice.member_id, request_id, consistent=True)
+    assert record.unanswered and record.status.value == "in_progress"
+    key = {
+        k: {"S": v} for k, v in keys.request_key(alice.member_id, record.month, request_id).items()
+    }
+    table = local_stack.outputs["TableName"]
+    read = local_stack.client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True)
+    item = deserialize(read["Item"])
+    assert item["svc_sk"].startswith(f"{priority(record)}#") and priority(record) == "0"
