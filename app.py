@@ -44,7 +44,7 @@ def _seconds_left(context: Any) -> Callable[[], float]:
 def outbox_sweeper(event: Any) -> None:
     from chalicelib.routing.sweeper import sweep_pending
 
-    sweep_pending()
+    sweep_pending(seconds_left=_seconds_left(event.context))
 
 
 @app.schedule(Cron(0, 6, "*", "*", "?", "*"), name="sla_watch")

@@ -90,9 +90,9 @@ class Requests(Protocol):
         self, member_id: str, request_id: str, sent: list[dict[str, Any]], now: datetime
     ) -> bool: ...
 
-    def pending_before(
-        self, cutoff: datetime, limit: int = 100
-    ) -> list[tuple[str, str, str | None]]: ...
+    def pending_pages(
+        self, cutoff: datetime, page: int = 100
+    ) -> Iterator[list[tuple[str, str, str | None]]]: ...
 
     def get(
         self, member_id: str, request_id: str, *, consistent: bool = False

@@ -4,7 +4,7 @@ idempotency records and the outbox marker (sparse `gsi_pending`)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -37,6 +37,7 @@ from chalicelib.store.dynamo import (
     made_once,
     parallel_map,
     query_all,
+    query_pages,
     serialize,
     table,
 )
@@ -494,25 +495,26 @@ class RequestRepository:
                     raise
         return False
 
-    def pending_before(
-        self, cutoff: datetime, limit: int = 100
-    ) -> list[tuple[str, str, str | None]]:
+    def pending_pages(
+        self, cutoff: datetime, page: int = 100
+    ) -> Iterator[list[tuple[str, str, str | None]]]:
         """(member_id, request_id, correlation_id) of requests still unsent since before
-        `cutoff`, oldest first."""
-        answer = dynamodb().query(
+        `cutoff`, oldest first, a page at a time: each read when the one before has been dealt
+        with, after its last key (a request sent meanwhile leaves the index, one still pending
+        is not read twice in a run)."""
+        for found in query_pages(
             TableName=table(),
             IndexName="gsi_pending",
             KeyConditionExpression="pending_pk = :p AND pending_sk < :cutoff",
             ExpressionAttributeValues=serialize(
                 {":p": keys.PENDING_PARTITION, ":cutoff": iso_z(cutoff)}
             ),
-            Limit=limit,
-        )
-        found = [deserialize(item) for item in answer["Items"]]
-        return [
-            (*keys.parse_request_key(item["pk"], item["sk"]), item.get("correlation_id"))
-            for item in found
-        ]
+            Limit=page,
+        ):
+            yield [
+                (*keys.parse_request_key(item["pk"], item["sk"]), item.get("correlation_id"))
+                for item in found
+            ]
 
     def get(self, member_id: str, request_id: str, *, consistent: bool = False) -> RequestRecord:
         """One GetItem: the month comes from the ULID. Unknown and malformed ids alike: 404.

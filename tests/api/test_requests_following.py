@@ -239,6 +239,31 @@ def _pending(local_stack: LocalStack) -> list[dict[str, Any]]:
     return list(answer["Items"])
 
 
+def test_the_sweeper_sends_every_page_while_it_has_time(
+    api: Api, local_stack: LocalStack, alice: SignedIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One page of 100 a minute: after an hour of the bus or a queue down, a national backlog
+    took hours to be told. A run sends page after page while it has time, and a run out of
+    time leaves the rest for the next (here pages of 2, five requests pending)."""
+    from chalicelib.routing.sweeper import sweep_pending
+    from chalicelib.services import sweeping
+
+    later = datetime.now(UTC) + timedelta(minutes=16)
+    sweep_pending(later)  # what earlier tests left pending
+    drain_queue(local_stack, "intake")
+    body = {"type": "sante.attestation_tiers_payant", "beneficiary_ids": [f"{alice.member_id}-01"]}
+    filed = [api.post("/requests", alice, body=body).body["request_id"] for _ in range(5)]
+    drain_queue(local_stack, "intake")  # their pointers: the router never ran
+    assert len(_pending(local_stack)) == 5
+    monkeypatch.setattr(sweeping, "SWEEP_PAGE", 2)
+    assert sweep_pending(later, seconds_left=lambda: 5.0) == 0  # no time for a page
+    assert len(_pending(local_stack)) == 5
+    assert sweep_pending(later, seconds_left=lambda: 50.0) == 5  # three pages in one run
+    assert _pending(local_stack) == []
+    sent = {m["request_id"] for m in drain_queue(local_stack, "intake")}
+    assert sent == set(filed)
+
+
 def test_failed_send_is_swept_once(api: Api, local_stack: LocalStack, alice: SignedIn) -> None:
     from chalicelib import aws
     from chalicelib.routing.sweeper import sweep_pending

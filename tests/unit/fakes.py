@@ -303,12 +303,14 @@ class FakeRequests:
             self.pending.pop(key, None)
         return True
 
-    def pending_before(
-        self, cutoff: datetime, limit: int = 100
-    ) -> list[tuple[str, str, str | None]]:
+    def pending_pages(
+        self, cutoff: datetime, page: int = 100
+    ) -> Iterator[list[tuple[str, str, str | None]]]:
         stamp = clock.iso_z(cutoff)
         found = sorted((created, key) for key, created in self.pending.items() if created < stamp)
-        return [(member, request, None) for _, (member, request) in found[:limit]]
+        listed = [(member, request, None) for _, (member, request) in found]
+        for start in range(0, len(listed), page):
+            yield listed[start : start + page]
 
     def get(self, member_id: str, request_id: str, *, consistent: bool = False) -> RequestRecord:
         record = self._found(member_id, request_id)
