@@ -17,12 +17,16 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from chalicelib.domain import clock
 from chalicelib.domain.access import AccessRecord
+
+KEPT = timedelta(days=6 * 366)  # docs/retention.md: six years
 
 
 class Kind(StrEnum):
@@ -206,6 +210,7 @@ class Break(StrEnum):
     predecessor = "predecessor mismatch"
     unreadable = "not an audit record"
     end = "end mismatch: the chain's head names a record the chain does not hold"
+    retention = "retention changed: the record's TTL is not the six years from its writing"
 
 
 class StoredChain(NamedTuple):
@@ -285,7 +290,7 @@ def verify(
             return Verdict(day, count, sequence, Break.unreadable, shard)
         if sequence > expected:
             return Verdict(day, count, expected, Break.gap, shard)
-        content = {k: v for k, v in fields.items() if k != "hash"} | {
+        content = {k: v for k, v in fields.items() if k not in ("hash", "expires_at")} | {
             "day": day,
             "sequence": sequence,
         }
@@ -303,11 +308,32 @@ def verify(
             return Verdict(day, count, sequence, Break.unreadable, shard)
         if record.previous_hash != previous_hash:
             return Verdict(day, count, sequence, Break.predecessor, shard)
+        if not _kept_as_written(record, fields.get("expires_at")):
+            return Verdict(day, count, sequence, Break.retention, shard)
         expected, previous_hash, count = sequence + 1, record.hash, count + 1
         hashes[sequence] = record.hash
     if head is not None and hashes.get(head.sequence) != head.hash:
         return Verdict(day, count, min(head.sequence, count + 1), Break.end, shard)
     return Verdict(day, count, shard=shard)
+
+
+def expires_at(recorded_at: datetime) -> int:
+    """A record's TTL (epoch seconds): `KEPT` from its writing."""
+    return int((recorded_at + KEPT).timestamp())
+
+
+def _kept_as_written(record: AuditRecord, stored: Any) -> bool:
+    """The TTL outside the hash is still the one its writer set: a writer's role may put a
+    record again (the chain says if its content changed), and one put with a TTL of the past
+    would be deleted by DynamoDB, past the roles' denial of DeleteItem. None: read with its
+    TTL left out (the chain alone is checked)."""
+    if stored is None:
+        return True
+    try:
+        written = expires_at(clock.parse_timestamp(record.recorded_at))
+        return abs(int(stored) - written) <= 1  # the writer's moment, to the millisecond
+    except (TypeError, ValueError):
+        return False
 
 
 def verify_day(day: str, chains: Iterable[StoredChain]) -> DayVerdict:

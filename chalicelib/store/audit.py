@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -38,7 +38,7 @@ from chalicelib.store.dynamo import (
     table,
 )
 
-AUDIT_KEPT = timedelta(days=6 * 366)  # docs/retention.md: six years
+AUDIT_KEPT = audit.KEPT
 # A contended day's head: each attempt is one GetItem and one transaction. Writers that lost
 # wait a random time under a ceiling that doubles each time ("full jitter"), so that many at
 # once spread out rather than collide again; they give up after `BUDGET_SECONDS` (the caller
@@ -130,7 +130,7 @@ class AuditTrail:
             raise ValueError("one transaction appends to one chain: entries of one member's")
         shard = shards.pop() if shards else 0
         day = clock.paris_date(now).isoformat()
-        expires_at = int((now + AUDIT_KEPT).timestamp())
+        expires_at = audit.expires_at(now)
         pending = list(entries)
         resync = False
         deadline = time.monotonic() + BUDGET_SECONDS
@@ -235,7 +235,8 @@ class AuditTrail:
         return StoredChain(shard, records, head)
 
 
-_STORAGE = frozenset({"pk", "sk", "entity", "expires_at"})
+# Not the record's content: its key, its kind, and its TTL (checked apart: `audit.verify`).
+_STORAGE = frozenset({"pk", "sk", "entity"})
 
 
 def _sequence(sk: str) -> int:

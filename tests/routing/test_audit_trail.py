@@ -107,7 +107,7 @@ def test_changes_and_back_office_accesses_land_in_the_chain_in_order(
     assert (filed["actor"], filed["status"]) == ("member", "in_progress")
     assert (decision["actor"], decision["agent_id"]) == ("agent", consulted["agent_id"])
     assert (decision["status"], decision["outcome"]) == ("processed", "refused")
-    text = json.dumps(records, ensure_ascii=False)
+    text = json.dumps(records, ensure_ascii=False, default=str)  # the TTL, a Decimal
     for personal in ("Alice", "Martin", "80.00", "optique", "Facture illisible"):
         assert personal not in text
     # Their places in the day's chains, which verify whole (every other test's records too).
@@ -347,6 +347,20 @@ def test_an_edited_record_fails_the_check_at_that_record(local_stack: LocalStack
     )
     [verdict] = audit.verify_day(day, AuditTrail().day(day)).broken
     assert (verdict.shard, verdict.broken_at, verdict.reason) == (SHARD, 3, Break.content)
+    assert audit_verify.main(["--day", day], local_stack) == 1
+
+
+def test_a_record_put_again_with_a_shorter_ttl_fails_the_check(local_stack: LocalStack) -> None:
+    """A writer's role may put a record again (the chain says if its content changed), but the
+    TTL sits outside the hash: the same record with a TTL of the past verified intact, and
+    DynamoDB would then delete it, past the roles' denial of DeleteItem."""
+    day = _chain_on(date(2020, 1, 5), 3)
+    table = local_stack.client("dynamodb")
+    name = local_stack.outputs["TableName"]
+    item = table.get_item(TableName=name, Key=_key(day, 2), ConsistentRead=True)["Item"]
+    table.put_item(TableName=name, Item={**item, "expires_at": {"N": "1"}})
+    [verdict] = audit.verify_day(day, AuditTrail().day(day)).broken
+    assert (verdict.shard, verdict.broken_at, verdict.reason) == (SHARD, 2, Break.retention)
     assert audit_verify.main(["--day", day], local_stack) == 1
 
 
