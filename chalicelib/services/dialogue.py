@@ -168,8 +168,12 @@ def _hand_over_or_refuse(
 
 
 def check_question(record: RequestRecord, body: InformationRequestBody) -> None:
-    """A question's own rule, on the request as read (nothing read or written): a new one
-    needs room in the exchanges (`exchanges_full`); the same question again is a retry."""
+    """A question's own rules, on the request as read (nothing read or written, so that a
+    refused question leaves no trace in the access log): none while a decision is under way;
+    a new one needs room in the exchanges (`exchanges_full`); the same question again is a
+    retry."""
+    if record.is_open() and record.decided_outcome is not None:
+        raise _decided_meanwhile()
     if not _asked_already(record, body.message) and exchanges_full(record, body.message):
         raise Conflict(
             "Les échanges sur cette demande ont atteint leur taille maximale : "
@@ -190,8 +194,6 @@ def ask(
     a retry: the same question, the same letter."""
     if not record.is_open():
         raise closed(record)
-    if record.decided_outcome is not None:
-        raise _decided_meanwhile()
     check_question(record, body)
     due_on = clock.paris_date(now) + timedelta(days=body.respond_within_days)
     if _asked_already(record, body.message):
@@ -476,6 +478,8 @@ def check_reclassification(record: RequestRecord, body: ReclassificationBody) ->
         )
     if not record.is_open() or _where_wanted(record, body):
         return  # closed: a 409, as before its rules (`reclassify`); or a retry, moved already
+    if record.decided_outcome is not None:  # it completes where it is
+        raise Conflict("Une décision est en cours sur cette demande.")
     if body.service is not None and record.complaint:
         # API.md: a complaint goes to the complaints service, whose daily watch keeps its
         # ACPR deadlines (`sweeping.watch_deadlines` reads that service's lists only).

@@ -297,6 +297,10 @@ def test_no_question_on_a_request_whose_decision_is_under_way(
     titles = [d["title"] for d in api.get("/documents?months=1", alice).body["documents"]
               if d["request_id"] == request_id]  # fmt: skip
     assert "Demande de pièces complémentaires" not in titles
+    # A refused question leaves no trace in the member's « Qui a consulté mon dossier ».
+    log = api.get("/me/access-log?limit=50", alice).body["entries"]
+    asked = [e for e in log if e.get("request_id") == request_id and e["action"] == "asked"]
+    assert asked == []
 
 
 @pytest.mark.parametrize(
@@ -373,3 +377,30 @@ def test_a_reply_as_the_watch_flags_its_question_unanswered_keeps_the_request_at
     read = local_stack.client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True)
     item = deserialize(read["Item"])
     assert item["svc_sk"].startswith(f"{priority(record)}#") and priority(record) == "0"
+
+
+def test_no_reclassification_recorded_while_a_decision_is_under_way(
+    api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn, today: date
+) -> None:
+    """Refused (409: the decision completes where it is), the reclassification was still in
+    the member's access log: the refusal came after the access was recorded."""
+    request_id = file_justificatif(api, alice, today)
+    pump.drain()
+    base = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
+    real = Transitions.finish
+    moved: list[Answer] = []
+
+    def handed_on_meanwhile(self: Transitions, record: Any, *args: Any, **kwargs: Any) -> Any:
+        moved.append(api.post(f"{base}/reclassification", agent_all, body={"service": "devis"}))
+        return real(self, record, *args, **kwargs)
+
+    with mock.patch.object(Transitions, "finish", handed_on_meanwhile):
+        decided = api.post(f"{base}/decision", agent_all,
+                           body={"outcome": "accepted", "amount": "50.00"})  # fmt: skip
+    assert decided.status == 200, decided.body
+    assert moved[0].status == 409, moved[0].body
+    assert "Une décision est en cours" in moved[0].body["error"]["message"]
+    log = api.get("/me/access-log?limit=50", alice).body["entries"]
+    assert [e["action"] for e in log if e.get("request_id") == request_id].count("decided") == 1
+    assert not [e for e in log if e.get("request_id") == request_id and e["action"] != "decided"
+                and e["action"] != "consulted"]  # fmt: skip
