@@ -350,7 +350,7 @@ def decide(member_id: str, request_id: str) -> Response:
         403: OWN_FILE,
         404: "No such request for this member.",
         409: "The request is processed or withdrawn, a decision on it is under way, or its "
-        "exchanges are full (160 KB of text).",
+        "exchanges are full (160 KB: messages, files' entries and history).",
         422: "`message` empty or too long, or `respond_within_days` not 1 to 60.",
     },
 )

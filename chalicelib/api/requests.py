@@ -242,8 +242,8 @@ def _cursor_position(query: TimelineQuery, member_id: str) -> TimelinePosition:
         400: "Malformed JSON, not an object, an unknown field, or an invalid `Idempotency-Key`.",
         403: MEMBERS_ONLY,
         404: "No such request for this member.",
-        409: "The request is processed or withdrawn, its exchanges are full (160 KB of text), "
-        "or this `Idempotency-Key` was used with another body.",
+        409: "The request is processed or withdrawn, its exchanges are full (160 KB: messages, "
+        "files' entries and history), or this `Idempotency-Key` was used with another body.",
         422: "`message` empty or too long, or an upload unknown, expired, used, missing or not "
         "what it declared (same rules as on filing: 5 files, 15 MB in all).",
         429: f"The member sent {REPLIES_PER_DAY} replies today (Paris time): `Retry-After` is "

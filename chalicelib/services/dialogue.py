@@ -134,7 +134,9 @@ class ReclassificationBody(Model):
 
     model_config = ConfigDict(
         extra="forbid",
-        # What `reclassify` checks: one of the two, and `complaint` only ever true.
+        # What `reclassify` checks: one of the two, `complaint` only ever true, and never the
+        # complaints service by name (a complaint is made with `complaint: true`). That a
+        # complaint stays with it depends on the request: a 422 no schema can state.
         json_schema_extra={
             "anyOf": [
                 {
@@ -142,7 +144,10 @@ class ReclassificationBody(Model):
                     "required": ["complaint"],
                 },
                 {
-                    "properties": {"complaint": {"type": "null"}, "service": {"type": "string"}},
+                    "properties": {
+                        "complaint": {"type": "null"},
+                        "service": {"type": "string", "not": {"const": "reclamations"}},
+                    },
                     "required": ["service"],
                 },
             ]

@@ -63,10 +63,14 @@ def _open_complaints(uow: UnitOfWork) -> Iterator[RequestRecord]:
 def watch_deadlines(uow: UnitOfWork, now: datetime) -> int:
     """Open complaints (waiting for the member too) whose deadline is at risk go to the head of
     their work list (and back in line once they are not), each deadline said once on the bus
-    (`ComplaintDeadlineAtRisk`). Returns how many are at risk."""
+    (`ComplaintDeadlineAtRisk`). Each open complaint's mark on the request it contests is
+    made sure of too (a complaint filed before the marks existed has none: the purge would
+    take the contested request's files while it is open). Returns how many are at risk."""
     today = clock.paris_date(now)
     flagged = 0
     for record in _open_complaints(uow):
+        if record.related_request_id is not None:
+            uow.requests.mark_contested(record, now)
         due_at = record.deadline_at_risk(today)
         if due_at is not None:
             flagged += 1

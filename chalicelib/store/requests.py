@@ -360,12 +360,7 @@ class RequestRepository:
             operations.append({"Put": {"TableName": table(), "Item": serialize(held)}})
         if record.related_request_id is not None:
             # A complaint marks the request it contests: its files are kept while it is open.
-            mark = {
-                **keys.contest_key(record.member_id, record.related_request_id, record.request_id),
-                "entity": "contest",
-                "expires_at": retention.epoch(now + retention.CONTEST_MARK_KEPT),
-            }
-            operations.append({"Put": {"TableName": table(), "Item": serialize(mark)}})
+            operations.append({"Put": {"TableName": table(), "Item": _contest_mark(record, now)}})
         count_at = len(operations)
         operations.append(count_one_more(record.member_id, limit, now))
         _transact(
@@ -530,6 +525,17 @@ class RequestRepository:
         if found is None:
             raise NotFound("Demande introuvable.")
         return found
+
+    def mark_contested(self, complaint: RequestRecord, now: datetime) -> None:
+        """The complaint's mark on the request it contests, made if missing (its first TTL
+        kept): the daily watch's, for complaints filed before the marks existed."""
+        mark = _contest_mark(complaint, now)
+        dynamodb().update_item(
+            TableName=table(),
+            Key={"pk": mark["pk"], "sk": mark["sk"]},
+            UpdateExpression="SET entity = :entity, expires_at = if_not_exists(expires_at, :ttl)",
+            ExpressionAttributeValues={":entity": mark["entity"], ":ttl": mark["expires_at"]},
+        )
 
     def contesting(self, member_id: str, request_id: str) -> list[RequestRecord]:
         """The complaints that contest the request (`related_request_id`), by their marks:
@@ -765,6 +771,17 @@ class Change:
             "ExpressionAttributeNames": names | _condition_names(self.condition),
             "ExpressionAttributeValues": serialize(values),
         }
+
+
+def _contest_mark(complaint: RequestRecord, now: datetime) -> dict[str, Any]:
+    """A complaint's mark on the request it contests, as DynamoDB takes it (`keys.contest_key`)."""
+    assert complaint.related_request_id is not None  # noqa: S101  # only a contesting complaint
+    mark = {
+        **keys.contest_key(complaint.member_id, complaint.related_request_id, complaint.request_id),
+        "entity": "contest",
+        "expires_at": retention.epoch(now + retention.CONTEST_MARK_KEPT),
+    }
+    return serialize(mark)
 
 
 def _after(record: RequestRecord, **changed: Any) -> RequestRecord:

@@ -325,6 +325,9 @@ class FakeRequests:
         record = self.records.get((member_id, request_id.upper()))
         return None if record is None else record.model_copy(deep=True)
 
+    def mark_contested(self, complaint: RequestRecord, now: datetime) -> None:
+        pass  # the fake reads `related_request_id` itself (`contesting`)
+
     def contesting(self, member_id: str, request_id: str) -> list[RequestRecord]:
         return [
             r
