@@ -162,6 +162,20 @@ def test_a_file_replied_while_the_request_closes_is_purged_with_it(
     assert "attachments" in _purge_entries(local_stack, alice.member_id, request_id)
 
 
+def _asked_for_a_day(
+    api: Api, pump: QueuePump, who: SignedIn, agent: SignedIn, today: date
+) -> tuple[str, str]:
+    """A reimbursement filed and routed, then a question due the next day: its id, and its
+    back-office path."""
+    request_id = file_justificatif(api, who, today)
+    pump.drain()
+    base = f"/backoffice/members/{who.member_id}/requests/{request_id}"
+    question = {"message": "La facture ?", "respond_within_days": 1}
+    assert api.post(f"{base}/information-request", agent, body=question).status == 200
+    pump.drain()
+    return request_id, base
+
+
 def _lists_holding(api: Api, agent: SignedIn, request_id: str) -> set[str]:
     held = set()
     for service in ("remboursements", "devis"):
@@ -181,12 +195,7 @@ def test_the_watch_leaves_a_question_handed_on_meanwhile_to_its_new_service(
     list, where it no longer belongs (and on none of the new service's)."""
     from chalicelib.services.dialogue import watch_unanswered
 
-    request_id = file_justificatif(api, alice, today)
-    pump.drain()
-    base = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
-    question = {"message": "La facture ?", "respond_within_days": 1}
-    assert api.post(f"{base}/information-request", agent_all, body=question).status == 200
-    pump.drain()
+    request_id, base = _asked_for_a_day(api, pump, alice, agent_all, today)
     real = Transitions.unanswered
     moved: list[int] = []
 
@@ -350,12 +359,7 @@ def test_a_reply_as_the_watch_flags_its_question_unanswered_keeps_the_request_at
     from chalicelib.store.dynamo import deserialize
     from chalicelib.store.requests import RequestRepository, priority
 
-    request_id = file_justificatif(api, alice, today)
-    pump.drain()
-    base = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
-    question = {"message": "La facture ?", "respond_within_days": 1}
-    assert api.post(f"{base}/information-request", agent_all, body=question).status == 200
-    pump.drain()
+    request_id, _ = _asked_for_a_day(api, pump, alice, agent_all, today)
     real = RequestRepository.reply
     flagged: list[int] = []
 
