@@ -407,6 +407,12 @@ def _decided_meanwhile() -> Conflict:
     )
 
 
+def _decided_where_it_is() -> Conflict:
+    """A reclassification refused: a decision has claimed its outcome, and it completes on the
+    service it was made on."""
+    return Conflict("Une décision est en cours sur cette demande.")
+
+
 def _decision_under_way() -> Conflict:
     """A withdrawal refused: an agent's decision has claimed its outcome
     (`Transitions.claim_decision`) and is applying it; the request is as good as processed,
@@ -483,8 +489,8 @@ def check_reclassification(record: RequestRecord, body: ReclassificationBody) ->
         )
     if not record.is_open() or _where_wanted(record, body):
         return  # closed: a 409, as before its rules (`reclassify`); or a retry, moved already
-    if record.decided_outcome is not None:  # it completes where it is
-        raise Conflict("Une décision est en cours sur cette demande.")
+    if record.decided_outcome is not None:
+        raise _decided_where_it_is()
     if body.service is not None and record.complaint:
         # API.md: a complaint goes to the complaints service, whose daily watch keeps its
         # ACPR deadlines (`sweeping.watch_deadlines` reads that service's lists only).
@@ -545,9 +551,7 @@ def reclassify(
             return current
         if current.is_open():
             # Moved elsewhere meanwhile, or a decision under way (it completes where it is).
-            raise moved_away(record, current) or Conflict(
-                "Une décision est en cours sur cette demande."
-            )
+            raise moved_away(record, current) or _decided_where_it_is()
         raise closed(current)
     # The pointer to intake: the router dispatches the rest (the audit record,
     # `RequestReclassified`) and sends the request on to its new service.

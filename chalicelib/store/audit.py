@@ -38,7 +38,6 @@ from chalicelib.store.dynamo import (
     table,
 )
 
-AUDIT_KEPT = audit.KEPT
 # A contended day's head: each attempt is one GetItem and one transaction. Writers that lost
 # wait a random time under a ceiling that doubles each time ("full jitter"), so that many at
 # once spread out rather than collide again; they give up after `BUDGET_SECONDS` (the caller

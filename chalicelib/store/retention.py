@@ -50,14 +50,18 @@ def _set_ttl(key: dict[str, str], expires_at: int) -> dict[str, Any]:
     }
 
 
+def _entry_fields(
+    member_id: str, request_id: str, what: Purged, prefixes: list[str]
+) -> dict[str, Any]:
+    """A purge entry's attributes but its key (`keys.purge_key`)."""
+    return {"entity": "purge", "member_id": member_id, "request_id": request_id,
+            "what": what.value, "prefixes": prefixes}  # fmt: skip
+
+
 def _purge(day: date, record: RequestRecord, what: Purged, prefixes: list[str]) -> dict[str, Any]:
     entry = {
         **keys.purge_key(day.isoformat(), record.member_id, record.request_id, what.value),
-        "entity": "purge",
-        "member_id": record.member_id,
-        "request_id": record.request_id,
-        "what": what.value,
-        "prefixes": prefixes,
+        **_entry_fields(record.member_id, record.request_id, what, prefixes),
     }
     return {"Put": {"TableName": table(), "Item": serialize(entry)}}
 
@@ -187,13 +191,7 @@ class PurgeSchedule:
         """The entry due again on `day`, then this one marked done (a run that stops between
         the two leaves this one due: carried out again, it puts the same later entry)."""
         later = keys.purge_key(day.isoformat(), entry.member_id, entry.request_id, entry.what.value)
-        fields = {
-            "entity": "purge",
-            "member_id": entry.member_id,
-            "request_id": entry.request_id,
-            "what": entry.what.value,
-            "prefixes": list(entry.prefixes),
-        }
+        fields = _entry_fields(entry.member_id, entry.request_id, entry.what, list(entry.prefixes))
         # An UpdateItem that creates the entry: the purge's role writes no whole item.
         dynamodb().update_item(
             TableName=table(),
