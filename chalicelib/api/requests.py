@@ -95,7 +95,7 @@ def file_request() -> Response:
     headers = {"Location": f"/requests/{filed.request_id}"}
     if filed.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return json_response(filed.detail, 201, headers)
+    return json_response(filed.answer, 201, headers)
 
 
 @blueprint.route(

@@ -559,15 +559,23 @@ def recall_data(request: NewRequest) -> dict[str, Any]:
     return data
 
 
+def new_request_id(now: datetime) -> str:
+    """A new request's id: a ULID of its filing's moment, whose month (Paris) is its month."""
+    return str(ULID.from_datetime(now))
+
+
 def new_record(
     request: NewRequest,
     member_id: str,
     beneficiaries: Iterable[Beneficiary],
     now: datetime,
     attachments: Sequence[Attachment] = (),
+    request_id: str | None = None,
 ) -> RequestRecord:
+    """The record of a request filed `now` (its id a new ULID of `now`, unless given: one made
+    by `new_request_id` before, for its files to be copied under it meanwhile)."""
     kind = request_type_of(request)
-    request_id = str(ULID.from_datetime(now))
+    request_id = request_id or new_request_id(now)
     created_at = clock.iso_z(now)
     # A complaint's acknowledgement is owed from the day it is filed, whether or not its
     # handler ever runs: the deadlines watch sees one stuck before it (ACPR 2022-R-01).

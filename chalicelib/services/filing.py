@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from ulid import ULID
 
@@ -30,7 +30,9 @@ from chalicelib.domain.requests import (
     RequestDetail,
     body_fingerprint,
     check_against_contract,
+    month_of,
     new_record,
+    new_request_id,
     parse_new_request,
 )
 from chalicelib.domain.uploads import Upload, UploadRequest
@@ -54,6 +56,8 @@ from chalicelib.store.uploads import UPLOAD_RECORD_TTL, TooManyUnusedUploads
 
 logger = logging.getLogger(__name__)
 
+B = TypeVar("B")
+
 
 @dataclass(frozen=True)
 class Filed:
@@ -62,6 +66,12 @@ class Filed:
     request_id: str
     detail: dict[str, Any]
     replayed: bool = False
+    written: bytes | None = None  # the detail as JSON, when already written (a new filing's)
+
+    @property
+    def answer(self) -> dict[str, Any] | bytes:
+        """The answer's body: the detail, as JSON if it is already written."""
+        return self.written if self.written is not None else self.detail
 
 
 @dataclass(frozen=True)
@@ -194,29 +204,38 @@ def file_request(
     if new.related_request_id is not None:
         _check_contested(uow, member_id, new.related_request_id)
     files = accepted_files(new.upload_ids, checks.uploads, inspected, now)
-    record = new_record(new, member_id, chosen, now)
-    record.attachments = attach_files(uow, member_id, record.month, record.request_id, files)
-    copies = copies_under(member_id, record.month, record.request_id, new.upload_ids)
-    detail = record.detail_dict()
-    claim = (
-        IdempotencyClaim(idempotency_key, fingerprint, detail)
-        if idempotency_key is not None
-        else None
-    )
+    request_id = new_request_id(now)
+    month = month_of(request_id)
+
+    def build() -> _Built:
+        """The record, its detail (and its JSON, the answer's body) and its write, built while
+        the files are copied (`copy_files`)."""
+        record = new_record(new, member_id, chosen, now, attachments_of(files), request_id)
+        detail = record.detail_dict()
+        claim = (
+            IdempotencyClaim(idempotency_key, fingerprint, detail)
+            if idempotency_key is not None
+            else None
+        )
+        commit = uow.requests.prepare_create(
+            record,
+            now,
+            limit=limit,
+            idempotency=claim,
+            bank_iban=getattr(new.data, "iban", None),
+            pending_from=now + HANDED_OVER_FOR,
+        )
+        return _Built(Filed(request_id, detail, written=record.detail_json()), commit)
+
+    built = copy_files(uow, member_id, month, request_id, files, build)
+    copies = copies_under(member_id, month, request_id, new.upload_ids)
 
     def filed() -> bool:
-        return _exists(uow, member_id, record.request_id)
+        return _exists(uow, member_id, request_id)
 
     try:
         with keeping_copies(uow, copies, new.upload_ids, filed):
-            filed_outbox = uow.requests.create(
-                record,
-                now,
-                limit=limit,
-                idempotency=claim,
-                bank_iban=getattr(new.data, "iban", None),
-                pending_from=now + HANDED_OVER_FOR,
-            )
+            filed_outbox = built.commit()
     except DailyLimitReached:
         raise limit_reached(limit, now) from None
     except IdempotencyKeyTaken:
@@ -225,12 +244,20 @@ def file_request(
     except WriteLanded:
         # Written, its answer lost on the way: filed as asked, its pointer sent as it would
         # have been (read from the request: the write's own answer never came).
-        hand_over_pending(uow, member_id, record.request_id)
-        return Filed(record.request_id, detail)
+        hand_over_pending(uow, member_id, request_id)
+        return built.filed
     # The pointer to intake; the router dispatches the rest, counts the request filed and removes
     # the staged uploads.
-    hand_over(uow, member_id, record.request_id, filed_outbox)
-    return Filed(record.request_id, detail)
+    hand_over(uow, member_id, request_id, filed_outbox)
+    return built.filed
+
+
+@dataclass(frozen=True)
+class _Built:
+    """A new request's answer and its write (`commit`), built before it is made."""
+
+    filed: Filed
+    commit: Callable[[], list[dict[str, Any]]]
 
 
 _DAILY_LIMIT_MESSAGES = {
@@ -447,32 +474,82 @@ def attach_files(
     files: Sequence[Staged],
     listed: Callable[[], Collection[str]] | None = None,
 ) -> list[Attachment]:
-    """The accepted files (`accepted_files`) copied under the request, encrypted, the very
-    bytes that were checked (their ETag), concurrently: the first in the calling thread, which
-    has nothing else to do meanwhile (one thread hand-over fewer: docs/performance.md). All or
-    nothing: every copy ends, and if one failed those made are removed (but those the request
-    lists: `remove_unlisted`) and the first failure raised."""
+    """The accepted files (`accepted_files`) copied under the request (`copy_files`), and what
+    the request lists of them."""
+    _copy(uow, member_id, month, request_id, files, None, listed)
+    return attachments_of(files)
 
-    def copy(item: Staged) -> Exception | None:
+
+_BUILD = object()  # `copy_files`'s place for the work done while the files are copied
+
+
+def copy_files(
+    uow: UnitOfWork,
+    member_id: str,
+    month: str,
+    request_id: str,
+    files: Sequence[Staged],
+    meanwhile: Callable[[], B],
+) -> B:
+    """The accepted files copied under a new request (`_copy`) while `meanwhile` (its write's
+    building) runs: its result."""
+    result: B = _copy(uow, member_id, month, request_id, files, meanwhile, None)
+    return result
+
+
+def _copy(
+    uow: UnitOfWork,
+    member_id: str,
+    month: str,
+    request_id: str,
+    files: Sequence[Staged],
+    meanwhile: Callable[[], Any] | None,
+    listed: Callable[[], Collection[str]] | None,
+) -> Any:
+    """The accepted files copied under the request, encrypted, the very bytes that were checked
+    (their ETag), concurrently, while `meanwhile` (the write's building) runs on the pool: its
+    result is returned. The first copy is made in the calling thread, so that `meanwhile` runs
+    while the copies are in flight (the calling thread waits on the network, not on the pool's
+    threads): what it takes then costs the call no time. All or nothing: every copy and
+    `meanwhile` end, and if one failed those made are removed (but those the request lists:
+    `remove_unlisted`) and the first failure (a copy's, in the files' order, then
+    `meanwhile`'s) is raised."""
+    if not files:
+        return meanwhile() if meanwhile is not None else None
+
+    def step(item: Staged | object) -> tuple[Exception | None, Any]:
         try:
-            uow.files.copy(
-                keys.staged_object(member_id, item.upload.upload_id),
-                keys.attachment_object(member_id, month, request_id, item.upload.upload_id),
-                item.inspected.etag,
-                item.upload.content_type,
-                item.upload.filename,
-            )
-        except Exception as error:  # the outcome: the other copies are waited for first
-            return error
-        return None
+            if isinstance(item, Staged):
+                uow.files.copy(
+                    keys.staged_object(member_id, item.upload.upload_id),
+                    keys.attachment_object(member_id, month, request_id, item.upload.upload_id),
+                    item.inspected.etag,
+                    item.upload.content_type,
+                    item.upload.filename,
+                )
+                return None, None
+            return None, meanwhile() if meanwhile is not None else None
+        except Exception as error:  # the outcome: the other steps are waited for first
+            return error, None
 
-    failures = parallel_map(copy, files)
-    failure = next((error for error in failures if error is not None), None)
+    built: tuple[Exception | None, Any] = (None, None)
+    if meanwhile is None:
+        copy_outcomes = parallel_map(step, files)
+    else:
+        copy_outcomes = parallel_map(step, [files[0], _BUILD, *files[1:]])
+        built = copy_outcomes.pop(1)
+    failures = [error for error, _ in copy_outcomes]
+    failure = next((error for error in failures if error is not None), built[0])
     if failure is not None:
         outcomes = zip(files, failures, strict=True)
         made = [item.upload.upload_id for item, error in outcomes if error is None]
         remove_unlisted(uow, copies_under(member_id, month, request_id, made), listed)
         raise failure
+    return built[1]
+
+
+def attachments_of(files: Sequence[Staged]) -> list[Attachment]:
+    """What the request lists of its accepted files: each as checked, under its upload's id."""
     return [
         Attachment(
             attachment_id=item.upload.upload_id,

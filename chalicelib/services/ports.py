@@ -6,7 +6,7 @@ fakes (`tests/unit/fakes.py`) in memory. A use case never builds a repository it
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import IO, Any, Protocol
 
@@ -68,6 +68,20 @@ class Requests(Protocol):
     ) -> list[dict[str, Any]]:
         """The request written, pending from `pending_from` (default `now`); returns the outbox
         it was born with."""
+        ...
+
+    def prepare_create(
+        self,
+        record: RequestRecord,
+        now: datetime,
+        *,
+        limit: DailyLimit,
+        idempotency: IdempotencyClaim | None = None,
+        bank_iban: str | None = None,
+        pending_from: datetime | None = None,
+    ) -> Callable[[], list[dict[str, Any]]]:
+        """`create`'s write built, not made: the returned commit makes it (as `create` would,
+        its outcome and failures the same)."""
         ...
 
     def reply(

@@ -4,7 +4,7 @@ idempotency records and the outbox marker (sparse `gsi_pending`)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -296,8 +296,30 @@ class RequestRepository:
         bank_iban: str | None = None,
         pending_from: datetime | None = None,
     ) -> list[dict[str, Any]]:
+        """The request written at once (`prepare_create`, then its commit)."""
+        commit = self.prepare_create(
+            record,
+            now,
+            limit=limit,
+            idempotency=idempotency,
+            bank_iban=bank_iban,
+            pending_from=pending_from,
+        )
+        return commit()
+
+    def prepare_create(
+        self,
+        record: RequestRecord,
+        now: datetime,
+        *,
+        limit: DailyLimit,
+        idempotency: IdempotencyClaim | None = None,
+        bank_iban: str | None = None,
+        pending_from: datetime | None = None,
+    ) -> Callable[[], list[dict[str, Any]]]:
         """Request + calendar + the day's count (+ idempotency record, uploads marked used,
-        held IBAN): one transaction. `DailyLimitReached` when the day's count is full.
+        held IBAN): one transaction, built here (filing builds it while the files are copied),
+        made by the returned commit. `DailyLimitReached` when the day's count is full.
 
         The request is born with its outbox (the pointer for intake, its `RequestFiled` event)
         and pending from `pending_from` (default `now`): filing sends the pointer
@@ -363,15 +385,14 @@ class RequestRepository:
             operations.append({"Put": {"TableName": table(), "Item": _contest_mark(record, now)}})
         count_at = len(operations)
         operations.append(count_one_more(record.member_id, limit, now))
-        _transact(
-            operations,
-            idempotency_at,
-            uploads_at,
-            [a.attachment_id for a in record.attachments],
-            count_at,
-        )
         filed_outbox: list[dict[str, Any]] = item["outbox"]
-        return filed_outbox
+        attachment_ids = [a.attachment_id for a in record.attachments]
+
+        def commit() -> list[dict[str, Any]]:
+            _transact(operations, idempotency_at, uploads_at, attachment_ids, count_at)
+            return filed_outbox
+
+        return commit
 
     def reply(
         self,

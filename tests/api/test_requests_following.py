@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.requests import new_record, parse_new_request
 from chalicelib.services.filing import daily_limit
 from chalicelib.store.requests import RequestRepository
@@ -352,3 +353,27 @@ def test_months_whose_requests_all_expired_announce_no_page_and_leave_the_calend
     )["Item"]["request_months"]["SS"]
     assert sorted(calendar) == sorted({month_of(live), "2021-01"})
     assert api.get("/requests?month=2021-03", alice).body["months"] == []
+
+
+def test_a_prepared_write_is_made_only_by_its_commit(alice: SignedIn) -> None:
+    """Filing builds its transaction while the files are copied (`prepare_create`): building it
+    writes nothing; its commit writes the request, its calendar month and the day's count."""
+    when = datetime.now(UTC)
+    body = {"type": "sante.attestation_tiers_payant", "beneficiary_ids": [f"{alice.member_id}-01"]}
+    from infra.seed import alice as seeded
+
+    _, people = seeded(when.date(), alice.member_id or "")
+    record = new_record(parse_new_request(body, when.date()), alice.member_id or "", people[:1],
+                        when)  # fmt: skip
+    repository = RequestRepository()
+    limit = daily_limit("requests", 30, when)
+    counted = repository.checks(record.member_id, limit, [], [], None, when).count
+    commit = repository.prepare_create(record, when, limit=limit)
+    with pytest.raises(NotFound):
+        repository.get(record.member_id, record.request_id, consistent=True)
+    assert repository.checks(record.member_id, limit, [], [], None, when).count == counted
+    [intake, filed] = commit()
+    assert (intake["queue"], filed["detail_type"]) == ("intake", "RequestFiled")
+    assert repository.get(record.member_id, record.request_id, consistent=True) == record
+    assert repository.checks(record.member_id, limit, [], [], None, when).count == counted + 1
+    assert record.month in repository.request_months(record.member_id)

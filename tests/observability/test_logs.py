@@ -285,3 +285,29 @@ def test_a_reclassified_request_is_counted_filed_once(
             counted.setdefault(metric["Name"], []).append(line)
     assert [m["type"] for m in counted["RequestsFiled"]] == ["sante.justificatif"]
     assert [m["Service"] for m in counted["RequestsRouted"]] == ["remboursements", "devis"]
+
+
+def test_a_filing_with_files_keeps_its_correlation_id_on_the_request(
+    api: Api, alice: SignedIn
+) -> None:
+    """A filing's write is built on a pool thread while its files are copied: the request still
+    carries the call's correlation id, for the sweeper to send it on with it."""
+    from chalicelib import aws
+    from chalicelib.domain.requests import month_of
+    from chalicelib.store import keys
+    from chalicelib.store.dynamo import deserialize, serialize, table
+
+    data = {"care_date": datetime.now(UTC).date().isoformat(), "amount": "42.50",
+            "care_type": "pharmacie"}  # fmt: skip
+    files = [upload(api, alice, PDF_BYTES), upload(api, alice, PDF_BYTES)]
+    body = {"type": "sante.justificatif", "beneficiary_ids": [f"{alice.member_id}-01"],
+            "data": data, "upload_ids": files}  # fmt: skip
+    answer = api.post(
+        "/requests", alice, headers={"X-Correlation-Id": "support-ticket-4712"}, body=body
+    )
+    assert answer.status == 201, answer.body
+    request_id = answer.body["request_id"]
+    key = keys.request_key(alice.member_id or "", month_of(request_id), request_id)
+    item = aws.client("dynamodb").get_item(TableName=table(), Key=serialize(key))["Item"]
+    assert deserialize(item)["correlation_id"] == "support-ticket-4712"
+    assert len(answer.body["attachments"]) == 2

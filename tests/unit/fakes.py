@@ -10,7 +10,7 @@ first.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any
@@ -182,6 +182,26 @@ class FakeRequests:
         if found is None or found[1] <= int(now.timestamp()):
             return None
         return found[0]
+
+    def prepare_create(
+        self,
+        record: RequestRecord,
+        now: datetime,
+        *,
+        limit: DailyLimit,
+        idempotency: IdempotencyClaim | None = None,
+        bank_iban: str | None = None,
+        pending_from: datetime | None = None,
+    ) -> Callable[[], list[dict[str, Any]]]:
+        built = record.model_copy(deep=True)  # the write as built, whatever the caller does next
+        return lambda: self.create(
+            built,
+            now,
+            limit=limit,
+            idempotency=idempotency,
+            bank_iban=bank_iban,
+            pending_from=pending_from,
+        )
 
     def create(
         self,

@@ -7,6 +7,7 @@ real adapters.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -286,6 +287,48 @@ def test_the_files_are_read_while_the_checks_are(
         body = {"message": "Les deux factures.", "upload_ids": [first, second]}
         answered = dialogue.reply(uow, MEMBER, request_id, body, None, NOW)
         assert [a["attachment_id"] for a in answered.detail["attachments"]] == [first, second]
+
+
+def test_the_write_is_built_while_the_files_are_copied(
+    uow: FakeUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record and its transaction depend on no copy: both copies are under way while the
+    write is built, each waiting here for the other two. One after the other, the first would
+    wait alone until the barrier breaks. The write is made only once both copies are."""
+    first, second = _upload(uow), _upload(uow)
+    together = threading.Barrier(3, timeout=5)
+    real_copy, real_prepare = uow.files.copy, uow.requests.prepare_create
+    copied: list[str] = []
+
+    def copy(source: str, destination: str, *args: Any) -> None:
+        together.wait()
+        real_copy(source, destination, *args)
+        copied.append(destination)
+
+    def prepare_create(*args: Any, **kwargs: Any) -> Any:
+        together.wait()
+        commit = real_prepare(*args, **kwargs)
+
+        def after_the_copies() -> Any:
+            assert len(copied) == 2
+            return commit()
+
+        return after_the_copies
+
+    monkeypatch.setattr(uow.files, "copy", copy)
+    monkeypatch.setattr(uow.requests, "prepare_create", prepare_create)
+    data = {"care_date": "2026-11-02", "amount": "42.50", "care_type": "pharmacie"}
+    body = {"beneficiary_ids": [ME], "type": "sante.justificatif", "data": data,
+            "upload_ids": [first, second]}  # fmt: skip
+    filed = filing.file_request(uow, MEMBER, body, None, NOW)
+    assert sorted(copied) == sorted(
+        keys.attachment_object(MEMBER, "2026-11", filed.request_id, u) for u in (first, second)
+    )
+    record = uow.requests.get(MEMBER, filed.request_id)
+    assert [a.attachment_id for a in record.attachments] == [first, second]
+    # The answer is the detail, written as JSON while the files were copied.
+    assert filed.written is not None and json.loads(filed.written) == filed.detail
+    assert filed.detail == record.detail_dict()
 
 
 def test_an_upload_used_between_check_and_write_is_refused_and_its_copy_removed(
