@@ -56,20 +56,6 @@ class Requests(Protocol):
         the key's record and the request asked for (None if not found), read at once."""
         ...
 
-    def create(
-        self,
-        record: RequestRecord,
-        now: datetime,
-        *,
-        limit: DailyLimit,
-        idempotency: IdempotencyClaim | None = None,
-        bank_iban: str | None = None,
-        pending_from: datetime | None = None,
-    ) -> list[dict[str, Any]]:
-        """The request written, pending from `pending_from` (default `now`); returns the outbox
-        it was born with."""
-        ...
-
     def prepare_create(
         self,
         record: RequestRecord,
@@ -80,8 +66,8 @@ class Requests(Protocol):
         bank_iban: str | None = None,
         pending_from: datetime | None = None,
     ) -> Callable[[], list[dict[str, Any]]]:
-        """`create`'s write built, not made: the returned commit makes it (as `create` would,
-        its outcome and failures the same)."""
+        """The request's write built, not made: the returned commit makes it, pending from
+        `pending_from` (default `now`), and returns the outbox the request was born with."""
         ...
 
     def reply(

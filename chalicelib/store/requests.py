@@ -286,27 +286,6 @@ class RequestRepository:
             _request_of(asked),
         )
 
-    def create(
-        self,
-        record: RequestRecord,
-        now: datetime,
-        *,
-        limit: DailyLimit,
-        idempotency: IdempotencyClaim | None = None,
-        bank_iban: str | None = None,
-        pending_from: datetime | None = None,
-    ) -> list[dict[str, Any]]:
-        """The request written at once (`prepare_create`, then its commit)."""
-        commit = self.prepare_create(
-            record,
-            now,
-            limit=limit,
-            idempotency=idempotency,
-            bank_iban=bank_iban,
-            pending_from=pending_from,
-        )
-        return commit()
-
     def prepare_create(
         self,
         record: RequestRecord,

@@ -24,7 +24,7 @@ def _file_in_the_past(who: SignedIn, when: datetime) -> str:
 
     _, people = alice(when.date(), who.member_id or "")
     record = new_record(new, who.member_id or "", people[:1], when)
-    RequestRepository().create(record, when, limit=daily_limit("requests", 30, when))
+    RequestRepository().prepare_create(record, when, limit=daily_limit("requests", 30, when))()
     repository = RequestRepository()  # history, long sent: nothing left in its outbox
     repository.clear_outbox(
         record.member_id,

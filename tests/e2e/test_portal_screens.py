@@ -281,7 +281,7 @@ def test_voir_plus_goes_on_with_the_timeline_s_filters(
         when = (now.replace(day=1) - timedelta(days=back * 28)).replace(day=10)
         record = new_record(parse_new_request(attestation, when.date()), member.member_id,
                             people[:1], when)  # fmt: skip
-        RequestRepository().create(record, when, limit=daily_limit("requests", 30, when))
+        RequestRepository().prepare_create(record, when, limit=daily_limit("requests", 30, when))()
         months.append(record.request_id)
     question = {"type": "vie.autre", "beneficiary_ids": [f"{member.member_id}-01"],
                 "description": "Une question"}  # fmt: skip

@@ -181,7 +181,8 @@ def test_a_process_dying_between_the_write_and_the_send_loses_nothing(
             parse_new_request(body, now.date()), alice.member_id or "", people[:1], now
         )
         limit = daily_limit("requests", 30, now)
-        RequestRepository().create(record, now, limit=limit)  # ...and the process dies here
+        commit = RequestRepository().prepare_create(record, now, limit=limit)
+        commit()  # ...and the process dies here
         filed.append(record.request_id)
     assert sweep_pending(now + timedelta(minutes=2)) == 3
     pump.drain()

@@ -194,7 +194,7 @@ class FakeRequests:
         pending_from: datetime | None = None,
     ) -> Callable[[], list[dict[str, Any]]]:
         built = record.model_copy(deep=True)  # the write as built, whatever the caller does next
-        return lambda: self.create(
+        return lambda: self._write(
             built,
             now,
             limit=limit,
@@ -203,7 +203,7 @@ class FakeRequests:
             pending_from=pending_from,
         )
 
-    def create(
+    def _write(
         self,
         record: RequestRecord,
         now: datetime,
