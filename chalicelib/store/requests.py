@@ -298,13 +298,14 @@ class RequestRepository:
     ) -> Callable[[], list[dict[str, Any]]]:
         """Request + calendar + the day's count (+ idempotency record, uploads marked used,
         held IBAN): one transaction, built here (filing builds it while the files are copied),
-        made by the returned commit. `DailyLimitReached` when the day's count is full.
+        made by the returned commit, which raises `DailyLimitReached` when the day's count is
+        full (and what `_transact` raises for the other conditions).
 
         The request is born with its outbox (the pointer for intake, its `RequestFiled` event)
         and pending from `pending_from` (default `now`): filing sends the pointer
         (`dispatching.hand_over`), the router the rest, and clears it; the sweeper sends what
-        stays pending. Returns that outbox as written (its entries' ids and targets, as a read
-        would give them back), for filing not to read it.
+        stays pending. The commit returns that outbox as written (its entries' ids and targets,
+        as a read would give them back), for filing not to read it.
         """
         month = record.month
         item = {
