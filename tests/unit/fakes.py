@@ -9,6 +9,7 @@ first.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -194,24 +195,18 @@ class FakeRequests:
         pending_from: datetime | None = None,
     ) -> Callable[[], list[dict[str, Any]]]:
         built = record.model_copy(deep=True)  # the write as built, whatever the caller does next
-        return lambda: self._write(
-            built,
-            now,
-            limit=limit,
-            idempotency=idempotency,
-            bank_iban=bank_iban,
-            pending_from=pending_from,
+        return functools.partial(
+            self._write, built, now, limit, idempotency, bank_iban, pending_from
         )
 
     def _write(
         self,
         record: RequestRecord,
         now: datetime,
-        *,
         limit: DailyLimit,
-        idempotency: IdempotencyClaim | None = None,
-        bank_iban: str | None = None,
-        pending_from: datetime | None = None,
+        idempotency: IdempotencyClaim | None,
+        bank_iban: str | None,
+        pending_from: datetime | None,
     ) -> list[dict[str, Any]]:
         if self.fail_creates:
             self.fail_creates -= 1
