@@ -35,8 +35,9 @@ from chalicelib.services.filing import (
     Filed,
     WriteLanded,
     accepted_files,
-    attach_files,
+    attachments_of,
     copies_under,
+    copy_files,
     daily_limit,
     keeping_copies,
     limit_reached,
@@ -305,16 +306,15 @@ def reply(
         ids = [a.attachment_id for a in current.attachments]
         return copies_under(member_id, record.month, record.request_id, ids)
 
-    attachments = attach_files(uow, member_id, record.month, record.request_id, files, listed)
-    copies = copies_under(
-        member_id, record.month, record.request_id, [a.attachment_id for a in attachments]
-    )
+    attachments = attachments_of(files)
+    attachment_ids = [a.attachment_id for a in attachments]
+    copies = copies_under(member_id, record.month, record.request_id, attachment_ids)
     message = AgentMessage(
         message_id=str(ULID.from_datetime(now)),
         at=clock.iso_z(now),
         author=Actor.member,
         text=body.message,
-        attachment_ids=[a.attachment_id for a in attachments],
+        attachment_ids=attachment_ids,
     )
     claim = (
         IdempotencyClaim(scoped, fingerprint, {"message_id": message.message_id})
@@ -322,10 +322,19 @@ def reply(
         else None
     )
 
+    def prepare(on: RequestRecord) -> Callable[[], list[dict[str, Any]]]:
+        return uow.requests.prepare_reply(on, message, attachments, now, claim, limit=limit,
+                                          pending_from=now + HANDED_OVER_FOR)  # fmt: skip
+
+    # The write on the request as read is built while the files are copied, as a filing's.
+    first = copy_files(
+        uow, member_id, record.month, record.request_id, files, lambda: prepare(record), listed
+    )
+
     def write(on: RequestRecord) -> list[dict[str, Any]] | None:
+        commit = first if on is record else prepare(on)  # again: on the request as it is now
         try:
-            return uow.requests.reply(on, message, attachments, now, claim, limit=limit,
-                                      pending_from=now + HANDED_OVER_FOR)  # fmt: skip
+            return commit()
         except RequestClosed:
             return None
 

@@ -466,20 +466,6 @@ def accepted_files(
     return accepted
 
 
-def attach_files(
-    uow: UnitOfWork,
-    member_id: str,
-    month: str,
-    request_id: str,
-    files: Sequence[Staged],
-    listed: Callable[[], Collection[str]] | None = None,
-) -> list[Attachment]:
-    """The accepted files (`accepted_files`) copied under the request (`copy_files`), and what
-    the request lists of them."""
-    _copy(uow, member_id, month, request_id, files, None, listed)
-    return attachments_of(files)
-
-
 _BUILD = object()  # `copy_files`'s place for the work done while the files are copied
 
 
@@ -490,32 +476,18 @@ def copy_files(
     request_id: str,
     files: Sequence[Staged],
     meanwhile: Callable[[], B],
+    listed: Callable[[], Collection[str]] | None = None,
 ) -> B:
-    """The accepted files copied under a new request (`_copy`) while `meanwhile` (its write's
-    building) runs: its result."""
-    result: B = _copy(uow, member_id, month, request_id, files, meanwhile, None)
-    return result
-
-
-def _copy(
-    uow: UnitOfWork,
-    member_id: str,
-    month: str,
-    request_id: str,
-    files: Sequence[Staged],
-    meanwhile: Callable[[], Any] | None,
-    listed: Callable[[], Collection[str]] | None,
-) -> Any:
-    """The accepted files copied under the request, encrypted, the very bytes that were checked
-    (their ETag), concurrently, while `meanwhile` (the write's building) runs on the pool: its
-    result is returned. The first copy is made in the calling thread, so that `meanwhile` runs
-    while the copies are in flight (the calling thread waits on the network, not on the pool's
-    threads): what it takes then costs the call no time. All or nothing: every copy and
-    `meanwhile` end, and if one failed those made are removed (but those the request lists:
-    `remove_unlisted`) and the first failure (a copy's, in the files' order, then
-    `meanwhile`'s) is raised."""
+    """The accepted files (`accepted_files`) copied under the request, encrypted, the very bytes
+    that were checked (their ETag), concurrently, while `meanwhile` (the write's building) runs
+    on the pool: its result is returned. The first copy is made in the calling thread, so that
+    `meanwhile` runs while the copies are in flight (the calling thread waits on the network,
+    where the pool's threads would wait for it to give up the GIL): what it takes then costs
+    the call no time. All or nothing: every copy and `meanwhile` end, and if one failed those
+    made are removed (but those the request lists: `remove_unlisted`) and the first failure (a
+    copy's, in the files' order, then `meanwhile`'s) is raised."""
     if not files:
-        return meanwhile() if meanwhile is not None else None
+        return meanwhile()
 
     def step(item: Staged | object) -> tuple[Exception | None, Any]:
         try:
@@ -528,24 +500,21 @@ def _copy(
                     item.upload.filename,
                 )
                 return None, None
-            return None, meanwhile() if meanwhile is not None else None
+            return None, meanwhile()
         except Exception as error:  # the outcome: the other steps are waited for first
             return error, None
 
-    built: tuple[Exception | None, Any] = (None, None)
-    if meanwhile is None:
-        copy_outcomes = parallel_map(step, files)
-    else:
-        copy_outcomes = parallel_map(step, [files[0], _BUILD, *files[1:]])
-        built = copy_outcomes.pop(1)
-    failures = [error for error, _ in copy_outcomes]
+    outcomes = parallel_map(step, [files[0], _BUILD, *files[1:]])
+    built = outcomes.pop(1)
+    failures = [error for error, _ in outcomes]
     failure = next((error for error in failures if error is not None), built[0])
     if failure is not None:
-        outcomes = zip(files, failures, strict=True)
-        made = [item.upload.upload_id for item, error in outcomes if error is None]
+        made = [item.upload.upload_id for item, error in zip(files, failures, strict=True)
+                if error is None]  # fmt: skip
         remove_unlisted(uow, copies_under(member_id, month, request_id, made), listed)
         raise failure
-    return built[1]
+    result: B = built[1]
+    return result
 
 
 def attachments_of(files: Sequence[Staged]) -> list[Attachment]:

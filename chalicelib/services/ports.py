@@ -70,7 +70,7 @@ class Requests(Protocol):
         `pending_from` (default `now`), and returns the outbox the request was born with."""
         ...
 
-    def reply(
+    def prepare_reply(
         self,
         record: RequestRecord,
         message: AgentMessage,
@@ -80,8 +80,9 @@ class Requests(Protocol):
         *,
         limit: DailyLimit,
         pending_from: datetime | None = None,
-    ) -> list[dict[str, Any]]:
-        """The answer written; returns the outbox entries it added."""
+    ) -> Callable[[], list[dict[str, Any]]]:
+        """The answer's write built on the request as read, not made: the returned commit
+        writes it and returns the outbox entries it added."""
         ...
 
     def outbox(self, member_id: str, request_id: str) -> list[dict[str, Any]]: ...

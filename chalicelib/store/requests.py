@@ -374,7 +374,7 @@ class RequestRepository:
 
         return commit
 
-    def reply(
+    def prepare_reply(
         self,
         record: RequestRecord,
         message: AgentMessage,
@@ -384,14 +384,16 @@ class RequestRepository:
         *,
         limit: DailyLimit,
         pending_from: datetime | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> Callable[[], list[dict[str, Any]]]:
         """The member's answer, its files and their uploads marked used, the day's count (and
-        the idempotency record) in one transaction. An open request goes back to its service's
-        open list and to the outbox (the router sends it on, the handler sees the answer),
-        pending from `pending_from` (default `now`, as `create`); returns the outbox entries
-        it added. Raises `RequestClosed` if the request is processed or withdrawn by then, or
-        no longer on the service it was read on (the open list it goes back to is that
-        service's), `DailyLimitReached` when the day's count is full."""
+        the idempotency record) in one transaction, built here on the request as read (the
+        reply builds it while the files are copied), made by the returned commit. An open
+        request goes back to its service's open list and to the outbox (the router sends it
+        on, the handler sees the answer), pending from `pending_from` (default `now`, as
+        `prepare_create`); the commit returns the outbox entries it added. It raises
+        `RequestClosed` if the request is processed or withdrawn by then, or no longer on the
+        service it was read on (the open list it goes back to is that service's),
+        `DailyLimitReached` when the day's count is full."""
         still, values = _open_on(record)
         change = Change(
             # Its place on the list is the flags' as read (`priority`): the daily watch marking
@@ -432,19 +434,18 @@ class RequestRepository:
         ]
         count_at = len(operations)
         operations.append(count_one_more(record.member_id, limit, now))
-        try:
-            _transact(
-                operations,
-                idempotency_at,
-                uploads_at,
-                [a.attachment_id for a in attachments],
-                count_at,
-            )
-        except TransactionCanceled as canceled:
-            if 0 in canceled.failed:
-                raise RequestClosed from canceled
-            raise
-        return added
+        attachment_ids = [a.attachment_id for a in attachments]
+
+        def commit() -> list[dict[str, Any]]:
+            try:
+                _transact(operations, idempotency_at, uploads_at, attachment_ids, count_at)
+            except TransactionCanceled as canceled:
+                if 0 in canceled.failed:
+                    raise RequestClosed from canceled
+                raise
+            return added
+
+        return commit
 
     def outbox(self, member_id: str, request_id: str) -> list[dict[str, Any]]:
         """What the request's changes still have to send, oldest first (a consistent read)."""

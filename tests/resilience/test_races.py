@@ -360,16 +360,21 @@ def test_a_reply_as_the_watch_flags_its_question_unanswered_keeps_the_request_at
     from chalicelib.store.requests import RequestRepository, priority
 
     request_id, _ = _asked_for_a_day(api, pump, alice, agent_all, today)
-    real = RequestRepository.reply
+    real = RequestRepository.prepare_reply
     flagged: list[int] = []
 
     def watch_first(self: RequestRepository, record: Any, *args: Any, **kwargs: Any) -> Any:
-        if not flagged:
-            later = clock.now() + timedelta(days=3)
-            flagged.append(_in_another_thread(lambda: watch_unanswered(unit_of_work(), later)))
-        return real(self, record, *args, **kwargs)
+        commit = real(self, record, *args, **kwargs)  # built on the request as read
 
-    with mock.patch.object(RequestRepository, "reply", watch_first):
+        def flagged_then_written() -> Any:
+            if not flagged:
+                later = clock.now() + timedelta(days=3)
+                flagged.append(_in_another_thread(lambda: watch_unanswered(unit_of_work(), later)))
+            return commit()
+
+        return flagged_then_written
+
+    with mock.patch.object(RequestRepository, "prepare_reply", watch_first):
         answer = api.post(f"/requests/{request_id}/replies", alice, body={"message": "La voici."})
     assert flagged == [1] and answer.status == 201, answer.body
     record = unit_of_work().requests.get(alice.member_id, request_id, consistent=True)

@@ -245,7 +245,7 @@ class FakeRequests:
             self._members.held[key] = bank_iban
         return self.outbox(record.member_id, record.request_id)
 
-    def reply(
+    def prepare_reply(
         self,
         record: RequestRecord,
         message: AgentMessage,
@@ -255,6 +255,20 @@ class FakeRequests:
         *,
         limit: DailyLimit,
         pending_from: datetime | None = None,
+    ) -> Callable[[], list[dict[str, Any]]]:
+        return functools.partial(
+            self._reply, record, message, attachments, now, idempotency, limit, pending_from
+        )
+
+    def _reply(
+        self,
+        record: RequestRecord,
+        message: AgentMessage,
+        attachments: list[Attachment],
+        now: datetime,
+        idempotency: IdempotencyClaim | None,
+        limit: DailyLimit,
+        pending_from: datetime | None,
     ) -> list[dict[str, Any]]:
         key = (record.member_id, record.request_id)
         stored = self.records[key]

@@ -289,15 +289,18 @@ def test_the_files_are_read_while_the_checks_are(
         assert [a["attachment_id"] for a in answered.detail["attachments"]] == [first, second]
 
 
+@pytest.mark.parametrize("use_case", ["filing", "reply"])
 def test_the_write_is_built_while_the_files_are_copied(
-    uow: FakeUnitOfWork, monkeypatch: pytest.MonkeyPatch
+    uow: FakeUnitOfWork, monkeypatch: pytest.MonkeyPatch, use_case: str
 ) -> None:
-    """The record and its transaction depend on no copy: both copies are under way while the
-    write is built, each waiting here for the other two. One after the other, the first would
-    wait alone until the barrier breaks. The write is made only once both copies are."""
+    """The write depends on no copy: both copies are under way while it is built, each waiting
+    here for the other two. One after the other, the first would wait alone until the barrier
+    breaks. The write is made only once both copies are."""
+    request_id = _file(uow, {"type": "vie.autre", "description": "Mon tableau de garanties."})
     first, second = _upload(uow), _upload(uow)
     together = threading.Barrier(3, timeout=5)
-    real_copy, real_prepare = uow.files.copy, uow.requests.prepare_create
+    preparing = "prepare_create" if use_case == "filing" else "prepare_reply"
+    real_copy, real_prepare = uow.files.copy, getattr(uow.requests, preparing)
     copied: list[str] = []
 
     def copy(source: str, destination: str, *args: Any) -> None:
@@ -305,7 +308,7 @@ def test_the_write_is_built_while_the_files_are_copied(
         real_copy(source, destination, *args)
         copied.append(destination)
 
-    def prepare_create(*args: Any, **kwargs: Any) -> Any:
+    def prepare(*args: Any, **kwargs: Any) -> Any:
         together.wait()
         commit = real_prepare(*args, **kwargs)
 
@@ -316,19 +319,23 @@ def test_the_write_is_built_while_the_files_are_copied(
         return after_the_copies
 
     monkeypatch.setattr(uow.files, "copy", copy)
-    monkeypatch.setattr(uow.requests, "prepare_create", prepare_create)
-    data = {"care_date": "2026-11-02", "amount": "42.50", "care_type": "pharmacie"}
-    body = {"beneficiary_ids": [ME], "type": "sante.justificatif", "data": data,
-            "upload_ids": [first, second]}  # fmt: skip
-    filed = filing.file_request(uow, MEMBER, body, None, NOW)
+    monkeypatch.setattr(uow.requests, preparing, prepare)
+    if use_case == "filing":
+        data = {"care_date": "2026-11-02", "amount": "42.50", "care_type": "pharmacie"}
+        body = {"beneficiary_ids": [ME], "type": "sante.justificatif", "data": data,
+                "upload_ids": [first, second]}  # fmt: skip
+        filed = filing.file_request(uow, MEMBER, body, None, NOW)
+        request_id = filed.request_id
+        # The answer is the detail, written as JSON while the files were copied.
+        assert filed.written is not None and json.loads(filed.written) == filed.detail
+    else:
+        body = {"message": "Les deux factures.", "upload_ids": [first, second]}
+        dialogue.reply(uow, MEMBER, request_id, body, None, NOW)
     assert sorted(copied) == sorted(
-        keys.attachment_object(MEMBER, "2026-11", filed.request_id, u) for u in (first, second)
+        keys.attachment_object(MEMBER, "2026-11", request_id, u) for u in (first, second)
     )
-    record = uow.requests.get(MEMBER, filed.request_id)
+    record = uow.requests.get(MEMBER, request_id)
     assert [a.attachment_id for a in record.attachments] == [first, second]
-    # The answer is the detail, written as JSON while the files were copied.
-    assert filed.written is not None and json.loads(filed.written) == filed.detail
-    assert filed.detail == record.detail_dict()
 
 
 def test_an_upload_used_between_check_and_write_is_refused_and_its_copy_removed(
