@@ -20,6 +20,12 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def no_deadline() -> float:
+    """The seconds a run has left when nothing bounds it (a test, a script): a scheduled job's
+    `time_left` default; on Lambda the invocation's context says it."""
+    return math.inf
+
+
 def iso_z(moment: datetime) -> str:
     """`2026-11-28T09:15:00.000Z`: how every timestamp is stored and answered."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

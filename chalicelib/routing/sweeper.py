@@ -15,6 +15,4 @@ def sweep_pending(
     now: datetime | None = None, seconds_left: Callable[[], float] | None = None
 ) -> int:
     with correlated(None, function="outbox_sweeper"):
-        if seconds_left is None:
-            return sweep_outbox(unit_of_work(), now or clock.now())
-        return sweep_outbox(unit_of_work(), now or clock.now(), seconds_left)
+        return sweep_outbox(unit_of_work(), now or clock.now(), seconds_left or clock.no_deadline)

@@ -6,7 +6,6 @@ bucket's lifecycle rules what counts from its own creation."""
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -84,12 +83,8 @@ class PurgeRun:
     out_of_time: bool
 
 
-def _unlimited() -> float:
-    return math.inf
-
-
 def purge_due(
-    uow: UnitOfWork, now: datetime, time_left: Callable[[], float] = _unlimited
+    uow: UnitOfWork, now: datetime, time_left: Callable[[], float] = clock.no_deadline
 ) -> PurgeRun:
     """The purges due from the day after the last one finished through today (Paris), as many
     as the run's time allows: a day missed is caught up, a day too large for one run (a

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
@@ -28,12 +27,8 @@ SWEEP_RESERVE_SECONDS = 15.0
 SWEEP_PAGE = 100
 
 
-def _unlimited() -> float:
-    return math.inf
-
-
 def sweep_outbox(
-    uow: UnitOfWork, now: datetime, time_left: Callable[[], float] = _unlimited
+    uow: UnitOfWork, now: datetime, time_left: Callable[[], float] = clock.no_deadline
 ) -> int:
     """Send what changes left pending over a minute ago (a send that failed, a crash): every
     page of them while the run has time (`time_left()`, Lambda's; no page started with less
