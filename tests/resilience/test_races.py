@@ -276,6 +276,28 @@ def _service(request_id: str, who: SignedIn) -> str:
     return unit_of_work().requests.get(who.member_id, request_id, consistent=True).service
 
 
+def _while_a_decision_is_made(
+    api: Api, member: SignedIn, agent: SignedIn, request_id: str, action: str, body: Any
+) -> Answer:
+    """An agent's `action` on the request made while another's decision, its outcome claimed,
+    is closing it (`Transitions.finish`): the decision succeeds, the action is refused (409),
+    and its answer is returned."""
+    base = f"/backoffice/members/{member.member_id}/requests/{request_id}"
+    real = Transitions.finish
+    meanwhile: list[Answer] = []
+
+    def acted_meanwhile(self: Transitions, record: Any, *args: Any, **kwargs: Any) -> Any:
+        meanwhile.append(api.post(f"{base}/{action}", agent, body=body))
+        return real(self, record, *args, **kwargs)
+
+    with mock.patch.object(Transitions, "finish", acted_meanwhile):
+        decided = api.post(f"{base}/decision", agent,
+                           body={"outcome": "accepted", "amount": "50.00"})  # fmt: skip
+    assert decided.status == 200, decided.body
+    assert meanwhile[0].status == 409, meanwhile[0].body
+    return meanwhile[0]
+
+
 def test_no_question_on_a_request_whose_decision_is_under_way(
     api: Api, pump: QueuePump, alice: SignedIn, agent_all: SignedIn, today: date
 ) -> None:
@@ -284,21 +306,11 @@ def test_no_question_on_a_request_whose_decision_is_under_way(
     a deadline for a request accepted the next second."""
     request_id = file_justificatif(api, alice, today)
     pump.drain()
-    base = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
-    real = Transitions.finish
-    asked: list[Answer] = []
-
-    def question_meanwhile(self: Transitions, record: Any, *args: Any, **kwargs: Any) -> Any:
-        question = {"message": "Merci d'envoyer la facture."}
-        asked.append(api.post(f"{base}/information-request", agent_all, body=question))
-        return real(self, record, *args, **kwargs)
-
-    with mock.patch.object(Transitions, "finish", question_meanwhile):
-        decided = api.post(f"{base}/decision", agent_all,
-                           body={"outcome": "accepted", "amount": "50.00"})  # fmt: skip
-    assert decided.status == 200, decided.body
-    assert asked[0].status == 409, asked[0].body
-    assert "Une décision est en cours" in asked[0].body["error"]["message"]
+    question = {"message": "Merci d'envoyer la facture."}
+    asked = _while_a_decision_is_made(
+        api, alice, agent_all, request_id, "information-request", question
+    )
+    assert "Une décision est en cours" in asked.body["error"]["message"]
     pump.drain()
     detail = api.get(f"/requests/{request_id}", alice).body
     assert detail["status"] == "processed" and detail["information_request"] is None
@@ -395,20 +407,10 @@ def test_no_reclassification_recorded_while_a_decision_is_under_way(
     the member's access log: the refusal came after the access was recorded."""
     request_id = file_justificatif(api, alice, today)
     pump.drain()
-    base = f"/backoffice/members/{alice.member_id}/requests/{request_id}"
-    real = Transitions.finish
-    moved: list[Answer] = []
-
-    def handed_on_meanwhile(self: Transitions, record: Any, *args: Any, **kwargs: Any) -> Any:
-        moved.append(api.post(f"{base}/reclassification", agent_all, body={"service": "devis"}))
-        return real(self, record, *args, **kwargs)
-
-    with mock.patch.object(Transitions, "finish", handed_on_meanwhile):
-        decided = api.post(f"{base}/decision", agent_all,
-                           body={"outcome": "accepted", "amount": "50.00"})  # fmt: skip
-    assert decided.status == 200, decided.body
-    assert moved[0].status == 409, moved[0].body
-    assert "Une décision est en cours" in moved[0].body["error"]["message"]
+    moved = _while_a_decision_is_made(
+        api, alice, agent_all, request_id, "reclassification", {"service": "devis"}
+    )
+    assert "Une décision est en cours" in moved.body["error"]["message"]
     log = api.get("/me/access-log?limit=50", alice).body["entries"]
     assert [e["action"] for e in log if e.get("request_id") == request_id].count("decided") == 1
     assert not [e for e in log if e.get("request_id") == request_id and e["action"] != "decided"
