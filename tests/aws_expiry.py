@@ -52,7 +52,7 @@ def expire_items(stack: LocalStack, now: datetime, scope: tuple[str, ...] = ("",
 
 
 def _items_with_ttl(stack: LocalStack, scope: tuple[str, ...], attribute: str) -> Any:
-    """A member's items, partition by partition (the profile's, and each month the calendar
+    """A member's items, partition by partition (the profile's, and each month the requests'
     or the documents' index names); anything else, by a scan of the table (slow on the
     suite's table: keep it to tests that need it)."""
     dynamodb = stack.client("dynamodb")
@@ -80,17 +80,16 @@ def _items_with_ttl(stack: LocalStack, scope: tuple[str, ...], attribute: str) -
 def _months(stack: LocalStack, member_pk: str) -> set[str]:
     dynamodb = stack.client("dynamodb")
     table = stack.outputs["TableName"]
-    calendar = dynamodb.get_item(
-        TableName=table, Key={"pk": {"S": member_pk}, "sk": {"S": "CALENDAR"}}
-    ).get("Item", {})
-    months = set(calendar.get("request_months", {}).get("SS", []))
-    for page in dynamodb.get_paginator("query").paginate(
-        TableName=table,
-        IndexName="gsi_documents",
-        KeyConditionExpression="doc_pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": member_pk}},
-    ):
-        months |= {month_of(item["document_id"]["S"]) for item in page["Items"]}  # Paris
+    months = set()
+    for index, key, id_attribute in (("gsi_requests", "req_pk", "request_id"),
+                                     ("gsi_documents", "doc_pk", "document_id")):  # fmt: skip
+        for page in dynamodb.get_paginator("query").paginate(
+            TableName=table,
+            IndexName=index,
+            KeyConditionExpression=f"{key} = :pk",
+            ExpressionAttributeValues={":pk": {"S": member_pk}},
+        ):
+            months |= {month_of(item[id_attribute]["S"]) for item in page["Items"]}  # Paris
     return months
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain import clock, retention
+from chalicelib.domain import clock
 from chalicelib.domain import documents as document_rules
 from chalicelib.domain.documents import DocumentSummary
 from chalicelib.domain.errors import Conflict, NotFound
@@ -16,7 +16,9 @@ from chalicelib.services.ports import UnitOfWork
 from chalicelib.store import keys
 from chalicelib.store.documents import PDF
 
-FILTERED_MONTHS_AT_ONCE = 8  # the shared pool's threads: one round trip
+# A timeline page's first read of the member's requests, per month it shows: most members file
+# one or two a month (a month of more, or months filtered out, are read on, in wider reads).
+REQUESTS_READ_PER_MONTH = 4
 
 
 @dataclass(frozen=True)
@@ -35,60 +37,31 @@ def timeline(
     status: Status | None = None,
     request_type: str | None = None,
 ) -> TimelinePage:
-    """One month, or up to `limit` months older than `before` that hold requests: one read of
-    the calendar, then one Query per month (concurrently). Filters keep whole months: a page is
+    """One month, or up to `limit` months older than `before` that hold requests: one Query of
+    the member's requests by month, newest first, read until a request of the month after the
+    page's last shows that more follow (or none is left). Filters keep whole months: a page is
     the `limit` newest months that hold a request that matches, with only those; months with
-    none are read past (a filtered page is never empty while older months hold a match), in
-    reads of at least `FILTERED_MONTHS_AT_ONCE` months after the first.
-
-    The calendar keeps a month whose requests have all expired (5 years after their closing):
-    read empty, it is skipped, the page reads on to fill itself, and it leaves the calendar
-    (`_forget_expired`), so that no page is announced that holds nothing."""
+    none are read past, so a filtered page is never empty while older months hold a match.
+    Requests past their retention are not read: no page is announced that holds nothing."""
 
     def matches(request: RequestSummary) -> bool:
         return (status is None or request.status is status) and (
             request_type is None or request.type == request_type
         )
 
-    months = uow.requests.request_months(member_id)
-    read: dict[str, list[RequestSummary]] = {}
-    if month is not None:
-        read = uow.requests.months(member_id, [month] if month in months else [])
-        page, more = [m for m in read if any(map(matches, read[m]))], False
-    else:
-        remaining = [m for m in months if before is None or m < before]
-        page = []
-        while remaining and len(page) < limit:
-            wanted = limit - len(page)
-            # The first read is the page's own months; a later one follows months that held
-            # nothing to show (expired, or filtered out), likely more of them: wider reads.
-            size = max(wanted, FILTERED_MONTHS_AT_ONCE) if read else wanted
-            batch, remaining = remaining[:size], remaining[size:]
-            found = uow.requests.months(member_id, batch)
-            read.update(found)
-            page += [m for m in batch if any(map(matches, found[m]))]
-        # A wider read may find more months than the page holds: the next page reads them again.
-        more = bool(remaining) or len(page) > limit
-        page = page[:limit]
-    _forget_expired(uow, member_id, read)
-    return TimelinePage(
-        months=[(m, [r for r in read[m] if matches(r)]) for m in page],
-        last_month=page[-1] if more and page else None,
+    read = uow.requests.newest_first(
+        member_id, month=month, before=before, first_read=REQUESTS_READ_PER_MONTH * limit + 1
     )
-
-
-def _forget_expired(uow: UnitOfWork, member_id: str, read: dict[str, list[RequestSummary]]) -> None:
-    """Months read empty that no request can be in any more: older than the longest a closed
-    request is kept (a newer month read empty may only not show a request filed a moment ago:
-    the Query is eventually consistent)."""
-    empty = [m for m, requests in read.items() if not requests]
-    if not empty:
-        return
-    today = clock.paris_date(clock.now())
-    horizon = f"{today.year - retention.CLOSED_REQUEST_YEARS:04d}-{today.month:02d}"
-    gone = [m for m in empty if m < horizon]
-    if gone:
-        uow.requests.forget_months(member_id, gone)
+    page: list[tuple[str, list[RequestSummary]]] = []
+    for request_month, request in read:
+        if not matches(request):
+            continue
+        if not page or page[-1][0] != request_month:
+            if len(page) == limit:  # a month past the page's: the next page starts there
+                return TimelinePage(page, last_month=page[-1][0])
+            page.append((request_month, []))
+        page[-1][1].append(request)
+    return TimelinePage(page, last_month=None)
 
 
 def attachment_link(

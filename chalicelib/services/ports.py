@@ -105,11 +105,12 @@ class Requests(Protocol):
         """The complaints that name the request as the one they contest."""
         ...
 
-    def request_months(self, member_id: str) -> list[str]: ...
-
-    def months(self, member_id: str, months: list[str]) -> dict[str, list[RequestSummary]]: ...
-
-    def forget_months(self, member_id: str, months: list[str]) -> None: ...
+    def newest_first(
+        self, member_id: str, *, month: str | None, before: str | None, first_read: int
+    ) -> Iterator[tuple[str, RequestSummary]]:
+        """The member's requests with their month, newest first: one month's, the months'
+        older than `before`, or all; read as they are taken, `first_read` at first."""
+        ...
 
 
 class Transitions(Protocol):

@@ -166,20 +166,23 @@ def without_keys(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in ("pk", "sk")}
 
 
-def _raw_pages(**kwargs: Any) -> Iterator[list[dict[str, Any]]]:
+def raw_pages(later_limit: int | None = None, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
     """A Query's pages (a page stops at 1 MB, or at `Limit` items read) as DynamoDB gives them,
-    each read when the one before has been taken: after its last key."""
+    each read when the one before has been taken: after its last key, `later_limit` items at
+    most when given (a reader that goes on past a first page likely needs more)."""
     while True:
         page = dynamodb().query(**kwargs)
         yield page["Items"]
         if "LastEvaluatedKey" not in page:
             return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        if later_limit is not None:
+            kwargs["Limit"] = later_limit
 
 
 def query_pages(**kwargs: Any) -> Iterator[list[dict[str, Any]]]:
     """A Query's pages, deserialised."""
-    for page in _raw_pages(**kwargs):
+    for page in raw_pages(**kwargs):
         yield [deserialize(item) for item in page]
 
 
@@ -193,7 +196,7 @@ def query_texts(**kwargs: Any) -> list[dict[str, Any]]:
     (others as `deserialize` gives them), for a model to read: pydantic reads "23456" into an
     int field as it reads 23456. For a list of flat items read whole (the documents), about a
     third of `deserialize`'s time, its numbers made into Decimals one by one to be read again."""
-    return [as_texts(item) for page in _raw_pages(**kwargs) for item in page]
+    return [as_texts(item) for page in raw_pages(**kwargs) for item in page]
 
 
 def as_texts(item: Mapping[str, Any]) -> dict[str, Any]:

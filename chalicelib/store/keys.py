@@ -5,7 +5,6 @@ from __future__ import annotations
 MEMBER = "MEMBER#"
 PROFILE = "PROFILE"
 BENEFICIARY = "BENEF#"
-CALENDAR = "CALENDAR"
 REQUEST = "REQ#"
 DOCUMENT = "DOC#"
 IDEMPOTENCY = "IDEMP#"
@@ -32,10 +31,6 @@ def beneficiary_key(member_id: str, beneficiary_id: str) -> dict[str, str]:
     return {"pk": member_pk(member_id), "sk": f"{BENEFICIARY}{beneficiary_id}"}
 
 
-def calendar_key(member_id: str) -> dict[str, str]:
-    return {"pk": member_pk(member_id), "sk": CALENDAR}
-
-
 def request_key(member_id: str, month: str, request_id: str) -> dict[str, str]:
     return {"pk": member_month_pk(member_id, month), "sk": f"{REQUEST}{request_id}"}
 
@@ -50,6 +45,16 @@ DOCUMENTS_INDEX = "gsi_documents"
 
 def documents_index_key(member_id: str, created_at: str, document_id: str) -> dict[str, str]:
     return {"doc_pk": member_pk(member_id), "doc_sk": f"{created_at}#{document_id}"}
+
+
+# A member's requests by month, newest last (`MEMBER#<id>` / `<YYYY-MM>#<ulid>`): a timeline
+# page is one Query whatever the months it spans (docs/design-notes.md, "One read for the
+# timeline").
+REQUESTS_INDEX = "gsi_requests"
+
+
+def requests_index_key(member_id: str, month: str, request_id: str) -> dict[str, str]:
+    return {"req_pk": member_pk(member_id), "req_sk": f"{month}#{request_id}"}
 
 
 def idempotency_key(member_id: str, key: str) -> dict[str, str]:

@@ -1,9 +1,8 @@
-"""Requests in DynamoDB: `MEMBER#<id>#<YYYY-MM>` / `REQ#<ulid>`, the member calendar, the
-idempotency records and the outbox marker (sparse `gsi_pending`)."""
+"""Requests in DynamoDB: `MEMBER#<id>#<YYYY-MM>` / `REQ#<ulid>`, indexed by member and month
+(`gsi_requests`), the idempotency records and the outbox marker (sparse `gsi_pending`)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -31,13 +30,14 @@ from chalicelib.observability import correlation_id
 from chalicelib.store import keys, outbox
 from chalicelib.store import retention as retention_store
 from chalicelib.store.dynamo import (
+    as_texts,
     deserialize,
     dynamodb,
     get_batch,
     made_once,
-    parallel_map,
     query_all,
     query_pages,
+    raw_pages,
     serialize,
     table,
 )
@@ -45,13 +45,14 @@ from chalicelib.store.members import beneficiaries_of
 from chalicelib.store.queues import INTAKE, service_queue
 from chalicelib.store.uploads import uploads_of
 
-logger = logging.getLogger(__name__)
-
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 HELD_IBAN_TTL = timedelta(days=90)
 DAILY_COUNT_TTL = timedelta(days=2)  # a day's count is only read on that day
 _UNUSED_UPLOAD = "attribute_exists(pk) AND attribute_not_exists(used_by)"
 SUMMARY_ATTRIBUTES = ("request_id", "type", "label", "created_at", "beneficiaries", "status")
+# A timeline read past its first page of the index is reading past months that held nothing
+# to show (filtered out, or expired): wider reads.
+LATER_READS = 100
 # `size()` of an attribute another sender removed is simply false on DynamoDB; moto answers
 # 500 unless the condition says first that it exists (its AND stops at the first false).
 _HAS_OUTBOX = "attribute_exists(#outbox) AND"
@@ -296,7 +297,7 @@ class RequestRepository:
         bank_iban: str | None = None,
         pending_from: datetime | None = None,
     ) -> Callable[[], list[dict[str, Any]]]:
-        """Request + calendar + the day's count (+ idempotency record, uploads marked used,
+        """Request + the day's count (+ idempotency record, uploads marked used,
         held IBAN): one transaction, built here (filing builds it while the files are copied),
         made by the returned commit, which raises `DailyLimitReached` when the day's count is
         full (and what `_transact` raises for the other conditions).
@@ -310,6 +311,7 @@ class RequestRepository:
         month = record.month
         item = {
             **keys.request_key(record.member_id, month, record.request_id),
+            **keys.requests_index_key(record.member_id, month, record.request_id),
             **record.model_dump(mode="json", exclude={"replies_delivered", "letters_due"}),
             "entity": "request",
             "pending_pk": keys.PENDING_PARTITION,
@@ -332,14 +334,6 @@ class RequestRepository:
                     "TableName": table(),
                     "Item": written,
                     "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            {
-                "Update": {
-                    "TableName": table(),
-                    "Key": serialize(keys.calendar_key(record.member_id)),
-                    "UpdateExpression": "ADD request_months :month",
-                    "ExpressionAttributeValues": serialize({":month": {month}}),
                 }
             },
         ]
@@ -558,56 +552,37 @@ class RequestRepository:
                 continue
         return complaints
 
-    def request_months(self, member_id: str) -> list[str]:
-        """The months that hold requests, newest first (the calendar item)."""
-        answer = dynamodb().get_item(
-            TableName=table(),
-            Key=serialize(keys.calendar_key(member_id)),
-            ProjectionExpression="request_months",
-        )
-        months = deserialize(answer.get("Item", {})).get("request_months", set())
-        return sorted(months, reverse=True)
-
-    def month(self, member_id: str, month: str) -> list[RequestSummary]:
-        """A month's requests, newest first: one Query (more only past 1 MB). Those past their
-        retention are left out before TTL removes them."""
+    def newest_first(
+        self, member_id: str, *, month: str | None, before: str | None, first_read: int
+    ) -> Iterator[tuple[str, RequestSummary]]:
+        """The member's requests with their month, newest first: of one month, or of the months
+        older than `before`, or all. One Query of `gsi_requests`, `first_read` items at first,
+        the next page read only when these are taken (the timeline stops at its page's end);
+        those past their retention are left out before TTL removes them."""
         names = {f"#{a}": a for a in SUMMARY_ATTRIBUTES}
-        kwargs: dict[str, Any] = {
-            "TableName": table(),
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :req)",
-            "FilterExpression": NOT_EXPIRED,
-            "ExpressionAttributeValues": serialize(
-                {
-                    ":pk": keys.member_month_pk(member_id, month),
-                    ":req": keys.REQUEST,
-                    ":now": retention.epoch(clock.now()),
-                }
-            ),
-            "ProjectionExpression": ", ".join(names),
-            "ExpressionAttributeNames": {**names, "#expires_at": "expires_at"},
-            "ScanIndexForward": False,
-        }
-        return [RequestSummary.model_validate(item) for item in query_all(**kwargs)]
-
-    def months(self, member_id: str, months: list[str]) -> dict[str, list[RequestSummary]]:
-        """Several months, queried concurrently."""
-        if len(months) <= 1:
-            return {m: self.month(member_id, m) for m in months}
-        found = parallel_map(lambda m: self.month(member_id, m), months)
-        return dict(zip(months, found, strict=True))
-
-    def forget_months(self, member_id: str, months: list[str]) -> None:
-        """Months whose requests have all expired leave the calendar (best effort: a month
-        left in it is read again, and found empty again, next time)."""
-        try:
-            dynamodb().update_item(
-                TableName=table(),
-                Key=serialize(keys.calendar_key(member_id)),
-                UpdateExpression="DELETE request_months :gone",
-                ExpressionAttributeValues=serialize({":gone": set(months)}),
-            )
-        except ClientError as error:
-            logger.warning("calendar not pruned: %s", type(error).__name__)
+        condition, values = "req_pk = :pk", {":pk": keys.member_pk(member_id)}
+        if month is not None:
+            condition += " AND begins_with(req_sk, :month)"
+            values[":month"] = f"{month}#"
+        elif before is not None:
+            condition += " AND req_sk < :before"
+            values[":before"] = before
+        pages = raw_pages(
+            TableName=table(),
+            IndexName=keys.REQUESTS_INDEX,
+            KeyConditionExpression=condition,
+            FilterExpression=NOT_EXPIRED,
+            ExpressionAttributeValues=serialize({**values, ":now": retention.epoch(clock.now())}),
+            ProjectionExpression=", ".join(["req_sk", *names]),
+            ExpressionAttributeNames={**names, "#expires_at": "expires_at"},
+            ScanIndexForward=False,
+            Limit=first_read,
+            later_limit=max(first_read, LATER_READS),
+        )
+        for page in pages:
+            for item in page:  # each made a summary only if the timeline takes it
+                read = as_texts(item)
+                yield str(read.pop("req_sk")).split("#", 1)[0], RequestSummary.model_validate(read)
 
 
 def service_partition(service: str, state: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.documents import DocumentSummary
+from chalicelib.domain.requests import month_of
 from chalicelib.store import keys
 from infra.local_stack import LocalStack
 from tests.conftest import Api, Historian, SignedIn
@@ -59,24 +60,25 @@ def test_two_years_of_letters_from_one_read_newest_first(
     assert [d for d in documents if d["created_at"] >= last_year[-1]["created_at"]] == last_year
 
 
-def test_the_timelines_first_page_reads_only_the_months_it_returns(
+def test_the_timelines_first_page_is_one_read(
     api: Api, historian: SignedIn, aws_calls: list[str]
 ) -> None:
+    """Three months of two years of requests: one Query of the member's requests by month
+    (`gsi_requests`), with no read of the months first."""
     api.get("/me", historian)
     aws_calls.clear()
     page = api.get("/requests?limit=3", historian).body
     assert len(page["months"]) == 3
-    assert aws_calls.count("dynamodb.Query") == 3
-    assert aws_calls.count("dynamodb.GetItem") == 1  # the calendar
-    assert len(aws_calls) == 4
+    assert page["next_cursor"] is not None
+    assert aws_calls == ["dynamodb.Query"]
 
 
 def test_documents_written_before_the_index_are_listed_once_backfilled(
     api: Api, local_stack: LocalStack, alice: SignedIn
 ) -> None:
     """A letter stored before `gsi_documents` existed has no index keys: the one-off backfill
-    (scripts/backfill_documents_index.py) gives them, and it shows."""
-    from scripts.backfill_documents_index import backfill
+    (scripts/backfill_indexes.py) gives them, and it shows."""
+    from scripts.backfill_indexes import backfill
 
     assert alice.member_id is not None
     dynamodb = local_stack.client("dynamodb")
@@ -93,6 +95,31 @@ def test_documents_written_before_the_index_are_listed_once_backfilled(
     dynamodb.update_item(TableName=table, Key=old, UpdateExpression="REMOVE doc_pk, doc_sk")
     assert api.get("/documents?months=1", alice).body["documents"] == []  # as before the index
 
-    assert backfill(dynamodb, table) >= 1
+    assert backfill(dynamodb, table)["gsi_documents"] >= 1
     assert api.get("/documents?months=1", alice).body["documents"] == [letter]
-    assert backfill(dynamodb, table) == 0  # idempotent
+    assert backfill(dynamodb, table)["gsi_documents"] == 0  # idempotent
+
+
+def test_requests_filed_before_the_index_are_listed_once_backfilled(
+    api: Api, local_stack: LocalStack, alice: SignedIn
+) -> None:
+    """A request filed before `gsi_requests` existed has no index keys: its timeline month,
+    and the months before it, would not show. The one-off backfill gives them; each request
+    shows once, in its month, as it was filed."""
+    from scripts.backfill_indexes import backfill
+
+    dynamodb = local_stack.client("dynamodb")
+    table = local_stack.outputs["TableName"]
+    body = example(api, alice, "sante.attestation_tiers_payant", date.today())
+    filed = [api.post("/requests", alice, body=body).body["request_id"] for _ in range(2)]
+    before = api.get("/requests", alice).body
+    assert [r["request_id"] for r in before["months"][0]["requests"]] == filed[::-1]
+    for request_id in filed:
+        key = keys.request_key(alice.member_id or "", month_of(request_id), request_id)
+        dynamodb.update_item(TableName=table, Key={k: {"S": v} for k, v in key.items()},
+                             UpdateExpression="REMOVE req_pk, req_sk")  # fmt: skip
+    assert api.get("/requests", alice).body == {"months": [], "next_cursor": None}
+
+    assert backfill(dynamodb, table)["gsi_requests"] >= 2
+    assert api.get("/requests", alice).body == before
+    assert backfill(dynamodb, table)["gsi_requests"] == 0  # idempotent

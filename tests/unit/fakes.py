@@ -364,20 +364,17 @@ class FakeRequests:
             if m == member_id and r.related_request_id == request_id
         ]
 
-    def request_months(self, member_id: str) -> list[str]:
-        return sorted(
-            {r.month for (m, _), r in self.records.items() if m == member_id}, reverse=True
-        )
+    def newest_first(
+        self, member_id: str, *, month: str | None, before: str | None, first_read: int
+    ) -> Iterator[tuple[str, RequestSummary]]:
+        def wanted(record: RequestRecord) -> bool:
+            if month is not None:
+                return record.month == month
+            return before is None or record.month < before
 
-    def months(self, member_id: str, months: list[str]) -> dict[str, list[RequestSummary]]:
-        found: dict[str, list[RequestSummary]] = {month: [] for month in months}
         for (member, _), record in sorted(self.records.items(), reverse=True):
-            if member == member_id and record.month in found:
-                found[record.month].append(record.summary())
-        return found
-
-    def forget_months(self, member_id: str, months: list[str]) -> None:
-        """The calendar here is the records' months: nothing expires from it to forget."""
+            if member == member_id and wanted(record):
+                yield record.month, record.summary()
 
 
 def _entry(
