@@ -47,9 +47,9 @@ def documents_index_key(member_id: str, created_at: str, document_id: str) -> di
     return {"doc_pk": member_pk(member_id), "doc_sk": f"{created_at}#{document_id}"}
 
 
-# A member's requests by month, newest last (`MEMBER#<id>` / `<YYYY-MM>#<ulid>`): a timeline
-# page is one Query whatever the months it spans (docs/design-notes.md, "One read for the
-# timeline").
+# A member's requests by month, then in the order they were filed (`MEMBER#<id>` /
+# `<YYYY-MM>#<ulid>`): a timeline page is one Query, newest first, whatever the months it spans
+# (docs/design-notes.md, "Stop 28").
 REQUESTS_INDEX = "gsi_requests"
 
 
