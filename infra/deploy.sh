@@ -19,6 +19,8 @@
 #                         ever moves forward: an older template would remove what the newer
 #                         one added (an index, a queue with its messages) or fail on an export
 #                         the running app imports, before the app is reached.
+#   DATA_ONLY=1           deploy the data stack alone, not the app: a release whose new
+#                         index needs a backfill before the app reads it (README, "Deploy")
 # and, once per account and region, what the stacks cannot create themselves: API Gateway's
 # CloudWatch Logs role (`aws apigateway update-account`, the API's access logs need it), SES
 # production access (out of the sandbox), SNS's SMS out of its sandbox with a spending limit
@@ -49,6 +51,10 @@ fi
     "NotificationsFrom=${NOTIFICATIONS_FROM:-<NOTIFICATIONS_FROM>}" \
     "AlarmTopicArn=${ALARM_TOPIC_ARN:-}" \
   --no-fail-on-empty-changeset --tags "app=generation-demarches" "stage=${stage}"
+if [ "${DATA_ONLY:-0}" = "1" ]; then
+  echo "deploy: the data stack only (DATA_ONLY=1); the app and the portal are as they were" >&2
+  exit 0
+fi
 output() {  # output <stack> <key>
   if [ "${DRY_RUN:-0}" = "1" ]; then echo "<$2>"; return; fi
   aws cloudformation describe-stacks --region "$region" --stack-name "$1" \

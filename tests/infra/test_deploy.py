@@ -13,7 +13,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-_OURS = {"NOTIFICATIONS_FROM", "PORTAL_URL", "ALARM_TOPIC_ARN", "APP_ONLY", "ARTIFACT_BUCKET"}
+_OURS = {
+    "NOTIFICATIONS_FROM",
+    "PORTAL_URL",
+    "ALARM_TOPIC_ARN",
+    "APP_ONLY",
+    "DATA_ONLY",
+    "ARTIFACT_BUCKET",
+}
 
 
 def _deploy(tmp_path: Path, stage: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -158,6 +165,17 @@ def test_a_roll_back_deploys_the_app_and_the_portal_never_the_data_stack(tmp_pat
     assert "aws s3 sync" in answer.stdout and "create-invalidation" in answer.stdout
     whole = _deploy(tmp_path, "prod", DRY_RUN="1", NOTIFICATIONS_FROM="n@g.fr")
     assert _command(whole.stdout, "-prod-data")  # a release goes out with both
+
+
+def test_a_release_with_a_new_index_can_deploy_its_data_stack_alone(tmp_path: Path) -> None:
+    """README, "Deploy": `gsi_requests` is read by the app as soon as the app is deployed; the
+    requests filed before it get their keys from the backfill, run between the data stack (which
+    makes the index) and the app. The data stack alone goes out, nothing of the app or portal."""
+    answer = _deploy(tmp_path, "prod", DRY_RUN="1", DATA_ONLY="1", NOTIFICATIONS_FROM="n@g.fr")
+    assert answer.returncode == 0, answer.stderr
+    deploys = [c for c in answer.stdout.splitlines() if "cloudformation deploy" in c]
+    assert deploys == [_command(answer.stdout, "-prod-data")]
+    assert "cloudformation package" not in answer.stdout and "aws s3" not in answer.stdout
 
 
 def test_the_portals_logs_go_to_a_bucket_cloudfront_can_deliver_to(

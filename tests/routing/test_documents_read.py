@@ -103,9 +103,9 @@ def test_documents_written_before_the_index_are_listed_once_backfilled(
 def test_requests_filed_before_the_index_are_listed_once_backfilled(
     api: Api, local_stack: LocalStack, alice: SignedIn
 ) -> None:
-    """A request filed before `gsi_requests` existed has no index keys: its timeline month,
-    and the months before it, would not show. The one-off backfill gives them; each request
-    shows once, in its month, as it was filed."""
+    """A request filed before `gsi_requests` existed has no index keys: the timeline would not
+    show it. The one-off backfill gives them; each request shows once, in its month, as it was
+    filed."""
     from scripts.backfill_indexes import backfill
 
     dynamodb = local_stack.client("dynamodb")

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from ulid import ULID
 
-from chalicelib.domain import audit, clock, events
+from chalicelib.domain import audit, clock, events, retention
 from chalicelib.domain.access import AccessRecord
 from chalicelib.domain.audit import AuditEntry, AuditRecord, Link, StoredChain
 from chalicelib.domain.documents import DocumentRecord, DocumentSummary, pdf_filename
@@ -368,6 +368,8 @@ class FakeRequests:
         self, member_id: str, *, month: str | None, before: str | None, first_read: int
     ) -> Iterator[tuple[str, RequestSummary]]:
         def wanted(record: RequestRecord) -> bool:
+            if retention.expired(record.expires_at, clock.now()):  # as the Query's filter
+                return False
             if month is not None:
                 return record.month == month
             return before is None or record.month < before
