@@ -39,11 +39,12 @@ def _document_keys(item: dict[str, Any]) -> dict[str, str]:
 
 
 def _request_keys(item: dict[str, Any]) -> dict[str, str]:
+    """As filing gives them (`RequestRepository.prepare_create`: the record's month)."""
+    from chalicelib.domain.requests import month_of
     from chalicelib.store import keys
 
     member_id, request_id = keys.parse_request_key(item["pk"]["S"], item["sk"]["S"])
-    month = item["pk"]["S"].rsplit("#", 1)[1]
-    return keys.requests_index_key(member_id, month, request_id)
+    return keys.requests_index_key(member_id, month_of(request_id), request_id)
 
 
 INDEXES = {

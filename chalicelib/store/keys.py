@@ -57,6 +57,11 @@ def requests_index_key(member_id: str, month: str, request_id: str) -> dict[str,
     return {"req_pk": member_pk(member_id), "req_sk": f"{month}#{request_id}"}
 
 
+def requests_index_month(req_sk: str) -> str:
+    """The month of a request's `gsi_requests` sort key (`requests_index_key`)."""
+    return req_sk.split("#", 1)[0]
+
+
 def idempotency_key(member_id: str, key: str) -> dict[str, str]:
     return {"pk": member_pk(member_id), "sk": f"{IDEMPOTENCY}{key}"}
 

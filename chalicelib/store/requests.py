@@ -582,7 +582,8 @@ class RequestRepository:
         for page in pages:
             for item in page:  # each made a summary only if the timeline takes it
                 read = as_texts(item)
-                yield str(read.pop("req_sk")).split("#", 1)[0], RequestSummary.model_validate(read)
+                month_read = keys.requests_index_month(str(read.pop("req_sk")))
+                yield month_read, RequestSummary.model_validate(read)
 
 
 def service_partition(service: str, state: str) -> str:
