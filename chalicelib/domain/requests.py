@@ -7,7 +7,9 @@ against the member's contract with `check_against_contract`, and builds a `Reque
 import hashlib
 import json
 import operator
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache, lru_cache, reduce
 from typing import Annotated, Any, Literal, TypeVar, cast
@@ -52,6 +54,7 @@ SERVER_OWNED_FIELDS = frozenset(
 )  # fmt: skip
 
 ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$"
+_ULID = re.compile(ULID_PATTERN)
 # A ULID's letters are one case or the other (Crockford's base 32): read in capitals, as the
 # ids are written (an upload id sent in lower case was « inconnue » to its own member).
 UlidStr = Annotated[str, StringConstraints(pattern=ULID_PATTERN, to_upper=True)]
@@ -96,6 +99,10 @@ def _catalogue_rules(schema: dict[str, Any]) -> None:
         }
 
 
+MAX_BENEFICIARIES = 20  # on one request
+MAX_ID_LENGTH = 64  # a beneficiary's id as sent
+
+
 def _distinct(items: list[str], message: str) -> list[str]:
     if len(set(items)) != len(items):
         raise ValueError(message)
@@ -115,10 +122,13 @@ class NewRequest(Model):
     data: BaseModel  # narrowed to the type's data model in each variant
     # As given (not stripped): an ID is on the member's contract or it is not.
     beneficiary_ids: list[
-        Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=64)]
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=False, min_length=1, max_length=MAX_ID_LENGTH),
+        ]
     ] = Field(
         min_length=1,
-        max_length=20,
+        max_length=MAX_BENEFICIARIES,
         description="Bénéficiaires concernés (au moins un, chacun une fois)",
         json_schema_extra={"uniqueItems": True},
     )
@@ -272,6 +282,41 @@ def parse_body(model: type[M], payload: Any, message: str = "Certains champs son
         if any(e["type"] == "extra_forbidden" for e in error.errors()):
             raise BadRequest("Champs inconnus.", fields) from error
         raise ValidationFailed(message, fields) from error
+
+
+@dataclass(frozen=True)
+class NamedIds:
+    """The beneficiaries and uploads a `POST /requests` body names, read before it is validated
+    (`named_ids`)."""
+
+    beneficiary_ids: list[str]
+    upload_ids: list[str]
+
+
+def named_ids(body: Any) -> NamedIds:
+    """The ids a body names, as `NewRequest` reads them, for the reads they key to start while
+    the body is validated: a list is taken when it is plainly what the model takes (the
+    beneficiaries 1 to 20 strings of 1 to 64 characters, the uploads 5 ULIDs at most, in
+    capitals), else it is empty. The model has the last word: a body it refuses is refused
+    whatever was read, and a list it reads otherwise (an upload id sent with spaces around it)
+    is read again, as validated."""
+    if not isinstance(body, dict):
+        return NamedIds([], [])
+    beneficiaries = body.get("beneficiary_ids")
+    if not (
+        isinstance(beneficiaries, list)
+        and 0 < len(beneficiaries) <= MAX_BENEFICIARIES
+        and all(isinstance(b, str) and 0 < len(b) <= MAX_ID_LENGTH for b in beneficiaries)
+    ):
+        beneficiaries = []
+    uploads = body.get("upload_ids")
+    if not (
+        isinstance(uploads, list)
+        and len(uploads) <= MAX_UPLOADS
+        and all(isinstance(u, str) and _ULID.fullmatch(u) for u in uploads)
+    ):
+        uploads = []
+    return NamedIds(list(beneficiaries), [u.upper() for u in uploads])
 
 
 def parse_new_request(body: Any, today: date) -> NewRequest:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from ulid import ULID
@@ -27,10 +27,13 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.requests import (
     Attachment,
+    NamedIds,
+    NewRequest,
     RequestDetail,
     body_fingerprint,
     check_against_contract,
     month_of,
+    named_ids,
     new_record,
     new_request_id,
     parse_new_request,
@@ -45,6 +48,7 @@ from chalicelib.store.files import Inspected
 from chalicelib.store.requests import (
     DailyLimit,
     DailyLimitReached,
+    FilingChecks,
     IdempotencyClaim,
     IdempotencyKeyTaken,
     IdempotencyRecord,
@@ -177,26 +181,43 @@ def file_request(
     fingerprint = body_fingerprint(payload) if idempotency_key is not None else ""
     limit = daily_limit("requests", uow.limits.requests_per_day, now)
     today = clock.paris_date(now)
-    # The reads the checks need depend on none of each other: the beneficiaries and uploads
-    # named, the day's count and the key's record, in one BatchGetItem (one round trip instead
-    # of four), while the pool reads the files. A body that does not parse costs no read but
-    # the key's.
+
+    def read(ids: NamedIds) -> tuple[FilingChecks, list[Inspected | Exception | None]]:
+        """The reads the checks need, none depending on another: the beneficiaries and uploads
+        named, the day's count and the key's record in one BatchGetItem (one round trip
+        instead of four), while the pool reads the staged files (their keys need only the
+        ids). Every read ends before anything is decided."""
+        inspecting = start_inspecting(uow, member_id, ids.upload_ids)
+        try:
+            checks = uow.requests.checks(
+                member_id, limit, ids.beneficiary_ids, ids.upload_ids, idempotency_key, now
+            )
+        except Exception:
+            inspecting()
+            raise
+        return checks, inspecting()
+
+    # The reads start from the ids as sent (`named_ids`) while the pool validates the body and
+    # makes the request's id: the validation then costs the call no time. The model has the
+    # last word: a body it refuses is refused whatever was read (before a failed read's
+    # error), and ids it reads otherwise are read again, as validated.
+    named = named_ids(payload)
+    parsing = in_background(lambda body: _parsed(body, today, now), [payload])
     try:
-        new = parse_new_request(payload, today)
-    except ValidationFailed:
-        if idempotency_key is not None:
-            previous = uow.requests.idempotency(member_id, idempotency_key, now)
-            if previous is not None:
-                return _replay(previous, fingerprint)
+        checks, inspected = read(named)
+    except Exception:
+        _refuse_if_refused(parsing())
         raise
-    # The staged files' keys need only the ids. Every read ends before anything is decided.
-    inspecting = start_inspecting(uow, member_id, new.upload_ids)
-    try:
-        checks = uow.requests.checks(
-            member_id, limit, new.beneficiary_ids, new.upload_ids, idempotency_key, now
-        )
-    finally:
-        inspected = inspecting()
+    [parsed] = parsing()
+    if isinstance(parsed, Exception):
+        # A retry with the same key answers the first result even if its body would no longer
+        # pass (a care date grown too old since).
+        if isinstance(parsed, ValidationFailed) and checks.previous is not None:
+            return _replay(checks.previous, fingerprint)
+        raise parsed
+    new, request_id, month = parsed
+    if (new.beneficiary_ids, new.upload_ids) != (named.beneficiary_ids, named.upload_ids):
+        checks, inspected = read(NamedIds(new.beneficiary_ids, new.upload_ids))
     if checks.previous is not None:
         return _replay(checks.previous, fingerprint)
     refuse_when_full(checks.count, limit, now)
@@ -204,8 +225,6 @@ def file_request(
     if new.related_request_id is not None:
         _check_contested(uow, member_id, new.related_request_id)
     files = accepted_files(new.upload_ids, checks.uploads, inspected, now)
-    request_id = new_request_id(now)
-    month = month_of(request_id)
 
     def build() -> _Built:
         """The record, its detail (and its JSON, the answer's body) and its write, built while
@@ -416,6 +435,21 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Filed:
     # Through the model: the stored answer comes back from DynamoDB with Decimal numbers.
     detail = RequestDetail.model_validate(record.response).model_dump(mode="json")
     return Filed(record.request_id, detail, replayed=True)
+
+
+def _parsed(payload: Any, today: date, now: datetime) -> tuple[NewRequest, str, str]:
+    """What a body makes before anything is read: the request validated, its new id and its
+    month (the month of the id, Paris time)."""
+    new = parse_new_request(payload, today)
+    request_id = new_request_id(now)
+    return new, request_id, month_of(request_id)
+
+
+def _refuse_if_refused(outcomes: list[Any]) -> None:
+    """The body's refusal (a 400, a 422), if the validation gave one, raised."""
+    [parsed] = outcomes
+    if isinstance(parsed, AppError):
+        raise parsed
 
 
 def start_inspecting(

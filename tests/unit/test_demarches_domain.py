@@ -253,3 +253,56 @@ def test_the_forms_help_is_written_the_french_way() -> None:
     ]
     assert written
     assert [t for t in written if re.search(r"\w[:;!?]", t)] == []
+
+
+ULID_A, ULID_B = "01JC9ZP7Q8W3Y5V2N4M6K8H0GF", "01JC9ZP7Q8W3Y5V2N4M6K8H0GG"
+
+
+@pytest.mark.parametrize(
+    ("body", "beneficiaries", "uploads"),
+    [
+        ({"beneficiary_ids": ["B1-01", "B1-02"], "upload_ids": [ULID_A]}, ["B1-01", "B1-02"],
+         [ULID_A]),
+        ({"beneficiary_ids": ["B1-01"], "upload_ids": [ULID_A.lower(), ULID_B]}, ["B1-01"],
+         [ULID_A, ULID_B]),
+        ({"beneficiary_ids": ["B1-01"]}, ["B1-01"], []),
+        ({"beneficiary_ids": [f"B{n}" for n in range(20)]}, [f"B{n}" for n in range(20)], []),
+        # Anything else is read once the model has read it (or refused).
+        ({"beneficiary_ids": [f"B{n}" for n in range(21)]}, [], []),
+        ({"beneficiary_ids": []}, [], []),
+        ({"beneficiary_ids": ["B1-01", 2]}, [], []),
+        ({"beneficiary_ids": ["x" * 65]}, [], []),
+        ({"beneficiary_ids": "B1-01"}, [], []),
+        ({"beneficiary_ids": ["B1-01"], "upload_ids": [f" {ULID_A} "]}, ["B1-01"], []),
+        ({"beneficiary_ids": ["B1-01"], "upload_ids": [f"{ULID_A}\n"]}, ["B1-01"], []),
+        ({"beneficiary_ids": ["B1-01"], "upload_ids": [ULID_A, "../etc"]}, ["B1-01"], []),
+        ({"beneficiary_ids": ["B1-01"], "upload_ids": [ULID_A] * 6}, ["B1-01"], []),
+        ({"beneficiary_ids": ["B1-01"], "upload_ids": ULID_A}, ["B1-01"], []),
+        (["B1-01"], [], []),
+    ],
+)  # fmt: skip
+def test_named_ids_are_the_plain_ids_a_body_names(
+    body: Any, beneficiaries: list[str], uploads: list[str]
+) -> None:
+    from chalicelib.domain.requests import NamedIds, named_ids
+
+    assert named_ids(body) == NamedIds(beneficiaries, uploads)
+
+
+def test_the_ids_named_are_those_the_model_reads_for_every_type_s_example() -> None:
+    """What `named_ids` reads first is what the model takes, for a plain body of every type:
+    the reads are never made twice for one."""
+    from chalicelib.domain import catalog
+    from chalicelib.domain.requests import named_ids, parse_new_request
+
+    for kind in catalog.REQUEST_TYPES:
+        body = {
+            "type": kind.type,
+            "beneficiary_ids": ["B1-01"],
+            "data": kind.data_model.example(TODAY) if hasattr(kind.data_model, "example") else {},
+            "description": "Une description.",
+            "upload_ids": [] if kind.attachments is catalog.Attachments.none else [ULID_A.lower()],
+        }
+        new = parse_new_request(body, TODAY)
+        named = named_ids(body)
+        assert (named.beneficiary_ids, named.upload_ids) == (new.beneficiary_ids, new.upload_ids)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain import catalog, clock
-from chalicelib.domain.errors import Conflict, ValidationFailed
+from chalicelib.domain.errors import Conflict, ServiceUnavailable, ValidationFailed
 from chalicelib.domain.requests import DueLetter, RequestPointer
 from chalicelib.domain.states import Outcome, Status
 from chalicelib.domain.uploads import UploadRequest
@@ -287,6 +287,112 @@ def test_the_files_are_read_while_the_checks_are(
         body = {"message": "Les deux factures.", "upload_ids": [first, second]}
         answered = dialogue.reply(uow, MEMBER, request_id, body, None, NOW)
         assert [a["attachment_id"] for a in answered.detail["attachments"]] == [first, second]
+
+
+def test_the_body_is_validated_while_its_reads_are(
+    uow: FakeUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reads start from the ids as sent: the body's validation (on the pool), both files'
+    reads and the checks' read are under way together, each waiting here for the other three.
+    Validated before the reads start, the validation would wait alone until the barrier breaks."""
+    first, second = _upload(uow), _upload(uow)
+    together = threading.Barrier(4, timeout=5)
+    real_parse, real_inspect, real_checks = (
+        filing.parse_new_request, uow.files.inspect, uow.requests.checks
+    )  # fmt: skip
+
+    def waiting(real: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            together.wait()
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(filing, "parse_new_request", waiting(real_parse))
+    monkeypatch.setattr(uow.files, "inspect", waiting(real_inspect))
+    monkeypatch.setattr(uow.requests, "checks", waiting(real_checks))
+    data = {"care_date": "2026-11-02", "amount": "42.50", "care_type": "pharmacie"}
+    request_id = _file(
+        uow, {"type": "sante.justificatif", "data": data, "upload_ids": [first, second]}
+    )
+    record = uow.requests.get(MEMBER, request_id)
+    assert [a.attachment_id for a in record.attachments] == [first, second]
+
+
+def test_ids_the_model_reads_otherwise_than_sent_are_read_again_as_validated(
+    uow: FakeUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upload id sent with spaces around it is not read at first (`named_ids` takes only
+    plain ids); the model strips it, and the reads are made again with the ids it read."""
+    upload_id = _upload(uow)
+    real_checks = uow.requests.checks
+    asked: list[tuple[list[str], list[str]]] = []
+
+    def checks(
+        member_id: str, limit: Any, beneficiary_ids: Any, upload_ids: Any, *rest: Any
+    ) -> Any:
+        asked.append((list(beneficiary_ids), list(upload_ids)))
+        return real_checks(member_id, limit, beneficiary_ids, upload_ids, *rest)
+
+    monkeypatch.setattr(uow.requests, "checks", checks)
+    data = {"care_date": "2026-11-02", "amount": "42.50", "care_type": "pharmacie"}
+    request_id = _file(
+        uow, {"type": "sante.justificatif", "data": data, "upload_ids": [f" {upload_id.lower()} "]}
+    )
+    assert asked == [([ME], []), ([ME], [upload_id])]
+    assert [a.attachment_id for a in uow.requests.get(MEMBER, request_id).attachments] == [
+        upload_id
+    ]
+    # Sent plainly (capitals or not), the first reads are the only ones.
+    asked.clear()
+    other = _upload(uow)
+    _file(uow, {"type": "sante.justificatif", "data": data, "upload_ids": [other.lower()]})
+    assert asked == [([ME], [other])]
+
+
+HOSPITAL = {
+    "establishment": "Hôpital Saint-Antoine",
+    "finess": "750100125",
+    "admission_date": "2026-11-20",
+    "stay_type": "ambulatoire",
+}
+
+
+def test_a_refused_body_is_answered_as_refused_even_when_its_reads_fail(
+    uow: FakeUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reads started before the body was validated: their failure is the answer only for a
+    body the model takes (a 422 stays a 422, whatever AWS does meanwhile)."""
+
+    def unavailable(*_: Any, **__: Any) -> Any:
+        raise ServiceUnavailable("Service momentanément surchargé, réessayez.")
+
+    monkeypatch.setattr(uow.requests, "checks", unavailable)
+    wrong = {**HOSPITAL, "admission_date": "2001-01-01"}
+    with pytest.raises(ValidationFailed) as refused:
+        _file(uow, {"type": "sante.prise_en_charge_hospitaliere", "data": wrong})
+    assert [f.field for f in refused.value.fields] == ["data.admission_date"]
+    with pytest.raises(ServiceUnavailable):
+        _file(uow, {"type": "sante.prise_en_charge_hospitaliere", "data": HOSPITAL})
+    assert uow.requests.records == {}
+
+
+def test_a_retry_answers_the_first_filing_even_if_its_body_no_longer_passes(
+    uow: FakeUnitOfWork,
+) -> None:
+    """An admission 30 days ago passes at 23:50 in Paris and not at 00:10 the next day: a retry
+    with the same key then answers what the first call filed, once."""
+    before_midnight = datetime(2026, 11, 10, 22, 50, tzinfo=UTC)  # 23:50 in Paris
+    admitted = clock.paris_date(before_midnight) - timedelta(days=30)
+    data = {**HOSPITAL, "admission_date": admitted.isoformat()}
+    body = {"beneficiary_ids": [ME], "type": "sante.prise_en_charge_hospitaliere", "data": data}
+    first = filing.file_request(uow, MEMBER, body, "k-nuit", before_midnight)
+    after_midnight = before_midnight + timedelta(minutes=20)
+    with pytest.raises(ValidationFailed):
+        filing.file_request(uow, MEMBER, body, None, after_midnight)
+    again = filing.file_request(uow, MEMBER, body, "k-nuit", after_midnight)
+    assert (again.request_id, again.replayed) == (first.request_id, True)
+    assert len(uow.requests.records) == 1
 
 
 @pytest.mark.parametrize("use_case", ["filing", "reply"])
