@@ -50,6 +50,7 @@ OVERHEAD_TARGET_MS = 1.0  # the reads (issue 18, target 4)
 FILING_OVERHEAD_TARGET_MS = 1.5  # `POST /requests` with 2 attachments
 COLD_START_TARGET = 1.6
 BUNDLE_TARGET_MB = 15.0
+LAMBDA_UNZIPPED_LIMIT_MB = 250.0  # code and every layer, unzipped: Lambda's quota
 HEAVY = ("fpdf", "PIL", "fontTools", "pystrich", "chalicelib.letters.render")
 PDF_BYTES = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
@@ -744,6 +745,15 @@ def bench_bundle() -> None:
         parts = ["deployment.zip", *layers]
         total = sum(sizes[part] for part in parts)
         verdict = "met" if total <= BUNDLE_TARGET_MB * MB else "MISSED"
+        if "letters-layer.zip" in layers:
+            # Issue 18's target is the API's: the letters' layer goes where letters are
+            # rendered, and only there. What holds those is Lambda's own unzipped limit.
+            whole = sum(unzipped[part] for part in parts)
+            verdict = (
+                f"renders letters: {whole / MB:.0f} MB unzipped "
+                f"({'within' if whole <= LAMBDA_UNZIPPED_LIMIT_MB * MB else 'ABOVE'} "
+                f"Lambda's {LAMBDA_UNZIPPED_LIMIT_MB:.0f})"
+            )
         print(f"  {function:<22} {' + '.join(parts):<44} {total / MB:>9.1f}  {verdict}")
     for name, packages in zipped.items():
         top = ", ".join(f"{p} {b / MB:.2f}" for p, b in packages.most_common(8))
