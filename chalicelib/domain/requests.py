@@ -296,17 +296,20 @@ class NamedIds:
 def named_ids(body: Any) -> NamedIds:
     """The ids a body names, as `NewRequest` reads them, for the reads they key to start while
     the body is validated: a list is taken when it is plainly what the model takes (the
-    beneficiaries 1 to 20 strings of 1 to 64 characters, the uploads 5 ULIDs at most, in
-    capitals), else it is empty. The model has the last word: a body it refuses is refused
-    whatever was read, and a list it reads otherwise (an upload id sent with spaces around it)
-    is read again, as validated."""
+    beneficiaries 1 to 20 strings of 1 to 64 ASCII characters, as every id given is, the
+    uploads 5 ULIDs at most, in capitals), else it is empty. The model has the last word: a
+    body it refuses is refused whatever was read, and a list it reads otherwise (an upload id
+    sent with spaces around it) is read again, as validated."""
     if not isinstance(body, dict):
         return NamedIds([], [])
     beneficiaries = body.get("beneficiary_ids")
     if not (
         isinstance(beneficiaries, list)
         and 0 < len(beneficiaries) <= MAX_BENEFICIARIES
-        and all(isinstance(b, str) and 0 < len(b) <= MAX_ID_LENGTH for b in beneficiaries)
+        and all(
+            isinstance(b, str) and 0 < len(b) <= MAX_ID_LENGTH and b.isascii()
+            for b in beneficiaries
+        )
     ):
         beneficiaries = []
     uploads = body.get("upload_ids")

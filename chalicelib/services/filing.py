@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from ulid import ULID
 
@@ -192,10 +192,9 @@ def file_request(
             checks = uow.requests.checks(
                 member_id, limit, ids.beneficiary_ids, ids.upload_ids, idempotency_key, now
             )
-        except Exception:
-            inspecting()
-            raise
-        return checks, inspecting()
+        finally:
+            inspected = inspecting()
+        return checks, inspected
 
     # The reads start from the ids as sent (`named_ids`) while the pool validates the body and
     # makes the request's id: the validation then costs the call no time. The model has the
@@ -205,8 +204,10 @@ def file_request(
     parsing = in_background(lambda body: _parsed(body, today, now), [payload])
     try:
         checks, inspected = read(named)
-    except Exception:
-        _refuse_if_refused(parsing())
+    except BaseException as failure:
+        [outcome] = parsing()
+        if isinstance(failure, Exception) and isinstance(outcome, AppError):
+            return _refused(uow, member_id, outcome, idempotency_key, fingerprint, now)
         raise
     [parsed] = parsing()
     if isinstance(parsed, Exception):
@@ -215,8 +216,11 @@ def file_request(
         if isinstance(parsed, ValidationFailed) and checks.previous is not None:
             return _replay(checks.previous, fingerprint)
         raise parsed
-    new, request_id, month = parsed
-    if (new.beneficiary_ids, new.upload_ids) != (named.beneficiary_ids, named.upload_ids):
+    new, request_id, month = cast(tuple[NewRequest, str, str], parsed)
+    if checks.previous is None and (new.beneficiary_ids, new.upload_ids) != (
+        named.beneficiary_ids,
+        named.upload_ids,
+    ):
         checks, inspected = read(NamedIds(new.beneficiary_ids, new.upload_ids))
     if checks.previous is not None:
         return _replay(checks.previous, fingerprint)
@@ -445,11 +449,24 @@ def _parsed(payload: Any, today: date, now: datetime) -> tuple[NewRequest, str, 
     return new, request_id, month_of(request_id)
 
 
-def _refuse_if_refused(outcomes: list[Any]) -> None:
-    """The body's refusal (a 400, a 422), if the validation gave one, raised."""
-    [parsed] = outcomes
-    if isinstance(parsed, AppError):
-        raise parsed
+def _refused(
+    uow: UnitOfWork,
+    member_id: str,
+    refusal: AppError,
+    idempotency_key: str | None,
+    fingerprint: str,
+    now: datetime,
+) -> Filed:
+    """The answer to a body the model refused when the reads begun with it failed: its
+    refusal (a 400, a 422), whatever AWS does meanwhile; but a 422 under a key is first looked
+    up alone, as before the reads began with the body: a retry whose first call was filed
+    answers that call (the look-up failing too, its failure is the answer, and the client
+    tries again rather than hearing that what it filed was refused)."""
+    if isinstance(refusal, ValidationFailed) and idempotency_key is not None:
+        previous = uow.requests.idempotency(member_id, idempotency_key, now)
+        if previous is not None:
+            return _replay(previous, fingerprint)
+    raise refusal
 
 
 def start_inspecting(

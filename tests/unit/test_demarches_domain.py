@@ -273,6 +273,8 @@ ULID_A, ULID_B = "01JC9ZP7Q8W3Y5V2N4M6K8H0GF", "01JC9ZP7Q8W3Y5V2N4M6K8H0GG"
         ({"beneficiary_ids": ["B1-01", 2]}, [], []),
         ({"beneficiary_ids": ["x" * 65]}, [], []),
         ({"beneficiary_ids": "B1-01"}, [], []),
+        ({"beneficiary_ids": ["Bé-01"]}, [], []),  # every id given is ASCII
+        ({"beneficiary_ids": ["\ud800"]}, [], []),
         ({"beneficiary_ids": ["B1-01"], "upload_ids": [f" {ULID_A} "]}, ["B1-01"], []),
         ({"beneficiary_ids": ["B1-01"], "upload_ids": [f"{ULID_A}\n"]}, ["B1-01"], []),
         ({"beneficiary_ids": ["B1-01"], "upload_ids": [ULID_A, "../etc"]}, ["B1-01"], []),

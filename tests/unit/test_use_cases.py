@@ -395,6 +395,33 @@ def test_a_retry_answers_the_first_filing_even_if_its_body_no_longer_passes(
     assert len(uow.requests.records) == 1
 
 
+def test_a_retry_whose_reads_fail_is_never_told_its_filed_request_was_refused(
+    uow: FakeUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same retry after midnight while the checks' read fails: its key is looked up alone
+    and the first filing answered; that look-up failing too, the answer is the failure (a 503
+    the client retries), never the 422 of a body whose request was filed."""
+    before_midnight = datetime(2026, 11, 10, 22, 50, tzinfo=UTC)
+    admitted = clock.paris_date(before_midnight) - timedelta(days=30)
+    data = {**HOSPITAL, "admission_date": admitted.isoformat()}
+    body = {"beneficiary_ids": [ME], "type": "sante.prise_en_charge_hospitaliere", "data": data}
+    first = filing.file_request(uow, MEMBER, body, "k-nuit", before_midnight)
+    after_midnight = before_midnight + timedelta(minutes=20)
+
+    def unavailable(*_: Any, **__: Any) -> Any:
+        raise ServiceUnavailable("Service momentanément surchargé, réessayez.")
+
+    monkeypatch.setattr(uow.requests, "checks", unavailable)
+    again = filing.file_request(uow, MEMBER, body, "k-nuit", after_midnight)
+    assert (again.request_id, again.replayed) == (first.request_id, True)
+    with pytest.raises(ValidationFailed):  # no key, or a key never used: refused
+        filing.file_request(uow, MEMBER, body, "k-jamais", after_midnight)
+    monkeypatch.setattr(uow.requests, "idempotency", unavailable)
+    with pytest.raises(ServiceUnavailable):
+        filing.file_request(uow, MEMBER, body, "k-nuit", after_midnight)
+    assert len(uow.requests.records) == 1
+
+
 @pytest.mark.parametrize("use_case", ["filing", "reply"])
 def test_the_write_is_built_while_the_files_are_copied(
     uow: FakeUnitOfWork, monkeypatch: pytest.MonkeyPatch, use_case: str
