@@ -286,8 +286,8 @@ def parse_body(model: type[M], payload: Any, message: str = "Certains champs son
 
 @dataclass(frozen=True)
 class NamedIds:
-    """The beneficiaries and uploads a `POST /requests` body names, read before it is validated
-    (`named_ids`)."""
+    """The beneficiaries and uploads whose records the checks read: a `POST /requests` body's,
+    read before it is validated (`named_ids`), or as validated; a reply's uploads."""
 
     beneficiary_ids: list[str]
     upload_ids: list[str]

@@ -16,6 +16,7 @@ from chalicelib.domain.model import JsonBool, JsonInt, Model
 from chalicelib.domain.requests import (
     AgentMessage,
     InformationRequest,
+    NamedIds,
     RequestDetail,
     RequestRecord,
     UlidStr,
@@ -42,8 +43,8 @@ from chalicelib.services.filing import (
     keeping_copies,
     limit_reached,
     race_winner,
+    read_checks,
     refuse_when_full,
-    start_inspecting,
 )
 from chalicelib.services.letters import owe_letter
 from chalicelib.services.lists import whole_list
@@ -277,13 +278,9 @@ def reply(
         raise
     # The key's record, the day's count, the request and the uploads' records in one
     # BatchGetItem, the files read meanwhile; every read ends before anything is decided.
-    inspecting = start_inspecting(uow, member_id, body.upload_ids)
-    try:
-        checks = uow.requests.checks(
-            member_id, limit, (), body.upload_ids, scoped, now, request_id=request_id
-        )
-    finally:
-        inspected = inspecting()
+    checks, inspected = read_checks(
+        uow, member_id, limit, NamedIds([], body.upload_ids), scoped, now, request_id=request_id
+    )
     if checks.previous is not None:
         return _replay(uow, member_id, checks.previous, fingerprint)
     refuse_when_full(checks.count, limit, now)

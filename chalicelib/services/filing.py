@@ -182,20 +182,6 @@ def file_request(
     limit = daily_limit("requests", uow.limits.requests_per_day, now)
     today = clock.paris_date(now)
 
-    def read(ids: NamedIds) -> tuple[FilingChecks, list[Inspected | Exception | None]]:
-        """The reads the checks need, none depending on another: the beneficiaries and uploads
-        named, the day's count and the key's record in one BatchGetItem (one round trip
-        instead of four), while the pool reads the staged files (their keys need only the
-        ids). Every read ends before anything is decided."""
-        inspecting = start_inspecting(uow, member_id, ids.upload_ids)
-        try:
-            checks = uow.requests.checks(
-                member_id, limit, ids.beneficiary_ids, ids.upload_ids, idempotency_key, now
-            )
-        finally:
-            inspected = inspecting()
-        return checks, inspected
-
     # The reads start from the ids as sent (`named_ids`) while the pool validates the body and
     # makes the request's id: the validation then costs the call no time. The model has the
     # last word: a body it refuses is refused whatever was read (before a failed read's
@@ -203,7 +189,7 @@ def file_request(
     named = named_ids(payload)
     parsing = in_background(lambda body: _parsed(body, today, now), [payload])
     try:
-        checks, inspected = read(named)
+        checks, inspected = read_checks(uow, member_id, limit, named, idempotency_key, now)
     except BaseException as failure:
         [outcome] = parsing()
         if isinstance(failure, Exception) and isinstance(outcome, AppError):
@@ -217,11 +203,9 @@ def file_request(
             return _replay(checks.previous, fingerprint)
         raise parsed
     new, request_id, month = cast(tuple[NewRequest, str, str], parsed)
-    if checks.previous is None and (new.beneficiary_ids, new.upload_ids) != (
-        named.beneficiary_ids,
-        named.upload_ids,
-    ):
-        checks, inspected = read(NamedIds(new.beneficiary_ids, new.upload_ids))
+    validated = NamedIds(new.beneficiary_ids, new.upload_ids)
+    if checks.previous is None and validated != named:
+        checks, inspected = read_checks(uow, member_id, limit, validated, idempotency_key, now)
     if checks.previous is not None:
         return _replay(checks.previous, fingerprint)
     refuse_when_full(checks.count, limit, now)
@@ -467,6 +451,36 @@ def _refused(
         if previous is not None:
             return _replay(previous, fingerprint)
     raise refusal
+
+
+def read_checks(
+    uow: UnitOfWork,
+    member_id: str,
+    limit: DailyLimit,
+    named: NamedIds,
+    idempotency_key: str | None,
+    now: datetime,
+    request_id: str | None = None,
+) -> tuple[FilingChecks, list[Inspected | Exception | None]]:
+    """The reads a filing's or a reply's checks need, none depending on another: the
+    beneficiaries and uploads named, the day's count, the key's record (and a reply's request)
+    in one BatchGetItem (one round trip instead of four), while the pool reads the staged files
+    (their keys need only the ids). Every read ends before anything is decided, the files'
+    reads joined whatever the BatchGetItem does."""
+    inspecting = start_inspecting(uow, member_id, named.upload_ids)
+    try:
+        checks = uow.requests.checks(
+            member_id,
+            limit,
+            named.beneficiary_ids,
+            named.upload_ids,
+            idempotency_key,
+            now,
+            request_id=request_id,
+        )
+    finally:
+        inspected = inspecting()
+    return checks, inspected
 
 
 def start_inspecting(

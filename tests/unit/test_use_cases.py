@@ -329,10 +329,10 @@ def test_ids_the_model_reads_otherwise_than_sent_are_read_again_as_validated(
     asked: list[tuple[list[str], list[str]]] = []
 
     def checks(
-        member_id: str, limit: Any, beneficiary_ids: Any, upload_ids: Any, *rest: Any
+        member_id: str, limit: Any, beneficiary_ids: Any, upload_ids: Any, *rest: Any, **more: Any
     ) -> Any:
         asked.append((list(beneficiary_ids), list(upload_ids)))
-        return real_checks(member_id, limit, beneficiary_ids, upload_ids, *rest)
+        return real_checks(member_id, limit, beneficiary_ids, upload_ids, *rest, **more)
 
     monkeypatch.setattr(uow.requests, "checks", checks)
     data = {"care_date": "2026-11-02", "amount": "42.50", "care_type": "pharmacie"}
